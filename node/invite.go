@@ -1,0 +1,143 @@
+package node
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/convene/convene/crdt"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// An invite is what a newcomer needs to join: the gathering's credentials
+// (secret and founder), its name for display, and addresses of peers that
+// can be dialled. Its text form is "convene:" and the base64url encoding of
+//
+//	version (1) | secret (32) | founder (32) | uvarint len, name |
+//	uvarint count, then per address: uvarint len, multiaddr bytes
+const (
+	invitePrefix    = "convene:"
+	inviteVersion   = 1
+	maxInviteAddrs  = 16
+	maxInviteAddr   = 256
+	maxInviteLength = 8 << 10
+)
+
+// ErrBadInvite: the invite text cannot be read.
+var ErrBadInvite = errors.New("bad invite")
+
+// Invite is a decoded invite.
+type Invite struct {
+	Credentials crdt.Credentials
+	Name        string
+	Addrs       []ma.Multiaddr
+}
+
+// String encodes the invite.
+func (inv Invite) String() string {
+	b := []byte{inviteVersion}
+	b = append(b, inv.Credentials.Secret[:]...)
+	b = append(b, inv.Credentials.Founder[:]...)
+	name := inv.Name
+	if len(name) > crdt.MaxName {
+		name = name[:crdt.MaxName]
+	}
+	b = binary.AppendUvarint(b, uint64(len(name)))
+	b = append(b, name...)
+	addrs := inv.Addrs
+	if len(addrs) > maxInviteAddrs {
+		addrs = addrs[:maxInviteAddrs]
+	}
+	b = binary.AppendUvarint(b, uint64(len(addrs)))
+	for _, a := range addrs {
+		ab := a.Bytes()
+		b = binary.AppendUvarint(b, uint64(len(ab)))
+		b = append(b, ab...)
+	}
+	return invitePrefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// ParseInvite reads an invite's text form.
+func ParseInvite(s string) (Invite, error) {
+	s = strings.TrimSpace(s)
+	if len(s) > maxInviteLength {
+		return Invite{}, fmt.Errorf("%w: too long", ErrBadInvite)
+	}
+	rest, ok := strings.CutPrefix(s, invitePrefix)
+	if !ok {
+		return Invite{}, fmt.Errorf("%w: it must start with %q", ErrBadInvite, invitePrefix)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(rest)
+	if err != nil {
+		return Invite{}, fmt.Errorf("%w: not base64url", ErrBadInvite)
+	}
+	r := inviteReader{b: b}
+	var inv Invite
+	if v := r.bytes(1); v == nil || v[0] != inviteVersion {
+		return Invite{}, fmt.Errorf("%w: unknown version", ErrBadInvite)
+	}
+	copy(inv.Credentials.Secret[:], r.bytes(32))
+	copy(inv.Credentials.Founder[:], r.bytes(32))
+	name := r.bytes(r.uvarint(crdt.MaxName))
+	inv.Name = string(name)
+	n := r.uvarint(maxInviteAddrs)
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		ab := r.bytes(r.uvarint(maxInviteAddr))
+		if r.err != nil {
+			break
+		}
+		a, err := ma.NewMultiaddrBytes(ab)
+		if err != nil {
+			return Invite{}, fmt.Errorf("%w: address %d: %v", ErrBadInvite, i, err)
+		}
+		inv.Addrs = append(inv.Addrs, a)
+	}
+	if r.err != nil {
+		return Invite{}, fmt.Errorf("%w: %v", ErrBadInvite, r.err)
+	}
+	if len(r.b) != 0 {
+		return Invite{}, fmt.Errorf("%w: trailing bytes", ErrBadInvite)
+	}
+	if !utf8.Valid(name) {
+		return Invite{}, fmt.Errorf("%w: name is not UTF-8", ErrBadInvite)
+	}
+	return inv, nil
+}
+
+type inviteReader struct {
+	b   []byte
+	err error
+}
+
+func (r *inviteReader) bytes(n uint64) []byte {
+	if r.err != nil {
+		return nil
+	}
+	if uint64(len(r.b)) < n {
+		r.err = errors.New("truncated")
+		return nil
+	}
+	out := r.b[:n]
+	r.b = r.b[n:]
+	return out
+}
+
+func (r *inviteReader) uvarint(max uint64) uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = errors.New("bad length")
+		return 0
+	}
+	if v > max {
+		r.err = fmt.Errorf("length %d over limit %d", v, max)
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
