@@ -1,52 +1,432 @@
 package crdt
 
-// CONTRACT STUB: the signatures below are the State API that node/ and web/
-// code against. The bodies are being written; keep the signatures.
+import (
+	"slices"
+	"sync"
+)
 
 // State folds a set of operations into the gathering's documents. Apply
 // takes operations in any order, any number of times; the documents are a
 // deterministic function of the set applied.
 //
-// State is not safe for concurrent use; the node guards it.
+// Apply only indexes an operation and marks the views it touches as stale;
+// the views (a session's document, an event, the lists) are recomputed when
+// they are next read, and only those marked. Whether an operation counts
+// often depends on authority granted by other operations (facilitators,
+// scribes), which may arrive later; evaluating rules when reading, against
+// the whole set, is what makes the result independent of arrival order.
+//
+// Every method takes an internal lock, because reading refreshes caches:
+// callers that hold only a read lock of their own may read concurrently.
 type State struct {
+	mu      sync.Mutex
 	founder IdentityID
+	ops     map[OpID]*Op
+
+	// Facilitators: a monotone closure. epoch grows whenever the set does;
+	// every cache that depends on facilitator authority records the epoch it
+	// was computed at.
+	facil        map[IdentityID]struct{}
+	facilPending map[IdentityID][]IdentityID
+	epoch        uint64
+
+	gatheringOps []*Op
+	name         cached[string]
+
+	idents     map[IdentityID]*Op // the winning name operation per identity
+	identsList cached[[]Identity]
+
+	sessions  map[OpID]*session
+	sessOrder []*session // sessions whose operation arrived, by (clock, id)
+	sessList  cached[[]Session]
+
+	groups     map[OpID]*group
+	groupOrder []*group
+	groupList  cached[[]Group]
+
+	proposals map[OpID]*proposal
+	hides     map[OpID][]*Op // hide operations by target
+
+	events    map[OpID]*event
+	eventList cached[[]Event]
+}
+
+// cached is a derived value with its staleness.
+type cached[T any] struct {
+	val   T
+	dirty bool
+	epoch uint64
+}
+
+func (c *cached[T]) fresh(epoch uint64) bool { return !c.dirty && c.epoch == epoch }
+
+func (c *cached[T]) set(v T, epoch uint64) {
+	c.val, c.dirty, c.epoch = v, false, epoch
+}
+
+// session indexes what refers to one session id, whether or not the session
+// operation itself has arrived.
+type session struct {
+	id      OpID
+	op      *Op
+	updates []*Op       // by (clock, id)
+	props   []*proposal // proposals naming it, by their (clock, id)
+	view    cached[Session]
+	doc     cached[Document]
+}
+
+// group indexes a group and the scribe closure.
+type group struct {
+	id      OpID
+	op      *Op
+	scribes map[IdentityID]struct{}
+	// pending holds scribe grants whose author is not (yet) a scribe.
+	pending map[IdentityID][]IdentityID
+	// Everything whose validity depends on this group's scribes.
+	props  map[*proposal]struct{}
+	events map[*event]struct{}
+	view   cached[Group]
+}
+
+// proposal indexes one proposal id and caches its derived state.
+type proposal struct {
+	id       OpID
+	op       *Op
+	sess     *session
+	revs     []*Op          // revision operations naming it, by (clock, id)
+	endorse  map[OpID][]*Op // endorse operations by revision
+	comments []*Op          // by (clock, id)
+	dirty    bool
+	epoch    uint64
+
+	// Derived, valid when !dirty && epoch == State.epoch.
+	valid      bool
+	validRevs  []*Op // root first, by (clock, id)
+	heads      []*Op // shown head first, then descending (clock, id)
+	endorsedBy []OpID
+	hidden     bool
+	headHidden bool
+	view       Proposal // as last placed in its session's document
+}
+
+// event indexes one event id.
+type event struct {
+	id      OpID
+	op      *Op
+	updates []*Op // by (clock, id)
+	parts   map[IdentityID]*Op
+	dirty   bool
+	epoch   uint64
+	valid   bool
+	start   int64 // Unix ms of the shown start, for ordering
+	view    Event
 }
 
 // NewState returns the empty state of the gathering founded by founder.
-func NewState(founder IdentityID) *State { return &State{founder: founder} }
+func NewState(founder IdentityID) *State {
+	return &State{
+		founder:      founder,
+		ops:          make(map[OpID]*Op),
+		facil:        map[IdentityID]struct{}{founder: {}},
+		facilPending: make(map[IdentityID][]IdentityID),
+		epoch:        1,
+		idents:       make(map[IdentityID]*Op),
+		sessions:     make(map[OpID]*session),
+		groups:       make(map[OpID]*group),
+		proposals:    make(map[OpID]*proposal),
+		hides:        make(map[OpID][]*Op),
+		events:       make(map[OpID]*event),
+		name:         cached[string]{dirty: true},
+		identsList:   cached[[]Identity]{dirty: true},
+		sessList:     cached[[]Session]{dirty: true},
+		groupList:    cached[[]Group]{dirty: true},
+		eventList:    cached[[]Event]{dirty: true},
+	}
+}
 
 // Apply adds an operation. It reports whether the operation was new.
 // An operation that refers to something not yet applied is held and takes
 // effect when that arrives; one that breaks a rule is kept (it is part of the
 // set) but has no effect.
-func (s *State) Apply(op Op) bool { panic("todo") }
+func (s *State) Apply(op Op) bool {
+	if op.Body == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.ops[op.ID]; ok {
+		return false
+	}
+	o := new(Op)
+	*o = op
+	s.ops[o.ID] = o
+	s.index(o)
+	return true
+}
 
 // Has reports whether an operation was applied.
-func (s *State) Has(id OpID) bool { panic("todo") }
+func (s *State) Has(id OpID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.ops[id]
+	return ok
+}
 
 // Len is the number of operations applied.
-func (s *State) Len() int { panic("todo") }
+func (s *State) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.ops)
+}
 
-// Check reports whether author may make an operation with this body now:
-// nil, or an error wrapping ErrNotFound, ErrNotScribe, ErrForbidden,
-// ErrCapReached, ErrClosed, ErrConflict or ErrInvalid. Nodes call it before
-// making a local operation; remote operations are never refused by it.
-func (s *State) Check(author IdentityID, body Body) error { panic("todo") }
+// index files an operation under what it refers to and marks stale the
+// views it can change.
+func (s *State) index(o *Op) {
+	switch b := o.Body.(type) {
+	case *GatheringBody:
+		s.gatheringOps = append(s.gatheringOps, o)
+		s.name.dirty = true
+	case *IdentityBody:
+		if cur := s.idents[o.Author]; cur == nil || opLess(cur, o) {
+			s.idents[o.Author] = o
+			s.identsList.dirty = true
+		}
+	case *FacilitatorBody:
+		if s.isFacil(o.Author) {
+			s.addFacil(b.Identity)
+		} else {
+			s.facilPending[o.Author] = append(s.facilPending[o.Author], b.Identity)
+		}
+	case *SessionBody:
+		ss := s.session(o.ID)
+		ss.op = o
+		s.sessOrder = insertByOp(s.sessOrder, ss, func(x *session) *Op { return x.op })
+		for _, p := range ss.props {
+			p.dirty = true
+		}
+		s.dirtySession(ss)
+	case *SessionUpdateBody:
+		ss := s.session(b.Session)
+		ss.updates = insertOp(ss.updates, o)
+		s.dirtySession(ss)
+	case *GroupBody:
+		g := s.group(o.ID)
+		g.op = o
+		s.groupOrder = insertByOp(s.groupOrder, g, func(x *group) *Op { return x.op })
+		s.addScribe(g, o.Author)
+		s.dirtyGroup(g)
+	case *ScribeBody:
+		g := s.group(b.Group)
+		if g.op != nil && g.has(o.Author) {
+			s.addScribe(g, b.Identity)
+		} else {
+			g.pending[o.Author] = append(g.pending[o.Author], b.Identity)
+		}
+	case *ProposalBody:
+		p := s.proposal(o.ID)
+		p.op = o
+		p.sess = s.session(b.Session)
+		p.sess.props = insertByOp(p.sess.props, p, func(x *proposal) *Op { return x.op })
+		s.group(b.Group).props[p] = struct{}{}
+		s.dirtyProposal(p)
+	case *RevisionBody:
+		p := s.proposal(b.Proposal)
+		p.revs = insertOp(p.revs, o)
+		s.group(b.Group).props[p] = struct{}{}
+		s.dirtyProposal(p)
+	case *EndorseBody:
+		p := s.proposal(b.Proposal)
+		if p.endorse == nil {
+			p.endorse = make(map[OpID][]*Op)
+		}
+		p.endorse[b.Revision] = append(p.endorse[b.Revision], o)
+		s.group(b.Group).props[p] = struct{}{}
+		s.dirtyProposal(p)
+	case *CommentBody:
+		// Comments are read straight from the index; nothing is cached.
+		p := s.proposal(b.Proposal)
+		p.comments = insertOp(p.comments, o)
+	case *HideBody:
+		s.hides[b.Target] = append(s.hides[b.Target], o)
+		if t := s.ops[b.Target]; t != nil {
+			switch tb := t.Body.(type) {
+			case *ProposalBody:
+				s.dirtyProposal(s.proposal(t.ID))
+			case *RevisionBody:
+				s.dirtyProposal(s.proposal(tb.Proposal))
+			}
+		}
+	case *EventBody:
+		e := s.event(o.ID)
+		e.op = o
+		if b.Group != nil {
+			s.group(*b.Group).events[e] = struct{}{}
+		}
+		s.dirtyEvent(e)
+	case *EventUpdateBody:
+		e := s.event(b.Event)
+		e.updates = insertOp(e.updates, o)
+		s.dirtyEvent(e)
+	case *ParticipationBody:
+		e := s.event(b.Event)
+		if e.parts == nil {
+			e.parts = make(map[IdentityID]*Op)
+		}
+		if cur := e.parts[o.Author]; cur == nil || opLess(cur, o) {
+			e.parts[o.Author] = o
+			s.dirtyEvent(e)
+		}
+	}
+}
 
-// Name is the gathering's name ("" until a gathering operation arrives).
-func (s *State) Name() string { panic("todo") }
+func (s *State) session(id OpID) *session {
+	ss := s.sessions[id]
+	if ss == nil {
+		ss = &session{id: id}
+		ss.view.dirty, ss.doc.dirty = true, true
+		s.sessions[id] = ss
+	}
+	return ss
+}
 
-func (s *State) Identities() []Identity                               { panic("todo") }
-func (s *State) Identity(id IdentityID) (Identity, bool)              { panic("todo") }
-func (s *State) IsFacilitator(id IdentityID) bool                     { panic("todo") }
-func (s *State) Sessions() []Session                                  { panic("todo") }
-func (s *State) Session(id OpID) (Session, bool)                      { panic("todo") }
-func (s *State) Document(session OpID) (Document, bool)               { panic("todo") }
-func (s *State) Groups() []Group                                      { panic("todo") }
-func (s *State) Group(id OpID) (Group, bool)                          { panic("todo") }
-func (s *State) IsScribe(group OpID, id IdentityID) bool              { panic("todo") }
-func (s *State) Proposal(id OpID) (p Proposal, session OpID, ok bool) { panic("todo") }
-func (s *State) Revisions(proposal OpID) ([]Revision, bool)           { panic("todo") }
-func (s *State) Comments(proposal OpID) ([]Comment, bool)             { panic("todo") }
-func (s *State) Events() []Event                                      { panic("todo") }
-func (s *State) Event(id OpID) (Event, bool)                          { panic("todo") }
+func (s *State) group(id OpID) *group {
+	g := s.groups[id]
+	if g == nil {
+		g = &group{
+			id:      id,
+			scribes: make(map[IdentityID]struct{}),
+			pending: make(map[IdentityID][]IdentityID),
+			props:   make(map[*proposal]struct{}),
+			events:  make(map[*event]struct{}),
+		}
+		g.view.dirty = true
+		s.groups[id] = g
+	}
+	return g
+}
+
+func (s *State) proposal(id OpID) *proposal {
+	p := s.proposals[id]
+	if p == nil {
+		p = &proposal{id: id, dirty: true}
+		s.proposals[id] = p
+	}
+	return p
+}
+
+func (s *State) event(id OpID) *event {
+	e := s.events[id]
+	if e == nil {
+		e = &event{id: id, dirty: true}
+		s.events[id] = e
+	}
+	return e
+}
+
+func (s *State) dirtySession(ss *session) {
+	ss.view.dirty = true
+	ss.doc.dirty = true
+	s.sessList.dirty = true
+}
+
+func (s *State) dirtyProposal(p *proposal) {
+	p.dirty = true
+	if p.sess != nil {
+		p.sess.doc.dirty = true
+	}
+}
+
+func (s *State) dirtyEvent(e *event) {
+	e.dirty = true
+	s.eventList.dirty = true
+}
+
+func (s *State) dirtyGroup(g *group) {
+	g.view.dirty = true
+	s.groupList.dirty = true
+	for p := range g.props {
+		s.dirtyProposal(p)
+	}
+	for e := range g.events {
+		s.dirtyEvent(e)
+	}
+}
+
+func (s *State) isFacil(id IdentityID) bool {
+	_, ok := s.facil[id]
+	return ok
+}
+
+// addFacil grows the facilitator closure, releasing grants made by the new
+// facilitators before they became one.
+func (s *State) addFacil(id IdentityID) {
+	work := []IdentityID{id}
+	for len(work) > 0 {
+		x := work[len(work)-1]
+		work = work[:len(work)-1]
+		if s.isFacil(x) {
+			continue
+		}
+		s.facil[x] = struct{}{}
+		s.epoch++
+		work = append(work, s.facilPending[x]...)
+		delete(s.facilPending, x)
+	}
+}
+
+func (g *group) has(id IdentityID) bool {
+	_, ok := g.scribes[id]
+	return ok
+}
+
+// addScribe grows a group's scribe closure, like addFacil.
+func (s *State) addScribe(g *group, id IdentityID) {
+	work := []IdentityID{id}
+	changed := false
+	for len(work) > 0 {
+		x := work[len(work)-1]
+		work = work[:len(work)-1]
+		if g.has(x) {
+			continue
+		}
+		g.scribes[x] = struct{}{}
+		changed = true
+		work = append(work, g.pending[x]...)
+		delete(g.pending, x)
+	}
+	if changed {
+		s.dirtyGroup(g)
+	}
+}
+
+// isScribe reports whether id acts for group: the group exists and id is in
+// its scribe closure.
+func (s *State) isScribe(gid OpID, id IdentityID) bool {
+	g := s.groups[gid]
+	return g != nil && g.op != nil && g.has(id)
+}
+
+// opLess is the order of operations everywhere: clock, then id bytes.
+func opLess(a, b *Op) bool { return opCompare(a, b) < 0 }
+
+func opCompare(a, b *Op) int {
+	if c := a.Clock.Compare(b.Clock); c != 0 {
+		return c
+	}
+	return a.ID.compare(b.ID)
+}
+
+// insertOp keeps list sorted by (clock, id). Operations mostly arrive in
+// clock order, so appending is checked first.
+func insertOp(list []*Op, o *Op) []*Op {
+	return insertByOp(list, o, func(x *Op) *Op { return x })
+}
+
+func insertByOp[T any](list []T, x T, key func(T) *Op) []T {
+	k := key(x)
+	if n := len(list); n == 0 || opLess(key(list[n-1]), k) {
+		return append(list, x)
+	}
+	i, _ := slices.BinarySearchFunc(list, k, func(e T, k *Op) int { return opCompare(key(e), k) })
+	return slices.Insert(list, i, x)
+}

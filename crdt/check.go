@@ -1,0 +1,171 @@
+package crdt
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Check reports whether author may make an operation with this body now:
+// nil, or an error wrapping ErrNotFound, ErrNotScribe, ErrForbidden,
+// ErrCapReached, ErrClosed, ErrConflict or ErrInvalid. Nodes call it before
+// making a local operation; remote operations are never refused by it.
+func (s *State) Check(author IdentityID, body Body) error {
+	if body == nil {
+		return fmt.Errorf("%w: no body", ErrInvalid)
+	}
+	if err := body.validate(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch b := body.(type) {
+	case *GatheringBody:
+		return s.checkFacil(author, "rename the gathering")
+	case *IdentityBody, *SessionBody, *GroupBody:
+		return nil
+	case *FacilitatorBody:
+		return s.checkFacil(author, "appoint a facilitator")
+	case *SessionUpdateBody:
+		if _, err := s.checkSession(b.Session); err != nil {
+			return err
+		}
+		return s.checkFacil(author, "change a session")
+	case *ScribeBody:
+		return s.checkScribe(b.Group, author)
+	case *ProposalBody:
+		sv, err := s.checkSession(b.Session)
+		if err != nil {
+			return err
+		}
+		if err := s.checkScribe(b.Group, author); err != nil {
+			return err
+		}
+		if !sv.Open {
+			return fmt.Errorf("%w: session %s", ErrClosed, b.Session)
+		}
+		doc, _ := s.document(s.sessions[b.Session])
+		n := len(doc.Waiting)
+		for _, p := range doc.Proposals {
+			if !p.Hidden {
+				n++
+			}
+		}
+		if n >= sv.Cap {
+			return fmt.Errorf("%w: %d proposals, cap %d; edit an existing proposal instead", ErrCapReached, n, sv.Cap)
+		}
+		return nil
+	case *RevisionBody:
+		p, err := s.checkGroupAct(b.Proposal, b.Group, author)
+		if err != nil {
+			return err
+		}
+		heads := make([]OpID, len(p.heads))
+		for i, h := range p.heads {
+			heads[i] = h.ID
+		}
+		slices.SortFunc(heads, OpID.compare)
+		if !slices.Equal(heads, b.Parents) {
+			return fmt.Errorf("%w: the parents must be the current heads of proposal %s", ErrConflict, b.Proposal)
+		}
+		return nil
+	case *EndorseBody:
+		p, err := s.checkGroupAct(b.Proposal, b.Group, author)
+		if err != nil {
+			return err
+		}
+		if findRev(p.validRevs, s.ops[b.Revision]) < 0 {
+			return fmt.Errorf("%w: revision %s of proposal %s", ErrNotFound, b.Revision, b.Proposal)
+		}
+		if b.Endorse && p.heads[0].ID != b.Revision {
+			return fmt.Errorf("%w: revision %s is not the current revision of proposal %s", ErrConflict, b.Revision, b.Proposal)
+		}
+		return nil
+	case *CommentBody:
+		if _, ok := s.validProposal(b.Proposal); !ok {
+			return fmt.Errorf("%w: proposal %s", ErrNotFound, b.Proposal)
+		}
+		return nil
+	case *HideBody:
+		if err := s.checkFacil(author, "hide content"); err != nil {
+			return err
+		}
+		if t := s.ops[b.Target]; t != nil {
+			switch t.Body.(type) {
+			case *ProposalBody, *RevisionBody, *CommentBody:
+				return nil
+			}
+		}
+		return fmt.Errorf("%w: no proposal, revision or comment %s", ErrNotFound, b.Target)
+	case *EventBody:
+		if b.Group != nil {
+			return s.checkScribe(*b.Group, author)
+		}
+		return nil
+	case *EventUpdateBody:
+		e, err := s.checkEvent(b.Event)
+		if err != nil {
+			return err
+		}
+		if !s.canEditEvent(e, author) {
+			return fmt.Errorf("%w: only the event's creator, its group's scribes or a facilitator can change it", ErrForbidden)
+		}
+		return nil
+	case *ParticipationBody:
+		_, err := s.checkEvent(b.Event)
+		return err
+	}
+	return fmt.Errorf("%w: unknown kind %d", ErrInvalid, body.Kind())
+}
+
+func (s *State) checkFacil(id IdentityID, what string) error {
+	if !s.isFacil(id) {
+		return fmt.Errorf("%w: only a facilitator can %s", ErrForbidden, what)
+	}
+	return nil
+}
+
+func (s *State) checkSession(id OpID) (Session, error) {
+	if ss := s.sessions[id]; ss != nil {
+		if v, ok := s.sessionView(ss); ok {
+			return v, nil
+		}
+	}
+	return Session{}, fmt.Errorf("%w: session %s", ErrNotFound, id)
+}
+
+func (s *State) checkScribe(gid OpID, id IdentityID) error {
+	if g := s.groups[gid]; g == nil || g.op == nil {
+		return fmt.Errorf("%w: group %s", ErrNotFound, gid)
+	}
+	if !s.isScribe(gid, id) {
+		return fmt.Errorf("%w: %s in group %s", ErrNotScribe, id, gid)
+	}
+	return nil
+}
+
+// checkGroupAct checks what editing and endorsing share: the proposal and
+// group exist, author acts for the group, and the session is open.
+func (s *State) checkGroupAct(pid, gid OpID, author IdentityID) (*proposal, error) {
+	p, ok := s.validProposal(pid)
+	if !ok {
+		return nil, fmt.Errorf("%w: proposal %s", ErrNotFound, pid)
+	}
+	if err := s.checkScribe(gid, author); err != nil {
+		return nil, err
+	}
+	if sv, _ := s.sessionView(p.sess); !sv.Open {
+		return nil, fmt.Errorf("%w: session %s", ErrClosed, sv.ID)
+	}
+	return p, nil
+}
+
+func (s *State) checkEvent(id OpID) (*event, error) {
+	e := s.events[id]
+	if e != nil {
+		s.refreshEvent(e)
+	}
+	if e == nil || !e.valid {
+		return nil, fmt.Errorf("%w: event %s", ErrNotFound, id)
+	}
+	return e, nil
+}

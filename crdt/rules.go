@@ -1,0 +1,452 @@
+package crdt
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// The functions below derive the views from the index. Each evaluates the
+// rules against the whole set held, so a view depends only on that set.
+
+// hidden resolves the last-writer-wins hide state of a target among the
+// facilitators' hide operations.
+func (s *State) hidden(target OpID) bool {
+	var best *Op
+	for _, o := range s.hides[target] {
+		if s.isFacil(o.Author) && (best == nil || opLess(best, o)) {
+			best = o
+		}
+	}
+	return best != nil && best.Body.(*HideBody).Hidden
+}
+
+func (s *State) gatheringName() string {
+	if s.name.fresh(s.epoch) {
+		return s.name.val
+	}
+	var best *Op
+	for _, o := range s.gatheringOps {
+		if s.isFacil(o.Author) && (best == nil || opLess(best, o)) {
+			best = o
+		}
+	}
+	name := ""
+	if best != nil {
+		name = best.Body.(*GatheringBody).Name
+	}
+	s.name.set(name, s.epoch)
+	return name
+}
+
+// sessionView resolves a session's fields; ok is false until the session
+// operation has arrived.
+func (s *State) sessionView(ss *session) (Session, bool) {
+	if ss.op == nil {
+		return Session{}, false
+	}
+	if ss.view.fresh(s.epoch) {
+		return ss.view.val, true
+	}
+	b := ss.op.Body.(*SessionBody)
+	v := Session{ID: ss.id, Title: b.Title, Prompt: b.Prompt, Cap: b.Cap, Open: true}
+	if v.Cap <= 0 {
+		v.Cap = DefaultCap
+	}
+	// updates are sorted, so applying the valid ones in order leaves each
+	// field at its last writer.
+	for _, u := range ss.updates {
+		if !ss.op.Clock.Less(u.Clock) || !s.isFacil(u.Author) {
+			continue
+		}
+		ub := u.Body.(*SessionUpdateBody)
+		if ub.Title != nil {
+			v.Title = *ub.Title
+		}
+		if ub.Prompt != nil {
+			v.Prompt = *ub.Prompt
+		}
+		if ub.Cap != nil {
+			v.Cap = *ub.Cap
+		}
+		if ub.Open != nil {
+			v.Open = *ub.Open
+		}
+	}
+	ss.view.set(v, s.epoch)
+	return v, true
+}
+
+// revGroup is the group that wrote a revision (the root is the proposal).
+func revGroup(o *Op) OpID {
+	switch b := o.Body.(type) {
+	case *ProposalBody:
+		return b.Group
+	case *RevisionBody:
+		return b.Group
+	}
+	return OpID{}
+}
+
+func revText(o *Op) string {
+	switch b := o.Body.(type) {
+	case *ProposalBody:
+		return b.Text
+	case *RevisionBody:
+		return b.Text
+	}
+	return ""
+}
+
+// findRev finds o in revs (sorted by clock, id).
+func findRev(revs []*Op, o *Op) int {
+	if o == nil {
+		return -1
+	}
+	i, ok := slices.BinarySearchFunc(revs, o, opCompare)
+	if !ok {
+		return -1
+	}
+	return i
+}
+
+// refreshProposal recomputes a proposal's validity, revision DAG, heads,
+// endorsements and hide state if anything they depend on changed.
+func (s *State) refreshProposal(p *proposal) {
+	if !p.dirty && p.epoch == s.epoch {
+		return
+	}
+	p.dirty, p.epoch = false, s.epoch
+	p.valid, p.validRevs, p.heads, p.endorsedBy = false, nil, nil, nil
+	p.hidden, p.headHidden = false, false
+	if p.op == nil {
+		return
+	}
+	b := p.op.Body.(*ProposalBody)
+	ss := s.sessions[b.Session]
+	if ss == nil || ss.op == nil || !ss.op.Clock.Less(p.op.Clock) || !s.isScribe(b.Group, p.op.Author) {
+		return
+	}
+	p.valid = true
+
+	// Revisions sorted by (clock, id) see their parents before themselves,
+	// since a parent's clock must be smaller: one pass settles the DAG.
+	valid := make([]*Op, 1, 1+len(p.revs))
+	valid[0] = p.op
+	for _, r := range p.revs {
+		rb := r.Body.(*RevisionBody)
+		if !s.isScribe(rb.Group, r.Author) {
+			continue
+		}
+		ok := true
+		for _, par := range rb.Parents {
+			if i := findRev(valid, s.ops[par]); i < 0 || !valid[i].Clock.Less(r.Clock) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			valid = append(valid, r)
+		}
+	}
+	named := make([]bool, len(valid))
+	for _, r := range valid[1:] {
+		for _, par := range r.Body.(*RevisionBody).Parents {
+			named[findRev(valid, s.ops[par])] = true
+		}
+	}
+	heads := make([]*Op, 0, 1)
+	for i := len(valid) - 1; i >= 0; i-- {
+		if !named[i] {
+			heads = append(heads, valid[i])
+		}
+	}
+	p.validRevs, p.heads = valid, heads
+	head := heads[0]
+	p.hidden = s.hidden(p.id)
+	p.headHidden = p.hidden || s.hidden(head.ID)
+
+	// Endorsements of the shown head, last writer wins per group; the
+	// writing group's own endorsement stands at the head's clock, so any
+	// valid operation of that group (which must be later) overrides it.
+	hg := revGroup(head)
+	state := map[OpID]*Op{}
+	for _, e := range p.endorse[head.ID] {
+		eb := e.Body.(*EndorseBody)
+		if !head.Clock.Less(e.Clock) || !s.isScribe(eb.Group, e.Author) {
+			continue
+		}
+		if cur := state[eb.Group]; cur == nil || opLess(cur, e) {
+			state[eb.Group] = e
+		}
+	}
+	by := make([]OpID, 0, len(state)+1)
+	if _, ok := state[hg]; !ok {
+		by = append(by, hg)
+	}
+	for g, e := range state {
+		if e.Body.(*EndorseBody).Endorse {
+			by = append(by, g)
+		}
+	}
+	slices.SortFunc(by, OpID.compare)
+	p.endorsedBy = by
+}
+
+// document assembles a session's document, or reports false if the session
+// operation has not arrived.
+func (s *State) document(ss *session) (Document, bool) {
+	sv, ok := s.sessionView(ss)
+	if !ok {
+		return Document{}, false
+	}
+	if ss.doc.fresh(s.epoch) {
+		return ss.doc.val, true
+	}
+	var visible, hidden []*proposal
+	for _, p := range ss.props {
+		s.refreshProposal(p)
+		if !p.valid {
+			continue
+		}
+		if p.hidden {
+			hidden = append(hidden, p)
+		} else {
+			visible = append(visible, p)
+		}
+	}
+	n := min(sv.Cap, len(visible))
+	in, over := visible[:n], visible[n:]
+	// ss.props is in (clock, id) order, so a stable sort by endorsements
+	// leaves ties in that order.
+	ranked := slices.Clone(in)
+	slices.SortStableFunc(ranked, func(a, b *proposal) int {
+		return cmp.Compare(len(b.endorsedBy), len(a.endorsedBy))
+	})
+	doc := Document{
+		Session:   sv,
+		Proposals: make([]Proposal, 0, len(ranked)+len(hidden)),
+		Waiting:   make([]Waiting, 0, len(over)),
+	}
+	for i, p := range ranked {
+		p.view = s.proposalView(p, i+1)
+		doc.Proposals = append(doc.Proposals, p.view)
+	}
+	for _, p := range hidden {
+		p.view = s.proposalView(p, 0)
+		doc.Proposals = append(doc.Proposals, p.view)
+	}
+	for _, p := range over {
+		p.view = s.proposalView(p, 0)
+		doc.Waiting = append(doc.Waiting, Waiting{
+			ID: p.id, Text: p.view.Text, Revision: p.view.Revision, Group: p.view.Group,
+		})
+	}
+	ss.doc.set(doc, s.epoch)
+	return doc, true
+}
+
+func (s *State) proposalView(p *proposal, rank int) Proposal {
+	head := p.heads[0]
+	v := Proposal{
+		ID:           p.id,
+		Rank:         rank,
+		Revision:     head.ID,
+		Group:        p.op.Body.(*ProposalBody).Group,
+		Endorsements: len(p.endorsedBy),
+		EndorsedBy:   p.endorsedBy,
+		Conflict:     len(p.heads) > 1,
+		Heads:        make([]OpID, len(p.heads)),
+		Revisions:    len(p.validRevs),
+		Hidden:       p.hidden,
+	}
+	if !p.headHidden {
+		v.Text = revText(head)
+	}
+	for i, h := range p.heads {
+		v.Heads[i] = h.ID
+	}
+	return v
+}
+
+// validProposal returns the proposal with its document placement settled.
+func (s *State) validProposal(id OpID) (*proposal, bool) {
+	p := s.proposals[id]
+	if p == nil {
+		return nil, false
+	}
+	s.refreshProposal(p)
+	if !p.valid {
+		return nil, false
+	}
+	s.document(p.sess)
+	return p, true
+}
+
+func (s *State) revisions(p *proposal) []Revision {
+	out := make([]Revision, 0, len(p.validRevs))
+	for _, r := range p.validRevs {
+		v := Revision{
+			ID:      r.ID,
+			Group:   revGroup(r),
+			Author:  r.Author,
+			At:      r.Clock.Time(),
+			Parents: []OpID{},
+			Hidden:  p.hidden || s.hidden(r.ID),
+		}
+		if rb, ok := r.Body.(*RevisionBody); ok {
+			v.Parents = slices.Clone(rb.Parents)
+		}
+		if !v.Hidden {
+			v.Text = revText(r)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func (s *State) comments(p *proposal) []Comment {
+	out := make([]Comment, 0, len(p.comments))
+	for _, c := range p.comments {
+		v := Comment{ID: c.ID, Author: c.Author, At: c.Clock.Time(), Hidden: s.hidden(c.ID)}
+		if !v.Hidden {
+			v.Text = c.Body.(*CommentBody).Text
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func (s *State) groupView(g *group) (Group, bool) {
+	if g.op == nil {
+		return Group{}, false
+	}
+	if g.view.fresh(s.epoch) {
+		return g.view.val, true
+	}
+	v := Group{ID: g.id, Name: g.op.Body.(*GroupBody).Name, Scribes: make([]IdentityID, 0, len(g.scribes))}
+	for id := range g.scribes {
+		v.Scribes = append(v.Scribes, id)
+	}
+	slices.SortFunc(v.Scribes, func(a, b IdentityID) int { return cmp.Compare(string(a[:]), string(b[:])) })
+	g.view.set(v, s.epoch)
+	return v, true
+}
+
+// canEditEvent: the creator, a scribe of the organizing group, or a
+// facilitator.
+func (s *State) canEditEvent(e *event, id IdentityID) bool {
+	if id == e.op.Author || s.isFacil(id) {
+		return true
+	}
+	g := e.op.Body.(*EventBody).Group
+	return g != nil && s.isScribe(*g, id)
+}
+
+func (s *State) refreshEvent(e *event) {
+	if !e.dirty && e.epoch == s.epoch {
+		return
+	}
+	e.dirty, e.epoch = false, s.epoch
+	e.valid, e.view = false, Event{}
+	if e.op == nil {
+		return
+	}
+	b := e.op.Body.(*EventBody)
+	if b.Group != nil && !s.isScribe(*b.Group, e.op.Author) {
+		return
+	}
+	e.valid = true
+	v := Event{ID: e.id, EventFields: b.EventFields, Creator: e.op.Author}
+	v.Created = e.op.Clock.Time()
+	v.Modified = v.Created
+	for _, u := range e.updates {
+		if !e.op.Clock.Less(u.Clock) || !s.canEditEvent(e, u.Author) {
+			continue
+		}
+		u.Body.(*EventUpdateBody).Set.apply(&v.EventFields)
+		v.Sequence++
+		v.Modified = u.Clock.Time()
+	}
+	// Start and end may be moved by separate updates; show them in order.
+	start, err1 := time.Parse(time.RFC3339, v.Start)
+	end, err2 := time.Parse(time.RFC3339, v.End)
+	if err1 == nil && err2 == nil && end.Before(start) {
+		v.Start, v.End = v.End, v.Start
+		start = end
+	}
+	e.start = start.UnixMilli()
+
+	going := make([]*Op, 0, len(e.parts))
+	var others []*Op
+	for _, o := range e.parts {
+		if o.Body.(*ParticipationBody).Status == Going {
+			going = append(going, o)
+		} else {
+			others = append(others, o)
+		}
+	}
+	slices.SortFunc(going, func(a, b *Op) int {
+		if c := a.Clock.Compare(b.Clock); c != 0 {
+			return c
+		}
+		return cmp.Compare(string(a.Author[:]), string(b.Author[:]))
+	})
+	slices.SortFunc(others, func(a, b *Op) int { return cmp.Compare(string(a.Author[:]), string(b.Author[:])) })
+	v.Participants = make([]Participant, 0, len(e.parts))
+	for i, o := range going {
+		w := v.Capacity > 0 && i >= v.Capacity
+		v.Participants = append(v.Participants, Participant{Identity: o.Author, Status: Going, Waitlisted: w})
+		if w {
+			v.Waitlist++
+		} else {
+			v.Going++
+		}
+	}
+	for _, o := range others {
+		st := o.Body.(*ParticipationBody).Status
+		if st == Maybe {
+			v.Maybe++
+		}
+		v.Participants = append(v.Participants, Participant{Identity: o.Author, Status: st})
+	}
+	e.view = v
+}
+
+// apply sets the fields the patch names. Slices and places are replaced
+// whole and shared, never modified.
+func (p *EventPatch) apply(f *EventFields) {
+	if p.Title != nil {
+		f.Title = *p.Title
+	}
+	if p.Description != nil {
+		f.Description = *p.Description
+	}
+	if p.Start != nil {
+		f.Start = *p.Start
+	}
+	if p.End != nil {
+		f.End = *p.End
+	}
+	if p.Timezone != nil {
+		f.Timezone = *p.Timezone
+	}
+	if p.Place != nil {
+		f.Place = p.Place
+	}
+	if p.OnlineURL != nil {
+		f.OnlineURL = *p.OnlineURL
+	}
+	if p.Language != nil {
+		f.Language = *p.Language
+	}
+	if p.Tags != nil {
+		f.Tags = *p.Tags
+	}
+	if p.Capacity != nil {
+		f.Capacity = *p.Capacity
+	}
+	if p.Status != nil {
+		f.Status = *p.Status
+	}
+}

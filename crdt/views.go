@@ -1,0 +1,208 @@
+package crdt
+
+import (
+	"cmp"
+	"slices"
+)
+
+// The read side. Values returned share their inner slices (EndorsedBy,
+// Heads, Tags, …) with the state's caches: callers must not modify them.
+// Top-level slices are fresh copies.
+
+// Name is the gathering's name ("" until a gathering operation arrives).
+func (s *State) Name() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gatheringName()
+}
+
+// Identities lists the identities that named themselves, by name then id.
+func (s *State) Identities() []Identity {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.identsList.fresh(s.epoch) {
+		list := make([]Identity, 0, len(s.idents))
+		for id, o := range s.idents {
+			list = append(list, Identity{ID: id, Name: o.Body.(*IdentityBody).Name, Facilitator: s.isFacil(id)})
+		}
+		slices.SortFunc(list, func(a, b Identity) int {
+			if c := cmp.Compare(a.Name, b.Name); c != 0 {
+				return c
+			}
+			return cmp.Compare(string(a.ID[:]), string(b.ID[:]))
+		})
+		s.identsList.set(list, s.epoch)
+	}
+	return slices.Clone(s.identsList.val)
+}
+
+// Identity returns an identity that named itself.
+func (s *State) Identity(id IdentityID) (Identity, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.idents[id]
+	if o == nil {
+		return Identity{}, false
+	}
+	return Identity{ID: id, Name: o.Body.(*IdentityBody).Name, Facilitator: s.isFacil(id)}, true
+}
+
+// IsFacilitator reports whether id is the founder or was appointed by a
+// facilitator.
+func (s *State) IsFacilitator(id IdentityID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.isFacil(id)
+}
+
+// Sessions lists the sessions in the order they were created.
+func (s *State) Sessions() []Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.sessList.fresh(s.epoch) {
+		list := make([]Session, 0, len(s.sessOrder))
+		for _, ss := range s.sessOrder {
+			v, _ := s.sessionView(ss)
+			list = append(list, v)
+		}
+		s.sessList.set(list, s.epoch)
+	}
+	return slices.Clone(s.sessList.val)
+}
+
+// Session returns one session's settings.
+func (s *State) Session(id OpID) (Session, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss := s.sessions[id]
+	if ss == nil {
+		return Session{}, false
+	}
+	return s.sessionView(ss)
+}
+
+// Document assembles a session's document: the proposals in the document
+// in rank order, then hidden ones; the proposals over the cap in Waiting.
+func (s *State) Document(session OpID) (Document, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss := s.sessions[session]
+	if ss == nil {
+		return Document{}, false
+	}
+	d, ok := s.document(ss)
+	if !ok {
+		return d, false
+	}
+	d.Proposals = slices.Clone(d.Proposals)
+	d.Waiting = slices.Clone(d.Waiting)
+	return d, true
+}
+
+// Groups lists the groups in the order they were created.
+func (s *State) Groups() []Group {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.groupList.fresh(s.epoch) {
+		list := make([]Group, 0, len(s.groupOrder))
+		for _, g := range s.groupOrder {
+			v, _ := s.groupView(g)
+			list = append(list, v)
+		}
+		s.groupList.set(list, s.epoch)
+	}
+	return slices.Clone(s.groupList.val)
+}
+
+// Group returns one group and its scribes.
+func (s *State) Group(id OpID) (Group, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.groups[id]
+	if g == nil {
+		return Group{}, false
+	}
+	return s.groupView(g)
+}
+
+// IsScribe reports whether id may act for group.
+func (s *State) IsScribe(group OpID, id IdentityID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.isScribe(group, id)
+}
+
+// Proposal returns a proposal as its session's document shows it (Rank 0
+// when it is hidden or waiting) and the session it belongs to.
+func (s *State) Proposal(id OpID) (p Proposal, session OpID, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pp, ok := s.validProposal(id)
+	if !ok {
+		return Proposal{}, OpID{}, false
+	}
+	return pp.view, pp.sess.id, true
+}
+
+// Revisions lists every valid revision of a proposal, the first one (whose
+// id is the proposal's) first, then by clock. A revision of a hidden
+// proposal, or a hidden revision, has its text withheld.
+func (s *State) Revisions(proposal OpID) ([]Revision, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.validProposal(proposal)
+	if !ok {
+		return nil, false
+	}
+	return s.revisions(p), true
+}
+
+// Comments lists a proposal's comments by clock.
+func (s *State) Comments(proposal OpID) ([]Comment, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.validProposal(proposal)
+	if !ok {
+		return nil, false
+	}
+	return s.comments(p), true
+}
+
+// Events lists the events by start time, then by creation.
+func (s *State) Events() []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.eventList.fresh(s.epoch) {
+		var evs []*event
+		for _, e := range s.events {
+			s.refreshEvent(e)
+			if e.valid {
+				evs = append(evs, e)
+			}
+		}
+		slices.SortFunc(evs, func(a, b *event) int {
+			if c := cmp.Compare(a.start, b.start); c != 0 {
+				return c
+			}
+			return opCompare(a.op, b.op)
+		})
+		list := make([]Event, len(evs))
+		for i, e := range evs {
+			list[i] = e.view
+		}
+		s.eventList.set(list, s.epoch)
+	}
+	return slices.Clone(s.eventList.val)
+}
+
+// Event returns one event.
+func (s *State) Event(id OpID) (Event, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.events[id]
+	if e == nil {
+		return Event{}, false
+	}
+	s.refreshEvent(e)
+	return e.view, e.valid
+}
