@@ -1,0 +1,104 @@
+// Command convene runs a convene node and manages its data directory.
+//
+// See README.md and docs/API.md; the interface is /work/shared/API.md's
+// "Command line".
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit statuses, as API.md specifies.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+const usage = `usage:
+  convene init   --data DIR --name NAME [--identity NAME]
+  convene join   --data DIR [--identity NAME] INVITE
+  convene invite --data DIR [--qr]
+  convene run    --data DIR [--ui ADDR] [--ui-public ADDR] [--listen MULTIADDR]... [--peer MULTIADDR]... [--hub MULTIADDR]... [--no-mdns]
+  convene relay  --data DIR --listen MULTIADDR... [--gathering ID]...
+  convene export --data DIR --format json|csv|ics|md|bundle [--session ID] [--since DIGEST] [-o FILE]
+  convene import --data DIR FILE
+  convene status --data DIR
+`
+
+// usageError marks a command-line mistake (exit status 2).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Sprintf(format, args...)}
+}
+
+type command func(ctx context.Context, args []string, stdout io.Writer) error
+
+func commands() map[string]command {
+	return map[string]command{
+		"init":   cmdInit,
+		"join":   cmdJoin,
+		"invite": cmdInvite,
+		"run":    cmdRun,
+		"relay":  cmdRelay,
+		"export": cmdExport,
+		"import": cmdImport,
+		"status": cmdStatus,
+	}
+}
+
+func main() {
+	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func realMain(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, usage)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	cmd, ok := commands()[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "convene: unknown command %q (try: convene help)\n", args[0])
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := cmd(ctx, args[1:], stdout)
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "convene %s: %s\n", args[0], ue.msg)
+		return exitUsage
+	default:
+		fmt.Fprintf(stderr, "convene %s: %s\n", args[0], oneLine(err.Error()))
+		return exitFailure
+	}
+}
+
+func oneLine(s string) string {
+	out := []rune{}
+	for _, r := range s {
+		if r == '\n' || r == '\r' {
+			r = ' '
+		}
+		out = append(out, r)
+	}
+	return string(out)
+}

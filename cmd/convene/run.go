@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/convene/convene/node"
+	"github.com/convene/convene/node/mesh"
+	"github.com/convene/convene/web"
+	"github.com/convene/convene/web/ui"
+)
+
+// defaultGatheringName names the gathering `convene run` creates on a data
+// directory that has none, so that the first run needs no other step.
+const defaultGatheringName = "My gathering"
+
+func cmdRun(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, data := newFlags("run")
+	uiAddr := fs.String("ui", "127.0.0.1:7777", "address of the browser UI and HTTP API (port 0: a free port)")
+	publicAddr := fs.String("ui-public", "", "also serve the projection and events read-only on this address (for phones on the LAN)")
+	noMDNS := fs.Bool("no-mdns", false, "do not discover peers on the LAN by mDNS")
+	var listen, peers, hubs addrList
+	fs.Var(&listen, "listen", "libp2p listen multiaddr (repeatable; default TCP and QUIC on all interfaces, free ports)")
+	fs.Var(&peers, "peer", "static peer multiaddr with /p2p/ID (repeatable)")
+	fs.Var(&hubs, "hub", "hub multiaddr with /p2p/ID (repeatable)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	if err := checkHostPort("--ui", *uiAddr); err != nil {
+		return err
+	}
+	if *publicAddr != "" {
+		if err := checkHostPort("--ui-public", *publicAddr); err != nil {
+			return err
+		}
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	if err := os.MkdirAll(*data, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	invitePeers, err := node.LoadInvitePeers(*data)
+	if err != nil {
+		return err
+	}
+	cfg := node.Config{
+		Dir:    *data,
+		Logger: log,
+		Mesh: &mesh.Config{
+			Listen:      listen,
+			Peers:       peers,
+			InvitePeers: invitePeers,
+			Hubs:        hubs,
+			MDNS:        !*noMDNS,
+			Logger:      log,
+		},
+	}
+	n, err := node.Open(ctx, cfg)
+	if errors.Is(err, node.ErrNoGathering) {
+		if _, err = node.Init(ctx, *data, defaultGatheringName, "organizer"); err != nil {
+			return err
+		}
+		log.Info("created a new gathering", "dir", *data, "name", defaultGatheringName)
+		n, err = node.Open(ctx, cfg)
+	}
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+
+	token, err := web.LoadOrCreateToken(*data)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *uiAddr)
+	if err != nil {
+		return fmt.Errorf("UI address: %w", err)
+	}
+	var publicLn net.Listener
+	if *publicAddr != "" {
+		if publicLn, err = net.Listen("tcp", *publicAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("public UI address: %w", err)
+		}
+	}
+	joinURL := func() string {
+		if publicLn == nil {
+			return ""
+		}
+		return "http://" + reachableHostPort(publicLn.Addr()) + "/"
+	}
+	pages, err := ui.New(ui.Config{JoinURL: joinURL, Invite: func() string { return n.Invite().String() }, Logger: log})
+	if err != nil {
+		return err
+	}
+	srv, err := web.New(web.Config{Node: n, Addr: ln.Addr().String(), Token: token, UI: pages, Logger: log})
+	if err != nil {
+		return err
+	}
+	servers := []*http.Server{{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}}
+	listeners := []net.Listener{ln}
+	if publicLn != nil {
+		publicPages, err := ui.New(ui.Config{ReadOnly: true, JoinURL: joinURL, Logger: log})
+		if err != nil {
+			return err
+		}
+		servers = append(servers, &http.Server{Handler: srv.PublicHandler(publicPages), ReadHeaderTimeout: 10 * time.Second})
+		listeners = append(listeners, publicLn)
+	}
+	errc := make(chan error, len(servers))
+	for i := range servers {
+		go func() { errc <- servers[i].Serve(listeners[i]) }()
+	}
+
+	uiURL := "http://" + ln.Addr().String() + "/"
+	fmt.Fprintf(stdout, "ui: %s\n", uiURL)
+	if publicLn != nil {
+		fmt.Fprintf(stdout, "public: %s\n", joinURL())
+	}
+	addrs := n.Status().Addrs
+	for _, a := range addrs {
+		fmt.Fprintf(stdout, "listen: %s\n", a)
+	}
+	if err := writeRunFile(*data, runFile{UI: uiURL, PID: os.Getpid(), Addrs: addrs}); err != nil {
+		return err
+	}
+	defer removeRunFile(*data)
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-errc:
+		log.Error("UI server stopped", "err", err)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	srv.Close() // ends live streams so Shutdown does not wait for them
+	for _, s := range servers {
+		s.Shutdown(sctx)
+	}
+	return nil
+}
+
+func checkHostPort(flagName, addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return usagef("%s %q: want HOST:PORT", flagName, addr)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return usagef("%s %q: bad port", flagName, addr)
+	}
+	if host != "" && host != "localhost" && net.ParseIP(host) == nil {
+		return usagef("%s %q: host must be an IP address or localhost", flagName, addr)
+	}
+	return nil
+}
+
+// reachableHostPort turns a listener address into one a phone can open:
+// an unspecified address (0.0.0.0) is replaced by this machine's first
+// non-loopback address.
+func reachableHostPort(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return a.String()
+	}
+	ifaddrs, _ := net.InterfaceAddrs()
+	for _, ia := range ifaddrs {
+		if ipn, ok := ia.(*net.IPNet); ok && ipn.IP.To4() != nil && !ipn.IP.IsLoopback() {
+			return net.JoinHostPort(ipn.IP.String(), strconv.Itoa(tcp.Port))
+		}
+	}
+	return a.String()
+}

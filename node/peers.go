@@ -1,0 +1,57 @@
+package node
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// invitePeersFile keeps the addresses an invite carried, so that every
+// `convene run` after `convene join` dials them again (path "invite").
+const invitePeersFile = "invite-peers.json"
+
+// SaveInvitePeers records the addresses from an invite in dir.
+func SaveInvitePeers(dir string, addrs []ma.Multiaddr) error {
+	s := make([]string, len(addrs))
+	for i, a := range addrs {
+		s[i] = a.String()
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, invitePeersFile), b, 0o600); err != nil {
+		return fmt.Errorf("save invite peers: %w", err)
+	}
+	return nil
+}
+
+// LoadInvitePeers reads the addresses saved by SaveInvitePeers; none if the
+// node was not started from an invite.
+func LoadInvitePeers(dir string) ([]ma.Multiaddr, error) {
+	b, err := os.ReadFile(filepath.Join(dir, invitePeersFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read invite peers: %w", err)
+	}
+	var s []string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("read invite peers %s: %w", invitePeersFile, err)
+	}
+	out := make([]ma.Multiaddr, 0, len(s))
+	for _, v := range s {
+		a, err := ma.NewMultiaddr(v)
+		if err != nil {
+			return nil, fmt.Errorf("read invite peers: %q: %w", v, err)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
