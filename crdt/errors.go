@@ -11,6 +11,8 @@ var (
 	ErrForeign   = errors.New("operation of another gathering")
 	ErrSealed    = errors.New("cannot open sealed payload")
 	ErrFuture    = errors.New("clock too far in the future")
+	// ErrDuplicate: the operation is already held; not an error of the peer.
+	ErrDuplicate = errors.New("duplicate operation")
 )
 
 // Errors of the assembly rules, returned by State.Check for an operation a
