@@ -1,0 +1,121 @@
+// One event: details, registration (going / maybe / not going, with the
+// waitlist), editing, and its .ics file.
+
+import { $, PAGE, api, errorText, fillSelect, follow, live, store, t } from './common.js';
+import { countsText, fillForm, placeText, readForm, statusText, whenText } from './events-common.js';
+
+const eid = PAGE.eid;
+const enc = encodeURIComponent;
+let current = null;
+let identities = [];
+let identity = store.get('identity');
+
+function paint(ev) {
+  current = ev;
+  $('event-title').textContent = ev.title || t('event.untitled');
+  document.title = (ev.title || '') + ' · ' + t('app.name');
+  $('event-status').textContent = statusText(ev.status);
+  $('event-when').textContent = whenText(ev, true);
+  $('event-place').textContent = placeText(ev);
+  const url = ev.online_url || '';
+  // Only web links become links; anything else stays text.
+  const web = /^https?:\/\//i.test(url);
+  $('event-online').hidden = !web;
+  if (web) $('event-online-link').setAttribute('href', url);
+  $('event-description').textContent = ev.description || '';
+  const meta = [];
+  if (ev.language) meta.push(t('event.language_is', { lang: ev.language }));
+  if ((ev.tags || []).length) meta.push(t('event.tags_are', { tags: ev.tags.join(', ') }));
+  $('event-meta').textContent = meta.join(' · ');
+  $('event-counts').textContent = countsText(ev);
+  $('event-ics').setAttribute('href', `/api/v1/events/${enc(ev.id)}.ics`);
+  if (!PAGE.read_only) paintMine();
+}
+
+function paintMine() {
+  if (!current) return;
+  const me = (current.participants || []).find((p) => p.identity === identity);
+  let s = t('rsvp.none');
+  if (me) {
+    s = me.waitlisted ? t('rsvp.mine_waitlisted', { status: t('rsvp.' + me.status) })
+      : t('rsvp.mine', { status: t('rsvp.' + me.status) });
+  }
+  $('my-status').textContent = s;
+  for (const b of document.querySelectorAll('[data-status]')) {
+    b.setAttribute('aria-pressed', me && me.status === b.dataset.status ? 'true' : 'false');
+    b.disabled = !identity;
+  }
+}
+
+async function refresh() {
+  try {
+    paint(await api('GET', `/events/${enc(eid)}`));
+  } catch (e) {
+    $('event-title').textContent = errorText(e);
+  }
+}
+
+if (!PAGE.read_only) {
+  api('GET', '/identities').then((ids) => {
+    identities = ids || [];
+    if (!identities.some((i) => i.id === identity)) {
+      const def = identities.find((i) => i.default) || identities[0];
+      identity = def ? def.id : '';
+    }
+    fillSelect($('identity'), identities.map((i) => ({ value: i.id, label: i.name })), identity);
+    paintMine();
+  }).catch((e) => { $('register-error').textContent = errorText(e); });
+
+  $('identity').addEventListener('change', () => {
+    identity = $('identity').value;
+    store.set('identity', identity);
+    paintMine();
+  });
+
+  for (const b of document.querySelectorAll('[data-status]')) {
+    b.addEventListener('click', async () => {
+      $('register-error').textContent = '';
+      try {
+        const r = await api('PUT', `/events/${enc(eid)}/participants/${enc(identity)}`, { status: b.dataset.status });
+        live(r && r.waitlisted ? t('rsvp.mine_waitlisted', { status: t('rsvp.' + r.status) })
+          : t('rsvp.mine', { status: t('rsvp.' + (r ? r.status : b.dataset.status)) }));
+        await refresh();
+      } catch (e) {
+        $('register-error').textContent = errorText(e);
+      }
+    });
+  }
+
+  $('edit').addEventListener('toggle', () => { if ($('edit').open && current) fillForm(current); });
+  $('event-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    $('event-error').textContent = '';
+    try {
+      const f = readForm();
+      const patch = {};
+      for (const [k, v] of Object.entries(f)) {
+        if (k === 'start' || k === 'end') {
+          if (new Date(v).getTime() !== new Date(current[k]).getTime()) patch[k] = v;
+        } else if (JSON.stringify(v) !== JSON.stringify(current[k] === undefined ? emptyOf(v) : current[k])) {
+          patch[k] = v;
+        }
+      }
+      if (Object.keys(patch).length) await api('PATCH', `/events/${enc(eid)}`, patch);
+      $('edit').open = false;
+      live(t('event.saved'));
+      await refresh();
+    } catch (err) {
+      $('event-error').textContent = errorText(err);
+    }
+  });
+}
+
+function emptyOf(v) {
+  if (Array.isArray(v)) return [];
+  if (typeof v === 'number') return 0;
+  if (typeof v === 'object') return {};
+  return '';
+}
+
+follow((c) => c.event === eid, refresh);
+refresh();
