@@ -1,0 +1,272 @@
+package web
+
+import (
+	"bytes"
+	"cmp"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+	_ "time/tzdata" // zones must resolve on machines without zoneinfo
+
+	"github.com/convene/convene/crdt"
+)
+
+// eventJSON is an event as the API shows it: every field present, even
+// when empty, so that pages need not guess.
+type eventJSON struct {
+	ID           crdt.OpID          `json:"id"`
+	Title        string             `json:"title"`
+	Description  string             `json:"description"`
+	Start        string             `json:"start"`
+	End          string             `json:"end"`
+	Timezone     string             `json:"timezone"`
+	Place        *crdt.Place        `json:"place"`
+	OnlineURL    string             `json:"online_url"`
+	Group        *crdt.OpID         `json:"group"`
+	Language     string             `json:"language"`
+	Tags         []string           `json:"tags"`
+	Capacity     int                `json:"capacity"`
+	Status       string             `json:"status"`
+	Going        int                `json:"going"`
+	Maybe        int                `json:"maybe"`
+	Waitlist     int                `json:"waitlist"`
+	Creator      crdt.IdentityID    `json:"creator"`
+	Participants []crdt.Participant `json:"participants"`
+	Created      time.Time          `json:"created"`
+	Modified     time.Time          `json:"modified"`
+	Sequence     int                `json:"sequence"`
+}
+
+func toEventJSON(e crdt.Event) eventJSON {
+	return eventJSON{
+		ID:           e.ID,
+		Title:        e.Title,
+		Description:  e.Description,
+		Start:        e.Start,
+		End:          e.End,
+		Timezone:     e.Timezone,
+		Place:        e.Place,
+		OnlineURL:    e.OnlineURL,
+		Group:        e.Group,
+		Language:     e.Language,
+		Tags:         nonNil(e.Tags),
+		Capacity:     e.Capacity,
+		Status:       e.Status,
+		Going:        e.Going,
+		Maybe:        e.Maybe,
+		Waitlist:     e.Waitlist,
+		Creator:      e.Creator,
+		Participants: nonNil(e.Participants),
+		Created:      e.Created,
+		Modified:     e.Modified,
+		Sequence:     e.Sequence,
+	}
+}
+
+// sortEvents orders events by start time, then id, so lists are stable.
+func sortEvents(es []crdt.Event) {
+	slices.SortStableFunc(es, func(a, b crdt.Event) int {
+		ta, _ := time.Parse(time.RFC3339, a.Start)
+		tb, _ := time.Parse(time.RFC3339, b.Start)
+		if c := ta.Compare(tb); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.ID[:], b.ID[:])
+	})
+}
+
+func checkTimezone(tz *string) error {
+	if tz == nil {
+		return nil
+	}
+	if *tz == "" || strings.EqualFold(*tz, "local") {
+		return badRequest("timezone must be an IANA zone name such as Europe/Paris")
+	}
+	if _, err := time.LoadLocation(*tz); err != nil {
+		return badRequest("unknown timezone %q", *tz)
+	}
+	return nil
+}
+
+func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
+	var es []crdt.Event
+	s.view(func(st *crdt.State) { es = st.Events() })
+	sortEvents(es)
+	out := make([]eventJSON, len(es))
+	for i, e := range es {
+		out[i] = toEventJSON(e)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
+	raw := r.PathValue("eid")
+	ics := false
+	if trimmed, ok := strings.CutSuffix(raw, ".ics"); ok {
+		raw, ics = trimmed, true
+	}
+	eid, err := crdt.ParseOpID(raw)
+	if err != nil {
+		s.writeErr(w, r, badRequest("eid in the path: %v", err))
+		return
+	}
+	var e crdt.Event
+	var ok bool
+	var groups map[crdt.OpID]string
+	var name string
+	s.view(func(st *crdt.State) {
+		e, ok = st.Event(eid)
+		if ok && ics {
+			groups, name = groupNames(st), st.Name()
+		}
+	})
+	if !ok {
+		writeError(w, http.StatusNotFound, codeNotFound, "no such event")
+		return
+	}
+	if ics {
+		s.writeICS(w, r, name, []crdt.Event{e}, groups, e.ID.String()+".ics")
+		return
+	}
+	writeJSON(w, http.StatusOK, toEventJSON(e))
+}
+
+func groupNames(st *crdt.State) map[crdt.OpID]string {
+	gs := st.Groups()
+	m := make(map[crdt.OpID]string, len(gs))
+	for _, g := range gs {
+		m[g.ID] = g.Name
+	}
+	return m
+}
+
+func (s *Server) getEventsICS(w http.ResponseWriter, r *http.Request) {
+	var es []crdt.Event
+	var groups map[crdt.OpID]string
+	var name string
+	s.view(func(st *crdt.State) {
+		es, groups, name = st.Events(), groupNames(st), st.Name()
+	})
+	sortEvents(es)
+	s.writeICS(w, r, name, es, groups, "events.ics")
+}
+
+func (s *Server) writeICS(w http.ResponseWriter, r *http.Request, name string, es []crdt.Event, groups map[crdt.OpID]string, filename string) {
+	var buf bytes.Buffer
+	if err := WriteICS(&buf, name, es, groups); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/calendar; charset=utf-8")
+	h.Set("Content-Disposition", `attachment; filename="`+filename+`"`)
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	w.Write(buf.Bytes())
+}
+
+func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		crdt.EventFields
+		As *crdt.IdentityID `json:"as"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	if err := checkTimezone(&req.Timezone); err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	body := &crdt.EventBody{EventFields: req.EventFields}
+	body.Status = cmp.Or(body.Status, crdt.Confirmed)
+	op, err := s.act(r.Context(), req.As, body)
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	s.answerEvent(w, http.StatusCreated, op.ID)
+}
+
+func (s *Server) answerEvent(w http.ResponseWriter, status int, eid crdt.OpID) {
+	var e crdt.Event
+	var ok bool
+	s.view(func(st *crdt.State) { e, ok = st.Event(eid) })
+	if !ok {
+		writeError(w, http.StatusNotFound, codeNotFound, "no such event")
+		return
+	}
+	writeJSON(w, status, toEventJSON(e))
+}
+
+func (s *Server) patchEvent(w http.ResponseWriter, r *http.Request) {
+	eid, err := pathID(r, "eid")
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	var req struct {
+		crdt.EventPatch
+		As *crdt.IdentityID `json:"as"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	p := req.EventPatch
+	if p == (crdt.EventPatch{}) {
+		s.writeErr(w, r, badRequest("nothing to change"))
+		return
+	}
+	if err := checkTimezone(p.Timezone); err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	if _, err := s.act(r.Context(), req.As, &crdt.EventUpdateBody{Event: eid, Set: p}); err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	s.answerEvent(w, http.StatusOK, eid)
+}
+
+func (s *Server) putParticipant(w http.ResponseWriter, r *http.Request) {
+	eid, err := pathID(r, "eid")
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	who, err := pathIdentity(r, "identity")
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	var req struct {
+		Status string `json:"status"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	if !s.isLocal(who) {
+		writeError(w, http.StatusForbidden, codeForbidden, "only an identity held on this node can register here")
+		return
+	}
+	if _, err := s.node.Act(r.Context(), who, &crdt.ParticipationBody{Event: eid, Status: req.Status}); err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	out := struct {
+		Status     string `json:"status"`
+		Waitlisted bool   `json:"waitlisted"`
+	}{Status: req.Status}
+	s.view(func(st *crdt.State) {
+		e, _ := st.Event(eid)
+		for _, p := range e.Participants {
+			if p.Identity == who {
+				out.Status, out.Waitlisted = p.Status, p.Waitlisted
+			}
+		}
+	})
+	writeJSON(w, http.StatusOK, out)
+}

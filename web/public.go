@@ -1,0 +1,39 @@
+package web
+
+import "net/http"
+
+// buildPublic makes the read-only handler: for phones in the room, on an
+// address other machines can reach.
+func (s *Server) buildPublic(pages http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(APIPrefix+"/", s.apiMux(true))
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, codeNotFound, "no such API endpoint")
+	})
+	if pages != nil {
+		// The projection and events pages; static assets are expected
+		// under /static/ (or /assets/).
+		for _, p := range []string{
+			"GET /s/{sid}/projection",
+			"GET /events",
+			"GET /events/{eid}",
+			"GET /static/",
+			"GET /assets/",
+			"GET /favicon.ico",
+			"GET /qr.png",
+		} {
+			mux.Handle(p, pages)
+		}
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, codeNotFound, "not served on the public address")
+	})
+	return securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			writeError(w, http.StatusMethodNotAllowed, codeMethodNotAllowed, "the public address is read-only")
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
+}

@@ -1,0 +1,276 @@
+// Package web is a node's localhost HTTP server: the JSON API v1 that the
+// pages, scripts and other tools use, a Server-Sent Events stream of
+// changes, the iCalendar export, and the defences a localhost server needs
+// against other web pages (Host check, bearer token or CSRF check, strict
+// headers). The pages themselves come from package web/ui as an
+// http.Handler.
+package web
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/convene/convene/node"
+)
+
+// Names the browser UI uses for its CSRF protection: the server sets the
+// cookie on every page; same-origin script copies its value into the header
+// of every state-changing request.
+const (
+	CSRFCookie = "convene_csrf"
+	CSRFHeader = "X-CSRF-Token"
+)
+
+// APIPrefix is where the JSON API lives.
+const APIPrefix = "/api/v1"
+
+// Security headers. The Content-Security-Policy allows only this origin's
+// scripts, styles and connections, and no framing.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+
+// Config says how to serve a node.
+type Config struct {
+	Node *node.Node
+	// Addr is the UI address as given on the command line (127.0.0.1:7777).
+	// Requests must name it, localhost or a loopback address as their Host.
+	Addr string
+	// Token is the content of DATA/api-token (see LoadOrCreateToken).
+	Token string
+	// UI serves the pages; nil serves none.
+	UI     http.Handler
+	Logger *slog.Logger
+	// Heartbeat is how often the event stream sends a comment to keep
+	// proxies and browsers from timing it out; zero means 15 s.
+	Heartbeat time.Duration
+}
+
+// Server serves one node's API and pages. Create it with New.
+type Server struct {
+	node      *node.Node
+	ui        http.Handler
+	log       *slog.Logger
+	token     []byte
+	csrf      string
+	addrHost  string // lower case, without brackets
+	addrPort  string // "" or "0" when any port will do
+	anyIP     bool   // Addr is an unspecified address: any IP literal is a name of ours
+	heartbeat time.Duration
+
+	// ctx ends open event streams when the server shuts down, so that
+	// http.Server.Shutdown does not wait on them.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	api     *http.ServeMux
+	handler http.Handler
+}
+
+// New returns a server for cfg.Node. Call Close when shutting down (or
+// register it with http.Server.RegisterOnShutdown).
+func New(cfg Config) (*Server, error) {
+	if cfg.Node == nil {
+		return nil, errors.New("web: no node")
+	}
+	if len(cfg.Token) < 16 {
+		return nil, errors.New("web: API token missing or too short")
+	}
+	s := &Server{
+		node:      cfg.Node,
+		ui:        cfg.UI,
+		log:       cfg.Logger,
+		token:     []byte(cfg.Token),
+		csrf:      csrfValue(cfg.Token),
+		heartbeat: cfg.Heartbeat,
+	}
+	if err := s.setAddr(cfg.Addr); err != nil {
+		return nil, err
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.heartbeat <= 0 {
+		s.heartbeat = 15 * time.Second
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.api = s.apiMux(false)
+	s.handler = s.buildHandler()
+	return s, nil
+}
+
+// Handler is the full localhost handler: API and pages.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// PublicHandler is the read-only handler for --ui-public: GET of the
+// projection and events pages (from pages, the read-only UI handler; nil
+// serves no pages), their static assets, and the JSON they read. Any Host
+// is accepted, since nothing here changes state; other paths are 404 and
+// other methods 405.
+func (s *Server) PublicHandler(pages http.Handler) http.Handler { return s.buildPublic(pages) }
+
+// Close ends open event streams. It does not close the node.
+func (s *Server) Close() { s.cancel() }
+
+// setAddr notes the names the UI address gives the server.
+func (s *Server) setAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("web: UI address %q must be host:port: %w", addr, err)
+	}
+	s.addrHost, s.addrPort = strings.ToLower(strings.TrimSuffix(host, ".")), port
+	ip := net.ParseIP(host)
+	s.anyIP = host == "" || (ip != nil && ip.IsUnspecified())
+	return nil
+}
+
+// csrfValue derives the CSRF cookie value from the API token: secret and
+// random per data directory, yet stable across restarts, so a page left open
+// keeps working when its node restarts.
+func csrfValue(token string) string {
+	m := hmac.New(sha256.New, []byte(token))
+	m.Write([]byte("convene/v1/csrf"))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (s *Server) buildHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(APIPrefix+"/", s.api)
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, codeNotFound, "no such API endpoint")
+	})
+	mux.HandleFunc("/", s.servePage)
+	return securityHeaders(s.checkHost(s.checkWrite(mux)))
+}
+
+// servePage hands a page request to the UI, setting the CSRF cookie on
+// the way.
+func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		http.SetCookie(w, &http.Cookie{
+			Name:     CSRFCookie,
+			Value:    s.csrf,
+			Path:     "/",
+			SameSite: http.SameSiteStrictMode,
+		})
+	}
+	if s.ui == nil {
+		writeError(w, http.StatusNotFound, codeNotFound, "no pages are served here")
+		return
+	}
+	s.ui.ServeHTTP(w, r)
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// checkHost refuses requests that name a host other than ours: a page on
+// another site that rebinds its name to 127.0.0.1 still sends its own name.
+func (s *Server) checkHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.hostAllowed(r.Host) {
+			writeError(w, http.StatusForbidden, codeForbidden, "Host header is not this node's UI address, localhost or a loopback address")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) hostAllowed(hostport string) bool {
+	if hostport == "" {
+		return false
+	}
+	host, port := hostport, ""
+	if h, p, err := net.SplitHostPort(hostport); err == nil {
+		host, port = h, p
+	} else if strings.HasPrefix(hostport, "[") && strings.HasSuffix(hostport, "]") {
+		host = hostport[1 : len(hostport)-1]
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	if ip != nil && ip.IsLoopback() {
+		return true
+	}
+	if s.anyIP && ip != nil {
+		// Listening on every interface: the node is reached by one of its
+		// addresses. An IP literal cannot be rebound by another site.
+		return true
+	}
+	if host != s.addrHost {
+		return false
+	}
+	return s.addrPort == "" || s.addrPort == "0" || port == s.addrPort || (port == "" && s.addrPort == "80")
+}
+
+// checkWrite lets a state-changing request through only with the API token
+// or the browser UI's CSRF proof.
+func (s *Server) checkWrite(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			next.ServeHTTP(w, r)
+			return
+		}
+		if msg := s.authorize(r); msg != "" {
+			writeError(w, http.StatusForbidden, codeForbidden, msg)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authorize returns "" for an authorized request, or why it is not.
+func (s *Server) authorize(r *http.Request) string {
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		tok, ok := strings.CutPrefix(auth, "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), s.token) != 1 {
+			return "wrong API token"
+		}
+		return ""
+	}
+	hdr := r.Header.Get(CSRFHeader)
+	if hdr == "" {
+		return "state-changing requests need Authorization: Bearer TOKEN or the " + CSRFHeader + " header"
+	}
+	c, err := r.Cookie(CSRFCookie)
+	if err != nil {
+		return "CSRF cookie missing: reload the page"
+	}
+	if subtle.ConstantTimeCompare([]byte(hdr), []byte(c.Value)) != 1 ||
+		subtle.ConstantTimeCompare([]byte(c.Value), []byte(s.csrf)) != 1 {
+		return "CSRF token does not match: reload the page"
+	}
+	if o := r.Header.Get("Origin"); o != "" {
+		u, err := url.Parse(o)
+		if err != nil || !strings.EqualFold(u.Host, r.Host) || (u.Scheme != "http" && u.Scheme != "https") {
+			return "cross-origin request refused"
+		}
+	}
+	if sfs := r.Header.Get("Sec-Fetch-Site"); sfs != "" && sfs != "same-origin" {
+		return "cross-site request refused"
+	}
+	return ""
+}
