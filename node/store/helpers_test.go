@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"fmt"
+	"testing"
+
+	"github.com/convene/convene/crdt"
+)
+
+// testGathering is a gathering with one author, derived from seed so that a
+// child process can rebuild the same one.
+type testGathering struct {
+	keys   crdt.Keys
+	signer crdt.Signer
+}
+
+func newTestGathering(t testing.TB, seed string) testGathering {
+	t.Helper()
+	key := ed25519.NewKeyFromSeed(sum(seed + "/author"))
+	s, err := crdt.NewSigner(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := crdt.Credentials{Secret: [32]byte(sum(seed + "/secret")), Founder: s.ID}
+	return testGathering{keys: creds.Derive(), signer: s}
+}
+
+func sum(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:] }
+
+// op seals a comment at the given clock.
+func (g testGathering) op(t testing.TB, c crdt.Clock, text string) *crdt.Envelope {
+	t.Helper()
+	e, _, err := g.keys.Seal(g.signer, c, &crdt.CommentBody{Proposal: crdt.OpID{1}, Text: text})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// ops seals n operations with clocks that collide on purpose (several per
+// millisecond, and equal clocks), so order by id matters too.
+func (g testGathering) ops(t testing.TB, n int) []*crdt.Envelope {
+	out := make([]*crdt.Envelope, n)
+	for i := range out {
+		out[i] = g.op(t, crdt.Clock{Wall: 1_700_000_000_000 + int64(i/3), Logical: uint32(i % 2)}, fmt.Sprintf("op %d", i))
+	}
+	return out
+}
+
+func openLogT(t testing.TB, s *Store, g crdt.GatheringID) *Log {
+	t.Helper()
+	l, err := s.Log(context.Background(), g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// stores opens one store of each kind.
+func stores(t *testing.T) map[string]*Store {
+	t.Helper()
+	p, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := OpenMemory()
+	t.Cleanup(func() { p.Close(); m.Close() })
+	return map[string]*Store{"pebble": p, "memory": m}
+}
+
+func iterateIDs(t testing.TB, l *Log) []crdt.OpID {
+	t.Helper()
+	var ids []crdt.OpID
+	if err := l.Iterate(context.Background(), func(e *crdt.Envelope) error {
+		ids = append(ids, e.ID())
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}

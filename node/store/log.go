@@ -1,0 +1,270 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+
+	ds "github.com/ipfs/go-datastore"
+
+	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/node/recon"
+)
+
+// Item names a stored operation in reconciliation order: by clock, then id.
+type Item = recon.Item
+
+const itemSize = 8 + 4 + 32
+
+// Log is the stored operation set of one gathering.
+type Log struct {
+	s       *Store
+	g       crdt.GatheringID
+	opsPref string // "/g/<hex>/o"
+	idsPref string // "/g/<hex>/i"
+
+	// mu serialises writers and guards the reconciliation index, which
+	// mirrors the stored keys and answers membership without a disk read.
+	mu sync.RWMutex
+	ix *recon.Index
+}
+
+func openLog(ctx context.Context, s *Store, g crdt.GatheringID) (*Log, error) {
+	l := &Log{
+		s:       s,
+		g:       g,
+		opsPref: "/g/" + g.String() + "/o",
+		idsPref: "/g/" + g.String() + "/i",
+	}
+	// A key-only scan: the items are in the keys, so no value is read.
+	var items []Item
+	err := s.scan(ctx, l.opsPref, nil, true, func(k, _ []byte) error {
+		it, err := l.parseOpKey(k)
+		if err != nil {
+			return err
+		}
+		items = append(items, it)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: load %s: %w", g, err)
+	}
+	l.ix = recon.NewIndex()
+	if err := l.ix.Load(items); err != nil {
+		return nil, fmt.Errorf("store: load %s: %w", g, err)
+	}
+	return l, nil
+}
+
+// Gathering is the gathering whose operations the log holds.
+func (l *Log) Gathering() crdt.GatheringID { return l.g }
+
+// Len is the number of stored operations.
+func (l *Log) Len() int {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.ix.Len()
+}
+
+// Digest is the fingerprint of the whole stored set: logs holding the
+// same operations have the same digest.
+func (l *Log) Digest() string {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.ix.Digest()
+}
+
+// Contains reports whether an item is stored, from memory.
+func (l *Log) Contains(it Item) bool {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.ix.Has(it)
+}
+
+// ReadIndex runs fn with the reconciliation index under the read lock. fn
+// must not keep ix or modify it.
+func (l *Log) ReadIndex(fn func(ix *recon.Index)) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	fn(l.ix)
+}
+
+// Has reports whether the operation id is stored. Callers that know the
+// operation's clock should use Contains, which reads no disk.
+func (l *Log) Has(ctx context.Context, id crdt.OpID) (bool, error) {
+	ok, err := l.s.ds.Has(ctx, l.idKey(id))
+	if err != nil {
+		return false, fmt.Errorf("store: has %s: %w", id, err)
+	}
+	return ok, nil
+}
+
+// Put stores the envelopes not already stored, as one synced batch, and
+// reports how many were new. On error nothing is stored.
+func (l *Log) Put(ctx context.Context, envs []*crdt.Envelope) (added int, err error) {
+	added2, err := l.PutNew(ctx, envs)
+	return len(added2), err
+}
+
+// PutNew is Put returning the envelopes that were new, in input order.
+func (l *Log) PutNew(ctx context.Context, envs []*crdt.Envelope) ([]*crdt.Envelope, error) {
+	for _, e := range envs {
+		if e.Gathering != l.g {
+			return nil, fmt.Errorf("store: %w: %s in the log of %s", crdt.ErrForeign, e.Gathering, l.g)
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var fresh []*crdt.Envelope
+	seen := make(map[crdt.OpID]struct{}, len(envs))
+	for _, e := range envs {
+		if _, dup := seen[e.ID()]; dup {
+			continue
+		}
+		seen[e.ID()] = struct{}{}
+		if !l.ix.Has(Item{Clock: e.Clock, ID: e.ID()}) {
+			fresh = append(fresh, e)
+		}
+	}
+	if len(fresh) == 0 {
+		return nil, nil
+	}
+	size := 0
+	for _, e := range fresh {
+		size += len(e.Bytes()) + 300 // keys and pebble's overhead
+	}
+	if err := l.s.writable(size); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	b, err := l.s.ds.Batch(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: batch: %w", err)
+	}
+	for _, e := range fresh {
+		it := Item{Clock: e.Clock, ID: e.ID()}
+		if err := b.Put(ctx, l.opKey(it), e.Bytes()); err != nil {
+			return nil, fmt.Errorf("store: put %s: %w", e.ID(), err)
+		}
+		if err := b.Put(ctx, l.idKey(it.ID), encodeClock(it.Clock)); err != nil {
+			return nil, fmt.Errorf("store: put %s: %w", e.ID(), err)
+		}
+	}
+	if err := l.s.commit(ctx, b); err != nil {
+		return nil, fmt.Errorf("store: commit %d operations: %w", len(fresh), err)
+	}
+	// The index changes only once the batch is durable, so a failed write
+	// leaves the log as it was.
+	for _, e := range fresh {
+		l.ix.Insert(Item{Clock: e.Clock, ID: e.ID()})
+	}
+	return fresh, nil
+}
+
+// Get returns the encodings of the items that are stored, in input order;
+// missing ones are skipped.
+func (l *Log) Get(ctx context.Context, items []Item) ([][]byte, error) {
+	out := make([][]byte, 0, len(items))
+	for _, it := range items {
+		b, err := l.s.ds.Get(ctx, l.opKey(it))
+		if errors.Is(err, ds.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return out, fmt.Errorf("store: get %s: %w", it.ID, err)
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// GetByID returns the encoding of an operation by its id alone.
+func (l *Log) GetByID(ctx context.Context, id crdt.OpID) ([]byte, bool, error) {
+	c, err := l.s.ds.Get(ctx, l.idKey(id))
+	if errors.Is(err, ds.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("store: get %s: %w", id, err)
+	}
+	clock, err := decodeClock(c)
+	if err != nil {
+		return nil, false, fmt.Errorf("store: get %s: %w", id, err)
+	}
+	b, err := l.s.ds.Get(ctx, l.opKey(Item{Clock: clock, ID: id}))
+	if err != nil {
+		return nil, false, fmt.Errorf("store: get %s: %w", id, err)
+	}
+	return b, true, nil
+}
+
+// Iterate calls fn with every stored envelope in (clock, id) order. An
+// error from fn ends the iteration and is returned. A stored value that
+// does not decode is reported as an error: it means the store is corrupt.
+func (l *Log) Iterate(ctx context.Context, fn func(e *crdt.Envelope) error) error {
+	return l.s.scan(ctx, l.opsPref, nil, false, func(k, v []byte) error {
+		e, err := crdt.DecodeEnvelope(append([]byte(nil), v...))
+		if err != nil {
+			return fmt.Errorf("store: corrupt entry %q: %w", k, err)
+		}
+		return fn(e)
+	})
+}
+
+// Items calls fn with every stored item in order, reading keys only.
+func (l *Log) Items(ctx context.Context, fn func(Item) error) error {
+	return l.s.scan(ctx, l.opsPref, nil, true, func(k, _ []byte) error {
+		it, err := l.parseOpKey(k)
+		if err != nil {
+			return err
+		}
+		return fn(it)
+	})
+}
+
+// DiskUsage is the on-disk size of the whole store holding this log.
+func (l *Log) DiskUsage(ctx context.Context) (int64, error) { return l.s.DiskUsage(ctx) }
+
+func (l *Log) opKey(it Item) ds.Key {
+	var raw [itemSize]byte
+	binary.BigEndian.PutUint64(raw[0:8], uint64(it.Clock.Wall))
+	binary.BigEndian.PutUint32(raw[8:12], it.Clock.Logical)
+	copy(raw[12:], it.ID[:])
+	return ds.RawKey(l.opsPref + "/" + hex.EncodeToString(raw[:]))
+}
+
+func (l *Log) idKey(id crdt.OpID) ds.Key {
+	return ds.RawKey(l.idsPref + "/" + id.String())
+}
+
+func (l *Log) parseOpKey(k []byte) (Item, error) {
+	var it Item
+	p := len(l.opsPref) + 1
+	if len(k) != p+2*itemSize {
+		return it, fmt.Errorf("store: malformed key %q", k)
+	}
+	var raw [itemSize]byte
+	if _, err := hex.Decode(raw[:], k[p:]); err != nil {
+		return it, fmt.Errorf("store: malformed key %q", k)
+	}
+	it.Clock.Wall = int64(binary.BigEndian.Uint64(raw[0:8]))
+	it.Clock.Logical = binary.BigEndian.Uint32(raw[8:12])
+	copy(it.ID[:], raw[12:])
+	return it, nil
+}
+
+func encodeClock(c crdt.Clock) []byte {
+	b := make([]byte, 12)
+	binary.BigEndian.PutUint64(b[0:8], uint64(c.Wall))
+	binary.BigEndian.PutUint32(b[8:12], c.Logical)
+	return b
+}
+
+func decodeClock(b []byte) (crdt.Clock, error) {
+	if len(b) != 12 {
+		return crdt.Clock{}, errors.New("malformed clock")
+	}
+	return crdt.Clock{Wall: int64(binary.BigEndian.Uint64(b[0:8])), Logical: binary.BigEndian.Uint32(b[8:12])}, nil
+}

@@ -1,0 +1,419 @@
+package store
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
+
+	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/node/recon"
+)
+
+func sortedItems(envs []*crdt.Envelope) []Item {
+	items := make([]Item, len(envs))
+	for i, e := range envs {
+		items[i] = Item{Clock: e.Clock, ID: e.ID()}
+	}
+	slices.SortFunc(items, Item.Compare)
+	return items
+}
+
+func TestLogPutGetIterate(t *testing.T) {
+	ctx := context.Background()
+	g := newTestGathering(t, "put")
+	envs := g.ops(t, 60)
+	shuffled := slices.Clone(envs)
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	want := sortedItems(envs)
+
+	for name, s := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			l := openLogT(t, s, g.keys.Gathering)
+			// Two batches, out of order.
+			for _, batch := range [][]*crdt.Envelope{shuffled[:25], shuffled[25:]} {
+				added, err := l.Put(ctx, batch)
+				if err != nil || added != len(batch) {
+					t.Fatalf("Put: added %d, %v; want %d", added, err, len(batch))
+				}
+			}
+			if l.Len() != len(envs) {
+				t.Fatalf("Len = %d, want %d", l.Len(), len(envs))
+			}
+			got := iterateIDs(t, l)
+			for i := range want {
+				if got[i] != want[i].ID {
+					t.Fatalf("Iterate position %d: %s, want %s", i, got[i], want[i].ID)
+				}
+			}
+			var items []Item
+			if err := l.Items(ctx, func(it Item) error { items = append(items, it); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(items, want) {
+				t.Fatal("Items differ from (clock, id) order")
+			}
+
+			missing := g.op(t, crdt.Clock{Wall: 5}, "never stored")
+			raws, err := l.Get(ctx, []Item{want[3], {Clock: missing.Clock, ID: missing.ID()}, want[0]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(raws) != 2 {
+				t.Fatalf("Get returned %d encodings, want 2 (missing one skipped)", len(raws))
+			}
+			for i, it := range []Item{want[3], want[0]} {
+				e, err := crdt.DecodeEnvelope(raws[i])
+				if err != nil || e.ID() != it.ID {
+					t.Fatalf("Get[%d]: %v, id %v, want %s", i, err, e, it.ID)
+				}
+			}
+			if ok, err := l.Has(ctx, want[7].ID); !ok || err != nil {
+				t.Fatalf("Has(stored) = %v, %v", ok, err)
+			}
+			if ok, err := l.Has(ctx, missing.ID()); ok || err != nil {
+				t.Fatalf("Has(missing) = %v, %v", ok, err)
+			}
+			if !l.Contains(want[7]) || l.Contains(Item{Clock: missing.Clock, ID: missing.ID()}) {
+				t.Fatal("Contains is wrong")
+			}
+			if raw, ok, err := l.GetByID(ctx, want[9].ID); !ok || err != nil || !slices.Equal(raw, envByID(envs, want[9].ID).Bytes()) {
+				t.Fatalf("GetByID: %v, %v", ok, err)
+			}
+			if _, ok, err := l.GetByID(ctx, missing.ID()); ok || err != nil {
+				t.Fatalf("GetByID(missing) = %v, %v", ok, err)
+			}
+		})
+	}
+}
+
+func envByID(envs []*crdt.Envelope, id crdt.OpID) *crdt.Envelope {
+	for _, e := range envs {
+		if e.ID() == id {
+			return e
+		}
+	}
+	return nil
+}
+
+func TestLogIdempotent(t *testing.T) {
+	ctx := context.Background()
+	g := newTestGathering(t, "idem")
+	envs := g.ops(t, 10)
+	for name, s := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			l := openLogT(t, s, g.keys.Gathering)
+			if n, err := l.Put(ctx, envs[:6]); n != 6 || err != nil {
+				t.Fatalf("first Put: %d, %v", n, err)
+			}
+			digest := l.Digest()
+			// The same again, with duplicates inside the batch.
+			if n, err := l.Put(ctx, append(slices.Clone(envs[:6]), envs[2], envs[2])); n != 0 || err != nil {
+				t.Fatalf("repeated Put: %d, %v; want 0", n, err)
+			}
+			if l.Digest() != digest || l.Len() != 6 {
+				t.Fatal("a repeated Put changed the log")
+			}
+			fresh, err := l.PutNew(ctx, []*crdt.Envelope{envs[7], envs[1], envs[7], envs[8]})
+			if err != nil || len(fresh) != 2 || fresh[0] != envs[7] || fresh[1] != envs[8] {
+				t.Fatalf("PutNew: %v, %v; want envs 7 and 8", fresh, err)
+			}
+			if l.Len() != 8 {
+				t.Fatalf("Len = %d, want 8", l.Len())
+			}
+		})
+	}
+}
+
+func TestLogRefusesForeign(t *testing.T) {
+	ctx := context.Background()
+	g, other := newTestGathering(t, "a"), newTestGathering(t, "b")
+	for name, s := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			l := openLogT(t, s, g.keys.Gathering)
+			batch := append(g.ops(t, 2), other.ops(t, 1)...)
+			if _, err := l.Put(ctx, batch); !errors.Is(err, crdt.ErrForeign) {
+				t.Fatalf("Put of a foreign op: %v, want ErrForeign", err)
+			}
+			if l.Len() != 0 {
+				t.Fatal("a refused batch was partly stored")
+			}
+		})
+	}
+}
+
+// TestDigestMatchesIndex: two logs with the same set, filled in different
+// orders and batches, agree with each other and with a freshly loaded index.
+func TestDigest(t *testing.T) {
+	ctx := context.Background()
+	g := newTestGathering(t, "digest")
+	envs := g.ops(t, 40)
+	a, b := openLogT(t, OpenMemory(), g.keys.Gathering), openLogT(t, OpenMemory(), g.keys.Gathering)
+	for _, e := range envs {
+		if _, err := a.Put(ctx, []*crdt.Envelope{e}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a.Digest() == b.Digest() {
+		t.Fatal("empty and full logs have the same digest")
+	}
+	rev := slices.Clone(envs)
+	slices.Reverse(rev)
+	if _, err := b.Put(ctx, rev); err != nil {
+		t.Fatal(err)
+	}
+	ix := recon.NewIndex()
+	if err := ix.Load(sortedItems(envs)); err != nil {
+		t.Fatal(err)
+	}
+	if a.Digest() != b.Digest() || a.Digest() != ix.Digest() {
+		t.Fatalf("digests differ: %s %s %s", a.Digest(), b.Digest(), ix.Digest())
+	}
+	var n int
+	b.ReadIndex(func(ix *recon.Index) { n = ix.Len() })
+	if n != len(envs) {
+		t.Fatalf("ReadIndex saw %d items, want %d", n, len(envs))
+	}
+}
+
+func TestReopen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	g1, g2 := newTestGathering(t, "one"), newTestGathering(t, "two")
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l1, l2 := openLogT(t, s, g1.keys.Gathering), openLogT(t, s, g2.keys.Gathering)
+	if _, err := l1.Put(ctx, g1.ops(t, 30)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l2.Put(ctx, g2.ops(t, 5)); err != nil {
+		t.Fatal(err)
+	}
+	ids1, digest1 := iterateIDs(t, l1), l1.Digest()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Log(ctx, g1.keys.Gathering); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Log after Close: %v", err)
+	}
+
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	l1 = openLogT(t, s, g1.keys.Gathering)
+	if l1.Len() != 30 || l1.Digest() != digest1 || !slices.Equal(iterateIDs(t, l1), ids1) {
+		t.Fatalf("after reopen: %d ops, digest %s; want 30, %s", l1.Len(), l1.Digest(), digest1)
+	}
+	if l2 := openLogT(t, s, g2.keys.Gathering); l2.Len() != 5 {
+		t.Fatalf("second gathering has %d ops after reopen, want 5", l2.Len())
+	}
+	gs, err := s.Gatherings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []crdt.GatheringID{g1.keys.Gathering, g2.keys.Gathering}
+	slices.SortFunc(want, func(a, b crdt.GatheringID) int { return strings.Compare(a.String(), b.String()) })
+	if !slices.Equal(gs, want) {
+		t.Fatalf("Gatherings = %v, want %v", gs, want)
+	}
+	if n, err := s.DiskUsage(ctx); err != nil || n <= 0 {
+		t.Fatalf("DiskUsage = %d, %v", n, err)
+	}
+}
+
+// TestPutIsSynced simulates a power loss: the file system keeps only what
+// was fsynced. Everything Put acknowledged survives; a write made without
+// sync (the pebbleds default) does not, which shows the test can tell.
+func TestPutIsSynced(t *testing.T) {
+	ctx := context.Background()
+	g := newTestGathering(t, "sync")
+	fs := vfs.NewCrashableMem()
+	s, err := openPebble("/db", fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := openLogT(t, s, g.keys.Gathering)
+	envs := g.ops(t, 20)
+	for i := 0; i < len(envs); i += 4 {
+		if _, err := l.Put(ctx, envs[i:i+4]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unsynced := g.op(t, crdt.Clock{Wall: 9}, "unsynced")
+	if err := s.db.Set(l.opKey(Item{Clock: unsynced.Clock, ID: unsynced.ID()}).Bytes(), unsynced.Bytes(), pebble.NoSync); err != nil {
+		t.Fatal(err)
+	}
+	crashed := fs.CrashClone(vfs.CrashCloneCfg{})
+	s.Close()
+
+	s, err = openPebble("/db", crashed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	l = openLogT(t, s, g.keys.Gathering)
+	if l.Len() != len(envs) {
+		t.Fatalf("after a crash: %d ops, want the %d acknowledged (and not the unsynced one)", l.Len(), len(envs))
+	}
+	for _, e := range envs {
+		if !l.Contains(Item{Clock: e.Clock, ID: e.ID()}) {
+			t.Fatalf("acknowledged op %s lost", e.ID())
+		}
+	}
+}
+
+// TestWriteErrorChangesNothing: when the disk refuses writes (full, or
+// failing), Put returns the error and the log stays as it was.
+func TestWriteErrorChangesNothing(t *testing.T) {
+	ctx := context.Background()
+	g := newTestGathering(t, "full")
+	toggle := &errorfs.Toggle{Injector: errorfs.InjectorFunc(func(op errorfs.Op) error {
+		if op.Kind == errorfs.OpFileWrite || op.Kind == errorfs.OpFileWriteAt || op.Kind == errorfs.OpFileSync {
+			return errorfs.ErrInjected
+		}
+		return nil
+	})}
+	s, err := openPebble("/db", errorfs.Wrap(vfs.NewMem(), toggle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := openLogT(t, s, g.keys.Gathering)
+	envs := g.ops(t, 8)
+	if _, err := l.Put(ctx, envs[:4]); err != nil {
+		t.Fatal(err)
+	}
+	digest := l.Digest()
+	toggle.On()
+	if _, err := l.Put(ctx, envs[4:]); err == nil {
+		t.Fatal("Put succeeded on a failing disk")
+	}
+	if l.Len() != 4 || l.Digest() != digest || l.Contains(Item{Clock: envs[5].Clock, ID: envs[5].ID()}) {
+		t.Fatal("a failed Put changed the log")
+	}
+	// The store stays refused even once the disk answers again: pebble's
+	// commit pipeline is broken after a failed WAL write.
+	toggle.Off()
+	if _, err := l.Put(ctx, envs[4:]); !errors.Is(err, ErrFailed) {
+		t.Fatalf("Put after a failure: %v, want ErrFailed", err)
+	}
+	if err := s.Close(); !errors.Is(err, ErrFailed) {
+		t.Fatalf("Close of a failed store: %v, want ErrFailed", err)
+	}
+}
+
+// TestDiskFull: with too little free space, Put refuses before writing.
+func TestDiskFull(t *testing.T) {
+	ctx := context.Background()
+	g := newTestGathering(t, "full")
+	fs := vfs.NewMem()
+	fs.TestingSetDiskUsage(vfs.DiskUsage{AvailBytes: 1 << 30, TotalBytes: 2 << 30})
+	s, err := openPebble("/db", fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	l := openLogT(t, s, g.keys.Gathering)
+	envs := g.ops(t, 4)
+	if _, err := l.Put(ctx, envs[:2]); err != nil {
+		t.Fatal(err)
+	}
+	fs.TestingSetDiskUsage(vfs.DiskUsage{AvailBytes: minFree / 2, TotalBytes: 2 << 30})
+	if _, err := l.Put(ctx, envs[2:]); !errors.Is(err, ErrDiskFull) {
+		t.Fatalf("Put on a full disk: %v, want ErrDiskFull", err)
+	}
+	if l.Len() != 2 {
+		t.Fatal("a refused Put changed the log")
+	}
+	fs.TestingSetDiskUsage(vfs.DiskUsage{AvailBytes: 1 << 30, TotalBytes: 2 << 30})
+	if n, err := l.Put(ctx, envs[2:]); n != 2 || err != nil {
+		t.Fatalf("Put once space is back: %d, %v", n, err)
+	}
+}
+
+const crashEnv = "CONVENE_STORE_CRASH_DIR"
+
+// TestCrashChild is the child of TestKillDuringPuts: it Puts operations
+// one by one, printing each id once Put returned.
+func TestCrashChild(t *testing.T) {
+	dir := os.Getenv(crashEnv)
+	if dir == "" {
+		t.Skip("run by TestKillDuringPuts")
+	}
+	g := newTestGathering(t, "crash")
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := openLogT(t, s, g.keys.Gathering)
+	w := bufio.NewWriter(os.Stdout)
+	for i := 0; ; i++ {
+		e := g.op(t, crdt.Clock{Wall: int64(1_700_000_000_000 + i)}, "crash")
+		if _, err := l.Put(context.Background(), []*crdt.Envelope{e}); err != nil {
+			t.Fatal(err)
+		}
+		w.WriteString("ack " + e.ID().String() + "\n")
+		w.Flush()
+	}
+}
+
+// TestKillDuringPuts kills a process with SIGKILL while it writes; every
+// operation it acknowledged is in the store when reopened.
+func TestKillDuringPuts(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.v=false")
+	cmd.Env = append(os.Environ(), crashEnv+"="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var acked []crdt.OpID
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		line, ok := strings.CutPrefix(sc.Text(), "ack ")
+		if !ok {
+			continue
+		}
+		id, err := crdt.ParseOpID(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acked = append(acked, id)
+		if len(acked) == 40 {
+			cmd.Process.Signal(syscall.SIGKILL)
+		}
+	}
+	cmd.Wait()
+	if len(acked) < 40 {
+		t.Fatalf("child acknowledged only %d operations", len(acked))
+	}
+
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	l := openLogT(t, s, newTestGathering(t, "crash").keys.Gathering)
+	for _, id := range acked {
+		if ok, err := l.Has(context.Background(), id); !ok || err != nil {
+			t.Fatalf("acknowledged op %s missing after SIGKILL (%v)", id, err)
+		}
+	}
+	t.Logf("%d acknowledged, %d stored", len(acked), l.Len())
+}
