@@ -118,7 +118,7 @@ func (s *State) refreshProposal(p *proposal) {
 	}
 	p.dirty, p.epoch = false, s.epoch
 	p.valid, p.validRevs, p.heads, p.endorsedBy = false, nil, nil, nil
-	p.hidden, p.headHidden = false, false
+	p.hidden, p.headHidden, p.base = false, false, Proposal{}
 	if p.op == nil {
 		return
 	}
@@ -191,6 +191,7 @@ func (s *State) refreshProposal(p *proposal) {
 	}
 	slices.SortFunc(by, OpID.compare)
 	p.endorsedBy = by
+	p.base = s.proposalView(p)
 }
 
 // document assembles a session's document, or reports false if the session
@@ -229,28 +230,28 @@ func (s *State) document(ss *session) (Document, bool) {
 		Waiting:   make([]Waiting, 0, len(over)),
 	}
 	for i, p := range ranked {
-		p.view = s.proposalView(p, i+1)
-		doc.Proposals = append(doc.Proposals, p.view)
+		p.rank = i + 1
+		doc.Proposals = append(doc.Proposals, p.base)
+		doc.Proposals[len(doc.Proposals)-1].Rank = p.rank
 	}
 	for _, p := range hidden {
-		p.view = s.proposalView(p, 0)
-		doc.Proposals = append(doc.Proposals, p.view)
+		p.rank = 0
+		doc.Proposals = append(doc.Proposals, p.base)
 	}
 	for _, p := range over {
-		p.view = s.proposalView(p, 0)
+		p.rank = 0
 		doc.Waiting = append(doc.Waiting, Waiting{
-			ID: p.id, Text: p.view.Text, Revision: p.view.Revision, Group: p.view.Group,
+			ID: p.id, Text: p.base.Text, Revision: p.base.Revision, Group: p.base.Group,
 		})
 	}
 	ss.doc.set(doc, s.epoch)
 	return doc, true
 }
 
-func (s *State) proposalView(p *proposal, rank int) Proposal {
+func (s *State) proposalView(p *proposal) Proposal {
 	head := p.heads[0]
 	v := Proposal{
 		ID:           p.id,
-		Rank:         rank,
 		Revision:     head.ID,
 		Group:        p.op.Body.(*ProposalBody).Group,
 		Endorsements: len(p.endorsedBy),

@@ -106,7 +106,8 @@ type proposal struct {
 	endorsedBy []OpID
 	hidden     bool
 	headHidden bool
-	view       Proposal // as last placed in its session's document
+	base       Proposal // its view, but for the rank
+	rank       int      // as last placed in its session's document
 }
 
 // event indexes one event id.

@@ -5,9 +5,11 @@ import (
 	"slices"
 )
 
-// The read side. Values returned share their inner slices (EndorsedBy,
-// Heads, Tags, …) with the state's caches: callers must not modify them.
-// Top-level slices are fresh copies.
+// The read side. Values returned share their slices (a Document's
+// Proposals, EndorsedBy, Heads, Tags, …) with the state's caches, which are
+// replaced, never modified: they are safe to read from any goroutine, and
+// callers must not modify them. The lists (Sessions, Groups, …) are fresh
+// copies.
 
 // Name is the gathering's name ("" until a gathering operation arrives).
 func (s *State) Name() string {
@@ -90,13 +92,7 @@ func (s *State) Document(session OpID) (Document, bool) {
 	if ss == nil {
 		return Document{}, false
 	}
-	d, ok := s.document(ss)
-	if !ok {
-		return d, false
-	}
-	d.Proposals = slices.Clone(d.Proposals)
-	d.Waiting = slices.Clone(d.Waiting)
-	return d, true
+	return s.document(ss)
 }
 
 // Groups lists the groups in the order they were created.
@@ -141,7 +137,9 @@ func (s *State) Proposal(id OpID) (p Proposal, session OpID, ok bool) {
 	if !ok {
 		return Proposal{}, OpID{}, false
 	}
-	return pp.view, pp.sess.id, true
+	v := pp.base
+	v.Rank = pp.rank
+	return v, pp.sess.id, true
 }
 
 // Revisions lists every valid revision of a proposal, the first one (whose
