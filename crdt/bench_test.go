@@ -241,3 +241,17 @@ func BenchmarkIngest(b *testing.B) {
 	b.ReportMetric(float64(n)/ingest.Seconds(), "ingest/s")
 	b.ReportMetric(verify.Seconds()/ingest.Seconds(), "ratio")
 }
+
+// BenchmarkLoadSnapshot times a restart from a snapshot of 200,000
+// operations.
+func BenchmarkLoadSnapshot(b *testing.B) {
+	founder := testSigner("founder").ID
+	snap := applyOps(founder, syntheticOps(200_000, 50)).Snapshot()
+	for b.Loop() {
+		if _, err := LoadSnapshot(founder, snap); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(200_000*float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+	b.ReportMetric(float64(len(snap))/200_000, "bytes/op")
+}

@@ -1,8 +1,11 @@
 package crdt
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -325,4 +328,36 @@ func slicesIndex(sites []*simSite, s *simSite) int {
 		}
 	}
 	return -1
+}
+
+func TestSnapshot(t *testing.T) {
+	w := sampleOps(t)
+	ops := append(slices.Clone(w.ops), syntheticOps(3000, 3)...)
+	s := applyOps(w.founder.ID, ops)
+	want := dump(t, s)
+	snap := s.Snapshot()
+	got, err := LoadSnapshot(w.founder.ID, snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Len() != s.Len() {
+		t.Fatalf("Len %d, want %d", got.Len(), s.Len())
+	}
+	requireSameDump(t, "loaded snapshot", want, dump(t, got))
+	if !bytes.Equal(got.Snapshot(), snap) {
+		t.Error("snapshot of a loaded snapshot differs")
+	}
+	for _, c := range []struct {
+		name string
+		b    []byte
+	}{
+		{"empty", nil},
+		{"truncated", snap[:len(snap)-5]},
+		{"trailing", append(slices.Clone(snap), 0)},
+		{"bad body", bytes.Replace(slices.Clone(snap), []byte(`"name":"Bench"`), []byte(`"nome":"Bench"`), 1)},
+	} {
+		if _, err := LoadSnapshot(w.founder.ID, c.b); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: err = %v, want malformed", c.name, err)
+		}
+	}
 }
