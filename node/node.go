@@ -3,16 +3,27 @@
 // operations, and (through node/mesh) the peers it replicates with.
 package node
 
-// CONTRACT STUB: web/ and cmd/ code against these signatures. The bodies
-// are being written; keep the signatures (add, don't change).
-
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/node/recon"
+	"github.com/convene/convene/node/store"
 )
 
 // ErrUnknownIdentity: the acting identity is not held on this node.
@@ -20,6 +31,10 @@ var ErrUnknownIdentity = errors.New("no such local identity")
 
 // ErrNoGathering: the data directory holds no gathering yet.
 var ErrNoGathering = errors.New("no gathering in the data directory")
+
+// ErrExists: Init or Join on a data directory that already holds a
+// gathering.
+var ErrExists = errors.New("the data directory already holds a gathering")
 
 // Config says how to open a node.
 type Config struct {
@@ -74,37 +89,450 @@ type Status struct {
 	StoreSize int64            `json:"store_size"`
 }
 
+// Publisher sends a new local operation to peers (the mesh's gossip).
+type Publisher interface {
+	Publish(ctx context.Context, g crdt.GatheringID, raw []byte) error
+}
+
+// PeerSource tells the node about its network side, for Status.
+type PeerSource interface {
+	Peers() []Peer
+	Freshness(crdt.GatheringID) Freshness
+	ID() string
+	Addrs() []string
+}
+
 // Node is one running node.
-type Node struct{}
+type Node struct {
+	log   *slog.Logger
+	now   func() time.Time
+	dir   string
+	creds crdt.Credentials
+	keys  crdt.Keys
+	name  string // from gathering.json
+	pkey  crypto.PrivKey
+	st    *store.Store
+	oplog *store.Log
+
+	// writeMu serialises everything that writes: the clock, the
+	// identities file, and store-then-apply, so that a Check stays true
+	// until its operation is applied and changes reach subscribers in
+	// the order they were applied.
+	writeMu sync.Mutex
+	hlc     crdt.HLC
+	closed  bool
+
+	// mu guards state. Writers hold it only to apply, never across disk
+	// writes, so readers wait for no fsync.
+	mu    sync.RWMutex
+	state *crdt.State
+
+	idMu sync.RWMutex
+	ids  []localKey
+
+	subMu sync.Mutex
+	subs  map[*subscriber]struct{}
+
+	extMu sync.RWMutex
+	pub   Publisher
+	peers PeerSource
+}
 
 // Init creates a gathering in dir: credentials, a first identity, and the
 // gathering's first operations. It fails if dir already holds one.
 func Init(ctx context.Context, dir, name, identity string) (crdt.Credentials, error) {
-	panic("todo")
+	if identity == "" {
+		identity = "organizer"
+	}
+	founder, err := newLocalKey(identity)
+	if err != nil {
+		return crdt.Credentials{}, err
+	}
+	founder.Default = true
+	creds := crdt.Credentials{Founder: founder.ID}
+	if _, err := rand.Read(creds.Secret[:]); err != nil {
+		return crdt.Credentials{}, err
+	}
+	keys := creds.Derive()
+	var hlc crdt.HLC
+	now := time.Now().UnixMilli()
+	var envs []*crdt.Envelope
+	for _, body := range []crdt.Body{&crdt.GatheringBody{Name: name}, &crdt.IdentityBody{Name: identity}} {
+		env, _, err := keys.Seal(founder.signer, hlc.Now(now), body)
+		if err != nil {
+			return crdt.Credentials{}, fmt.Errorf("init: %w", err)
+		}
+		envs = append(envs, env)
+	}
+	if err := create(ctx, dir, creds, name, founder, envs); err != nil {
+		return crdt.Credentials{}, fmt.Errorf("init: %w", err)
+	}
+	return creds, nil
+}
+
+// Join prepares dir for an existing gathering: a local identity named
+// identity, which announces itself, and an empty store. The gathering's
+// operations arrive from peers once the node runs.
+func Join(ctx context.Context, dir string, creds crdt.Credentials, identity string) error {
+	if identity == "" {
+		identity = "participant"
+	}
+	me, err := newLocalKey(identity)
+	if err != nil {
+		return err
+	}
+	me.Default = true
+	var hlc crdt.HLC
+	env, _, err := creds.Derive().Seal(me.signer, hlc.Now(time.Now().UnixMilli()), &crdt.IdentityBody{Name: identity})
+	if err != nil {
+		return fmt.Errorf("join: %w", err)
+	}
+	if err := create(ctx, dir, creds, "", me, []*crdt.Envelope{env}); err != nil {
+		return fmt.Errorf("join: %w", err)
+	}
+	return nil
+}
+
+// create writes a new data directory. gathering.json comes last: until it
+// exists the directory holds no gathering, and Init or Join may run again.
+func create(ctx context.Context, dir string, creds crdt.Credentials, name string, first localKey, envs []*crdt.Envelope) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(dir, gatheringFile)); err == nil {
+		return ErrExists
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := saveIdentities(dir, []localKey{first}); err != nil {
+		return err
+	}
+	if _, err := LoadPeerKey(dir); err != nil {
+		return err
+	}
+	st, err := store.Open(filepath.Join(dir, storeDir))
+	if err != nil {
+		return err
+	}
+	l, err := st.Log(ctx, creds.Derive().Gathering)
+	if err == nil {
+		_, err = l.Put(ctx, envs)
+	}
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return saveGathering(dir, creds, name)
 }
 
 // Open opens the node in cfg.Dir, rebuilding the state from the store.
-func Open(ctx context.Context, cfg Config) (*Node, error) { panic("todo") }
+func Open(ctx context.Context, cfg Config) (*Node, error) {
+	n := &Node{log: cfg.Logger, now: cfg.Now, dir: cfg.Dir, subs: make(map[*subscriber]struct{})}
+	if n.log == nil {
+		n.log = slog.Default()
+	}
+	if n.now == nil {
+		n.now = time.Now
+	}
+	var err error
+	if n.creds, n.name, err = LoadGathering(cfg.Dir); err != nil {
+		return nil, err
+	}
+	n.keys = n.creds.Derive()
+	if n.ids, err = loadIdentities(cfg.Dir); err != nil {
+		return nil, err
+	}
+	if n.pkey, err = LoadPeerKey(cfg.Dir); err != nil {
+		return nil, err
+	}
+	if cfg.Memory {
+		n.st = store.OpenMemory()
+	} else if n.st, err = store.Open(filepath.Join(cfg.Dir, storeDir)); err != nil {
+		return nil, err
+	}
+	if err := n.load(ctx); err != nil {
+		n.st.Close()
+		return nil, err
+	}
+	if err := n.announce(ctx); err != nil {
+		n.st.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+// load rebuilds the state from the log. Stored operations were verified
+// before they were stored, so they are only opened, not verified again.
+func (n *Node) load(ctx context.Context) error {
+	var err error
+	if n.oplog, err = n.st.Log(ctx, n.keys.Gathering); err != nil {
+		return err
+	}
+	start := time.Now()
+	n.state = crdt.NewState(n.creds.Founder)
+	var last crdt.Clock
+	bad := 0
+	err = n.oplog.Iterate(ctx, func(e *crdt.Envelope) error {
+		op, err := n.keys.Open(e)
+		if err != nil {
+			if bad++; bad <= 10 {
+				n.log.Warn("skipping a stored operation that does not open", "op", e.ID(), "err", err)
+			}
+			return nil
+		}
+		n.state.Apply(op)
+		if last.Less(e.Clock) {
+			last = e.Clock
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("open: %w", err)
+	}
+	n.hlc.Observe(last)
+	n.log.Debug("state loaded", "ops", n.oplog.Len(), "unreadable", bad, "took", time.Since(start))
+	return nil
+}
+
+// announce makes the operations a node must have made but that the store
+// lacks: a local identity's name, and for the founder the gathering's name.
+// That happens with an in-memory store, or after a crash between writing
+// the data directory's files and its store.
+func (n *Node) announce(ctx context.Context) error {
+	var missing []localKey
+	var founder *localKey
+	n.mu.RLock()
+	for _, k := range n.ids {
+		if _, ok := n.state.Identity(k.ID); !ok {
+			missing = append(missing, k)
+		}
+		if k.ID == n.creds.Founder && n.state.Name() == "" && n.name != "" {
+			founder = &k
+		}
+	}
+	n.mu.RUnlock()
+	if founder != nil {
+		if _, err := n.Act(ctx, founder.ID, &crdt.GatheringBody{Name: n.name}); err != nil {
+			return fmt.Errorf("announce the gathering: %w", err)
+		}
+	}
+	for _, k := range missing {
+		if _, err := n.Act(ctx, k.ID, &crdt.IdentityBody{Name: k.Name}); err != nil {
+			return fmt.Errorf("announce identity %s: %w", k.Name, err)
+		}
+	}
+	return nil
+}
 
 // Close flushes and closes the store.
-func (n *Node) Close() error { panic("todo") }
+func (n *Node) Close() error {
+	n.writeMu.Lock()
+	defer n.writeMu.Unlock()
+	if n.closed {
+		return nil
+	}
+	n.closed = true
+	n.subMu.Lock()
+	for s := range n.subs {
+		close(s.ch)
+	}
+	n.subs = nil
+	n.subMu.Unlock()
+	n.mu.RLock()
+	name := n.state.Name()
+	n.mu.RUnlock()
+	if name != "" && name != n.name {
+		// Commands that read the directory without opening the store
+		// (convene invite) show the current name.
+		if err := saveGathering(n.dir, n.creds, name); err != nil {
+			n.log.Warn("could not record the gathering's name", "err", err)
+		}
+	}
+	return n.st.Close()
+}
 
 // Keys are the gathering's keys.
-func (n *Node) Keys() crdt.Keys { panic("todo") }
+func (n *Node) Keys() crdt.Keys { return n.keys }
+
+// Credentials are what an invite to the gathering carries.
+func (n *Node) Credentials() crdt.Credentials { return n.creds }
+
+// PeerKey is the node's libp2p key (from peer.key).
+func (n *Node) PeerKey() crypto.PrivKey { return n.pkey }
+
+// Log is the node's operation log (for export and the mesh).
+func (n *Node) Log() *store.Log { return n.oplog }
+
+// Invite is the invite to this gathering, with the node's addresses.
+func (n *Node) Invite() Invite {
+	inv := Invite{Credentials: n.creds, Name: n.gatheringName()}
+	for _, a := range n.Status().Addrs {
+		if m, err := ma.NewMultiaddr(a); err == nil {
+			inv.Addrs = append(inv.Addrs, m)
+		}
+	}
+	return inv
+}
+
+func (n *Node) gatheringName() string {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	if s := n.state.Name(); s != "" {
+		return s
+	}
+	return n.name
+}
+
+// SetPublisher sets where new local operations are published (nil: none).
+func (n *Node) SetPublisher(p Publisher) {
+	n.extMu.Lock()
+	n.pub = p
+	n.extMu.Unlock()
+}
+
+// SetPeerSource sets where Status finds peers and addresses (nil: none).
+func (n *Node) SetPeerSource(p PeerSource) {
+	n.extMu.Lock()
+	n.peers = p
+	n.extMu.Unlock()
+}
 
 // View runs fn with the state under a read lock. fn must not keep s.
-func (n *Node) View(fn func(s *crdt.State)) { panic("todo") }
+func (n *Node) View(fn func(s *crdt.State)) {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	fn(n.state)
+}
 
 // Act makes, stores (synced) and applies an operation signed by the local
 // identity as (the default identity if as is zero), after State.Check.
 // When it returns nil the operation is durable.
 func (n *Node) Act(ctx context.Context, as crdt.IdentityID, body crdt.Body) (crdt.Op, error) {
-	panic("todo")
+	k, ok := n.identity(as)
+	if !ok {
+		return crdt.Op{}, fmt.Errorf("%w: %s", ErrUnknownIdentity, as)
+	}
+	n.writeMu.Lock()
+	env, op, err := n.act(ctx, k.signer, body, nil)
+	n.writeMu.Unlock()
+	if err != nil {
+		return crdt.Op{}, err
+	}
+	n.publish(ctx, env)
+	return op, nil
 }
 
-// Ingest verifies, stores and applies encoded operations from elsewhere
-// (peers, bundles). Bad ones are skipped and counted in the result.
-func (n *Node) Ingest(ctx context.Context, raws [][]byte) (IngestResult, error) { panic("todo") }
+// act does Act's work under writeMu. before, if set, runs once the
+// operation is sealed and before it is stored; its error aborts.
+func (n *Node) act(ctx context.Context, s crdt.Signer, body crdt.Body, before func() error) (*crdt.Envelope, crdt.Op, error) {
+	if n.closed {
+		return nil, crdt.Op{}, errors.New("node is closed")
+	}
+	if err := checkZones(body); err != nil {
+		return nil, crdt.Op{}, err
+	}
+	n.mu.RLock()
+	err := n.state.Check(s.ID, body)
+	n.mu.RUnlock()
+	if err != nil {
+		return nil, crdt.Op{}, err
+	}
+	env, op, err := n.keys.Seal(s, n.hlc.Now(n.now().UnixMilli()), body)
+	if err != nil {
+		return nil, crdt.Op{}, err
+	}
+	if before != nil {
+		if err := before(); err != nil {
+			return nil, crdt.Op{}, err
+		}
+	}
+	if _, err := n.oplog.Put(ctx, []*crdt.Envelope{env}); err != nil {
+		return nil, crdt.Op{}, err
+	}
+	n.apply([]crdt.Op{op}, true)
+	return env, op, nil
+}
+
+// checkZones checks that an event's time zone exists, which crdt cannot
+// (it reads no files).
+func checkZones(body crdt.Body) error {
+	var tz *string
+	switch b := body.(type) {
+	case *crdt.EventBody:
+		tz = &b.Timezone
+	case *crdt.EventUpdateBody:
+		tz = b.Set.Timezone
+	}
+	if tz == nil {
+		return nil
+	}
+	if _, err := time.LoadLocation(*tz); err != nil {
+		return fmt.Errorf("%w: unknown time zone %q", crdt.ErrInvalid, *tz)
+	}
+	return nil
+}
+
+func (n *Node) publish(ctx context.Context, env *crdt.Envelope) {
+	n.extMu.RLock()
+	p := n.pub
+	n.extMu.RUnlock()
+	if p == nil {
+		return
+	}
+	if err := p.Publish(ctx, n.keys.Gathering, env.Bytes()); err != nil {
+		// Reconciliation delivers what gossip did not.
+		n.log.Debug("publish failed", "op", env.ID(), "err", err)
+	}
+}
+
+// apply applies stored operations and tells subscribers. Callers hold
+// writeMu.
+func (n *Node) apply(ops []crdt.Op, local bool) {
+	changes := make([]Change, 0, len(ops))
+	n.mu.Lock()
+	for _, op := range ops {
+		n.state.Apply(op)
+		n.hlc.Observe(op.Clock)
+		changes = append(changes, n.changeOf(op, local))
+	}
+	n.mu.Unlock()
+	n.notify(changes)
+}
+
+// changeOf describes op for subscribers. Callers hold mu.
+func (n *Node) changeOf(op crdt.Op, local bool) Change {
+	c := Change{Op: op.ID, Kind: op.Body.Kind(), Local: local}
+	proposal := func(id crdt.OpID) {
+		if _, s, ok := n.state.Proposal(id); ok {
+			c.Session = s
+		}
+	}
+	switch b := op.Body.(type) {
+	case *crdt.SessionBody:
+		c.Session = op.ID
+	case *crdt.SessionUpdateBody:
+		c.Session = b.Session
+	case *crdt.ProposalBody:
+		c.Session = b.Session
+	case *crdt.RevisionBody:
+		proposal(b.Proposal)
+	case *crdt.EndorseBody:
+		proposal(b.Proposal)
+	case *crdt.CommentBody:
+		proposal(b.Proposal)
+	case *crdt.HideBody:
+		proposal(b.Target)
+	case *crdt.EventBody:
+		c.Event = op.ID
+	case *crdt.EventUpdateBody:
+		c.Event = b.Event
+	case *crdt.ParticipationBody:
+		c.Event = b.Event
+	}
+	return c
+}
 
 // IngestResult counts what Ingest did.
 type IngestResult struct {
@@ -112,18 +540,253 @@ type IngestResult struct {
 	FirstError                 error
 }
 
-func (n *Node) Identities() []LocalIdentity    { panic("todo") }
-func (n *Node) DefaultIdentity() LocalIdentity { panic("todo") }
+// Ingest verifies, stores and applies encoded operations from elsewhere
+// (peers, bundles). Bad ones are skipped and counted in the result; they
+// are never stored. The error is for a failure to store the good ones.
+func (n *Node) Ingest(ctx context.Context, raws [][]byte) (IngestResult, error) {
+	var res IngestResult
+	accepted := n.acceptAll(raws)
+	envs := make([]*crdt.Envelope, 0, len(raws))
+	ops := make([]crdt.Op, 0, len(raws))
+	seen := make(map[crdt.OpID]struct{}, len(raws))
+	for _, a := range accepted {
+		if a.err == nil {
+			if _, dup := seen[a.env.ID()]; dup {
+				a.err = fmt.Errorf("%w: %s", crdt.ErrDuplicate, a.env.ID())
+			}
+		}
+		switch {
+		case errors.Is(a.err, crdt.ErrDuplicate):
+			res.Duplicate++
+		case a.err != nil:
+			res.Rejected++
+			if res.FirstError == nil {
+				res.FirstError = a.err
+			}
+		default:
+			seen[a.env.ID()] = struct{}{}
+			envs = append(envs, a.env)
+			ops = append(ops, a.op)
+		}
+	}
+	added, err := n.commit(ctx, envs, ops)
+	if err != nil {
+		return res, err
+	}
+	res.Added = added
+	res.Duplicate += len(envs) - added // stored meanwhile by another path
+	return res, nil
+}
+
+type accepted struct {
+	env *crdt.Envelope
+	op  crdt.Op
+	err error
+}
+
+// acceptAll checks raws, in parallel for large batches: signature checks
+// are nearly all of ingest's cost, and each is independent.
+func (n *Node) acceptAll(raws [][]byte) []accepted {
+	out := make([]accepted, len(raws))
+	now := n.now().UnixMilli()
+	one := func(i int) {
+		a := &out[i]
+		a.env, a.op, a.err = n.accept(raws[i], now)
+	}
+	workers := min(len(raws)/minPerWorker, runtime.GOMAXPROCS(0))
+	if workers <= 1 {
+		for i := range raws {
+			one(i)
+		}
+		return out
+	}
+	var wg sync.WaitGroup
+	per := (len(raws) + workers - 1) / workers
+	for lo := 0; lo < len(raws); lo += per {
+		hi := min(lo+per, len(raws))
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				one(i)
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+const minPerWorker = 32
+
+// accept fully checks one encoded operation of this gathering.
+func (n *Node) accept(raw []byte, now int64) (*crdt.Envelope, crdt.Op, error) {
+	env, op, err := n.keys.Accept(raw)
+	if err != nil {
+		return nil, crdt.Op{}, err
+	}
+	if err := crdt.CheckDrift(env.Clock, now); err != nil {
+		return nil, crdt.Op{}, err
+	}
+	if n.oplog.Contains(recon.Item{Clock: env.Clock, ID: env.ID()}) {
+		return nil, crdt.Op{}, fmt.Errorf("%w: %s", crdt.ErrDuplicate, env.ID())
+	}
+	return env, op, nil
+}
+
+// commit stores accepted operations as one synced batch, then applies the
+// new ones. ops[i] is the opened envs[i].
+func (n *Node) commit(ctx context.Context, envs []*crdt.Envelope, ops []crdt.Op) (int, error) {
+	if len(envs) == 0 {
+		return 0, nil
+	}
+	n.writeMu.Lock()
+	defer n.writeMu.Unlock()
+	if n.closed {
+		return 0, errors.New("node is closed")
+	}
+	fresh, err := n.oplog.PutNew(ctx, envs)
+	if err != nil {
+		return 0, err
+	}
+	if len(fresh) < len(envs) {
+		// Another writer stored some meanwhile. fresh keeps input order.
+		kept := ops[:0:0]
+		j := 0
+		for i, e := range envs {
+			if j < len(fresh) && fresh[j] == e {
+				kept = append(kept, ops[i])
+				j++
+			}
+		}
+		ops = kept
+	}
+	n.apply(ops, false)
+	return len(ops), nil
+}
+
+// Gathering is the gathering this node replicates (for node/mesh).
+func (n *Node) Gathering() crdt.GatheringID { return n.keys.Gathering }
+
+// Accept fully checks one encoded operation without storing it: encoding,
+// gathering, signature, payload and clock drift. An operation already
+// stored gives an error wrapping crdt.ErrDuplicate.
+func (n *Node) Accept(raw []byte) (*crdt.Envelope, error) {
+	env, _, err := n.accept(raw, n.now().UnixMilli())
+	return env, err
+}
+
+// Store stores (one synced batch) and applies envelopes that Accept
+// passed; ones already stored are skipped.
+func (n *Node) Store(ctx context.Context, envs []*crdt.Envelope) (int, error) {
+	keep := make([]*crdt.Envelope, 0, len(envs))
+	ops := make([]crdt.Op, 0, len(envs))
+	for _, e := range envs {
+		op, err := n.keys.Open(e)
+		if err != nil {
+			n.log.Warn("not storing an operation that does not open", "op", e.ID(), "err", err)
+			continue
+		}
+		keep = append(keep, e)
+		ops = append(ops, op)
+	}
+	return n.commit(ctx, keep, ops)
+}
+
+// Get returns the encodings of stored items; missing ones are skipped.
+func (n *Node) Get(ctx context.Context, items []recon.Item) ([][]byte, error) {
+	return n.oplog.Get(ctx, items)
+}
+
+// ReadIndex runs fn with the reconciliation index under a read lock.
+func (n *Node) ReadIndex(fn func(ix *recon.Index)) { n.oplog.ReadIndex(fn) }
+
+// Identities are the local identities, the default one first.
+func (n *Node) Identities() []LocalIdentity {
+	n.idMu.RLock()
+	defer n.idMu.RUnlock()
+	out := make([]LocalIdentity, len(n.ids))
+	for i, k := range n.ids {
+		out[i] = k.LocalIdentity
+	}
+	slices.SortStableFunc(out, func(a, b LocalIdentity) int {
+		switch {
+		case a.Default == b.Default:
+			return 0
+		case a.Default:
+			return -1
+		}
+		return 1
+	})
+	return out
+}
+
+// DefaultIdentity is the identity that acts when none is named.
+func (n *Node) DefaultIdentity() LocalIdentity {
+	k, _ := n.identity(crdt.IdentityID{})
+	return k.LocalIdentity
+}
+
+// identity finds a local identity; the zero id means the default one.
+func (n *Node) identity(id crdt.IdentityID) (localKey, bool) {
+	n.idMu.RLock()
+	defer n.idMu.RUnlock()
+	for _, k := range n.ids {
+		if (id == crdt.IdentityID{} && k.Default) || k.ID == id {
+			return k, true
+		}
+	}
+	return localKey{}, false
+}
 
 // CreateIdentity makes a new local identity and announces its name.
 func (n *Node) CreateIdentity(ctx context.Context, name string) (LocalIdentity, error) {
-	panic("todo")
+	k, err := newLocalKey(name)
+	if err != nil {
+		return LocalIdentity{}, err
+	}
+	n.writeMu.Lock()
+	env, _, err := n.act(ctx, k.signer, &crdt.IdentityBody{Name: name}, func() error {
+		// The key is saved before its first operation is stored, so
+		// no stored operation is signed by a key this node lost.
+		n.idMu.Lock()
+		defer n.idMu.Unlock()
+		ids := append(slices.Clone(n.ids), k)
+		if err := saveIdentities(n.dir, ids); err != nil {
+			return err
+		}
+		n.ids = ids
+		return nil
+	})
+	n.writeMu.Unlock()
+	if err != nil {
+		return LocalIdentity{}, err
+	}
+	n.publish(ctx, env)
+	return k.LocalIdentity, nil
 }
 
-// Subscribe returns a channel of changes and a cancel function. A slow
-// subscriber loses changes rather than slowing the node; it sees a Change
-// with zero Op when that happened, and should re-read what it shows.
-func (n *Node) Subscribe() (<-chan Change, func()) { panic("todo") }
-
 // Status reports the node's state.
-func (n *Node) Status() Status { panic("todo") }
+func (n *Node) Status() Status {
+	s := Status{
+		Gathering: n.keys.Gathering,
+		Name:      n.gatheringName(),
+		Identity:  n.DefaultIdentity(),
+		Ops:       n.oplog.Len(),
+		Digest:    n.oplog.Digest(),
+		Peers:     []Peer{},
+		Addrs:     []string{},
+	}
+	if size, err := n.st.DiskUsage(context.Background()); err == nil {
+		s.StoreSize = size
+	}
+	n.extMu.RLock()
+	ps := n.peers
+	n.extMu.RUnlock()
+	if ps != nil {
+		s.PeerID = ps.ID()
+		s.Addrs = ps.Addrs()
+		s.Peers = ps.Peers()
+		s.Freshness = ps.Freshness(n.keys.Gathering)
+	} else if id, err := peer.IDFromPrivateKey(n.pkey); err == nil {
+		s.PeerID = id.String()
+	}
+	return s
+}

@@ -1,0 +1,103 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/node/recon"
+)
+
+// replica is node/mesh's Replica, restated so the tests check that *Node
+// and *HubReplica provide it without importing the mesh.
+type replica interface {
+	Gathering() crdt.GatheringID
+	Accept(raw []byte) (*crdt.Envelope, error)
+	Store(ctx context.Context, envs []*crdt.Envelope) (added int, err error)
+	Get(ctx context.Context, items []recon.Item) ([][]byte, error)
+	ReadIndex(fn func(ix *recon.Index))
+}
+
+var (
+	_ replica = (*Node)(nil)
+	_ replica = (*HubReplica)(nil)
+)
+
+// initNode creates a gathering in a new directory and opens its node.
+func initNode(t testing.TB, memory bool) (*Node, string) {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := Init(context.Background(), dir, "Techie Congress", "organizer"); err != nil {
+		t.Fatal(err)
+	}
+	return openNode(t, dir, memory), dir
+}
+
+// joinNode joins the gathering of creds in a new directory.
+func joinNode(t testing.TB, creds crdt.Credentials, memory bool) *Node {
+	t.Helper()
+	dir := t.TempDir()
+	if err := Join(context.Background(), dir, creds, "guest"); err != nil {
+		t.Fatal(err)
+	}
+	return openNode(t, dir, memory)
+}
+
+func openNode(t testing.TB, dir string, memory bool) *Node {
+	t.Helper()
+	n, err := Open(context.Background(), Config{Dir: dir, Memory: memory})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
+func act(t testing.TB, n *Node, body crdt.Body) crdt.Op {
+	t.Helper()
+	op, err := n.Act(context.Background(), crdt.IdentityID{}, body)
+	if err != nil {
+		t.Fatalf("Act %T: %v", body, err)
+	}
+	return op
+}
+
+// raws returns every stored operation's encoding.
+func raws(t testing.TB, n *Node) [][]byte {
+	t.Helper()
+	var out [][]byte
+	if err := n.Log().Iterate(context.Background(), func(e *crdt.Envelope) error {
+		out = append(out, e.Bytes())
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// documentJSON is the JSON of a session's document.
+func documentJSON(t testing.TB, n *Node, session crdt.OpID) string {
+	t.Helper()
+	var out []byte
+	n.View(func(s *crdt.State) {
+		d, ok := s.Document(session)
+		if !ok {
+			t.Fatalf("no document for session %s", session)
+		}
+		var err error
+		if out, err = json.Marshal(d); err != nil {
+			t.Fatal(err)
+		}
+	})
+	return string(out)
+}
+
+// workshop makes a session with a group and a proposal on n.
+func workshop(t testing.TB, n *Node) (session, group, proposal crdt.OpID) {
+	t.Helper()
+	session = act(t, n, &crdt.SessionBody{Title: "Water", Cap: 10}).ID
+	group = act(t, n, &crdt.GroupBody{Name: "Table 1"}).ID
+	proposal = act(t, n, &crdt.ProposalBody{Session: session, Group: group, Text: "Rain barrels"}).ID
+	return
+}

@@ -1,0 +1,404 @@
+package node
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/node/recon"
+	"github.com/convene/convene/node/store"
+)
+
+func TestInitOpenActReopen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	creds, err := Init(ctx, dir, "Techie Congress", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{gatheringFile, identitiesFile, peerKeyFile} {
+		fi, err := os.Stat(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", f, fi.Mode().Perm())
+		}
+	}
+	if _, err := Init(ctx, dir, "again", ""); !errors.Is(err, ErrExists) {
+		t.Fatalf("second Init: %v, want ErrExists", err)
+	}
+	if _, err := Open(ctx, Config{Dir: t.TempDir()}); !errors.Is(err, ErrNoGathering) {
+		t.Fatalf("Open of an empty directory: %v, want ErrNoGathering", err)
+	}
+
+	n, err := Open(ctx, Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := n.Status()
+	me := n.DefaultIdentity()
+	if st.Ops != 2 || st.Name != "Techie Congress" || me.Name != "organizer" || me.ID != creds.Founder || st.PeerID == "" {
+		t.Fatalf("fresh status: %+v", st)
+	}
+	n.View(func(s *crdt.State) {
+		if !s.IsFacilitator(me.ID) {
+			t.Error("the founder is not a facilitator")
+		}
+	})
+	session, _, proposal := workshop(t, n)
+	doc := documentJSON(t, n, session)
+	digest := n.Status().Digest
+	if got := n.Status().Ops; got != 5 {
+		t.Fatalf("%d ops after three acts, want 5", got)
+	}
+	pk := n.PeerKey()
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	n = openNode(t, dir, false)
+	if got := documentJSON(t, n, session); got != doc {
+		t.Fatalf("document after reopen:\n%s\nwant\n%s", got, doc)
+	}
+	if st := n.Status(); st.Ops != 5 || st.Digest != digest {
+		t.Fatalf("after reopen: %d ops, digest %s; want 5, %s", st.Ops, st.Digest, digest)
+	}
+	if !n.PeerKey().Equals(pk) {
+		t.Fatal("peer key changed across restarts")
+	}
+	// The clock continues past what is stored.
+	op := act(t, n, &crdt.CommentBody{Proposal: proposal, Text: "yes"})
+	var last crdt.Clock
+	n.Log().Items(ctx, func(it recon.Item) error {
+		if it.ID != op.ID && last.Less(it.Clock) {
+			last = it.Clock
+		}
+		return nil
+	})
+	if !last.Less(op.Clock) {
+		t.Fatalf("new op's clock %s is not after the stored %s", op.Clock, last)
+	}
+}
+
+func TestActRefusals(t *testing.T) {
+	ctx := context.Background()
+	n, _ := initNode(t, true)
+	before := n.Status()
+	cases := []struct {
+		name string
+		as   crdt.IdentityID
+		body crdt.Body
+		want error
+	}{
+		{"unknown identity", crdt.IdentityID{9}, &crdt.GroupBody{Name: "x"}, ErrUnknownIdentity},
+		{"missing session", crdt.IdentityID{}, &crdt.ProposalBody{Session: crdt.OpID{1}, Group: crdt.OpID{2}, Text: "x"}, crdt.ErrNotFound},
+		{"invalid body", crdt.IdentityID{}, &crdt.GroupBody{Name: "  "}, crdt.ErrInvalid},
+		{"unknown time zone", crdt.IdentityID{}, &crdt.EventBody{EventFields: crdt.EventFields{
+			Title: "March", Start: "2026-05-01T10:00:00Z", End: "2026-05-01T12:00:00Z",
+			Timezone: "Mars/Olympus_Mons", Status: crdt.Confirmed,
+		}}, crdt.ErrInvalid},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := n.Act(ctx, tc.as, tc.body); !errors.Is(err, tc.want) {
+				t.Fatalf("Act: %v, want %v", err, tc.want)
+			}
+			if st := n.Status(); st.Ops != before.Ops || st.Digest != before.Digest {
+				t.Fatal("a refused Act stored something")
+			}
+		})
+	}
+}
+
+// forge builds an envelope of gathering g by someone who knows only g (a
+// relay): well formed and signed, but its payload is not sealed with the
+// gathering's key.
+func forge(t testing.TB, g crdt.GatheringID, c crdt.Clock) []byte {
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	b := []byte{crdt.EnvelopeVersion}
+	b = append(b, g[:]...)
+	b = append(b, key.Public().(ed25519.PublicKey)...)
+	b = binary.BigEndian.AppendUint64(b, uint64(c.Wall))
+	b = binary.BigEndian.AppendUint32(b, c.Logical)
+	sealed := make([]byte, 64)
+	rand.Read(sealed)
+	b = binary.AppendUvarint(b, uint64(len(sealed)))
+	b = append(b, sealed...)
+	return append(b, ed25519.Sign(key, b)...)
+}
+
+func TestIngestRefusesBadOps(t *testing.T) {
+	ctx := context.Background()
+	a, _ := initNode(t, true)
+	b := joinNode(t, a.Credentials(), true)
+	other, _ := initNode(t, true)
+	_, _, proposal := workshop(t, a)
+	good := raws(t, a)
+
+	tampered := append([]byte(nil), good[2]...)
+	tampered[len(tampered)-80] ^= 1 // in the sealed payload
+	author := b.ids[0].signer
+	now := time.Now()
+	future, _, err := a.Keys().Seal(author, crdt.Clock{Wall: now.Add(10 * time.Minute).UnixMilli()}, &crdt.CommentBody{Proposal: proposal, Text: "from the future"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		raw  []byte
+		want error
+	}{
+		{"garbage", []byte("not an operation at all, really not"), crdt.ErrMalformed},
+		{"oversized", make([]byte, crdt.MaxEnvelopeSize+1), crdt.ErrTooLarge},
+		{"tampered", tampered, crdt.ErrSignature},
+		{"forged by a relay", forge(t, a.Gathering(), crdt.Clock{Wall: now.UnixMilli()}), crdt.ErrSealed},
+		{"foreign", raws(t, other)[0], crdt.ErrForeign},
+		{"future clock", future.Bytes(), crdt.ErrFuture},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := b.Status()
+			res, err := b.Ingest(ctx, [][]byte{tc.raw})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Rejected != 1 || res.Added != 0 || !errors.Is(res.FirstError, tc.want) {
+				t.Fatalf("Ingest: %+v, want one rejection with %v", res, tc.want)
+			}
+			if st := b.Status(); st.Ops != before.Ops || st.Digest != before.Digest {
+				t.Fatal("a rejected op was stored")
+			}
+			if _, err := b.Accept(tc.raw); !errors.Is(err, tc.want) {
+				t.Fatalf("Accept: %v, want %v", err, tc.want)
+			}
+		})
+	}
+
+	// Good and bad mixed: the good ones go in, duplicates are counted.
+	batch := append([][]byte{tampered}, good...)
+	batch = append(batch, good[0])
+	res, err := b.Ingest(ctx, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Added != len(good) || res.Rejected != 1 || res.Duplicate != 1 || !errors.Is(res.FirstError, crdt.ErrSignature) {
+		t.Fatalf("mixed batch: %+v", res)
+	}
+	res, err = b.Ingest(ctx, good)
+	if err != nil || res.Duplicate != len(good) || res.Added != 0 {
+		t.Fatalf("ingest again: %+v, %v; want all duplicates", res, err)
+	}
+	if _, err := b.Accept(good[1]); !errors.Is(err, crdt.ErrDuplicate) {
+		t.Fatalf("Accept of a stored op: %v, want ErrDuplicate", err)
+	}
+}
+
+// TestConverge: two nodes of one gathering act apart, then exchange their
+// operations in either order; they end with the same set and document.
+func TestConverge(t *testing.T) {
+	ctx := context.Background()
+	a, _ := initNode(t, false)
+	b := joinNode(t, a.Credentials(), false)
+	session, group, proposal := workshop(t, a)
+	if _, err := b.Ingest(ctx, raws(t, a)); err != nil {
+		t.Fatal(err)
+	}
+	// Apart: both edit the same proposal, and b starts its own group.
+	act(t, a, &crdt.RevisionBody{Proposal: proposal, Group: group, Text: "Rain barrels on every roof", Parents: []crdt.OpID{proposal}})
+	bg := act(t, b, &crdt.GroupBody{Name: "Table 2"}).ID
+	act(t, b, &crdt.ProposalBody{Session: session, Group: bg, Text: "Fix the leaks first"})
+	act(t, b, &crdt.EndorseBody{Proposal: proposal, Group: bg, Revision: proposal, Endorse: true})
+
+	ra, rb := raws(t, a), raws(t, b)
+	if _, err := a.Ingest(ctx, rb); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Ingest(ctx, ra); err != nil {
+		t.Fatal(err)
+	}
+	sa, sb := a.Status(), b.Status()
+	if sa.Ops != sb.Ops || sa.Digest != sb.Digest {
+		t.Fatalf("a has %d ops (%s), b %d (%s)", sa.Ops, sa.Digest, sb.Ops, sb.Digest)
+	}
+	if da, db := documentJSON(t, a, session), documentJSON(t, b, session); da != db {
+		t.Fatalf("documents differ:\n%s\n%s", da, db)
+	}
+	if sa.Name != "Techie Congress" || sb.Name != sa.Name {
+		t.Fatalf("names: %q, %q", sa.Name, sb.Name)
+	}
+}
+
+func TestHubReplica(t *testing.T) {
+	ctx := context.Background()
+	a, _ := initNode(t, true)
+	workshop(t, a)
+	hubStore := store.OpenMemory()
+	defer hubStore.Close()
+	l, err := hubStore.Log(ctx, a.Gathering())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := NewHubReplica(l)
+	var envs []*crdt.Envelope
+	for _, raw := range raws(t, a) {
+		e, err := hub.Accept(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		envs = append(envs, e)
+	}
+	if n, err := hub.Store(ctx, envs); err != nil || n != len(envs) {
+		t.Fatalf("Store: %d, %v", n, err)
+	}
+	if _, err := hub.Accept(envs[0].Bytes()); !errors.Is(err, crdt.ErrDuplicate) {
+		t.Fatalf("Accept of a stored op: %v, want ErrDuplicate", err)
+	}
+	other, _ := initNode(t, true)
+	if _, err := hub.Accept(raws(t, other)[0]); !errors.Is(err, crdt.ErrForeign) {
+		t.Fatalf("Accept of a foreign op: %v, want ErrForeign", err)
+	}
+	// A relay cannot read, but cannot be fooled by signatures either; what
+	// it stores is what the members made.
+	var hubDigest string
+	hub.ReadIndex(func(ix *recon.Index) { hubDigest = ix.Digest() })
+	if hubDigest != a.Status().Digest {
+		t.Fatal("hub and member digests differ")
+	}
+	// A newcomer fed only by the hub converges.
+	b := joinNode(t, a.Credentials(), true)
+	var items []recon.Item
+	l.Items(ctx, func(it recon.Item) error { items = append(items, it); return nil })
+	got, err := hub.Get(ctx, items)
+	if err != nil || len(got) != len(items) {
+		t.Fatalf("Get: %d, %v", len(got), err)
+	}
+	if res, err := b.Ingest(ctx, got); err != nil || res.Rejected != 0 {
+		t.Fatalf("Ingest from the hub: %+v, %v", res, err)
+	}
+	if _, err := a.Ingest(ctx, raws(t, b)); err != nil {
+		t.Fatal(err)
+	}
+	if a.Status().Digest != b.Status().Digest {
+		t.Fatal("did not converge through the hub")
+	}
+}
+
+// TestReplicaStore: the mesh path (Accept, then Store) applies and
+// notifies like Ingest.
+func TestReplicaStore(t *testing.T) {
+	ctx := context.Background()
+	a, _ := initNode(t, true)
+	session, _, _ := workshop(t, a)
+	b := joinNode(t, a.Credentials(), true)
+	ch, cancel := b.Subscribe()
+	defer cancel()
+	var envs []*crdt.Envelope
+	for _, raw := range raws(t, a) {
+		e, err := b.Accept(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		envs = append(envs, e)
+	}
+	if n, err := b.Store(ctx, append(envs, envs[0])); err != nil || n != len(envs) {
+		t.Fatalf("Store: %d, %v; want %d", n, err, len(envs))
+	}
+	if n, err := b.Store(ctx, envs); err != nil || n != 0 {
+		t.Fatalf("Store again: %d, %v; want 0", n, err)
+	}
+	sawSession := false
+	for range envs {
+		c := <-ch
+		if c.Local {
+			t.Fatal("a replicated change is marked local")
+		}
+		sawSession = sawSession || (c.Kind == crdt.KindProposal && c.Session == session)
+	}
+	if !sawSession {
+		t.Fatal("no change named the proposal's session")
+	}
+	if documentJSON(t, a, session) != documentJSON(t, b, session) {
+		t.Fatal("documents differ")
+	}
+}
+
+func TestCreateIdentity(t *testing.T) {
+	ctx := context.Background()
+	n, dir := initNode(t, false)
+	li, err := n.CreateIdentity(ctx, "family")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.CreateIdentity(ctx, ""); !errors.Is(err, crdt.ErrInvalid) {
+		t.Fatalf("CreateIdentity with no name: %v", err)
+	}
+	if _, err := n.Act(ctx, li.ID, &crdt.GroupBody{Name: "Cousins"}); err != nil {
+		t.Fatal(err)
+	}
+	n.Close()
+	n = openNode(t, dir, false)
+	ids := n.Identities()
+	if len(ids) != 2 || !ids[0].Default || ids[0].Name != "organizer" || ids[1] != li {
+		t.Fatalf("identities after reopen: %+v", ids)
+	}
+	n.View(func(s *crdt.State) {
+		if id, ok := s.Identity(li.ID); !ok || id.Name != "family" {
+			t.Fatalf("state identity: %+v, %v", id, ok)
+		}
+	})
+}
+
+// TestSubscriberOverflow: a subscriber that does not read loses changes
+// but is told to resync, and the node never waits for it.
+func TestSubscriberOverflow(t *testing.T) {
+	n, _ := initNode(t, true)
+	slow, cancelSlow := n.Subscribe()
+	defer cancelSlow()
+	fast, cancelFast := n.Subscribe()
+	defer cancelFast()
+	const total = subscriberBuffer + 50
+	got := make(chan int)
+	go func() {
+		k := 0
+		for c := range fast {
+			if c.Op.IsZero() {
+				t.Error("a reading subscriber was told to resync")
+			}
+			if k++; k == total {
+				break
+			}
+		}
+		got <- k
+	}()
+	var last crdt.OpID
+	for i := 0; i < total; i++ {
+		last = act(t, n, &crdt.GroupBody{Name: "g"}).ID
+	}
+	<-got // the fast subscriber may still lag; its reader got everything
+
+	var seen []Change
+	for len(slow) > 0 {
+		seen = append(seen, <-slow)
+	}
+	if len(seen) != subscriberBuffer || !seen[len(seen)-1].Op.IsZero() {
+		t.Fatalf("slow subscriber holds %d changes, last %+v; want %d ending in a resync", len(seen), seen[len(seen)-1], subscriberBuffer)
+	}
+	for _, c := range seen[:len(seen)-1] {
+		if c.Op.IsZero() || !c.Local || c.Kind != crdt.KindGroup {
+			t.Fatalf("unexpected change %+v", c)
+		}
+	}
+	// Once it has read, it gets new changes again.
+	next := act(t, n, &crdt.GroupBody{Name: "after"}).ID
+	if c := <-slow; c.Op != next || c.Op == last {
+		t.Fatalf("after resync got %+v, want %s", c, next)
+	}
+}
