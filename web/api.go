@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -128,8 +129,9 @@ func (s *Server) isLocal(id crdt.IdentityID) bool {
 
 // act makes an operation as the named local identity or, when as is nil,
 // as the first local identity (default first) that the rules allow to make
-// it — for group acts, a scribe of the group. When none may, the default
-// identity tries, so that the answer carries the rules' reason.
+// it — for group acts, a scribe of the group. When none may, the first one
+// with the standing to make it tries (a scribe facing a full session), or
+// else the default identity, so that the answer carries the rules' reason.
 func (s *Server) act(ctx context.Context, as *crdt.IdentityID, body crdt.Body) (crdt.Op, error) {
 	var who crdt.IdentityID
 	if as != nil {
@@ -137,10 +139,15 @@ func (s *Server) act(ctx context.Context, as *crdt.IdentityID, body crdt.Body) (
 	} else {
 		ids := s.localIdentities()
 		s.view(func(st *crdt.State) {
+			standing := false
 			for _, li := range ids {
-				if st.Check(li.ID, body) == nil {
+				err := st.Check(li.ID, body)
+				if err == nil {
 					who = li.ID
 					return
+				}
+				if !standing && !errors.Is(err, crdt.ErrNotScribe) && !errors.Is(err, crdt.ErrForbidden) {
+					who, standing = li.ID, true
 				}
 			}
 		})
