@@ -66,7 +66,7 @@ func (x *Export) markdownSession(w *bufio.Writer, se SessionExport, h string) {
 		fmt.Fprintf(w, "%d. %s\n", p.Rank, mdBlock(orHidden(p.Text), "   ")[3:])
 		fmt.Fprintf(w, "\n   %s", plural(p.Endorsements, "endorsement"))
 		if len(p.EndorsedBy) > 0 {
-			fmt.Fprintf(w, ": %s", mdInline(strings.Join(x.groupNames(p.EndorsedBy), ", ")))
+			fmt.Fprintf(w, ": %s", mdInline(strings.Join(x.groupNames(p.EndorsedBy), "; ")))
 		}
 		fmt.Fprintf(w, ". Proposed by %s; %s.\n", mdInline(x.groupName(p.Group)), plural(p.Revisions, "revision"))
 		if p.Conflict {
