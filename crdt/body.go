@@ -41,6 +41,11 @@ const (
 	MaxParents     = 64
 	MaxCap         = 1000
 	DefaultCap     = 10
+
+	maxAddress  = MaxName * 2
+	maxURL      = MaxName * 4
+	maxLanguage = 35
+	maxZone     = 64
 )
 
 // Participation statuses.
@@ -61,6 +66,8 @@ const (
 type Body interface {
 	Kind() Kind
 	validate() error
+	encode(w *writer) // see wire.go
+	decode(r *reader)
 }
 
 func newBody(k Kind) Body {
@@ -358,11 +365,11 @@ func (p *EventPatch) validate(whole bool) error {
 	}
 	if p.OnlineURL != nil && *p.OnlineURL != "" {
 		u, err := url.Parse(*p.OnlineURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(*p.OnlineURL) > MaxName*4 {
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(*p.OnlineURL) > maxURL {
 			return invalid("online_url must be an http or https URL")
 		}
 	}
-	if p.Language != nil && len(*p.Language) > 35 {
+	if p.Language != nil && len(*p.Language) > maxLanguage {
 		return invalid("language must be a short language tag")
 	}
 	if p.Tags != nil {
@@ -392,7 +399,7 @@ func (p *Place) validate() error {
 	if err := checkText("venue", p.Venue, MaxName, true); err != nil {
 		return err
 	}
-	if err := checkText("address", p.Address, MaxName*2, true); err != nil {
+	if err := checkText("address", p.Address, maxAddress, true); err != nil {
 		return err
 	}
 	if (p.Lat == nil) != (p.Lon == nil) {
@@ -443,7 +450,7 @@ func checkTime(field, s string) (time.Time, error) {
 // is checked where the zone database is at hand (the node), since this
 // package reads no files.
 func checkZone(z string) error {
-	if z == "" || len(z) > 64 {
+	if z == "" || len(z) > maxZone {
 		return invalid("timezone must be an IANA zone name")
 	}
 	for _, r := range z {

@@ -354,7 +354,7 @@ func TestSnapshot(t *testing.T) {
 		{"empty", nil},
 		{"truncated", snap[:len(snap)-5]},
 		{"trailing", append(slices.Clone(snap), 0)},
-		{"bad body", bytes.Replace(slices.Clone(snap), []byte(`"name":"Bench"`), []byte(`"nome":"Bench"`), 1)},
+		{"bad body", bytes.Replace(slices.Clone(snap), []byte("\x05Bench"), []byte("\x05Be\xffch"), 1)},
 	} {
 		if _, err := LoadSnapshot(w.founder.ID, c.b); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: err = %v, want malformed", c.name, err)

@@ -1,19 +1,17 @@
 package crdt
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
-// Payload encoding, inside the seal: a version byte (1), a kind byte, then
-// the body as JSON exactly as encoding/json writes it. Decoding re-encodes the
-// body and refuses anything that differs, so each operation has one encoding.
-const payloadVersion = 1
+// Payload encoding, inside the seal: a version byte (2), a kind byte, then
+// the body in the binary encoding of wire.go, which has one encoding per
+// body by construction. (Version 1, JSON, was never deployed.)
+const payloadVersion = 2
 
 const minSealed = chacha20poly1305.NonceSizeX + chacha20poly1305.Overhead + 2
 
@@ -34,11 +32,7 @@ func (k Keys) Seal(s Signer, c Clock, body Body) (*Envelope, Op, error) {
 	if err := body.validate(); err != nil {
 		return nil, Op{}, err
 	}
-	js, err := json.Marshal(body)
-	if err != nil {
-		return nil, Op{}, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	plain := append([]byte{payloadVersion, byte(body.Kind())}, js...)
+	plain := appendPayload(nil, body)
 	hdr := header(k.Gathering, s.ID, c)
 	mac := hmac.New(sha256.New, k.seal[:])
 	mac.Write(hdr)
@@ -106,22 +100,37 @@ func (k Keys) Open(e *Envelope) (Op, error) {
 	return Op{ID: e.ID(), Author: e.Author, Clock: e.Clock, Body: body}, nil
 }
 
+// appendPayload appends the payload encoding of body to b.
+func appendPayload(b []byte, body Body) []byte {
+	w := writer{b: append(b, payloadVersion, byte(body.Kind()))}
+	body.encode(&w)
+	return w.b
+}
+
 func decodePayload(plain []byte) (Body, error) {
 	if len(plain) < 2 || plain[0] != payloadVersion {
 		return nil, fmt.Errorf("%w: unknown payload version", ErrMalformed)
 	}
-	body := newBody(Kind(plain[1]))
+	r := reader{b: plain, off: 2}
+	body, err := readBody(&r, Kind(plain[1]))
+	if err != nil {
+		return nil, err
+	}
+	if err := r.end(); err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+// readBody decodes and validates a body of kind k.
+func readBody(r *reader, k Kind) (Body, error) {
+	body := newBody(k)
 	if body == nil {
-		return nil, fmt.Errorf("%w: unknown kind %d", ErrMalformed, plain[1])
+		return nil, fmt.Errorf("%w: unknown kind %d", ErrMalformed, k)
 	}
-	dec := json.NewDecoder(bytes.NewReader(plain[2:]))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(body); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	again, err := json.Marshal(body)
-	if err != nil || !bytes.Equal(again, plain[2:]) {
-		return nil, fmt.Errorf("%w: payload is not in canonical form", ErrMalformed)
+	body.decode(r)
+	if r.err != nil {
+		return nil, r.err
 	}
 	if err := body.validate(); err != nil {
 		return nil, err

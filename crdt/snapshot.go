@@ -2,23 +2,33 @@ package crdt
 
 import (
 	"bytes"
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 )
 
-// Snapshot encoding, version 1: the magic, a uvarint count, then each
-// operation in (clock, id) order as
+// Snapshot encoding, version 2, in the terms of wire.go:
 //
-//	id 32 bytes, author 32 bytes, wall 8 bytes, logical 4 bytes,
-//	uvarint length, payload (version, kind, canonical JSON body)
+//	magic     8 bytes
+//	authors   list of ids, sorted and distinct
+//	count     uvarint
+//	count operations, in strictly increasing (clock, id) order, each
+//	  id       32 bytes
+//	  author   uvarint index into authors
+//	  wall     uvarint, the increase over the previous operation's wall
+//	  logical  uvarint
+//	  kind     1 byte
+//	  body     the body's encoding, as in a payload
 //
 // A snapshot holds opened operations, so loading it skips the signature
 // checks and the unsealing that dominate rebuilding from the envelopes. It is
 // only as trustworthy as the disk it was written to; the operation log stays
 // the source of truth.
-var snapshotMagic = [8]byte{'c', 'v', 'n', 's', 'n', 'a', 'p', 1}
+var snapshotMagic = [8]byte{'c', 'v', 'n', 's', 'n', 'a', 'p', 2}
+
+// minSnapshotOp is the fewest bytes an operation takes in a snapshot (id,
+// author, wall, logical, kind); it bounds the count before allocating.
+const minSnapshotOp = 32 + 1 + 1 + 1 + 1
 
 // Snapshot encodes every operation applied, so that LoadSnapshot rebuilds an
 // identical state.
@@ -30,22 +40,35 @@ func (s *State) Snapshot() []byte {
 	}
 	s.mu.Unlock()
 	slices.SortFunc(ops, opCompare)
-	b := append([]byte(nil), snapshotMagic[:]...)
-	b = binary.AppendUvarint(b, uint64(len(ops)))
+
+	authors := make(map[IdentityID]int)
 	for _, o := range ops {
-		js, err := json.Marshal(o.Body)
-		if err != nil {
-			panic(fmt.Sprintf("crdt: body of %s does not encode: %v", o.ID, err)) // bodies are plain data
-		}
-		b = append(b, o.ID[:]...)
-		b = append(b, o.Author[:]...)
-		b = binary.BigEndian.AppendUint64(b, uint64(o.Clock.Wall))
-		b = binary.BigEndian.AppendUint32(b, o.Clock.Logical)
-		b = binary.AppendUvarint(b, uint64(len(js)+2))
-		b = append(b, payloadVersion, byte(o.Body.Kind()))
-		b = append(b, js...)
+		authors[o.Author] = 0
 	}
-	return b
+	list := make([]IdentityID, 0, len(authors))
+	for a := range authors {
+		list = append(list, a)
+	}
+	slices.SortFunc(list, func(a, b IdentityID) int { return bytes.Compare(a[:], b[:]) })
+	w := writer{b: make([]byte, 0, 64+len(list)*32+len(ops)*128)}
+	w.b = append(w.b, snapshotMagic[:]...)
+	w.uvarint(uint64(len(list)))
+	for i, a := range list {
+		authors[a] = i
+		w.id(a)
+	}
+	w.uvarint(uint64(len(ops)))
+	var wall int64
+	for _, o := range ops {
+		w.id(o.ID)
+		w.uvarint(uint64(authors[o.Author]))
+		w.uvarint(uint64(o.Clock.Wall - wall))
+		w.uvarint(uint64(o.Clock.Logical))
+		w.b = append(w.b, byte(o.Body.Kind()))
+		o.Body.encode(&w)
+		wall = o.Clock.Wall
+	}
+	return w.b
 }
 
 // LoadSnapshot rebuilds a state from Snapshot's encoding. A damaged
@@ -54,39 +77,55 @@ func LoadSnapshot(founder IdentityID, b []byte) (*State, error) {
 	if !bytes.HasPrefix(b, snapshotMagic[:]) {
 		return nil, fmt.Errorf("%w: not a state snapshot", ErrMalformed)
 	}
-	b = b[len(snapshotMagic):]
-	n, w := binary.Uvarint(b)
-	if w <= 0 || n > uint64(len(b)) {
-		return nil, fmt.Errorf("%w: snapshot count", ErrMalformed)
+	r := reader{b: b, off: len(snapshotMagic)}
+	authors := make([]IdentityID, r.count(math.MaxInt32, 32))
+	for i := range authors {
+		authors[i] = r.id()
+		if i > 0 && bytes.Compare(authors[i-1][:], authors[i][:]) >= 0 {
+			r.fail(ErrMalformed, "snapshot authors out of order")
+		}
 	}
-	b = b[w:]
+	n := r.count(math.MaxInt32, minSnapshotOp)
+	if r.err != nil {
+		return nil, fmt.Errorf("snapshot header: %w", r.err)
+	}
 	s := NewState(founder)
-	for i := range n {
-		if len(b) < 32+32+12 {
-			return nil, fmt.Errorf("%w: snapshot truncated at operation %d", ErrMalformed, i)
+	s.ops = make(map[OpID]*Op, n)
+	// One allocation for every operation: they live as long as the state.
+	slab := make([]Op, n)
+	var wall int64
+	for i := range slab {
+		o := &slab[i]
+		o.ID = r.id()
+		a := r.uvarint()
+		d := r.uvarint()
+		logical := r.uvarint()
+		kind := r.take(1)
+		if r.err != nil {
+			return nil, fmt.Errorf("snapshot operation %d: %w", i, r.err)
 		}
-		var op Op
-		copy(op.ID[:], b[:32])
-		copy(op.Author[:], b[32:64])
-		op.Clock.Wall = int64(binary.BigEndian.Uint64(b[64:72]))
-		op.Clock.Logical = binary.BigEndian.Uint32(b[72:76])
-		b = b[76:]
-		l, w := binary.Uvarint(b)
-		if w <= 0 || l > uint64(len(b)-w) || op.Clock.Wall < 0 {
-			return nil, fmt.Errorf("%w: snapshot operation %d", ErrMalformed, i)
+		if a >= uint64(len(authors)) || d > uint64(math.MaxInt64-wall) || logical > math.MaxUint32 {
+			return nil, fmt.Errorf("%w: snapshot operation %d: bad author or clock", ErrMalformed, i)
 		}
-		body, err := decodePayload(b[w : w+int(l)])
+		wall += int64(d)
+		o.Author = authors[a]
+		o.Clock = Clock{Wall: wall, Logical: uint32(logical)}
+		if i > 0 && opCompare(&slab[i-1], o) >= 0 {
+			return nil, fmt.Errorf("%w: snapshot operation %d is out of order", ErrMalformed, i)
+		}
+		body, err := readBody(&r, Kind(kind[0]))
 		if err != nil {
 			return nil, fmt.Errorf("snapshot operation %d: %w", i, err)
 		}
-		b = b[w+int(l):]
-		op.Body = body
-		if !s.Apply(op) {
-			return nil, fmt.Errorf("%w: snapshot repeats operation %s", ErrMalformed, op.ID)
+		if _, dup := s.ops[o.ID]; dup {
+			return nil, fmt.Errorf("%w: snapshot repeats operation %s", ErrMalformed, o.ID)
 		}
+		o.Body = body
+		s.ops[o.ID] = o
+		s.index(o)
 	}
-	if len(b) != 0 {
-		return nil, fmt.Errorf("%w: %d bytes after the snapshot", ErrMalformed, len(b))
+	if err := r.end(); err != nil {
+		return nil, fmt.Errorf("after the snapshot: %w", err)
 	}
 	return s, nil
 }
