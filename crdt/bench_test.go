@@ -243,10 +243,11 @@ func BenchmarkIngest(b *testing.B) {
 }
 
 // BenchmarkLoadSnapshot times a restart from a snapshot of 200,000
-// operations.
+// operations, and reports the heap the loaded state takes per operation.
 func BenchmarkLoadSnapshot(b *testing.B) {
 	founder := testSigner("founder").ID
 	snap := applyOps(founder, syntheticOps(200_000, 50)).Snapshot()
+	heap := loadedHeap(b, founder, snap)
 	for b.Loop() {
 		if _, err := LoadSnapshot(founder, snap); err != nil {
 			b.Fatal(err)
@@ -254,4 +255,41 @@ func BenchmarkLoadSnapshot(b *testing.B) {
 	}
 	b.ReportMetric(200_000*float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 	b.ReportMetric(float64(len(snap))/200_000, "bytes/op")
+	b.ReportMetric(heap/200_000, "heap-B/op")
+}
+
+// BenchmarkStart1M is the budget's start: load a snapshot of a million
+// operations and read what the UI shows first (the sessions and one
+// document), reporting the heap it all takes.
+func BenchmarkStart1M(b *testing.B) {
+	founder := testSigner("founder").ID
+	snap := applyOps(founder, syntheticOps(1_000_000, 500)).Snapshot()
+	heap := loadedHeap(b, founder, snap)
+	for b.Loop() {
+		s, err := LoadSnapshot(founder, snap)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, ok := s.Document(s.Sessions()[0].ID); !ok {
+			b.Fatal("no document")
+		}
+	}
+	b.ReportMetric(float64(len(snap))/1e6, "bytes/op")
+	b.ReportMetric(heap/(1<<20), "MB-heap")
+}
+
+// loadedHeap is the heap a state loaded from snap holds, in bytes.
+func loadedHeap(b *testing.B, founder IdentityID, snap []byte) float64 {
+	b.Helper()
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	s, err := LoadSnapshot(founder, snap)
+	if err != nil {
+		b.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(s)
+	return float64(after.HeapInuse) - float64(before.HeapInuse)
 }

@@ -171,9 +171,9 @@ func (s *State) refreshProposal(p *proposal) {
 	// valid operation of that group (which must be later) overrides it.
 	hg := revGroup(head)
 	state := map[OpID]*Op{}
-	for _, e := range p.endorse[head.ID] {
+	for _, e := range p.endorse {
 		eb := e.Body.(*EndorseBody)
-		if !head.Clock.Less(e.Clock) || !s.isScribe(eb.Group, e.Author) {
+		if eb.Revision != head.ID || !head.Clock.Less(e.Clock) || !s.isScribe(eb.Group, e.Author) {
 			continue
 		}
 		if cur := state[eb.Group]; cur == nil || opLess(cur, e) {

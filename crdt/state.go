@@ -94,7 +94,7 @@ type proposal struct {
 	op       *Op
 	sess     *session
 	revs     []*Op          // revision operations naming it, by (clock, id)
-	endorse  map[OpID][]*Op // endorse operations by revision
+	endorse  []*Op // endorse operations of any revision, as they arrived
 	comments []*Op          // by (clock, id)
 	dirty    bool
 	epoch    uint64
@@ -237,10 +237,9 @@ func (s *State) index(o *Op) {
 		s.dirtyProposal(p)
 	case *EndorseBody:
 		p := s.proposal(b.Proposal)
-		if p.endorse == nil {
-			p.endorse = make(map[OpID][]*Op)
-		}
-		p.endorse[b.Revision] = append(p.endorse[b.Revision], o)
+		// A list, not a map by revision: most proposals get a few
+		// endorsements, and a small map costs hundreds of bytes.
+		p.endorse = append(p.endorse, o)
 		s.group(b.Group).props[p] = struct{}{}
 		s.dirtyProposal(p)
 	case *CommentBody:
