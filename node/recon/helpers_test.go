@@ -159,3 +159,5 @@ func sameItems(t testing.TB, what string, got, want []Item) {
 		}
 	}
 }
+
+func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed)) }

@@ -5,10 +5,11 @@ import (
 	"sort"
 )
 
-// blockCap is the number of items in a full block. Inserting moves on
-// average half a block (about 5.5 KiB); larger blocks make range queries
+// blockCap is the number of items in a full block: a block is then 12,272
+// bytes, just under the allocator's 12,288-byte size class. Inserting moves
+// on average half a block (about 6 KiB); larger blocks make range queries
 // cheaper and inserts dearer.
-const blockCap = 256
+const blockCap = 278
 
 // block is a sorted run of packed items with their count and id sum cached,
 // so that a range query adds whole blocks without reading their items.
@@ -26,7 +27,7 @@ func (b *block) recompute() {
 }
 
 // Index is an ordered set of items with fast counts and fingerprints of
-// ranges. It is a list of sorted blocks of up to 256 packed items (44 bytes
+// ranges. It is a list of sorted blocks of up to 278 packed items (44 bytes
 // each, no per-item heap object); a full block first lends items to a
 // neighbour with room and otherwise splits with a full neighbour two into
 // three, so blocks stay about 80% full under random inserts (about 55 bytes

@@ -27,7 +27,8 @@ import (
 // which never decreases since bounds and items ascend:
 //
 //	bound  uvarint d (0: infinity, else wall = previous wall + d - 1),
-//	       uvarint logical, 1 byte p, p bytes of id prefix (the rest zero)
+//	       uvarint logical, 1 byte p, p bytes of id prefix (the rest zero;
+//	       the prefix does not end in a zero byte)
 //	item   uvarint wall - previous wall, uvarint logical, 32 bytes id
 //
 // An empty message (the version alone) says "nothing more to ask".
@@ -249,6 +250,9 @@ func (d *decoder) bound() (Bound, error) {
 	id, err := d.take(int(p[0]), "bound prefix")
 	if err != nil {
 		return b, err
+	}
+	if len(id) > 0 && id[len(id)-1] == 0 {
+		return b, d.fail("bound prefix ends in a zero byte")
 	}
 	copy(b.k[12:], id)
 	return b, nil

@@ -46,7 +46,7 @@ func TestReconcile(t *testing.T) {
 		{name: "one apart other side", common: 20000, onlyB: 1, bytesPerDiff: 2048},
 		{name: "few apart", common: 100_000, onlyA: 5, onlyB: 5, bytesPerDiff: 2048},
 		{name: "1% apart", common: 100_000, onlyA: 500, onlyB: 500, bytesPerDiff: 1024},
-		{name: "tail apart", common: 3000, onlyA: 700, onlyB: 20, bytesPerDiff: 256},
+		{name: "dense", common: 3000, onlyA: 700, onlyB: 20, bytesPerDiff: 256},
 		{name: "branch 4", common: 20000, onlyA: 30, onlyB: 30, opt: Options{Branch: 4, IDListThreshold: 4}, bytesPerDiff: 2048},
 		{name: "small frames", common: 20000, onlyA: 20000, onlyB: 3000, opt: Options{FrameLimit: 1}},
 	}
