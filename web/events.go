@@ -10,6 +10,7 @@ import (
 	_ "time/tzdata" // zones must resolve on machines without zoneinfo
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/node/export"
 )
 
 // eventJSON is an event as the API shows it: every field present, even
@@ -111,50 +112,51 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, badRequest("eid in the path: %v", err))
 		return
 	}
-	var e crdt.Event
-	var ok bool
-	var groups map[crdt.OpID]string
-	var name string
-	s.view(func(st *crdt.State) {
-		e, ok = st.Event(eid)
-		if ok && ics {
-			groups, name = groupNames(st), st.Name()
-		}
-	})
-	if !ok {
-		writeError(w, http.StatusNotFound, codeNotFound, "no such event")
+	if ics {
+		s.serveICS(w, r, &eid)
 		return
 	}
-	if ics {
-		s.writeICS(w, r, name, []crdt.Event{e}, groups, e.ID.String()+".ics")
+	var e crdt.Event
+	var ok bool
+	s.view(func(st *crdt.State) { e, ok = st.Event(eid) })
+	if !ok {
+		writeError(w, http.StatusNotFound, codeNotFound, "no such event")
 		return
 	}
 	writeJSON(w, http.StatusOK, toEventJSON(e))
 }
 
-func groupNames(st *crdt.State) map[crdt.OpID]string {
-	gs := st.Groups()
-	m := make(map[crdt.OpID]string, len(gs))
-	for _, g := range gs {
-		m[g.ID] = g.Name
+func (s *Server) getEventsICS(w http.ResponseWriter, r *http.Request) { s.serveICS(w, r, nil) }
+
+// serveICS answers the events, or only one, as iCalendar, built by the same
+// code as `convene export --format ics`. Event links point at the address
+// the request came to, so a phone on the public address gets links it can
+// open.
+func (s *Server) serveICS(w http.ResponseWriter, r *http.Request, only *crdt.OpID) {
+	opt := export.Options{
+		Gathering: s.node.Keys().Gathering,
+		Events:    true,
+		Generated: time.Now(),
+		BaseURL:   "http://" + r.Host,
 	}
-	return m
-}
-
-func (s *Server) getEventsICS(w http.ResponseWriter, r *http.Request) {
-	var es []crdt.Event
-	var groups map[crdt.OpID]string
-	var name string
-	s.view(func(st *crdt.State) {
-		es, groups, name = st.Events(), groupNames(st), st.Name()
-	})
-	sortEvents(es)
-	s.writeICS(w, r, name, es, groups, "events.ics")
-}
-
-func (s *Server) writeICS(w http.ResponseWriter, r *http.Request, name string, es []crdt.Event, groups map[crdt.OpID]string, filename string) {
+	var x export.Export
+	var err error
+	s.view(func(st *crdt.State) { x, err = export.Collect(st, opt) })
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	filename := "events.ics"
+	if only != nil {
+		x.Events = slices.DeleteFunc(x.Events, func(e crdt.Event) bool { return e.ID != *only })
+		if len(x.Events) == 0 {
+			writeError(w, http.StatusNotFound, codeNotFound, "no such event")
+			return
+		}
+		filename = only.String() + ".ics"
+	}
 	var buf bytes.Buffer
-	if err := WriteICS(&buf, name, es, groups); err != nil {
+	if err := export.ICS(&buf, x); err != nil {
 		s.fail(w, r, err)
 		return
 	}
