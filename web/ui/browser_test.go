@@ -210,6 +210,56 @@ func TestBrowserFullSession(t *testing.T) {
 	b.waitJS(tab, `!document.getElementById('full-note').hidden && document.getElementById('propose-form').hidden`)
 }
 
+func TestBrowserEvents(t *testing.T) {
+	b := newBrowserTest(t)
+	tab := b.tab()
+	b.do(tab, chromedp.Navigate(b.url+"/events"))
+	b.waitJS(tab, `document.getElementById('e-timezone').value !== ''`)
+	b.do(tab,
+		chromedp.Click(chromedp.CSS("#create summary")),
+		chromedp.SendKeys(chromedp.ID("e-title"), "Bike repair workshop"),
+		chromedp.SetValue(chromedp.ID("e-start"), "2031-05-03T23:30"),
+		chromedp.SetValue(chromedp.ID("e-end"), "2031-05-04T01:00"),
+		chromedp.SetValue(chromedp.ID("e-timezone"), "America/Mexico_City"),
+		chromedp.SendKeys(chromedp.ID("e-venue"), "Casa del Pueblo"),
+		chromedp.SetValue(chromedp.ID("e-capacity"), "1"),
+		chromedp.Click(chromedp.CSS("#event-form button[type=submit]")),
+	)
+	// The form leads to the new event's page.
+	b.waitJS(tab, `location.pathname.startsWith('/events/') && document.getElementById('event-title').textContent === 'Bike repair workshop'`)
+	eid := eval[string](b, tab, `location.pathname.split('/').pop()`)
+	ev := b.apiCall("GET", "/events/"+eid, nil)
+	if ev["start"] == nil || ev["timezone"] != "America/Mexico_City" {
+		t.Fatalf("event as stored: %v", ev)
+	}
+	if start, err := time.Parse(time.RFC3339, ev["start"].(string)); err != nil || !start.Equal(time.Date(2031, 5, 4, 5, 30, 0, 0, time.UTC)) {
+		t.Errorf("start %v (%v), want 23:30 in Mexico City", ev["start"], err)
+	}
+	b.waitJS(tab, `document.getElementById('event-place').textContent === 'Casa del Pueblo' && document.getElementById('event-ics').getAttribute('href') === '/api/v1/events/`+eid+`.ics'`)
+	b.waitJS(tab, `!document.querySelector('[data-status="going"]').disabled`)
+	b.do(tab, chromedp.Click(chromedp.CSS(`[data-status="going"]`)))
+	b.waitJS(tab, `document.querySelector('[data-status="going"]').getAttribute('aria-pressed') === 'true'`)
+	b.waitJS(tab, `document.getElementById('event-counts').textContent.startsWith('1 of 1')`)
+
+	// The list groups by the event's own day: May 3 in Mexico City, though
+	// it is May 4 in UTC.
+	b.do(tab, chromedp.Navigate(b.url+"/events"))
+	b.waitJS(tab, `[...document.querySelectorAll('.day')].some(d => d.querySelector('h2').textContent.includes('May 3,') && d.textContent.includes('Bike repair workshop'))`)
+}
+
+// TestBrowserPagesLoad opens the other pages and checks that they fill
+// in without script errors (tab fails the test on any).
+func TestBrowserPagesLoad(t *testing.T) {
+	b := newBrowserTest(t)
+	b.createSession("Opening", "", 0)
+	tab := b.tab()
+	b.do(tab, chromedp.Navigate(b.url+"/"))
+	b.waitJS(tab, `[...document.querySelectorAll('#sessions a')].some(a => a.textContent === 'Opening') && document.getElementById('freshness').textContent !== ''`)
+	b.do(tab, chromedp.Navigate(b.url+"/network"))
+	b.waitJS(tab, `document.getElementById('peer-id').textContent !== ''`)
+	b.waitJS(tab, `!document.querySelector('img.qr') || document.querySelector('img.qr').naturalWidth > 0`)
+}
+
 // browserTest is one node and one headless browser.
 type browserTest struct {
 	t       *testing.T
