@@ -263,18 +263,41 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	return n, nil
 }
 
-// load rebuilds the state from the log. Stored operations were verified
-// before they were stored, so they are only opened, not verified again.
+// load rebuilds the state: from the snapshot saved at the last Close plus
+// the stored operations it lacks, or, without a usable snapshot, from the
+// whole log. Stored operations were verified before they were stored, so
+// they are only opened, not verified again.
 func (n *Node) load(ctx context.Context) error {
 	var err error
 	if n.oplog, err = n.st.Log(ctx, n.keys.Gathering); err != nil {
 		return err
 	}
 	start := time.Now()
-	n.state = crdt.NewState(n.creds.Founder)
 	var last crdt.Clock
+	var missing []recon.Item
+	from := "log"
+	if snap, ok, err := n.oplog.Snapshot(ctx); err != nil {
+		n.log.Warn("cannot read the state snapshot; rebuilding", "err", err)
+	} else if ok {
+		if n.state, err = crdt.LoadSnapshot(n.creds.Founder, snap); err != nil {
+			n.log.Warn("unusable state snapshot; rebuilding", "err", err)
+			n.state = nil
+		}
+	}
+	if n.state != nil {
+		from = "snapshot"
+		n.oplog.ReadIndex(func(ix *recon.Index) {
+			ix.Range(recon.Bound{}, recon.Infinity(), func(it recon.Item) bool {
+				if !n.state.Has(it.ID) {
+					missing = append(missing, it)
+				}
+				last = it.Clock
+				return true
+			})
+		})
+	}
 	bad := 0
-	err = n.oplog.Iterate(ctx, func(e *crdt.Envelope) error {
+	apply := func(e *crdt.Envelope) error {
 		op, err := n.keys.Open(e)
 		if err != nil {
 			if bad++; bad <= 10 {
@@ -287,12 +310,28 @@ func (n *Node) load(ctx context.Context) error {
 			last = e.Clock
 		}
 		return nil
-	})
+	}
+	if n.state == nil {
+		n.state = crdt.NewState(n.creds.Founder)
+		err = n.oplog.Iterate(ctx, apply)
+	} else if len(missing) > 0 {
+		var raws [][]byte
+		if raws, err = n.oplog.Get(ctx, missing); err == nil {
+			for _, raw := range raws {
+				e, derr := crdt.DecodeEnvelope(raw)
+				if derr != nil {
+					err = fmt.Errorf("corrupt stored operation: %w", derr)
+					break
+				}
+				apply(e)
+			}
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("open: %w", err)
 	}
 	n.hlc.Observe(last)
-	n.log.Debug("state loaded", "ops", n.oplog.Len(), "unreadable", bad, "took", time.Since(start))
+	n.log.Debug("state loaded", "from", from, "ops", n.oplog.Len(), "replayed", len(missing), "unreadable", bad, "took", time.Since(start))
 	return nil
 }
 
@@ -342,7 +381,12 @@ func (n *Node) Close() error {
 	n.subMu.Unlock()
 	n.mu.RLock()
 	name := n.state.Name()
+	snap := n.state.Snapshot()
 	n.mu.RUnlock()
+	// The next start loads this instead of replaying the log.
+	if err := n.oplog.PutSnapshot(context.Background(), snap); err != nil {
+		n.log.Warn("could not save a state snapshot", "err", err)
+	}
 	if name != "" && name != n.name {
 		// Commands that read the directory without opening the store
 		// (convene invite) show the current name.

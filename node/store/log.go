@@ -268,3 +268,30 @@ func decodeClock(b []byte) (crdt.Clock, error) {
 	}
 	return crdt.Clock{Wall: int64(binary.BigEndian.Uint64(b[0:8])), Logical: binary.BigEndian.Uint32(b[8:12])}, nil
 }
+
+// PutSnapshot stores b, a snapshot of the state derived from the log, to
+// speed up the next start. The log stays the source of truth: a snapshot
+// is a cache, which readers check against the log.
+func (l *Log) PutSnapshot(ctx context.Context, b []byte) error {
+	if err := l.s.writable(len(b)); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if err := l.s.ds.Put(ctx, l.snapKey(), b); err != nil {
+		return fmt.Errorf("store: put snapshot: %w", err)
+	}
+	return nil
+}
+
+// Snapshot returns the snapshot last stored by PutSnapshot, if any.
+func (l *Log) Snapshot(ctx context.Context) ([]byte, bool, error) {
+	b, err := l.s.ds.Get(ctx, l.snapKey())
+	if errors.Is(err, ds.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("store: get snapshot: %w", err)
+	}
+	return b, true, nil
+}
+
+func (l *Log) snapKey() ds.Key { return ds.RawKey("/g/" + l.g.String() + "/s") }

@@ -417,3 +417,30 @@ func TestKillDuringPuts(t *testing.T) {
 	}
 	t.Logf("%d acknowledged, %d stored", len(acked), l.Len())
 }
+
+func TestSnapshotKey(t *testing.T) {
+	ctx := context.Background()
+	g := newTestGathering(t, "snap")
+	for name, s := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			l := openLogT(t, s, g.keys.Gathering)
+			if _, ok, err := l.Snapshot(ctx); ok || err != nil {
+				t.Fatalf("Snapshot of a new log: %v, %v", ok, err)
+			}
+			if _, err := l.Put(ctx, g.ops(t, 3)); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.PutSnapshot(ctx, []byte("state")); err != nil {
+				t.Fatal(err)
+			}
+			b, ok, err := l.Snapshot(ctx)
+			if !ok || err != nil || string(b) != "state" {
+				t.Fatalf("Snapshot: %q, %v, %v", b, ok, err)
+			}
+			// The snapshot is not an operation.
+			if l.Len() != 3 || len(iterateIDs(t, l)) != 3 {
+				t.Fatal("the snapshot shows up as an operation")
+			}
+		})
+	}
+}
