@@ -59,8 +59,8 @@ func (s *State) Check(author IdentityID, body Body) error {
 		if err != nil {
 			return err
 		}
-		heads := make([]OpID, len(p.heads))
-		for i, h := range p.heads {
+		heads := make([]OpID, len(p.d.heads))
+		for i, h := range p.d.heads {
 			heads[i] = h.ID
 		}
 		slices.SortFunc(heads, OpID.compare)
@@ -73,10 +73,10 @@ func (s *State) Check(author IdentityID, body Body) error {
 		if err != nil {
 			return err
 		}
-		if findRev(p.validRevs, s.ops[b.Revision]) < 0 {
+		if findRev(p.d.validRevs, s.ops.get(b.Revision)) < 0 {
 			return fmt.Errorf("%w: revision %s of proposal %s", ErrNotFound, b.Revision, b.Proposal)
 		}
-		if b.Endorse && p.heads[0].ID != b.Revision {
+		if b.Endorse && p.d.heads[0].ID != b.Revision {
 			return fmt.Errorf("%w: revision %s is not the current revision of proposal %s", ErrConflict, b.Revision, b.Proposal)
 		}
 		return nil
@@ -89,7 +89,7 @@ func (s *State) Check(author IdentityID, body Body) error {
 		if err := s.checkFacil(author, "hide content"); err != nil {
 			return err
 		}
-		if t := s.ops[b.Target]; t != nil {
+		if t := s.ops.get(b.Target); t != nil {
 			switch t.Body.(type) {
 			case *ProposalBody, *RevisionBody, *CommentBody:
 				return nil

@@ -117,17 +117,22 @@ func (s *State) refreshProposal(p *proposal) {
 		return
 	}
 	p.dirty, p.epoch = false, s.epoch
-	p.valid, p.validRevs, p.heads, p.endorsedBy = false, nil, nil, nil
-	p.hidden, p.headHidden, p.base = false, false, Proposal{}
+	p.valid = false
 	if p.op == nil {
+		p.d = nil
 		return
 	}
 	b := p.op.Body.(*ProposalBody)
 	ss := s.sessions[b.Session]
 	if ss == nil || ss.op == nil || !ss.op.Clock.Less(p.op.Clock) || !s.isScribe(b.Group, p.op.Author) {
+		p.d = nil
 		return
 	}
 	p.valid = true
+	if p.d == nil {
+		p.d = new(proposalDerived)
+	}
+	d := p.d
 
 	// Revisions sorted by (clock, id) see their parents before themselves,
 	// since a parent's clock must be smaller: one pass settles the DAG.
@@ -140,7 +145,7 @@ func (s *State) refreshProposal(p *proposal) {
 		}
 		ok := true
 		for _, par := range rb.Parents {
-			if i := findRev(valid, s.ops[par]); i < 0 || !valid[i].Clock.Less(r.Clock) {
+			if i := findRev(valid, s.ops.get(par)); i < 0 || !valid[i].Clock.Less(r.Clock) {
 				ok = false
 				break
 			}
@@ -152,7 +157,7 @@ func (s *State) refreshProposal(p *proposal) {
 	named := make([]bool, len(valid))
 	for _, r := range valid[1:] {
 		for _, par := range r.Body.(*RevisionBody).Parents {
-			named[findRev(valid, s.ops[par])] = true
+			named[findRev(valid, s.ops.get(par))] = true
 		}
 	}
 	heads := make([]*Op, 0, 1)
@@ -161,10 +166,9 @@ func (s *State) refreshProposal(p *proposal) {
 			heads = append(heads, valid[i])
 		}
 	}
-	p.validRevs, p.heads = valid, heads
+	d.validRevs, d.heads = valid, heads
 	head := heads[0]
-	p.hidden = s.hidden(p.id)
-	p.headHidden = p.hidden || s.hidden(head.ID)
+	hidden := s.hidden(p.id)
 
 	// Endorsements of the shown head, last writer wins per group; the
 	// writing group's own endorsement stands at the head's clock, so any
@@ -190,8 +194,24 @@ func (s *State) refreshProposal(p *proposal) {
 		}
 	}
 	slices.SortFunc(by, OpID.compare)
-	p.endorsedBy = by
-	p.base = s.proposalView(p)
+
+	d.base = Proposal{
+		ID:           p.id,
+		Revision:     head.ID,
+		Group:        b.Group,
+		Endorsements: len(by),
+		EndorsedBy:   by,
+		Conflict:     len(heads) > 1,
+		Heads:        make([]OpID, len(heads)),
+		Revisions:    len(valid),
+		Hidden:       hidden,
+	}
+	if !hidden && !s.hidden(head.ID) {
+		d.base.Text = revText(head)
+	}
+	for i, h := range heads {
+		d.base.Heads[i] = h.ID
+	}
 }
 
 // document assembles a session's document, or reports false if the session
@@ -210,7 +230,7 @@ func (s *State) document(ss *session) (Document, bool) {
 		if !p.valid {
 			continue
 		}
-		if p.hidden {
+		if p.d.base.Hidden {
 			hidden = append(hidden, p)
 		} else {
 			visible = append(visible, p)
@@ -222,7 +242,7 @@ func (s *State) document(ss *session) (Document, bool) {
 	// leaves ties in that order.
 	ranked := slices.Clone(in)
 	slices.SortStableFunc(ranked, func(a, b *proposal) int {
-		return cmp.Compare(len(b.endorsedBy), len(a.endorsedBy))
+		return cmp.Compare(b.d.base.Endorsements, a.d.base.Endorsements)
 	})
 	doc := Document{
 		Session:   sv,
@@ -230,44 +250,22 @@ func (s *State) document(ss *session) (Document, bool) {
 		Waiting:   make([]Waiting, 0, len(over)),
 	}
 	for i, p := range ranked {
-		p.rank = i + 1
-		doc.Proposals = append(doc.Proposals, p.base)
-		doc.Proposals[len(doc.Proposals)-1].Rank = p.rank
+		p.d.rank = i + 1
+		doc.Proposals = append(doc.Proposals, p.d.base)
+		doc.Proposals[len(doc.Proposals)-1].Rank = p.d.rank
 	}
 	for _, p := range hidden {
-		p.rank = 0
-		doc.Proposals = append(doc.Proposals, p.base)
+		p.d.rank = 0
+		doc.Proposals = append(doc.Proposals, p.d.base)
 	}
 	for _, p := range over {
-		p.rank = 0
+		p.d.rank = 0
 		doc.Waiting = append(doc.Waiting, Waiting{
-			ID: p.id, Text: p.base.Text, Revision: p.base.Revision, Group: p.base.Group,
+			ID: p.id, Text: p.d.base.Text, Revision: p.d.base.Revision, Group: p.d.base.Group,
 		})
 	}
 	ss.doc.set(doc, s.epoch)
 	return doc, true
-}
-
-func (s *State) proposalView(p *proposal) Proposal {
-	head := p.heads[0]
-	v := Proposal{
-		ID:           p.id,
-		Revision:     head.ID,
-		Group:        p.op.Body.(*ProposalBody).Group,
-		Endorsements: len(p.endorsedBy),
-		EndorsedBy:   p.endorsedBy,
-		Conflict:     len(p.heads) > 1,
-		Heads:        make([]OpID, len(p.heads)),
-		Revisions:    len(p.validRevs),
-		Hidden:       p.hidden,
-	}
-	if !p.headHidden {
-		v.Text = revText(head)
-	}
-	for i, h := range p.heads {
-		v.Heads[i] = h.ID
-	}
-	return v
 }
 
 // validProposal returns the proposal with its document placement settled.
@@ -285,15 +283,15 @@ func (s *State) validProposal(id OpID) (*proposal, bool) {
 }
 
 func (s *State) revisions(p *proposal) []Revision {
-	out := make([]Revision, 0, len(p.validRevs))
-	for _, r := range p.validRevs {
+	out := make([]Revision, 0, len(p.d.validRevs))
+	for _, r := range p.d.validRevs {
 		v := Revision{
 			ID:      r.ID,
 			Group:   revGroup(r),
 			Author:  r.Author,
 			At:      r.Clock.Time(),
 			Parents: []OpID{},
-			Hidden:  p.hidden || s.hidden(r.ID),
+			Hidden:  p.d.base.Hidden || s.hidden(r.ID),
 		}
 		if rb, ok := r.Body.(*RevisionBody); ok {
 			v.Parents = slices.Clone(rb.Parents)

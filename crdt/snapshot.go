@@ -34,8 +34,11 @@ const minSnapshotOp = 32 + 1 + 1 + 1 + 1
 // identical state.
 func (s *State) Snapshot() []byte {
 	s.mu.Lock()
-	ops := make([]*Op, 0, len(s.ops))
-	for _, o := range s.ops {
+	ops := make([]*Op, 0, s.ops.len())
+	for _, o := range s.ops.short {
+		ops = append(ops, o)
+	}
+	for _, o := range s.ops.long {
 		ops = append(ops, o)
 	}
 	s.mu.Unlock()
@@ -50,7 +53,7 @@ func (s *State) Snapshot() []byte {
 		list = append(list, a)
 	}
 	slices.SortFunc(list, func(a, b IdentityID) int { return bytes.Compare(a[:], b[:]) })
-	w := writer{b: make([]byte, 0, 64+len(list)*32+len(ops)*128)}
+	w := writer{b: make([]byte, 0, 64+len(list)*32+len(ops)*256)}
 	w.b = append(w.b, snapshotMagic[:]...)
 	w.uvarint(uint64(len(list)))
 	for i, a := range list {
@@ -90,7 +93,9 @@ func LoadSnapshot(founder IdentityID, b []byte) (*State, error) {
 		return nil, fmt.Errorf("snapshot header: %w", r.err)
 	}
 	s := NewState(founder)
-	s.ops = make(map[OpID]*Op, n)
+	// Sized up front, the map skips growing table by table, and with its
+	// 16-byte entries the rounding up to a power of two costs little.
+	s.ops.short = make(map[uint64]*Op, n)
 	// One allocation for every operation: they live as long as the state.
 	slab := make([]Op, n)
 	var wall int64
@@ -117,11 +122,11 @@ func LoadSnapshot(founder IdentityID, b []byte) (*State, error) {
 		if err != nil {
 			return nil, fmt.Errorf("snapshot operation %d: %w", i, err)
 		}
-		if _, dup := s.ops[o.ID]; dup {
+		o.Body = body
+		if s.ops.get(o.ID) != nil {
 			return nil, fmt.Errorf("%w: snapshot repeats operation %s", ErrMalformed, o.ID)
 		}
-		o.Body = body
-		s.ops[o.ID] = o
+		s.ops.add(o)
 		s.index(o)
 	}
 	if err := r.end(); err != nil {

@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"encoding/binary"
 	"slices"
 	"sync"
 )
@@ -21,7 +22,7 @@ import (
 type State struct {
 	mu      sync.Mutex
 	founder IdentityID
-	ops     map[OpID]*Op
+	ops     opIndex
 
 	// Facilitators: a monotone closure. epoch grows whenever the set does;
 	// every cache that depends on facilitator authority records the epoch it
@@ -88,26 +89,27 @@ type group struct {
 	view   cached[Group]
 }
 
-// proposal indexes one proposal id and caches its derived state.
+// proposal indexes one proposal id; what is derived from the index lives
+// in d, allocated when the proposal is first found valid, so that a state
+// just loaded holds little besides the index.
 type proposal struct {
 	id       OpID
 	op       *Op
 	sess     *session
-	revs     []*Op          // revision operations naming it, by (clock, id)
+	revs     []*Op // revision operations naming it, by (clock, id)
 	endorse  []*Op // endorse operations of any revision, as they arrived
-	comments []*Op          // by (clock, id)
+	comments []*Op // by (clock, id)
 	dirty    bool
+	valid    bool // derived, like d
 	epoch    uint64
+	d        *proposalDerived // valid when !dirty && epoch == State.epoch
+}
 
-	// Derived, valid when !dirty && epoch == State.epoch.
-	valid      bool
-	validRevs  []*Op // root first, by (clock, id)
-	heads      []*Op // shown head first, then descending (clock, id)
-	endorsedBy []OpID
-	hidden     bool
-	headHidden bool
-	base       Proposal // its view, but for the rank
-	rank       int      // as last placed in its session's document
+type proposalDerived struct {
+	validRevs []*Op    // root first, by (clock, id)
+	heads     []*Op    // shown head first, then descending (clock, id)
+	base      Proposal // its view, but for the rank
+	rank      int      // as last placed in its session's document
 }
 
 // event indexes one event id.
@@ -127,7 +129,7 @@ type event struct {
 func NewState(founder IdentityID) *State {
 	return &State{
 		founder:      founder,
-		ops:          make(map[OpID]*Op),
+		ops:          opIndex{short: make(map[uint64]*Op)},
 		facil:        map[IdentityID]struct{}{founder: {}},
 		facilPending: make(map[IdentityID][]IdentityID),
 		epoch:        1,
@@ -155,12 +157,12 @@ func (s *State) Apply(op Op) bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.ops[op.ID]; ok {
+	if s.ops.get(op.ID) != nil {
 		return false
 	}
 	o := new(Op)
 	*o = op
-	s.ops[o.ID] = o
+	s.ops.add(o)
 	s.index(o)
 	return true
 }
@@ -169,15 +171,14 @@ func (s *State) Apply(op Op) bool {
 func (s *State) Has(id OpID) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.ops[id]
-	return ok
+	return s.ops.get(id) != nil
 }
 
 // Len is the number of operations applied.
 func (s *State) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.ops)
+	return s.ops.len()
 }
 
 // index files an operation under what it refers to and marks stale the
@@ -248,7 +249,7 @@ func (s *State) index(o *Op) {
 		p.comments = insertOp(p.comments, o)
 	case *HideBody:
 		s.hides[b.Target] = append(s.hides[b.Target], o)
-		if t := s.ops[b.Target]; t != nil {
+		if t := s.ops.get(b.Target); t != nil {
 			switch tb := t.Body.(type) {
 			case *ProposalBody:
 				s.dirtyProposal(s.proposal(t.ID))
@@ -278,6 +279,40 @@ func (s *State) index(o *Op) {
 		}
 	}
 }
+
+// opIndex maps operation ids to operations. Its main map is keyed by the
+// first 8 bytes of the id (a SHA-256), which takes less than half the memory
+// of keying by the whole id; an id whose prefix another id already has goes
+// to the second map, so ids made to collide only cost a second lookup.
+type opIndex struct {
+	short map[uint64]*Op
+	long  map[OpID]*Op
+}
+
+func idPrefix(id OpID) uint64 { return binary.LittleEndian.Uint64(id[:8]) }
+
+func (x *opIndex) get(id OpID) *Op {
+	o := x.short[idPrefix(id)]
+	if o == nil || o.ID == id {
+		return o
+	}
+	return x.long[id]
+}
+
+// add adds an operation not yet held.
+func (x *opIndex) add(o *Op) {
+	k := idPrefix(o.ID)
+	if _, taken := x.short[k]; !taken {
+		x.short[k] = o
+		return
+	}
+	if x.long == nil {
+		x.long = make(map[OpID]*Op)
+	}
+	x.long[o.ID] = o
+}
+
+func (x *opIndex) len() int { return len(x.short) + len(x.long) }
 
 func (s *State) session(id OpID) *session {
 	ss := s.sessions[id]

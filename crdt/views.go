@@ -137,8 +137,8 @@ func (s *State) Proposal(id OpID) (p Proposal, session OpID, ok bool) {
 	if !ok {
 		return Proposal{}, OpID{}, false
 	}
-	v := pp.base
-	v.Rank = pp.rank
+	v := pp.d.base
+	v.Rank = pp.d.rank
 	return v, pp.sess.id, true
 }
 
