@@ -267,7 +267,10 @@ func paramText(s string) string {
 		}
 		return r
 	}, s)
-	return strings.Join(strings.Fields(s), " ")
+	if s = strings.Join(strings.Fields(s), " "); s == "" {
+		return "unnamed"
+	}
+	return s
 }
 
 // isLangTag reports whether s has the shape of a BCP 47 language tag, so
