@@ -3,8 +3,8 @@
 //
 // Exports are pure functions over values read from a crdt.State: Collect
 // gathers them (call it under the node's read lock), then Markdown, JSON,
-// CSV, ICS and ActivityStreams write one format each. Nothing here reads a
-// clock or the disk; the caller passes the time the export is made.
+// CSV, ICS and ActivityStreams write one format each. They read no clock
+// and no disk; the caller passes the time the export is made.
 //
 // # Bundles
 //
@@ -29,7 +29,9 @@
 //
 // ReadBundle is all-or-nothing: it returns the envelopes only when the
 // checksum, the count, the gathering, every envelope's encoding, clock and
-// signature check out, and otherwise an error wrapping ErrBadBundle. The
-// caller then hands them to node.Ingest, which opens the payloads and
-// skips the operations it already holds, so importing twice is harmless.
+// signature check out, and otherwise an error wrapping ErrBadBundle. Import
+// adds, for a node, that every payload opens with the gathering's key and
+// no clock is too far ahead, and only then hands the whole set to
+// node.Ingest, which skips the operations it already holds, so importing
+// twice is harmless. WriteLogBundle writes a node's (or a hub's) log.
 package export
