@@ -62,6 +62,9 @@ func (s *Server) routes() []route {
 		{"PATCH", "/events/{eid}", s.patchEvent, false},
 		{"PUT", "/events/{eid}/participants/{identity}", s.putParticipant, false},
 
+		{"GET", "/export", s.getExport, false},
+		{"POST", "/import", s.postImport, false},
+
 		{"GET", "/stream", s.getStream, true},
 	}
 }

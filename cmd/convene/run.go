@@ -54,18 +54,7 @@ func cmdRun(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg := node.Config{
-		Dir:    *data,
-		Logger: log,
-		Mesh: &mesh.Config{
-			Listen:      listen,
-			Peers:       peers,
-			InvitePeers: invitePeers,
-			Hubs:        hubs,
-			MDNS:        !*noMDNS,
-			Logger:      log,
-		},
-	}
+	cfg := node.Config{Dir: *data, Logger: log}
 	n, err := node.Open(ctx, cfg)
 	if errors.Is(err, node.ErrNoGathering) {
 		if _, err = node.Init(ctx, *data, defaultGatheringName, "organizer"); err != nil {
@@ -78,6 +67,18 @@ func cmdRun(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer n.Close()
+	m, err := n.Connect(ctx, mesh.Config{
+		Listen:      listen,
+		Peers:       peers,
+		InvitePeers: invitePeers,
+		Hubs:        hubs,
+		MDNS:        !*noMDNS,
+		Logger:      log,
+	})
+	if err != nil {
+		return err
+	}
+	defer m.Close()
 
 	token, err := web.LoadOrCreateToken(*data)
 	if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 
@@ -39,10 +38,7 @@ func readStatus(ctx context.Context, dir string) (statusView, bool, error) {
 	if c, err := runningNode(ctx, dir); err == nil {
 		return st, true, c.do(ctx, "GET", "/status", nil, &st)
 	}
-	n, err := node.Open(ctx, node.Config{Dir: dir})
-	if errors.Is(err, node.ErrNoGathering) {
-		return st, false, fmt.Errorf("%s holds no gathering yet (run `convene init` or `convene run`)", dir)
-	}
+	n, err := openExisting(ctx, dir)
 	if err != nil {
 		return st, false, err
 	}

@@ -1,0 +1,137 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/node/mesh"
+	"github.com/convene/convene/node/store"
+)
+
+// Connect starts the node on the network: a libp2p host with the node's
+// peer key, joined to the node's gathering, publishing what the node makes
+// and reporting peers and freshness in Status. The caller closes the mesh
+// before the node.
+func (n *Node) Connect(ctx context.Context, cfg mesh.Config) (*mesh.Mesh, error) {
+	cfg.Key = n.PeerKey()
+	m, err := mesh.New(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("start the mesh: %w", err)
+	}
+	if err := m.Join(ctx, n); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("join the gathering's mesh: %w", err)
+	}
+	n.SetPublisher(m)
+	n.SetPeerSource(meshPeers{m})
+	return m, nil
+}
+
+// meshPeers adapts a mesh to the node's PeerSource.
+type meshPeers struct{ m *mesh.Mesh }
+
+func (p meshPeers) ID() string      { return p.m.ID() }
+func (p meshPeers) Addrs() []string { return p.m.Addrs() }
+
+func (p meshPeers) Peers() []Peer {
+	mp := p.m.Peers()
+	out := make([]Peer, len(mp))
+	for i, q := range mp {
+		out[i] = Peer(q)
+	}
+	return out
+}
+
+func (p meshPeers) Freshness(g crdt.GatheringID) Freshness {
+	n, last := p.m.Freshness(g)
+	return Freshness{Peers: n, LastSync: last}
+}
+
+// Relay is a hub: it serves gatherings it knows only by id, storing and
+// forwarding their sealed operations without reading them.
+type Relay struct {
+	store *store.Store
+	mesh  *mesh.Mesh
+	logs  map[crdt.GatheringID]*store.Log
+}
+
+// RelayConfig says how to run a hub.
+type RelayConfig struct {
+	Dir        string // holds peer.key and store/
+	Gatherings []crdt.GatheringID
+	Mesh       mesh.Config // Hub is set by OpenRelay
+	Logger     *slog.Logger
+}
+
+// OpenRelay opens the hub's store and starts its mesh in hub mode, joined
+// to every gathering named.
+func OpenRelay(ctx context.Context, cfg RelayConfig) (*Relay, error) {
+	if len(cfg.Gatherings) == 0 {
+		return nil, errors.New("a relay needs at least one gathering id")
+	}
+	key, err := LoadPeerKey(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(filepath.Join(cfg.Dir, "store"))
+	if err != nil {
+		return nil, err
+	}
+	cfg.Mesh.Key = key
+	cfg.Mesh.Hub = true
+	if cfg.Mesh.Logger == nil {
+		cfg.Mesh.Logger = cfg.Logger
+	}
+	m, err := mesh.New(ctx, cfg.Mesh)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("start the hub's mesh: %w", err)
+	}
+	r := &Relay{store: st, mesh: m, logs: map[crdt.GatheringID]*store.Log{}}
+	for _, g := range cfg.Gatherings {
+		l, err := st.Log(ctx, g)
+		if err != nil {
+			r.Close()
+			return nil, err
+		}
+		r.logs[g] = l
+		if err := m.Join(ctx, NewHubReplica(l)); err != nil {
+			r.Close()
+			return nil, fmt.Errorf("join gathering %s: %w", g, err)
+		}
+	}
+	return r, nil
+}
+
+// Mesh is the hub's network side.
+func (r *Relay) Mesh() *mesh.Mesh { return r.mesh }
+
+// RelayGathering is what a hub knows of one gathering.
+type RelayGathering struct {
+	ID       crdt.GatheringID `json:"id"`
+	Ops      int              `json:"ops"`
+	Digest   string           `json:"digest"`
+	Peers    int              `json:"peers"`
+	LastSync time.Time        `json:"last_sync,omitzero"`
+}
+
+// Gatherings reports each served gathering.
+func (r *Relay) Gatherings() []RelayGathering {
+	out := make([]RelayGathering, 0, len(r.logs))
+	for g, l := range r.logs {
+		rg := RelayGathering{ID: g, Ops: l.Len(), Digest: l.Digest()}
+		rg.Peers, rg.LastSync = r.mesh.Freshness(g)
+		out = append(out, rg)
+	}
+	return out
+}
+
+// Close stops the mesh and closes the store.
+func (r *Relay) Close() error {
+	return errors.Join(r.mesh.Close(), r.store.Close())
+}
