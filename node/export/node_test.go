@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"io"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -233,4 +234,34 @@ func forgeSealed(t *testing.T, g crdt.GatheringID) []byte {
 	copy(b[1:33], g[:])
 	body := b[:len(b)-64]
 	return append(body, ed25519.Sign(s.Key, body)...)
+}
+
+func TestWrite(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "n")
+	if _, err := node.Init(ctx, dir, "G", "a"); err != nil {
+		t.Fatal(err)
+	}
+	n := openNode(t, dir)
+	session := act(t, n, &crdt.SessionBody{Title: "S", Cap: 5})
+	g := act(t, n, &crdt.GroupBody{Name: "G"})
+	act(t, n, &crdt.ProposalBody{Session: session, Group: g, Text: "one, \"two\""})
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, f := range []string{FormatJSON, FormatCSV, FormatICS, FormatMarkdown, FormatActivityStreams, FormatBundle} {
+		var buf bytes.Buffer
+		if err := Write(ctx, &buf, n, Request{Format: f, Session: session, Now: now}); err != nil || buf.Len() == 0 {
+			t.Errorf("%s: %d bytes, %v", f, buf.Len(), err)
+		}
+		if f == FormatBundle {
+			if raws, err := ReadBundle(&buf, n.Keys().Gathering, 0); err != nil || len(raws) != n.Log().Len() {
+				t.Errorf("bundle: %d operations, %v", len(raws), err)
+			}
+		}
+	}
+	if err := Write(ctx, io.Discard, n, Request{Format: "pdf"}); !errors.Is(err, ErrUnknownFormat) {
+		t.Errorf("unknown format: %v", err)
+	}
+	if err := Write(ctx, io.Discard, n, Request{Format: FormatJSON, Session: g}); !errors.Is(err, crdt.ErrNotFound) {
+		t.Errorf("unknown session: %v", err)
+	}
 }
