@@ -62,7 +62,9 @@ const (
 	Cancelled = "cancelled"
 )
 
-// Body is the payload of an operation.
+// Body is the payload of an operation. The JSON tags of the body types are
+// for display; sealed payloads and snapshots use the binary encoding of
+// wire.go.
 type Body interface {
 	Kind() Kind
 	validate() error
