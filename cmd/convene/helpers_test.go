@@ -1,0 +1,406 @@
+package main
+
+// Test helpers: the tests of this package build the real binary once and
+// drive real `convene` processes through their command line and HTTP API.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// conveneBin is the binary built by TestMain for this test run.
+var conveneBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "convene-cmd-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	conveneBin = filepath.Join(dir, "convene")
+	if err := buildConvene(conveneBin); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func buildConvene(out string) error {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	cmd := exec.Command(goBin, "build", "-o", out, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, b)
+	}
+	return nil
+}
+
+// convergeTimeout bounds every wait for something asynchronous (a process
+// starting, peers converging). It is generous: the tests poll, so a fast
+// machine does not wait for it.
+const convergeTimeout = 90 * time.Second
+
+// cliResult is what a finished command printed and how it exited.
+type cliResult struct {
+	stdout, stderr string
+	code           int
+}
+
+// cli runs one convene command to completion.
+func cli(t *testing.T, args ...string) cliResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), convergeTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, conveneBin, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	res := cliResult{stdout: stdout.String(), stderr: stderr.String()}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		res.code = ee.ExitCode()
+	default:
+		t.Fatalf("convene %s: %v", strings.Join(args, " "), err)
+	}
+	return res
+}
+
+// cliOK runs a command that must succeed and returns its standard output.
+func cliOK(t *testing.T, args ...string) string {
+	t.Helper()
+	r := cli(t, args...)
+	if r.code != 0 {
+		t.Fatalf("convene %s: exit %d, stderr: %s", strings.Join(args, " "), r.code, r.stderr)
+	}
+	return r.stdout
+}
+
+// initGathering makes a gathering in a new directory and returns the
+// directory and its invite.
+func initGathering(t *testing.T, name string) (dir, invite string) {
+	t.Helper()
+	dir = t.TempDir()
+	out := cliOK(t, "init", "--data", dir, "--name", name)
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "convene:") {
+			return dir, l
+		}
+	}
+	t.Fatalf("convene init printed no invite:\n%s", out)
+	return "", ""
+}
+
+// syncBuffer is a bytes.Buffer safe for a process to write while the test
+// reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// proc is a running `convene run`.
+type proc struct {
+	t      *testing.T
+	dir    string
+	cmd    *exec.Cmd
+	ui     string // http://127.0.0.1:PORT
+	listen []string
+	token  string
+	stderr *syncBuffer
+	done   chan struct{} // closed when the process has exited
+	err    error         // its exit, once done is closed
+}
+
+// startNode starts `convene run --data dir --ui 127.0.0.1:0 args...` and
+// waits for it to print its UI address. The process is killed when the
+// test ends if it still runs.
+func startNode(t *testing.T, dir string, args ...string) *proc {
+	t.Helper()
+	p := &proc{t: t, dir: dir, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd = exec.Command(conveneBin, append([]string{"run", "--data", dir, "--ui", "127.0.0.1:0"}, args...)...)
+	p.cmd.Stderr = p.stderr
+	stdout, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start convene run: %v", err)
+	}
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		io.Copy(io.Discard, stdout)
+	}()
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("stderr of convene run --data %s:\n%s", dir, p.stderr.String())
+		}
+	})
+	timeout := time.After(convergeTimeout)
+	for p.ui == "" {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				<-p.done
+				t.Fatalf("convene run exited before printing its UI address (%v); stderr:\n%s", p.err, p.stderr.String())
+			}
+			if u, ok := strings.CutPrefix(l, "ui: "); ok {
+				p.ui = strings.TrimRight(u, "/")
+			}
+		case <-timeout:
+			t.Fatalf("convene run printed no UI address; stderr:\n%s", p.stderr.String())
+		}
+	}
+	// The listen lines follow the UI line at once.
+	go func() {
+		for range lines {
+		}
+	}()
+	tok, err := os.ReadFile(filepath.Join(dir, "api-token"))
+	if err != nil {
+		t.Fatalf("read api-token: %v", err)
+	}
+	p.token = strings.TrimSpace(string(tok))
+	return p
+}
+
+// signal sends sig and waits for the process to exit, returning its exit
+// code.
+func (p *proc) signal(sig syscall.Signal) int {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		p.t.Fatalf("signal %v: %v", sig, err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(convergeTimeout):
+		p.t.Fatalf("convene run did not exit after %v", sig)
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// reqOpt changes a request before it is sent.
+type reqOpt func(*http.Request)
+
+func noAuth(r *http.Request)   { r.Header.Del("Authorization") }
+func withHost(h string) reqOpt { return func(r *http.Request) { r.Host = h } }
+func withToken(tok string) reqOpt {
+	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) }
+}
+func withType(ct string) reqOpt        { return func(r *http.Request) { r.Header.Set("Content-Type", ct) } }
+func rawBody(s string) json.RawMessage { return json.RawMessage(s) }
+
+// do sends a request to the node's API (path below /api/v1) with the API
+// token and returns the status and body. A json.RawMessage body is sent as
+// is, anything else is encoded as JSON.
+func (p *proc) do(method, path string, body any, opts ...reqOpt) (int, []byte) {
+	p.t.Helper()
+	return apiDo(p.t, p.ui, p.token, method, path, body, opts...)
+}
+
+func apiDo(t *testing.T, base, token, method, path string, body any, opts ...reqOpt) (int, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, ok := body.(json.RawMessage)
+		if !ok {
+			var err error
+			if b, err = json.Marshal(body); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rd = bytes.NewReader(b)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, base+"/api/v1"+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for _, o := range opts {
+		o(req)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read answer: %v", method, path, err)
+	}
+	return resp.StatusCode, b
+}
+
+// call sends a request that must answer want, decoding the answer into out
+// when out is not nil.
+func (p *proc) call(method, path string, body any, want int, out any) {
+	p.t.Helper()
+	code, b := p.do(method, path, body)
+	if code != want {
+		p.t.Fatalf("%s %s: status %d, want %d: %s", method, path, code, want, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			p.t.Fatalf("%s %s: decode %s: %v", method, path, b, err)
+		}
+	}
+}
+
+// status is the part of GET /status the tests read.
+type status struct {
+	PeerID    string   `json:"peer_id"`
+	Addrs     []string `json:"addrs"`
+	Gathering struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	} `json:"gathering"`
+	Identity struct {
+		ID string `json:"id"`
+	} `json:"identity"`
+	Peers []struct {
+		PeerID string `json:"peer_id"`
+		Via    string `json:"via"`
+	} `json:"peers"`
+	Ops    int    `json:"ops"`
+	Digest string `json:"digest"`
+}
+
+func (p *proc) status() status {
+	p.t.Helper()
+	var st status
+	p.call("GET", "/status", nil, 200, &st)
+	return st
+}
+
+// document is a session's document as the API serves it.
+type document struct {
+	Session struct {
+		ID  string `json:"id"`
+		Cap int    `json:"cap"`
+	} `json:"session"`
+	Proposals []proposal `json:"proposals"`
+	Waiting   []struct {
+		ID string `json:"id"`
+	} `json:"waiting"`
+}
+
+type proposal struct {
+	ID           string   `json:"id"`
+	Rank         int      `json:"rank"`
+	Text         string   `json:"text"`
+	Revision     string   `json:"revision"`
+	Group        string   `json:"group"`
+	Endorsements int      `json:"endorsements"`
+	EndorsedBy   []string `json:"endorsed_by"`
+	Conflict     bool     `json:"conflict"`
+	Heads        []string `json:"heads"`
+	Revisions    int      `json:"revisions"`
+}
+
+// documentJSON returns a session's document without its freshness, which
+// differs between nodes and restarts, as canonical JSON for comparison.
+func (p *proc) documentJSON(sid string) string {
+	p.t.Helper()
+	var doc map[string]any
+	p.call("GET", "/sessions/"+sid+"/document", nil, 200, &doc)
+	delete(doc, "freshness")
+	b, err := json.Marshal(doc)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return string(b)
+}
+
+func (p *proc) document(sid string) document {
+	p.t.Helper()
+	var doc document
+	p.call("GET", "/sessions/"+sid+"/document", nil, 200, &doc)
+	return doc
+}
+
+// eventually polls cond until it holds, failing the test with what msg
+// says after convergeTimeout.
+func eventually(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(convergeTimeout)
+	wait := 20 * time.Millisecond
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after %v; last state: %s", what, convergeTimeout, state)
+		}
+		time.Sleep(wait)
+		wait = min(wait*2, 500*time.Millisecond)
+	}
+}
+
+// apiError is the body of an error answer.
+type apiError struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+func errorCode(t *testing.T, b []byte) string {
+	t.Helper()
+	var e apiError
+	if err := json.Unmarshal(b, &e); err != nil || e.Error == "" {
+		t.Fatalf("error answer is not {\"error\",\"message\"}: %s", b)
+	}
+	return e.Error
+}
