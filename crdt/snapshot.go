@@ -96,11 +96,11 @@ func LoadSnapshot(founder IdentityID, b []byte) (*State, error) {
 	// Sized up front, the map skips growing table by table, and with its
 	// 16-byte entries the rounding up to a power of two costs little.
 	s.ops.short = make(map[uint64]*Op, n)
-	// One allocation for every operation: they live as long as the state.
-	slab := make([]Op, n)
+	s.free = make([]Op, n) // one allocation for every operation
 	var wall int64
-	for i := range slab {
-		o := &slab[i]
+	var prev *Op
+	for i := range n {
+		o := s.newOp()
 		o.ID = r.id()
 		a := r.uvarint()
 		d := r.uvarint()
@@ -115,7 +115,7 @@ func LoadSnapshot(founder IdentityID, b []byte) (*State, error) {
 		wall += int64(d)
 		o.Author = authors[a]
 		o.Clock = Clock{Wall: wall, Logical: uint32(logical)}
-		if i > 0 && opCompare(&slab[i-1], o) >= 0 {
+		if prev != nil && opCompare(prev, o) >= 0 {
 			return nil, fmt.Errorf("%w: snapshot operation %d is out of order", ErrMalformed, i)
 		}
 		body, err := readBody(&r, Kind(kind[0]))
@@ -128,6 +128,7 @@ func LoadSnapshot(founder IdentityID, b []byte) (*State, error) {
 		}
 		s.ops.add(o)
 		s.index(o)
+		prev = o
 	}
 	if err := r.end(); err != nil {
 		return nil, fmt.Errorf("after the snapshot: %w", err)

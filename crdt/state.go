@@ -23,6 +23,7 @@ type State struct {
 	mu      sync.Mutex
 	founder IdentityID
 	ops     opIndex
+	free    []Op // room for the next operations, see newOp
 
 	// Facilitators: a monotone closure. epoch grows whenever the set does;
 	// every cache that depends on facilitator authority records the epoch it
@@ -160,11 +161,25 @@ func (s *State) Apply(op Op) bool {
 	if s.ops.get(op.ID) != nil {
 		return false
 	}
-	o := new(Op)
+	o := s.newOp()
 	*o = op
 	s.ops.add(o)
 	s.index(o)
 	return true
+}
+
+// opChunk is how many operations newOp allocates at once.
+const opChunk = 256
+
+// newOp returns room for one more operation. Operations are never removed,
+// so they are allocated in chunks, one allocation per opChunk of them.
+func (s *State) newOp() *Op {
+	if len(s.free) == 0 {
+		s.free = make([]Op, opChunk)
+	}
+	o := &s.free[0]
+	s.free = s.free[1:]
+	return o
 }
 
 // Has reports whether an operation was applied.
