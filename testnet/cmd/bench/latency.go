@@ -1,0 +1,285 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// benchLatency starts real nodes on loopback, listens to every node's live
+// stream, makes changes through the API of each in turn, and times each
+// change's arrival at every other node's stream.
+func benchLatency(ctx context.Context, l *lab, cfg config) section {
+	sec := section{name: "latency", title: "Change latency to every other UI"}
+	nodes, changes := 5, 300
+	if cfg.quick {
+		nodes, changes = 3, 60
+	}
+	procs, err := startGathering(ctx, l, "latency", nodes)
+	defer func() {
+		for _, p := range procs {
+			p.stop()
+		}
+	}()
+	if err != nil {
+		sec.err = err
+		return sec
+	}
+	peers := make([]int, len(procs))
+	for i, p := range procs {
+		if st, err := p.api.status(ctx); err == nil {
+			peers[i] = len(st.Peers)
+		}
+	}
+
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	streams := make([]*stream, len(procs))
+	for i, p := range procs {
+		if streams[i], err = openStream(sctx, p.api); err != nil {
+			sec.err = fmt.Errorf("stream of node %d: %w", i, err)
+			return sec
+		}
+	}
+
+	type sent struct {
+		from int
+		at   time.Time
+	}
+	made := map[string]sent{}
+	var order []string
+	for c := range changes {
+		from := c % len(procs)
+		var path string
+		var body any
+		if c%2 == 0 {
+			path, body = "/api/v1/sessions", map[string]any{"title": fmt.Sprintf("latency session %d", c), "cap": 10}
+		} else {
+			path, body = "/api/v1/groups", map[string]any{"name": fmt.Sprintf("latency group %d", c)}
+		}
+		var ans struct{ ID string }
+		at := time.Now()
+		if _, err := procs[from].api.post(ctx, path, body, &ans); err != nil {
+			sec.err = fmt.Errorf("change %d on node %d: %w", c, from, err)
+			return sec
+		}
+		made[ans.ID] = sent{from, at}
+		order = append(order, ans.ID)
+		// People make changes far apart; 20 ms keeps the run short
+		// without piling changes up.
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// Wait for the stragglers, then read every arrival.
+	want := changes * (len(procs) - 1)
+	poll(ctx, 50*time.Millisecond, 10*time.Second, func() (bool, error) {
+		got := 0
+		for i, s := range streams {
+			for _, id := range order {
+				if made[id].from != i && !s.arrival(id).IsZero() {
+					got++
+				}
+			}
+		}
+		return got >= want, nil
+	})
+	cancel()
+	var lat []time.Duration
+	missing, resyncs := 0, 0
+	for i, s := range streams {
+		resyncs += s.resyncs()
+		for _, id := range order {
+			m := made[id]
+			if m.from == i {
+				continue
+			}
+			if t := s.arrival(id); !t.IsZero() {
+				lat = append(lat, t.Sub(m.at))
+			} else {
+				missing++
+			}
+		}
+	}
+	slices.Sort(lat)
+	p50, p99, maxLat := quantile(lat, missing, 0.50), quantile(lat, missing, 0.99), quantile(lat, missing, 1)
+	sec.rows = append(sec.rows, row{
+		what:  fmt.Sprintf("change → every other UI, p99 (%d nodes)", len(procs)),
+		value: fmt.Sprintf("%s (p50 %s, max %s)", msOrLost(p99), msOrLost(p50), msOrLost(maxLat)),
+		limit: "≤ 100 ms",
+		ratio: float64(p99) / float64(100*time.Millisecond),
+	})
+	sec.details = append(sec.details,
+		fmt.Sprintf("%d `convene run` processes on loopback (`--no-mdns`, TCP), the first made by `convene init`, the others by `convene join` with its invite and `--peer` the first; connected peers per node when measuring: %v.", len(procs), peers),
+		fmt.Sprintf("%d changes (new sessions and groups, alternately) made through `POST /api/v1/...` on each node in turn, 20 ms apart; each timed from just before the request to its `change` event on every other node's `GET /api/v1/stream`: %d arrivals measured, %d never arrived within 10 s, %d `resync` events.", changes, len(lat), missing, resyncs),
+		"The time includes the author's synced write before it publishes, GossipSub over loopback, the receiver's verify-store-apply and the SSE write.")
+	if sec.missed() {
+		sec.misses = append(sec.misses, fmt.Sprintf("Latency spread: p90 %s, p95 %s, p99 %s; a miss here with a low p50 points at batching or queueing delays on the gossip path (node/mesh Publish groups operations made within a few ms), or at CPU contention on a loaded machine.",
+			msOrLost(quantile(lat, missing, 0.90)), msOrLost(quantile(lat, missing, 0.95)), msOrLost(p99)))
+	}
+	return sec
+}
+
+// startGathering makes a gathering of n nodes: the first by convene init,
+// the others by convene join with the first's invite, each started with
+// --peer the first. It returns once every node holds the same operations.
+func startGathering(ctx context.Context, l *lab, name string, n int) ([]*proc, error) {
+	d0 := l.dir(name)
+	out, err := l.convene(ctx, "init", "--data", d0, "--name", "Bench "+name)
+	if err != nil {
+		return nil, err
+	}
+	invite := lastLine(out)
+	p0, err := l.start(ctx, d0)
+	if err != nil {
+		return nil, err
+	}
+	procs := []*proc{p0}
+	st, err := p0.api.status(ctx)
+	if err != nil {
+		return procs, err
+	}
+	if len(st.Addrs) == 0 {
+		return procs, errors.New("the first node reports no listen address")
+	}
+	for range n - 1 {
+		d := l.dir(name)
+		if _, err := l.convene(ctx, "join", "--data", d, invite); err != nil {
+			return procs, err
+		}
+		p, err := l.start(ctx, d, "--peer", st.Addrs[0])
+		if err != nil {
+			return procs, err
+		}
+		procs = append(procs, p)
+	}
+	err = poll(ctx, 50*time.Millisecond, time.Minute, func() (bool, error) {
+		var first string
+		for i, p := range procs {
+			st, err := p.api.status(ctx)
+			if err != nil {
+				return false, err
+			}
+			if i == 0 {
+				first = st.Digest
+			} else if st.Digest != first || len(st.Peers) == 0 {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return procs, fmt.Errorf("the %d nodes did not converge: %w", n, err)
+	}
+	return procs, nil
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
+
+// stream records when each change arrives on one node's live stream.
+type stream struct {
+	mu      sync.Mutex
+	at      map[string]time.Time
+	resync  int
+	readErr error
+}
+
+// openStream subscribes to a node's GET /api/v1/stream and returns once
+// the server said it is connected.
+func openStream(ctx context.Context, a *api) (*stream, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.base+"/api/v1/stream", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := (&http.Client{}).Do(req) // no timeout: it streams
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, fmt.Errorf("GET /api/v1/stream: %s", resp.Status)
+	}
+	s := &stream{at: map[string]time.Time{}}
+	connected := make(chan struct{})
+	go func() {
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		event := ""
+		once := sync.OnceFunc(func() { close(connected) })
+		defer once()
+		for sc.Scan() {
+			line := sc.Text()
+			now := time.Now()
+			switch {
+			case strings.HasPrefix(line, ": connected"):
+				once()
+			case strings.HasPrefix(line, "event: "):
+				event = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: "):
+				var c struct{ Op string }
+				s.mu.Lock()
+				if event == "resync" {
+					s.resync++
+				} else if json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &c) == nil && c.Op != "" {
+					if _, seen := s.at[c.Op]; !seen {
+						s.at[c.Op] = now
+					}
+				}
+				s.mu.Unlock()
+			case line == "":
+				event = ""
+			}
+		}
+	}()
+	select {
+	case <-connected:
+		return s, nil
+	case <-time.After(10 * time.Second):
+		return nil, errors.New("the stream said nothing in 10 s")
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (s *stream) arrival(op string) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.at[op]
+}
+
+func (s *stream) resyncs() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.resync
+}
+
+// quantile of sorted latencies, counting the lost ones as infinitely late.
+func quantile(sorted []time.Duration, lost int, q float64) time.Duration {
+	n := len(sorted) + lost
+	if n == 0 {
+		return time.Duration(math.MaxInt64)
+	}
+	i := int(math.Ceil(q*float64(n))) - 1
+	i = max(0, min(i, n-1))
+	if i >= len(sorted) {
+		return time.Duration(math.MaxInt64)
+	}
+	return sorted[i]
+}
+
+func msOrLost(d time.Duration) string {
+	if d == time.Duration(math.MaxInt64) {
+		return "lost"
+	}
+	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+}

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"time"
+
+	"github.com/convene/convene/node"
+)
+
+// benchStartup times `convene run` on a data directory holding a million
+// operations, from exec until its API and UI answer, and reads its peak
+// memory once it serves: after a clean shutdown (state snapshot), after
+// kill -9, and with no snapshot at all.
+func benchStartup(ctx context.Context, l *lab, cfg config) section {
+	sec := section{name: "startup", title: "Start-up with 1,000,000 operations"}
+	total := 1_000_000
+	if cfg.quick {
+		total = 50_000
+		sec.title = fmt.Sprintf("Start-up with %d operations (quick)", total)
+	}
+	t := time.Now()
+	w, err := generate(total, 2)
+	if err != nil {
+		sec.err = err
+		return sec
+	}
+	gen := time.Since(t)
+	dir := l.dir("startup")
+	t = time.Now()
+	if _, err := writeDataDir(ctx, dir, w, false); err != nil {
+		sec.err = err
+		return sec
+	}
+	write := time.Since(t)
+	w = nil
+	runtime.GC()
+
+	// First start: the store as a node that received everything and was
+	// killed before it ever shut down cleanly would leave it.
+	cold, err := timedStart(ctx, l, dir)
+	if err != nil {
+		sec.err = fmt.Errorf("start without a snapshot: %w", err)
+		return sec
+	}
+	t = time.Now()
+	if err := cold.p.stop(); err != nil {
+		sec.err = err
+		return sec
+	}
+	stopTook := time.Since(t)
+
+	var clean []startResult
+	for range 3 {
+		r, err := timedStart(ctx, l, dir)
+		if err != nil {
+			sec.err = fmt.Errorf("start after a clean shutdown: %w", err)
+			return sec
+		}
+		clean = append(clean, r)
+		if len(clean) < 3 {
+			if err := r.p.stop(); err != nil {
+				sec.err = err
+				return sec
+			}
+		}
+	}
+	clean[2].p.kill()
+	crash, err := timedStart(ctx, l, dir)
+	if err != nil {
+		sec.err = fmt.Errorf("start after kill -9: %w", err)
+		return sec
+	}
+	crash.p.stop()
+
+	slices.SortFunc(clean, func(a, b startResult) int { return int(a.took - b.took) })
+	med := clean[1]
+	limit := 1000 * time.Millisecond
+	const memLimit = 200e6
+	sec.rows = append(sec.rows,
+		row{what: "start and serve, after a clean shutdown (median of 3)", value: ms(med.took), limit: "≤ 1000 ms", ratio: float64(med.took) / float64(limit)},
+		row{what: "peak memory (VmHWM), after a clean shutdown", value: mb(med.rss), limit: "≤ 200 MB", ratio: float64(med.rss) / memLimit},
+		row{what: "start and serve, after kill -9", value: ms(crash.took), limit: "≤ 1000 ms", ratio: float64(crash.took) / float64(limit)},
+		row{what: "peak memory, after kill -9", value: mb(crash.rss), limit: "≤ 200 MB", ratio: float64(crash.rss) / memLimit},
+		row{what: "start and serve, no snapshot (rebuild from the log)", value: ms(cold.took), limit: "≤ 1000 ms", ratio: float64(cold.took) / float64(limit)},
+		row{what: "peak memory, no snapshot", value: mb(cold.rss), limit: "≤ 200 MB", ratio: float64(cold.rss) / memLimit},
+	)
+	size, _ := dirSize(dir)
+	sec.details = append(sec.details,
+		fmt.Sprintf("The data directory: %d operations of the realistic mix (sealed on all cores in %s, written straight into the pebble store in %s), %s on disk.", total, gen.Round(time.Millisecond), write.Round(time.Millisecond), mb(size)),
+		"Each start is timed from exec of `convene run --no-mdns --ui 127.0.0.1:0 --listen /ip4/127.0.0.1/tcp/0` until both `GET /api/v1/status` and `GET /` answered 200; the peak RSS is VmHWM from /proc/PID/status read then.",
+		fmt.Sprintf("After a clean shutdown (SIGTERM, which saves a state snapshot): %s, %s, %s, printed its UI address after %s.",
+			ms(clean[0].took), ms(clean[1].took), ms(clean[2].took), ms(med.printed)),
+		fmt.Sprintf("After kill -9 of a node started from a clean shutdown (the snapshot of that shutdown is still there): %s, %s.", ms(crash.took), mb(crash.rss)),
+		fmt.Sprintf("With no snapshot (the store as written, never opened by a node): %s, %s. Its clean shutdown, which writes the snapshot, took %s.", ms(cold.took), mb(cold.rss), ms(stopTook)),
+	)
+	if sec.missed() {
+		profileOpen(ctx, &sec, dir)
+	}
+	return sec
+}
+
+type startResult struct {
+	p       *proc
+	took    time.Duration // exec until status and / answered
+	printed time.Duration // exec until the ui: line
+	rss     int64
+}
+
+// timedStart starts a node on dir and waits until its API and UI answer.
+func timedStart(ctx context.Context, l *lab, dir string, extra ...string) (startResult, error) {
+	p, err := l.start(ctx, dir, extra...)
+	if err != nil {
+		return startResult{}, err
+	}
+	r := startResult{p: p, printed: p.printed.Sub(p.started)}
+	for _, path := range []string{"/api/v1/status", "/"} {
+		err := poll(ctx, 2*time.Millisecond, time.Minute, func() (bool, error) {
+			_, err := p.api.get(ctx, path, nil)
+			return err == nil, nil
+		})
+		if err != nil {
+			p.kill()
+			return startResult{}, fmt.Errorf("GET %s: %w", path, err)
+		}
+	}
+	r.took = time.Since(p.started)
+	if r.rss, err = p.peakRSS(); err != nil {
+		p.kill()
+		return startResult{}, err
+	}
+	return r, nil
+}
+
+// profileOpen opens the node on dir in this process under the CPU profiler,
+// then reads its heap: convene run spends its start-up in node.Open, and
+// holds the state it loads.
+func profileOpen(ctx context.Context, sec *section, dir string) {
+	var n *node.Node
+	var took time.Duration
+	top, err := hotSpots(func() error {
+		t := time.Now()
+		var err error
+		n, err = node.Open(ctx, node.Config{Dir: dir, Logger: slog.New(slog.DiscardHandler)})
+		took = time.Since(t)
+		return err
+	})
+	sec.addProfile(fmt.Sprintf("CPU profile of node.Open on the same data directory in this process (%s)", ms(took)), top, err)
+	if n == nil {
+		return
+	}
+	defer n.Close()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	f, err := os.CreateTemp("", "convene-bench-*.heap")
+	if err != nil {
+		return
+	}
+	defer os.Remove(f.Name())
+	err = pprof.Lookup("heap").WriteTo(f, 0)
+	f.Close()
+	if err != nil {
+		return
+	}
+	heap, err := pprofTop(f.Name(), "-sample_index=inuse_space")
+	sec.addProfile(fmt.Sprintf("Heap in use after node.Open (%s in use of %s taken from the OS by the whole benchmark process)", mb(int64(ms.HeapInuse)), mb(int64(ms.Sys))), heap, err)
+}
+
+// dirSize is the bytes of the files under dir.
+func dirSize(dir string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err == nil {
+			n += info.Size()
+		}
+		return err
+	})
+	return n, err
+}
