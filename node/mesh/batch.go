@@ -1,0 +1,175 @@
+package mesh
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/convene/convene/crdt"
+)
+
+// A batch carries a few encoded operations, on a gossip topic or a
+// reconciliation stream:
+//
+//	version  1 byte (1)
+//	flags    1 byte (bit 0: the rest is one zstd frame)
+//	count    uvarint, minimal, 1..maxBatchOps
+//	count × (uvarint length, minimal, 1..crdt.MaxEnvelopeSize; the envelope)
+//
+// Compression is used only when it pays: small batches (one or two
+// operations, the usual live case) go as they are.
+const (
+	batchVersion = 1
+	flagZstd     = 1 << 0
+
+	// maxBatchBytes bounds a decoded batch; it also bounds what a zstd frame
+	// may expand to, so a small message cannot unpack into a large one.
+	maxBatchBytes = 1 << 20
+	// packBytes is where the encoder starts a new batch, well under the
+	// gossip message limit (1 MiB) even if compression does not help.
+	packBytes   = 256 << 10
+	maxBatchOps = 4096
+	// compressAbove is the body size from which zstd is tried.
+	compressAbove = 1 << 10
+)
+
+var errBatch = errors.New("malformed batch")
+
+// codec encodes and decodes batches. Both directions are safe for
+// concurrent use.
+type codec struct {
+	enc *zstd.Encoder
+	dec *zstd.Decoder
+}
+
+func newCodec() (*codec, error) {
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
+	if err != nil {
+		return nil, fmt.Errorf("zstd encoder: %w", err)
+	}
+	dec, err := zstd.NewReader(nil,
+		zstd.WithDecoderConcurrency(0),
+		zstd.WithDecoderMaxMemory(maxBatchBytes),
+		zstd.WithDecoderMaxWindow(maxBatchBytes),
+	)
+	if err != nil {
+		enc.Close()
+		return nil, fmt.Errorf("zstd decoder: %w", err)
+	}
+	return &codec{enc: enc, dec: dec}, nil
+}
+
+func (c *codec) close() {
+	c.enc.Close()
+	c.dec.Close()
+}
+
+// pack splits raws into encoded batches of at most about packBytes each.
+// Each raw must already be at most crdt.MaxEnvelopeSize.
+func (c *codec) pack(raws [][]byte) [][]byte {
+	var out [][]byte
+	for len(raws) > 0 {
+		n, size := 0, 0
+		for n < len(raws) && n < maxBatchOps && (n == 0 || size+len(raws[n]) <= packBytes) {
+			size += len(raws[n])
+			n++
+		}
+		out = append(out, c.encode(raws[:n]))
+		raws = raws[n:]
+	}
+	return out
+}
+
+// encode makes one batch of raws (1..maxBatchOps of them).
+func (c *codec) encode(raws [][]byte) []byte {
+	size := binary.MaxVarintLen64
+	for _, r := range raws {
+		size += binary.MaxVarintLen64 + len(r)
+	}
+	body := make([]byte, 0, size)
+	body = binary.AppendUvarint(body, uint64(len(raws)))
+	for _, r := range raws {
+		body = binary.AppendUvarint(body, uint64(len(r)))
+		body = append(body, r...)
+	}
+	if len(body) > compressAbove {
+		z := c.enc.EncodeAll(body, make([]byte, 2, 2+len(body)/2))
+		if len(z)-2 < len(body) {
+			z[0], z[1] = batchVersion, flagZstd
+			return z
+		}
+	}
+	return append([]byte{batchVersion, 0}, body...)
+}
+
+// decode parses a batch strictly: anything out of bounds, trailing or
+// non-minimal is refused. The returned slices share memory with b or with a
+// fresh buffer; they are not checked as envelopes.
+func (c *codec) decode(b []byte) ([][]byte, error) {
+	if len(b) < 2 {
+		return nil, fmt.Errorf("%w: %d bytes is too short", errBatch, len(b))
+	}
+	if b[0] != batchVersion {
+		return nil, fmt.Errorf("%w: unknown version %d", errBatch, b[0])
+	}
+	body := b[2:]
+	switch b[1] {
+	case 0:
+	case flagZstd:
+		var err error
+		body, err = c.dec.DecodeAll(body, nil)
+		if err != nil {
+			return nil, fmt.Errorf("%w: zstd: %v", errBatch, err)
+		}
+	default:
+		return nil, fmt.Errorf("%w: unknown flags %#x", errBatch, b[1])
+	}
+	if len(body) > maxBatchBytes {
+		return nil, fmt.Errorf("%w: %d bytes decoded, limit %d", errBatch, len(body), maxBatchBytes)
+	}
+	n, body, err := uvarint(body)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 || n > maxBatchOps {
+		return nil, fmt.Errorf("%w: %d operations, limit 1..%d", errBatch, n, maxBatchOps)
+	}
+	// Each operation takes at least two bytes, so n cannot outrun the body.
+	if n > uint64(len(body))/2 {
+		return nil, fmt.Errorf("%w: %d operations in %d bytes", errBatch, n, len(body))
+	}
+	raws := make([][]byte, 0, n)
+	for range n {
+		var l uint64
+		l, body, err = uvarint(body)
+		if err != nil {
+			return nil, err
+		}
+		if l == 0 || l > crdt.MaxEnvelopeSize {
+			return nil, fmt.Errorf("%w: operation of %d bytes, limit 1..%d", errBatch, l, crdt.MaxEnvelopeSize)
+		}
+		if l > uint64(len(body)) {
+			return nil, fmt.Errorf("%w: truncated operation", errBatch)
+		}
+		raws = append(raws, body[:l:l])
+		body = body[l:]
+	}
+	if len(body) != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes", errBatch, len(body))
+	}
+	return raws, nil
+}
+
+// uvarint reads a minimally encoded uvarint.
+func uvarint(b []byte) (uint64, []byte, error) {
+	v, n := binary.Uvarint(b)
+	if n <= 0 {
+		return 0, nil, fmt.Errorf("%w: bad varint", errBatch)
+	}
+	if n > 1 && b[n-1] == 0 {
+		return 0, nil, fmt.Errorf("%w: varint not minimal", errBatch)
+	}
+	return v, b[n:], nil
+}

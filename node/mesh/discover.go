@@ -1,0 +1,343 @@
+package mesh
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/event"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
+	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
+	"github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
+)
+
+const (
+	// mdnsService is the mDNS service name. It is the same for every
+	// gathering: the name is broadcast on the LAN, and a gathering id must
+	// not be.
+	mdnsService = "convene"
+	pexProto    = protocol.ID("/convene/pex/1")
+
+	dialTimeout   = 15 * time.Second
+	minBackoff    = time.Second
+	maxBackoff    = time.Minute
+	checkInterval = 5 * time.Second
+
+	pexTimeout  = 10 * time.Second
+	pexMaxPeers = 64
+	pexMaxAddrs = 16
+	pexMaxAddr  = 512
+	pexMaxBytes = 64 << 10
+	// pexMaxDials bounds the new peers one exchange dials.
+	pexMaxDials = 16
+)
+
+// dialTarget is a configured peer the mesh keeps a connection to.
+type dialTarget struct {
+	info peer.AddrInfo
+	via  string
+}
+
+// keepConnected dials t and redials it, with backoff, whenever the
+// connection is lost, until the mesh closes.
+func (m *Mesh) keepConnected(t dialTarget) {
+	if t.info.ID == m.h.ID() {
+		return
+	}
+	m.cm.Protect(t.info.ID, "convene-"+t.via)
+	backoff := minBackoff
+	for {
+		wait := checkInterval
+		if m.h.Network().Connectedness(t.info.ID) != network.Connected {
+			if err := m.dial(t.info, t.via); err != nil {
+				m.log.Debug("dial failed", "remote", t.info.ID.ShortString(), "via", t.via, "err", err)
+				wait = backoff
+				backoff = min(backoff*2, maxBackoff)
+			} else {
+				backoff = minBackoff
+			}
+		}
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-time.After(jitter(wait)):
+		}
+	}
+}
+
+// dial connects to a peer, recording how it was found.
+func (m *Mesh) dial(ai peer.AddrInfo, via string) error {
+	m.mu.Lock()
+	if m.dialing[ai.ID] {
+		m.mu.Unlock()
+		return errors.New("dial already in progress")
+	}
+	m.dialing[ai.ID] = true
+	if _, ok := m.intents[ai.ID]; !ok {
+		m.intents[ai.ID] = via
+	}
+	m.mu.Unlock()
+	ctx, cancel := context.WithTimeout(m.ctx, dialTimeout)
+	err := m.h.Connect(ctx, ai)
+	cancel()
+	m.mu.Lock()
+	delete(m.dialing, ai.ID)
+	if err != nil {
+		delete(m.intents, ai.ID)
+	}
+	m.mu.Unlock()
+	return err
+}
+
+// dialNew dials a peer found by mDNS or peer exchange, once, unless it is
+// this host or already connected.
+func (m *Mesh) dialNew(ai peer.AddrInfo, via string) {
+	if ai.ID == m.h.ID() || ai.ID == "" || len(ai.Addrs) == 0 {
+		return
+	}
+	if m.h.Network().Connectedness(ai.ID) == network.Connected {
+		return
+	}
+	m.wg.Go(func() {
+		if err := m.dial(ai, via); err != nil {
+			m.log.Debug("dial failed", "remote", ai.ID.ShortString(), "via", via, "err", err)
+		}
+	})
+}
+
+// jitter spreads d over [0.75d, 1.25d) so that peers do not act in step.
+func jitter(d time.Duration) time.Duration {
+	return d*3/4 + rand.N(d/2+1)
+}
+
+// handlePeerFound is called by mDNS.
+func (m *Mesh) handlePeerFound(ai peer.AddrInfo) {
+	m.dialNew(ai, ViaMDNS)
+}
+
+type mdnsNotifee func(peer.AddrInfo)
+
+func (f mdnsNotifee) HandlePeerFound(ai peer.AddrInfo) { f(ai) }
+
+// runMDNS advertises and browses on the LAN, and restarts when the local
+// addresses change (a laptop moving between networks), since the service
+// announces the addresses it had when it started. A machine with no
+// multicast interface cannot start it: that is logged and the mesh goes on
+// with its other paths.
+func (m *Mesh) runMDNS() {
+	sub, err := m.h.EventBus().Subscribe(new(event.EvtLocalAddressesUpdated), eventbus.BufSize(16))
+	if err != nil {
+		m.log.Warn("mDNS disabled", "err", err)
+		return
+	}
+	defer sub.Close()
+	var svc mdns.Service
+	var ips []string
+	start := func() {
+		if svc != nil {
+			svc.Close()
+			svc = nil
+		}
+		ips = localIPs(m.h.Addrs())
+		s := mdns.NewMdnsService(m.h, mdnsService, mdnsNotifee(m.handlePeerFound))
+		if err := s.Start(); err != nil {
+			m.log.Warn("mDNS could not start; using the other discovery paths", "err", err)
+			return
+		}
+		svc = s
+	}
+	start()
+	defer func() {
+		if svc != nil {
+			svc.Close()
+		}
+	}()
+	var settle <-chan time.Time
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-sub.Out():
+			// Addresses change in bursts; wait for them to settle.
+			settle = time.After(2 * time.Second)
+		case <-settle:
+			settle = nil
+			if !slices.Equal(ips, localIPs(m.h.Addrs())) {
+				m.log.Debug("local addresses changed; restarting mDNS")
+				start()
+			}
+		}
+	}
+}
+
+func localIPs(addrs []multiaddr.Multiaddr) []string {
+	var ips []string
+	for _, a := range addrs {
+		if ip, err := manet.ToIP(a); err == nil {
+			ips = append(ips, ip.String())
+		}
+	}
+	slices.Sort(ips)
+	return slices.Compact(ips)
+}
+
+// Peer exchange. The asker opens a stream and closes its side; the answer
+// lists connected convene peers:
+//
+//	count uvarint (≤ pexMaxPeers)
+//	count × (id: uvarint length, bytes; n uvarint (≤ pexMaxAddrs);
+//	         n × (uvarint length (≤ pexMaxAddr), multiaddr bytes))
+
+func (m *Mesh) handlePEX(s network.Stream) {
+	defer s.Close()
+	asker := s.Conn().RemotePeer()
+	loopback := manet.IsIPLoopback(s.Conn().RemoteMultiaddr())
+	var infos []peer.AddrInfo
+	for _, p := range m.h.Network().Peers() {
+		if p == asker || len(infos) == pexMaxPeers {
+			continue
+		}
+		if ok, _ := m.h.Peerstore().SupportsProtocols(p, reconProto); len(ok) == 0 {
+			continue
+		}
+		ai := peer.AddrInfo{ID: p}
+		for _, a := range m.h.Peerstore().Addrs(p) {
+			if manet.IsIPLoopback(a) && !loopback {
+				continue // useless to a peer on another machine
+			}
+			if len(ai.Addrs) < pexMaxAddrs && len(a.Bytes()) <= pexMaxAddr {
+				ai.Addrs = append(ai.Addrs, a)
+			}
+		}
+		if len(ai.Addrs) > 0 {
+			infos = append(infos, ai)
+		}
+	}
+	_ = s.SetWriteDeadline(time.Now().Add(pexTimeout))
+	if _, err := s.Write(encodePEX(infos)); err != nil {
+		s.Reset()
+	}
+}
+
+// exchangePeers asks p for the peers it knows and dials the new ones.
+func (m *Mesh) exchangePeers(ctx context.Context, p peer.ID) {
+	ctx, cancel := context.WithTimeout(ctx, pexTimeout)
+	defer cancel()
+	s, err := m.h.NewStream(network.WithAllowLimitedConn(ctx, "pex"), p, pexProto)
+	if err != nil {
+		return
+	}
+	defer s.Close()
+	_ = s.SetDeadline(time.Now().Add(pexTimeout))
+	_ = s.CloseWrite()
+	b, err := io.ReadAll(io.LimitReader(s, pexMaxBytes+1))
+	if err != nil || len(b) > pexMaxBytes {
+		s.Reset()
+		return
+	}
+	infos, err := decodePEX(b)
+	if err != nil {
+		m.penalize(p, 1, err)
+		return
+	}
+	dials := 0
+	for _, ai := range infos {
+		if ai.ID == m.h.ID() || m.h.Network().Connectedness(ai.ID) == network.Connected {
+			continue
+		}
+		if dials++; dials > pexMaxDials {
+			break
+		}
+		m.h.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.TempAddrTTL)
+		m.dialNew(ai, ViaPEX)
+	}
+}
+
+func encodePEX(infos []peer.AddrInfo) []byte {
+	b := binary.AppendUvarint(nil, uint64(len(infos)))
+	for _, ai := range infos {
+		id := []byte(ai.ID)
+		b = binary.AppendUvarint(b, uint64(len(id)))
+		b = append(b, id...)
+		b = binary.AppendUvarint(b, uint64(len(ai.Addrs)))
+		for _, a := range ai.Addrs {
+			ab := a.Bytes()
+			b = binary.AppendUvarint(b, uint64(len(ab)))
+			b = append(b, ab...)
+		}
+	}
+	return b
+}
+
+var errPEX = errors.New("malformed peer exchange")
+
+func decodePEX(b []byte) ([]peer.AddrInfo, error) {
+	n, b, err := pexUvarint(b, pexMaxPeers)
+	if err != nil {
+		return nil, err
+	}
+	infos := make([]peer.AddrInfo, 0, n)
+	for range n {
+		var idb []byte
+		idb, b, err = pexBytes(b, 128)
+		if err != nil {
+			return nil, err
+		}
+		id, err := peer.IDFromBytes(idb)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", errPEX, err)
+		}
+		var na uint64
+		na, b, err = pexUvarint(b, pexMaxAddrs)
+		if err != nil {
+			return nil, err
+		}
+		ai := peer.AddrInfo{ID: id}
+		for range na {
+			var ab []byte
+			ab, b, err = pexBytes(b, pexMaxAddr)
+			if err != nil {
+				return nil, err
+			}
+			a, err := multiaddr.NewMultiaddrBytes(ab)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %v", errPEX, err)
+			}
+			ai.Addrs = append(ai.Addrs, a)
+		}
+		infos = append(infos, ai)
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("%w: trailing bytes", errPEX)
+	}
+	return infos, nil
+}
+
+func pexUvarint(b []byte, limit uint64) (uint64, []byte, error) {
+	v, n := binary.Uvarint(b)
+	if n <= 0 || v > limit {
+		return 0, nil, fmt.Errorf("%w: bad count", errPEX)
+	}
+	return v, b[n:], nil
+}
+
+func pexBytes(b []byte, limit uint64) ([]byte, []byte, error) {
+	l, b, err := pexUvarint(b, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	if l > uint64(len(b)) {
+		return nil, nil, fmt.Errorf("%w: truncated", errPEX)
+	}
+	return b[:l], b[l:], nil
+}

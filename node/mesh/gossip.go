@@ -1,0 +1,274 @@
+package mesh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/convene/convene/crdt"
+)
+
+const (
+	// publishDelay is how long Publish waits for more operations to share a
+	// message with: long enough to batch a burst, short against the 100 ms
+	// budget for a change to reach every laptop.
+	publishDelay = 3 * time.Millisecond
+	// subBuffer is the subscription's buffer. GossipSub drops messages for a
+	// subscriber whose buffer is full (32 by default), silently;
+	// reconciliation heals that, but it should be rare.
+	subBuffer        = 4096
+	validatorTimeout = 10 * time.Second
+	// validatorConcurrency bounds validations in flight per topic; each
+	// verifies up to a batch of signatures.
+	validatorConcurrency = 1024
+	// freshWindow is how recent a reconciliation must be for the peer to
+	// count in Freshness.
+	freshWindow = 5 * time.Minute
+)
+
+// gathering is one joined gathering: its replica, topic and sync record.
+type gathering struct {
+	id    crdt.GatheringID
+	r     Replica
+	topic *pubsub.Topic
+	sub   *pubsub.Subscription
+	out   chan []byte // operations waiting to be published
+
+	// guarded by Mesh.mu
+	lastSync time.Time
+	synced   map[peer.ID]time.Time
+	running  map[peer.ID]bool // reconciliations this side initiated
+}
+
+// Join subscribes to r's gathering, validates its gossip with r, and
+// reconciles it with every peer now and from then on. A hub joins several.
+func (m *Mesh) Join(ctx context.Context, r Replica) error {
+	id := r.Gathering()
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return ErrClosed
+	}
+	if _, ok := m.gatherings[id]; ok {
+		m.mu.Unlock()
+		return fmt.Errorf("mesh: gathering %s already joined", id)
+	}
+	// Hold the lock across setup so two Joins of one id cannot race.
+	defer m.mu.Unlock()
+	name := id.Topic()
+	if err := m.ps.RegisterTopicValidator(name, m.validator(r),
+		pubsub.WithValidatorTimeout(validatorTimeout),
+		pubsub.WithValidatorConcurrency(validatorConcurrency),
+	); err != nil {
+		return fmt.Errorf("mesh: validator for %s: %w", id, err)
+	}
+	topic, err := m.ps.Join(name)
+	if err != nil {
+		m.ps.UnregisterTopicValidator(name)
+		return fmt.Errorf("mesh: join %s: %w", id, err)
+	}
+	sub, err := topic.Subscribe(pubsub.WithBufferSize(subBuffer))
+	if err != nil {
+		topic.Close()
+		m.ps.UnregisterTopicValidator(name)
+		return fmt.Errorf("mesh: subscribe %s: %w", id, err)
+	}
+	g := &gathering{
+		id: id, r: r, topic: topic, sub: sub,
+		out:     make(chan []byte, 4096),
+		synced:  make(map[peer.ID]time.Time),
+		running: make(map[peer.ID]bool),
+	}
+	m.gatherings[id] = g
+	m.wg.Go(func() { m.deliver(g) })
+	m.wg.Go(func() { m.publishLoop(g) })
+	m.wg.Go(func() { m.SyncNow(m.ctx, id) })
+	return nil
+}
+
+// Publish gossips one encoded operation of a joined gathering. Operations
+// published within a few milliseconds go out as one message. Publish only
+// queues: delivery is best effort, and reconciliation repairs what is lost.
+func (m *Mesh) Publish(ctx context.Context, id crdt.GatheringID, raw []byte) error {
+	if len(raw) == 0 || len(raw) > crdt.MaxEnvelopeSize {
+		return fmt.Errorf("mesh: publish: %w: %d bytes", crdt.ErrTooLarge, len(raw))
+	}
+	g, err := m.gathering(id)
+	if err != nil {
+		return err
+	}
+	select {
+	case g.out <- raw:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-m.ctx.Done():
+		return ErrClosed
+	}
+}
+
+func (m *Mesh) gathering(id crdt.GatheringID) (*gathering, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	g, ok := m.gatherings[id]
+	if !ok {
+		return nil, fmt.Errorf("mesh: %w: %s", ErrNotJoined, id)
+	}
+	return g, nil
+}
+
+func (m *Mesh) publishLoop(g *gathering) {
+	timer := time.NewTimer(0)
+	<-timer.C
+	for {
+		var raws [][]byte
+		select {
+		case <-m.ctx.Done():
+			return
+		case raw := <-g.out:
+			raws = append(raws, raw)
+		}
+		timer.Reset(publishDelay)
+		size := len(raws[0])
+	collect:
+		for size < packBytes {
+			select {
+			case raw := <-g.out:
+				raws = append(raws, raw)
+				size += len(raw)
+			case <-timer.C:
+				break collect
+			case <-m.ctx.Done():
+				return
+			}
+		}
+		timer.Stop()
+		for _, msg := range m.codec.pack(raws) {
+			// Local messages skip the validator's checks: the node made or
+			// accepted these operations itself.
+			if err := g.topic.Publish(m.ctx, msg, pubsub.WithValidatorData(localBatch{})); err != nil && !errors.Is(err, context.Canceled) {
+				m.log.Warn("publish failed", "gathering", g.id, "err", err)
+			}
+		}
+	}
+}
+
+// localBatch marks a message this node published.
+type localBatch struct{}
+
+// validator checks a gossip message before GossipSub accepts or forwards it:
+// a strict decode, then Replica.Accept on every operation. The accepted
+// envelopes travel to delivery in ValidatorData, so nothing is verified
+// twice.
+func (m *Mesh) validator(r Replica) pubsub.ValidatorEx {
+	return func(ctx context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
+		if _, ok := msg.ValidatorData.(localBatch); ok && from == m.h.ID() {
+			return pubsub.ValidationAccept
+		}
+		envs, err := m.accept(r, msg.Data)
+		if err != nil {
+			m.stats.rejected.Add(1)
+			m.penalize(from, 1, err)
+			return pubsub.ValidationReject
+		}
+		if len(envs) == 0 {
+			return pubsub.ValidationIgnore // all duplicates
+		}
+		msg.ValidatorData = envs
+		return pubsub.ValidationAccept
+	}
+}
+
+// accept decodes a batch and checks each operation. Any bad operation
+// fails the whole batch; duplicates are left out.
+func (m *Mesh) accept(r Replica, b []byte) ([]*crdt.Envelope, error) {
+	raws, err := m.codec.decode(b)
+	if err != nil {
+		return nil, err
+	}
+	envs := make([]*crdt.Envelope, 0, len(raws))
+	for _, raw := range raws {
+		e, err := r.Accept(raw)
+		switch {
+		case errors.Is(err, crdt.ErrDuplicate):
+		case err != nil:
+			return nil, err
+		default:
+			envs = append(envs, e)
+		}
+	}
+	return envs, nil
+}
+
+// deliver stores what the validator accepted. Messages that arrive while a
+// store is running are stored together, in one synced batch.
+func (m *Mesh) deliver(g *gathering) {
+	in := make(chan []*crdt.Envelope, 256)
+	m.wg.Go(func() {
+		defer close(in)
+		for {
+			msg, err := g.sub.Next(m.ctx)
+			if err != nil {
+				return
+			}
+			if msg.ReceivedFrom == m.h.ID() {
+				continue
+			}
+			envs, ok := msg.ValidatorData.([]*crdt.Envelope)
+			if !ok {
+				continue
+			}
+			if m.dropGossip.Load() {
+				m.dropped.Add(1)
+				continue
+			}
+			select {
+			case in <- envs:
+			case <-m.ctx.Done():
+				return
+			}
+		}
+	})
+	for envs := range in {
+	drain:
+		for len(envs) < maxBatchOps {
+			select {
+			case more, ok := <-in:
+				if !ok {
+					break drain
+				}
+				envs = append(envs, more...)
+			default:
+				break drain
+			}
+		}
+		if _, err := g.r.Store(m.ctx, envs); err != nil && m.ctx.Err() == nil {
+			m.log.Error("storing gossip failed", "gathering", g.id, "err", err)
+		}
+	}
+}
+
+// Freshness reports how many peers this node reconciled gathering id with
+// in the last few minutes, and when it last did.
+func (m *Mesh) Freshness(id crdt.GatheringID) (peers int, lastSync time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	g, ok := m.gatherings[id]
+	if !ok {
+		return 0, time.Time{}
+	}
+	cut := time.Now().Add(-freshWindow)
+	for _, t := range g.synced {
+		if t.After(cut) {
+			peers++
+		}
+	}
+	return peers, g.lastSync
+}

@@ -1,0 +1,342 @@
+package mesh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/connmgr"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/event"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
+	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
+	cmgr "github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	relayv2 "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
+	libp2pquic "github.com/libp2p/go-libp2p/p2p/transport/quic"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	"github.com/libp2p/go-libp2p/x/rate"
+	"github.com/multiformats/go-multiaddr"
+
+	"github.com/convene/convene/crdt"
+)
+
+// Config says how to run a mesh.
+type Config struct {
+	Key         crypto.PrivKey        // persistent libp2p key (the node keeps it in peer.key)
+	Listen      []multiaddr.Multiaddr // nil: TCP and QUIC on all interfaces, free ports
+	Peers       []multiaddr.Multiaddr // static peers, with /p2p/ID
+	InvitePeers []multiaddr.Multiaddr // addresses carried by an invite, with /p2p/ID
+	Hubs        []multiaddr.Multiaddr // hubs, with /p2p/ID
+	MDNS        bool
+	// Hub runs a circuit relay v2 service with its limits lifted, so that
+	// relayed connections are not "limited" and GossipSub uses them.
+	Hub bool
+	// SyncInterval is the period of anti-entropy with every peer
+	// (jittered); zero means 30s.
+	SyncInterval time.Duration
+	// Gater, if set, vets every connection; the testnet uses it to cut
+	// partitions, tests to keep peers apart.
+	Gater  connmgr.ConnectionGater
+	Logger *slog.Logger
+}
+
+// DefaultListen are the listen addresses used when Config.Listen is empty.
+func DefaultListen() []multiaddr.Multiaddr {
+	var out []multiaddr.Multiaddr
+	for _, s := range []string{
+		"/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1",
+		"/ip6/::/tcp/0", "/ip6/::/udp/0/quic-v1",
+	} {
+		out = append(out, multiaddr.StringCast(s))
+	}
+	return out
+}
+
+// ErrNotJoined is returned for a gathering this mesh has not joined.
+var ErrNotJoined = errors.New("gathering not joined")
+
+// ErrClosed is returned once the mesh is closed.
+var ErrClosed = errors.New("mesh closed")
+
+// Mesh is a running libp2p host replicating the gatherings joined to it.
+type Mesh struct {
+	log   *slog.Logger
+	cfg   Config
+	h     host.Host
+	cm    *cmgr.BasicConnMgr
+	ps    *pubsub.PubSub
+	codec *codec
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu         sync.Mutex
+	gatherings map[crdt.GatheringID]*gathering
+	peers      map[peer.ID]*peerState
+	intents    map[peer.ID]string // how a dial in flight found its peer
+	dialing    map[peer.ID]bool
+	closed     bool
+
+	stats stats
+
+	// dropGossip (tests only) drops received gossip after validation,
+	// before it is stored, as a full subscriber buffer would.
+	dropGossip atomic.Bool
+	dropped    atomic.Int64
+}
+
+// New starts a host listening on cfg.Listen and the discovery paths cfg
+// enables. Ctx bounds start-up only; Close stops everything.
+func New(ctx context.Context, cfg Config) (*Mesh, error) {
+	if cfg.Key == nil {
+		return nil, errors.New("mesh: no key")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.SyncInterval <= 0 {
+		cfg.SyncInterval = 30 * time.Second
+	}
+	if len(cfg.Listen) == 0 {
+		cfg.Listen = DefaultListen()
+	}
+	var targets []dialTarget
+	for _, l := range []struct {
+		via   string
+		addrs []multiaddr.Multiaddr
+	}{{ViaStatic, cfg.Peers}, {ViaInvite, cfg.InvitePeers}, {ViaHub, cfg.Hubs}} {
+		for _, a := range l.addrs {
+			ai, err := peer.AddrInfoFromP2pAddr(a)
+			if err != nil {
+				return nil, fmt.Errorf("mesh: %s peer %s: %w", l.via, a, err)
+			}
+			targets = append(targets, dialTarget{info: *ai, via: l.via})
+		}
+	}
+
+	lim := venueLimits(cfg.Hub)
+	rm, err := lim.resourceManager()
+	if err != nil {
+		return nil, fmt.Errorf("mesh: resource manager: %w", err)
+	}
+	cm, err := cmgr.NewConnManager(lim.connLow, lim.connHigh, cmgr.WithGracePeriod(time.Minute))
+	if err != nil {
+		rm.Close()
+		return nil, fmt.Errorf("mesh: connection manager: %w", err)
+	}
+	opts := []libp2p.Option{
+		libp2p.Identity(cfg.Key),
+		libp2p.ListenAddrs(cfg.Listen...),
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.Transport(libp2pquic.NewTransport),
+		libp2p.Security(noise.ID, noise.New),
+		libp2p.Security(libp2ptls.ID, libp2ptls.New),
+		libp2p.ResourceManager(rm),
+		libp2p.ConnectionManager(cm),
+		libp2p.DisableMetrics(),
+		libp2p.UserAgent("convene"),
+	}
+	if cfg.Gater != nil {
+		opts = append(opts, libp2p.ConnectionGater(cfg.Gater))
+	}
+	if cfg.Hub {
+		opts = append(opts,
+			libp2p.EnableRelayService(relayv2.WithResources(lim.relay), relayv2.WithInfiniteLimits()),
+			libp2p.ForceReachabilityPublic(),
+		)
+	} else if len(cfg.Hubs) > 0 {
+		var relays []peer.AddrInfo
+		for _, t := range targets {
+			if t.via == ViaHub {
+				relays = append(relays, t.info)
+			}
+		}
+		opts = append(opts, libp2p.EnableAutoRelayWithStaticRelays(relays))
+	}
+	h, err := libp2p.New(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("mesh: host: %w", err)
+	}
+	// Subscribe before anything can dial, so no connection goes unseen.
+	events, err := h.EventBus().Subscribe(new(event.EvtPeerConnectednessChanged), eventbus.BufSize(1024))
+	if err != nil {
+		h.Close()
+		return nil, fmt.Errorf("mesh: event bus: %w", err)
+	}
+	c, err := newCodec()
+	if err != nil {
+		events.Close()
+		h.Close()
+		return nil, err
+	}
+	m := &Mesh{
+		log:        cfg.Logger.With("peer", h.ID().ShortString()),
+		cfg:        cfg,
+		h:          h,
+		cm:         cm,
+		codec:      c,
+		gatherings: make(map[crdt.GatheringID]*gathering),
+		peers:      make(map[peer.ID]*peerState),
+		intents:    make(map[peer.ID]string),
+		dialing:    make(map[peer.ID]bool),
+	}
+	for _, t := range targets {
+		if _, ok := m.intents[t.info.ID]; !ok {
+			m.intents[t.info.ID] = t.via
+		}
+	}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m.ps, err = pubsub.NewGossipSub(m.ctx, h,
+		// Send a node's own operations to every peer on the topic, not
+		// only to its mesh: faster, and not lost while the mesh forms
+		// (GossipSub v0.17 leaves this off by default).
+		pubsub.WithFloodPublish(true),
+		pubsub.WithMaxMessageSize(maxBatchBytes+64<<10),
+		pubsub.WithValidateQueueSize(4096),
+		pubsub.WithPeerOutboundQueueSize(1024),
+		pubsub.WithLogger(cfg.Logger.With("component", "pubsub")),
+	)
+	if err != nil {
+		m.cancel()
+		events.Close()
+		c.close()
+		h.Close()
+		return nil, fmt.Errorf("mesh: gossipsub: %w", err)
+	}
+	m.wg.Go(func() { m.followEvents(events) })
+	h.SetStreamHandler(reconProto, m.handleRecon)
+	h.SetStreamHandler(pexProto, m.handlePEX)
+	for _, t := range targets {
+		m.wg.Go(func() { m.keepConnected(t) })
+	}
+	if cfg.MDNS {
+		m.wg.Go(m.runMDNS)
+	}
+	m.wg.Go(m.syncLoop)
+	return m, nil
+}
+
+// ID is the host's peer id.
+func (m *Mesh) ID() string { return m.h.ID().String() }
+
+// Addrs are the host's listen addresses, each ending in /p2p/ID.
+func (m *Mesh) Addrs() []string {
+	addrs, err := peer.AddrInfoToP2pAddrs(&peer.AddrInfo{ID: m.h.ID(), Addrs: m.h.Addrs()})
+	if err != nil {
+		return nil
+	}
+	out := make([]string, len(addrs))
+	for i, a := range addrs {
+		out[i] = a.String()
+	}
+	return out
+}
+
+// Host is the libp2p host, for tests and the testnet.
+func (m *Mesh) Host() host.Host { return m.h }
+
+// Close stops every goroutine and closes the host.
+func (m *Mesh) Close() error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	gs := make([]*gathering, 0, len(m.gatherings))
+	for _, g := range m.gatherings {
+		gs = append(gs, g)
+	}
+	m.mu.Unlock()
+	m.cancel()
+	for _, g := range gs {
+		g.sub.Cancel()
+	}
+	err := m.h.Close()
+	m.wg.Wait()
+	for _, g := range gs {
+		g.topic.Close()
+	}
+	m.codec.close()
+	return err
+}
+
+// limits are the resource limits of a venue node or a hub.
+type limits struct {
+	scaled   rcmgr.ConcreteLimitConfig
+	connV4   []rcmgr.ConnLimitPerSubnet
+	connV6   []rcmgr.ConnLimitPerSubnet
+	rate     *rate.Limiter
+	connLow  int
+	connHigh int
+	relay    relayv2.Resources
+}
+
+// venueLimits scales libp2p's defaults up for a room of laptops. The
+// defaults allow 8 connections per IPv4 address, and a few new ones per
+// minute, but at a hub every laptop of a venue may arrive from one NAT
+// address; so the per-address limits are raised far above the defaults.
+// (libp2p never applies them on loopback, so only a test of these values,
+// not of behaviour on 127.0.0.1, shows that they are right.)
+func venueLimits(hub bool) limits {
+	scaling := rcmgr.DefaultLimits
+	libp2p.SetDefaultServiceLimits(&scaling)
+	l := limits{
+		connV4:   []rcmgr.ConnLimitPerSubnet{{PrefixLength: 32, ConnCount: 256}},
+		connV6:   []rcmgr.ConnLimitPerSubnet{{PrefixLength: 56, ConnCount: 256}, {PrefixLength: 48, ConnCount: 1024}},
+		connLow:  96,
+		connHigh: 192,
+		relay:    relayv2.DefaultResources(),
+	}
+	mem, fds := int64(1<<30), 4096
+	burst := 512
+	if hub {
+		mem, fds, burst = 4<<30, 16384, 2048
+		l.connV4[0].ConnCount = 1024
+		l.connV6 = []rcmgr.ConnLimitPerSubnet{{PrefixLength: 56, ConnCount: 1024}, {PrefixLength: 48, ConnCount: 4096}}
+		l.connLow, l.connHigh = 768, 1536
+		l.relay.Limit = nil
+		l.relay.MaxReservations = 1024
+		l.relay.MaxCircuits = 64
+		l.relay.BufferSize = 16 << 10
+		l.relay.MaxReservationsPerIP = 1024
+		l.relay.MaxReservationsPerASN = 1024
+	}
+	l.scaled = scaling.Scale(mem, fds)
+	l.rate = &rate.Limiter{
+		NetworkPrefixLimits: []rate.PrefixLimit{
+			{Prefix: netip.MustParsePrefix("127.0.0.0/8")},
+			{Prefix: netip.MustParsePrefix("::1/128")},
+		},
+		SubnetRateLimiter: rate.SubnetLimiter{
+			IPv4SubnetLimits: []rate.SubnetLimit{{PrefixLength: 32, Limit: rate.Limit{RPS: 10, Burst: burst}}},
+			IPv6SubnetLimits: []rate.SubnetLimit{
+				{PrefixLength: 56, Limit: rate.Limit{RPS: 10, Burst: burst}},
+				{PrefixLength: 48, Limit: rate.Limit{RPS: 20, Burst: 4 * burst}},
+			},
+			GracePeriod: time.Minute,
+		},
+	}
+	return l
+}
+
+func (l limits) resourceManager() (network.ResourceManager, error) {
+	return rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(l.scaled),
+		rcmgr.WithLimitPerSubnet(l.connV4, l.connV6),
+		rcmgr.WithConnRateLimiters(l.rate),
+		rcmgr.WithMetricsDisabled(),
+	)
+}

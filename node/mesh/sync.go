@@ -1,0 +1,511 @@
+package mesh
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/node/recon"
+)
+
+// Anti-entropy protocol. The initiator opens a stream and writes the
+// gathering id (32 bytes); a peer that does not serve the gathering resets
+// the stream. Then both sides exchange frames:
+//
+//	type    1 byte: 'R' reconciliation message, 'P' batch of operations,
+//	        'E' end of this side's pushes
+//	length  uvarint (bounded per type)
+//	payload
+//
+// The initiator sends the first 'R'. Each side feeds every 'R' it receives
+// to its Reconciler, sends the reply, and pushes the operations the
+// reconciler says the peer lacks as zstd batches ('P'). Both sides learn
+// the whole difference, so nothing is requested: each pushes what the other
+// lacks. A side whose reconciler is done sends 'E' after its last push and
+// closes the stream once it has the peer's 'E' too. Two peers in sync
+// exchange one 'R' each way: one round trip.
+const (
+	reconProto = protocol.ID("/convene/recon/1")
+
+	frameRecon = 'R'
+	framePush  = 'P'
+	frameEnd   = 'E'
+
+	// idleTimeout bounds the wait for any one frame, or for the peer to
+	// take one.
+	idleTimeout = 30 * time.Second
+	// maxQueued bounds what one session may have waiting to be written; a
+	// peer that does not read is dropped rather than buffered for.
+	maxQueued = 64 << 20
+	// getChunk is how many items are read from the replica per push.
+	getChunk = 1024
+	// syncWorkers bounds concurrent reconciliations started by SyncNow.
+	syncWorkers = 8
+)
+
+var errSession = errors.New("reconciliation failed")
+
+// Stats counts the mesh's reconciliation traffic since it started.
+type Stats struct {
+	Sessions      int64 // completed sessions, either side
+	ReconSent     int64 // 'R' messages
+	ReconReceived int64
+	BytesSent     int64 // all frames, including pushes
+	BytesReceived int64
+	OpsSent       int64 // operations pushed
+	OpsReceived   int64 // operations received and newly stored
+	Rejected      int64 // bad operations received
+}
+
+type stats struct {
+	sessions, reconSent, reconReceived, bytesSent, bytesReceived,
+	opsSent, opsReceived, rejected atomic.Int64
+}
+
+// Stats reports reconciliation counters.
+func (m *Mesh) Stats() Stats {
+	s := &m.stats
+	return Stats{
+		Sessions: s.sessions.Load(), ReconSent: s.reconSent.Load(), ReconReceived: s.reconReceived.Load(),
+		BytesSent: s.bytesSent.Load(), BytesReceived: s.bytesReceived.Load(),
+		OpsSent: s.opsSent.Load(), OpsReceived: s.opsReceived.Load(), Rejected: s.rejected.Load(),
+	}
+}
+
+// SyncNow reconciles gathering id with every connected peer and returns
+// when that is done (or ctx ends).
+func (m *Mesh) SyncNow(ctx context.Context, id crdt.GatheringID) {
+	g, err := m.gathering(id)
+	if err != nil {
+		return
+	}
+	sem := make(chan struct{}, syncWorkers)
+	var wg sync.WaitGroup
+	for _, p := range m.h.Network().Peers() {
+		wg.Go(func() {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-sem }()
+			if err := m.initiate(ctx, g, p); err != nil {
+				m.log.Debug("reconciliation failed", "gathering", id, "remote", p.ShortString(), "err", err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// syncPeer reconciles every joined gathering with p but those skip
+// reports (skip is called with m.mu held).
+func (m *Mesh) syncPeer(ctx context.Context, p peer.ID, skip func(g *gathering) bool) {
+	m.mu.Lock()
+	gs := make([]*gathering, 0, len(m.gatherings))
+	for _, g := range m.gatherings {
+		if skip == nil || !skip(g) {
+			gs = append(gs, g)
+		}
+	}
+	m.mu.Unlock()
+	for _, g := range gs {
+		if err := m.initiate(ctx, g, p); err != nil {
+			m.log.Debug("reconciliation failed", "gathering", g.id, "remote", p.ShortString(), "err", err)
+		}
+	}
+}
+
+// syncLoop reconciles every gathering with every peer each SyncInterval
+// (jittered), leaving out pairs that reconciled recently in either
+// direction, and exchanges peers.
+func (m *Mesh) syncLoop() {
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-time.After(jitter(m.cfg.SyncInterval)):
+		}
+		recent := time.Now().Add(-m.cfg.SyncInterval / 2)
+		for _, p := range m.h.Network().Peers() {
+			m.wg.Go(func() {
+				m.syncPeer(m.ctx, p, func(g *gathering) bool {
+					return g.synced[p].After(recent)
+				})
+				m.exchangePeers(m.ctx, p)
+			})
+		}
+	}
+}
+
+// initiate runs one session with p as the initiator, unless one is running.
+func (m *Mesh) initiate(ctx context.Context, g *gathering, p peer.ID) error {
+	m.mu.Lock()
+	if g.running[p] {
+		m.mu.Unlock()
+		return nil
+	}
+	g.running[p] = true
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		delete(g.running, p)
+		m.mu.Unlock()
+	}()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s, err := m.h.NewStream(network.WithAllowLimitedConn(ctx, "recon"), p, reconProto)
+	if err != nil {
+		return fmt.Errorf("%w: open stream: %v", errSession, err)
+	}
+	_ = s.SetWriteDeadline(time.Now().Add(idleTimeout))
+	if _, err := s.Write(g.id[:]); err != nil {
+		s.Reset()
+		return fmt.Errorf("%w: %v", errSession, err)
+	}
+	return m.session(ctx, g, s, true)
+}
+
+func (m *Mesh) handleRecon(s network.Stream) {
+	p := s.Conn().RemotePeer()
+	var id crdt.GatheringID
+	_ = s.SetReadDeadline(time.Now().Add(idleTimeout))
+	if _, err := io.ReadFull(s, id[:]); err != nil {
+		s.Reset()
+		return
+	}
+	g, err := m.gathering(id)
+	if err != nil {
+		// Do not say which gatherings this node serves.
+		s.Reset()
+		return
+	}
+	if err := m.session(m.ctx, g, s, false); err != nil {
+		m.log.Debug("reconciliation failed", "gathering", id, "remote", p.ShortString(), "err", err)
+	}
+}
+
+// session runs either side of a session on s, and closes s.
+func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, initiator bool) (err error) {
+	p := s.Conn().RemotePeer()
+	w := newFrameWriter(s, &m.stats)
+	stop := context.AfterFunc(ctx, func() { s.Reset() })
+	defer stop()
+	defer func() {
+		if err != nil {
+			s.Reset()
+			w.wait()
+			return
+		}
+		w.close()
+		if werr := w.wait(); werr != nil {
+			err = werr
+			s.Reset()
+			return
+		}
+		s.Close()
+	}()
+
+	var rc *recon.Reconciler
+	var msg []byte
+	g.r.ReadIndex(func(ix *recon.Index) {
+		rc = recon.NewReconciler(ix, recon.Options{})
+		if initiator {
+			msg, err = rc.Initiate()
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %v", errSession, err)
+	}
+	if initiator {
+		if err := w.send(frameRecon, msg); err != nil {
+			return err
+		}
+	}
+	r := bufio.NewReader(s)
+	done, peerDone := false, false
+	for !done || !peerDone {
+		_ = s.SetReadDeadline(time.Now().Add(idleTimeout))
+		typ, payload, err := readFrame(r)
+		if err != nil {
+			return fmt.Errorf("%w: %v", errSession, err)
+		}
+		m.stats.bytesReceived.Add(int64(len(payload) + 1 + uvarintLen(len(payload))))
+		switch typ {
+		case frameRecon:
+			if done {
+				return fmt.Errorf("%w: message after the end", errSession)
+			}
+			m.stats.reconReceived.Add(1)
+			var reply []byte
+			var have []recon.Item
+			g.r.ReadIndex(func(*recon.Index) {
+				reply, have, _, done, err = rc.Reconcile(payload)
+			})
+			if err != nil {
+				m.penalize(p, 1, err)
+				return fmt.Errorf("%w: %v", errSession, err)
+			}
+			if reply != nil {
+				if err := w.send(frameRecon, reply); err != nil {
+					return err
+				}
+			}
+			if err := m.push(ctx, g, w, have); err != nil {
+				return err
+			}
+			if done {
+				if err := w.send(frameEnd, nil); err != nil {
+					return err
+				}
+			}
+		case framePush:
+			if peerDone {
+				return fmt.Errorf("%w: push after the end", errSession)
+			}
+			if err := m.receive(ctx, g, p, payload); err != nil {
+				return err
+			}
+		case frameEnd:
+			if peerDone || len(payload) != 0 {
+				return fmt.Errorf("%w: unexpected end", errSession)
+			}
+			peerDone = true
+		default:
+			return fmt.Errorf("%w: unknown frame %#x", errSession, typ)
+		}
+	}
+	now := time.Now()
+	m.mu.Lock()
+	g.synced[p] = now
+	g.lastSync = now
+	m.mu.Unlock()
+	m.markSynced(p, now)
+	m.stats.sessions.Add(1)
+	return nil
+}
+
+// push sends the operations of items to the peer, in batches.
+func (m *Mesh) push(ctx context.Context, g *gathering, w *frameWriter, items []recon.Item) error {
+	for len(items) > 0 {
+		n := min(len(items), getChunk)
+		raws, err := g.r.Get(ctx, items[:n])
+		if err != nil {
+			return fmt.Errorf("%w: reading operations: %v", errSession, err)
+		}
+		items = items[n:]
+		for _, b := range m.codec.pack(raws) {
+			if err := w.send(framePush, b); err != nil {
+				return err
+			}
+		}
+		m.stats.opsSent.Add(int64(len(raws)))
+	}
+	return nil
+}
+
+// receive checks a pushed batch operation by operation, stores the good
+// ones and counts the bad. A forged operation ends the session: an honest
+// peer never holds one, since it checked everything it stored.
+func (m *Mesh) receive(ctx context.Context, g *gathering, p peer.ID, b []byte) error {
+	raws, err := m.codec.decode(b)
+	if err != nil {
+		m.penalize(p, 1, err)
+		return fmt.Errorf("%w: %v", errSession, err)
+	}
+	envs := make([]*crdt.Envelope, 0, len(raws))
+	var bad int
+	var firstErr, forged error
+	for _, raw := range raws {
+		e, err := g.r.Accept(raw)
+		switch {
+		case err == nil:
+			envs = append(envs, e)
+		case errors.Is(err, crdt.ErrDuplicate):
+		default:
+			bad++
+			if firstErr == nil {
+				firstErr = err
+			}
+			if forged == nil && errors.Is(err, crdt.ErrSignature) {
+				forged = err
+			}
+		}
+	}
+	if len(envs) > 0 {
+		added, err := g.r.Store(ctx, envs)
+		if err != nil {
+			return fmt.Errorf("%w: storing: %v", errSession, err)
+		}
+		m.stats.opsReceived.Add(int64(added))
+		if m.cfg.Hub && added > 0 {
+			// A hub passes what one site brought on to the others now,
+			// rather than at their next reconciliation. (Laptops do not:
+			// after a partition heals that would flood the room with
+			// copies of what reconciliation is already carrying.)
+			m.forward(g, envs)
+		}
+	}
+	if bad > 0 {
+		m.stats.rejected.Add(int64(bad))
+		m.penalize(p, bad, firstErr)
+	}
+	if forged != nil {
+		return fmt.Errorf("%w: peer sent a forged operation: %v", errSession, forged)
+	}
+	return nil
+}
+
+func readFrame(r *bufio.Reader) (byte, []byte, error) {
+	typ, err := r.ReadByte()
+	if err != nil {
+		return 0, nil, err
+	}
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	var limit uint64
+	switch typ {
+	case frameRecon:
+		limit = recon.MaxMessageSize
+	case framePush:
+		limit = maxBatchBytes
+	}
+	if n > limit {
+		return 0, nil, fmt.Errorf("frame %q of %d bytes, limit %d", typ, n, limit)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return 0, nil, err
+	}
+	return typ, b, nil
+}
+
+func uvarintLen(n int) int {
+	var buf [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(buf[:], uint64(n))
+}
+
+// frameWriter writes frames from its own goroutine, so that a side busy
+// pushing never stops reading what the peer pushes (which would deadlock
+// two peers whose stream windows are full).
+type frameWriter struct {
+	s     network.Stream
+	stats *stats
+
+	mu     sync.Mutex
+	queue  [][]byte
+	queued int
+	closed bool
+	err    error
+	wake   chan struct{}
+	done   chan struct{}
+}
+
+func newFrameWriter(s network.Stream, st *stats) *frameWriter {
+	w := &frameWriter{s: s, stats: st, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	go w.run()
+	return w
+}
+
+func (w *frameWriter) send(typ byte, payload []byte) error {
+	f := make([]byte, 0, 1+binary.MaxVarintLen64+len(payload))
+	f = append(f, typ)
+	f = binary.AppendUvarint(f, uint64(len(payload)))
+	f = append(f, payload...)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
+	if w.queued+len(f) > maxQueued {
+		w.err = fmt.Errorf("%w: peer is not reading", errSession)
+		return w.err
+	}
+	w.queue = append(w.queue, f)
+	w.queued += len(f)
+	if typ == frameRecon {
+		w.stats.reconSent.Add(1)
+	}
+	w.signal()
+	return nil
+}
+
+func (w *frameWriter) signal() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// close asks the writer to finish once the queue is written.
+func (w *frameWriter) close() {
+	w.mu.Lock()
+	w.closed = true
+	w.signal()
+	w.mu.Unlock()
+}
+
+// wait waits for the writer to stop and returns its error.
+func (w *frameWriter) wait() error {
+	w.close()
+	<-w.done
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+func (w *frameWriter) run() {
+	defer close(w.done)
+	for {
+		w.mu.Lock()
+		q := w.queue
+		w.queue = nil
+		closed := w.closed && len(q) == 0
+		w.mu.Unlock()
+		if closed {
+			return
+		}
+		for _, f := range q {
+			_ = w.s.SetWriteDeadline(time.Now().Add(idleTimeout))
+			if _, err := w.s.Write(f); err != nil {
+				w.mu.Lock()
+				if w.err == nil {
+					w.err = fmt.Errorf("%w: write: %v", errSession, err)
+				}
+				w.queue, w.queued = nil, 0
+				w.mu.Unlock()
+				return
+			}
+			w.stats.bytesSent.Add(int64(len(f)))
+			w.mu.Lock()
+			w.queued -= len(f)
+			w.mu.Unlock()
+		}
+		if len(q) == 0 {
+			<-w.wake
+		}
+	}
+}
+
+// forward queues envelopes for gossip.
+func (m *Mesh) forward(g *gathering, envs []*crdt.Envelope) {
+	for _, e := range envs {
+		select {
+		case g.out <- e.Bytes():
+		default:
+			return // the queue is full; reconciliation will carry the rest
+		}
+	}
+}
