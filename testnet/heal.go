@@ -1,0 +1,229 @@
+package testnet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/node"
+)
+
+// HealOptions size a partition-healing run.
+type HealOptions struct {
+	Island       int           // nodes per island (2 islands); default 25
+	OpsPerIsland int           // operations written in each island during the partition; default 5000
+	Latency      time.Duration // one-way link delay; zero: loopback as it is
+	// Disk uses the real pebble store instead of memory.
+	Disk bool
+	Dir  string // see Options.Dir
+}
+
+// HealResult is what a partition-healing run measured.
+type HealResult struct {
+	Nodes        int
+	OpsPerIsland int
+	// Differences counts the missing (node, operation) pairs at the heal:
+	// every node lacks the other island's operations.
+	Differences int64
+	// Compressed is the sum over nodes of the zstd size of the operations
+	// each lacked: the least a transfer could carry.
+	Compressed int64
+	// Budget is 1.25 × Compressed + 64 B × Differences.
+	Budget int64
+	// Converge is the time from lifting the partition to equal digests
+	// everywhere, reconnecting included.
+	Converge time.Duration
+	// ReconBytes is what reconciliation sessions sent (frames, as counted
+	// by the mesh); WireBytes all bytes on the links, every protocol and
+	// its framing included.
+	ReconBytes, WireBytes int64
+	Sessions              int64
+	OpsPushed             int64 // operations pushed by reconciliation
+}
+
+// BudgetRatio is WireBytes over Budget: at most 1 meets the budget.
+func (r HealResult) BudgetRatio() float64 { return float64(r.WireBytes) / float64(r.Budget) }
+
+func (r HealResult) String() string {
+	return fmt.Sprintf("%d nodes, %d ops per island: converged in %v; wire %d B, recon %d B, budget %d B (zstd of the missing %d B, %d differences): %.2f× budget; %d sessions pushed %d ops",
+		r.Nodes, r.OpsPerIsland, r.Converge.Round(time.Millisecond), r.WireBytes, r.ReconBytes, r.Budget,
+		r.Compressed, r.Differences, r.BudgetRatio(), r.Sessions, r.OpsPushed)
+}
+
+// HealPartition measures a partition heal: two islands of nodes write
+// during a partition, then every link is restored at once, as when a
+// venue's Wi-Fi comes back; it measures the time to convergence and the
+// bytes exchanged, next to the compressed size of what was missing.
+func HealPartition(ctx context.Context, opts HealOptions) (HealResult, error) {
+	if opts.Island <= 0 {
+		opts.Island = 25
+	}
+	if opts.OpsPerIsland <= 0 {
+		opts.OpsPerIsland = 5000
+	}
+	size := opts.Island
+	islands := [][]int{make([]int, size), make([]int, size)}
+	for i := range size {
+		islands[0][i], islands[1][i] = i, size+i
+	}
+	n, err := New(ctx, Options{
+		Nodes: 2 * size, Dir: opts.Dir, Memory: !opts.Disk,
+		Links: true, Latency: opts.Latency,
+	})
+	if err != nil {
+		return HealResult{}, err
+	}
+	defer n.Close()
+
+	// What every node holds before the partition: a session, and a group
+	// and a proposal per node, to edit and comment on.
+	session, err := n.Write(ctx, 0, &crdt.SessionBody{Title: "Partition", Cap: 2 * size})
+	if err != nil {
+		return HealResult{}, err
+	}
+	if err := n.WaitConverged(ctx); err != nil {
+		return HealResult{}, err
+	}
+	type own struct{ group, proposal crdt.OpID }
+	owns := make([]own, 2*size)
+	for i := range 2 * size {
+		g, err := n.Write(ctx, i, &crdt.GroupBody{Name: fmt.Sprintf("Table %d", i)})
+		if err != nil {
+			return HealResult{}, err
+		}
+		p, err := n.Write(ctx, i, &crdt.ProposalBody{Session: session.ID, Group: g.ID, Text: fmt.Sprintf("The proposal of table %d, to be argued over", i)})
+		if err != nil {
+			return HealResult{}, err
+		}
+		owns[i] = own{g.ID, p.ID}
+	}
+	if err := n.WaitConverged(ctx); err != nil {
+		return HealResult{}, err
+	}
+	if err := n.Partition(islands...); err != nil {
+		return HealResult{}, err
+	}
+
+	// Each island writes its share, node by node: comments on the other
+	// tables' proposals and edits of its own. Gossip is off while they are
+	// written; each island's operations are then handed to all its nodes
+	// at once, which is quicker than gossip and as complete.
+	for i := range 2 * size {
+		n.SetGossipLoss(i, 1)
+	}
+	missing := make([][][]byte, 2) // each island's new operations
+	for k, isl := range islands {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		errs := make([]error, len(isl))
+		for x, i := range isl {
+			share := opts.OpsPerIsland / size
+			if x < opts.OpsPerIsland%size {
+				share++
+			}
+			wg.Go(func() {
+				raws, err := writeShare(ctx, n.Node(i), share, owns[i].group, owns[i].proposal, owns[(i+1)%(2*size)].proposal)
+				errs[x] = err
+				mu.Lock()
+				missing[k] = append(missing[k], raws...)
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return HealResult{}, err
+		}
+		for _, i := range isl {
+			wg.Go(func() {
+				res, err := n.Node(i).Ingest(ctx, missing[k])
+				if err == nil && res.Rejected > 0 {
+					err = fmt.Errorf("node %d rejected %d of its island's operations: %w", i, res.Rejected, res.FirstError)
+				}
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return HealResult{}, err
+		}
+		if !n.Converged(isl...) {
+			return HealResult{}, fmt.Errorf("island %d does not hold its own operations", k)
+		}
+	}
+	for i := range 2 * size {
+		n.SetGossipLoss(i, 0)
+	}
+
+	res := HealResult{Nodes: 2 * size, OpsPerIsland: opts.OpsPerIsland}
+	enc, err := zstd.NewWriter(nil)
+	if err != nil {
+		return HealResult{}, err
+	}
+	for k := range islands {
+		var all []byte
+		for _, raw := range missing[k] {
+			all = append(all, raw...)
+		}
+		z := int64(len(enc.EncodeAll(all, nil)))
+		// Every node of the other island lacks them.
+		res.Compressed += z * int64(size)
+		res.Differences += int64(len(missing[k]) * size)
+	}
+	enc.Close()
+	res.Budget = res.Compressed*5/4 + 64*res.Differences
+
+	s0, w0 := n.ReconStats(), n.WireBytes()
+	start := time.Now()
+	if err := n.Heal(ctx); err != nil {
+		return HealResult{}, err
+	}
+	if err := n.WaitConverged(ctx); err != nil {
+		return HealResult{}, err
+	}
+	res.Converge = time.Since(start)
+	s1 := n.ReconStats()
+	res.WireBytes = n.WireBytes() - w0
+	res.ReconBytes = s1.BytesSent - s0.BytesSent
+	res.Sessions = s1.Sessions - s0.Sessions
+	res.OpsPushed = s1.OpsSent - s0.OpsSent
+	return res, nil
+}
+
+// writeShare makes count operations on nd: edits of its own proposal (one
+// in eight) and comments on a neighbour's, and returns their encodings.
+func writeShare(ctx context.Context, nd *node.Node, count int, group, mine, theirs crdt.OpID) ([][]byte, error) {
+	raws := make([][]byte, 0, count)
+	head := mine
+	for k := range count {
+		var body crdt.Body
+		if k%8 == 0 {
+			body = &crdt.RevisionBody{Proposal: mine, Group: group, Parents: []crdt.OpID{head},
+				Text: fmt.Sprintf("Revision %d of this proposal: fewer cars, more trees, and benches every hundred metres", k)}
+		} else {
+			body = &crdt.CommentBody{Proposal: theirs, Text: fmt.Sprintf("Comment %d: agreed in principle, but who pays for it, and when?", k)}
+		}
+		op, err := nd.Act(ctx, crdt.IdentityID{}, body)
+		if err != nil {
+			return nil, err
+		}
+		if k%8 == 0 {
+			head = op.ID
+		}
+		raw, ok, err := nd.Log().GetByID(ctx, op.ID)
+		if err != nil || !ok {
+			return nil, fmt.Errorf("read back %s: %v", op.ID, err)
+		}
+		raws = append(raws, slices.Clone(raw))
+	}
+	return raws, nil
+}
