@@ -19,7 +19,7 @@ bench: build
 	$(GO) run ./testnet/cmd/bench -o BENCHMARKS.md
 
 testnet-lan: build
-	$(GO) test -count=1 -v -run LAN ./testnet/lan/
+	CONVENE_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -v -run LAN ./testnet/lan/
 
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzAccept -fuzztime 30s ./crdt/

@@ -242,11 +242,7 @@ func rawBody(s string) json.RawMessage { return json.RawMessage(s) }
 // token and returns the status and body. A json.RawMessage body is sent as
 // is, anything else is encoded as JSON.
 func (p *proc) do(method, path string, body any, opts ...reqOpt) (int, []byte) {
-	p.t.Helper()
-	return apiDo(p.t, p.ui, p.token, method, path, body, opts...)
-}
-
-func apiDo(t *testing.T, base, token, method, path string, body any, opts ...reqOpt) (int, []byte) {
+	t := p.t
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -261,11 +257,11 @@ func apiDo(t *testing.T, base, token, method, path string, body any, opts ...req
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, base+"/api/v1"+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, p.ui+"/api/v1"+path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Authorization", "Bearer "+p.token)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -274,6 +270,15 @@ func apiDo(t *testing.T, base, token, method, path string, body any, opts ...req
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			// A node that does not answer: have Go print its goroutines
+			// (to the stderr logged at cleanup) to show where it hangs.
+			p.cmd.Process.Signal(syscall.SIGQUIT)
+			select {
+			case <-p.done:
+			case <-time.After(5 * time.Second):
+			}
+		}
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()

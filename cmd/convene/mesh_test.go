@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestThreeNodesLoopback is the hotspot set-up of README, on loopback:
@@ -24,6 +25,7 @@ func TestThreeNodesLoopback(t *testing.T) {
 	cliOK(t, "join", "--data", dirC, "--identity", "Cy", invite)
 
 	loopback := []string{"--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0"}
+	started := time.Now()
 	a := startNode(t, dirA, loopback...)
 	addrs := a.status().Addrs
 	if len(addrs) == 0 || !strings.Contains(addrs[0], "/p2p/") {
@@ -93,4 +95,28 @@ func TestThreeNodesLoopback(t *testing.T) {
 	if name := c.status().Gathering.Name; name != "Hotspot" {
 		t.Errorf("C's gathering is named %q, want Hotspot", name)
 	}
+
+	// Outlive a periodic anti-entropy round (every 30 s, jittered, by
+	// default): the nodes keep answering, and a later write still spreads.
+	for time.Since(started) < outlive {
+		for _, n := range nodes {
+			n.status()
+		}
+		time.Sleep(time.Second)
+	}
+	c.call("PUT", "/proposals/"+pa.ID+"/endorsements/"+gc.ID, nil, 204, nil)
+	eventually(t, "a write after the anti-entropy round spreads", func() (bool, string) {
+		var s []string
+		ok := true
+		for _, n := range nodes {
+			d := n.document(sess.ID)
+			ok = ok && d.Proposals[0].Endorsements == 3
+			s = append(s, fmt.Sprint(d.Proposals[0].Endorsements))
+		}
+		return ok, "endorsements: " + strings.Join(s, " ")
+	})
 }
+
+// outlive is how long the mesh tests keep nodes running: longer than the
+// mesh's default anti-entropy period (30 s, jittered by up to 25%).
+const outlive = 40 * time.Second

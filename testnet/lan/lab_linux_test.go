@@ -1,0 +1,537 @@
+package lan
+
+// Test helpers: a lab of network namespaces on a bridge, and convene
+// processes started inside them.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// env is what TestMain found out about this machine.
+type env struct {
+	skip string // why the lab cannot run here, if it cannot
+	bin  string // the convene binary
+}
+
+// theEnv is set once by TestMain before any test runs.
+var theEnv env
+
+// labCount numbers labs within this process, for unique names.
+var labCount atomic.Int32
+
+func TestMain(m *testing.M) {
+	var cleanup func()
+	theEnv, cleanup = setUp()
+	code := m.Run()
+	cleanup()
+	os.Exit(code)
+}
+
+// setUp checks that namespaces can be made here and builds the binary
+// (or takes $CONVENE_BIN).
+func setUp() (env, func()) {
+	nothing := func() {}
+	if os.Geteuid() != 0 {
+		return env{skip: "the LAN testnet needs root (network namespaces); run `sudo make testnet-lan`"}, nothing
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		return env{skip: "the LAN testnet needs the ip command (iproute2)"}, nothing
+	}
+	sweepStale()
+	probe := fmt.Sprintf("cvlan%d-probe", os.Getpid())
+	if out, err := exec.Command("ip", "netns", "add", probe).CombinedOutput(); err != nil {
+		return env{skip: fmt.Sprintf("cannot create a network namespace here (%v: %s)", err, bytes.TrimSpace(out))}, nothing
+	}
+	exec.Command("ip", "netns", "del", probe).Run()
+	if bin := os.Getenv("CONVENE_BIN"); bin != "" {
+		abs, err := filepath.Abs(bin)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return env{bin: abs}, nothing
+	}
+	dir, err := os.MkdirTemp("", "convene-lan-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin := filepath.Join(dir, "convene")
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	cmd := exec.Command(goBin, "build", "-o", bin, "github.com/convene/convene/cmd/convene")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build convene: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	return env{bin: bin}, func() { os.RemoveAll(dir) }
+}
+
+// sweepStale deletes the namespaces of earlier runs of this suite whose
+// process is gone (a panic or a kill skips cleanups), with the processes
+// left in them. Only names this suite makes are touched.
+func sweepStale() {
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		ns, _, _ := strings.Cut(line, " ")
+		rest, ok := strings.CutPrefix(ns, "cvlan")
+		if !ok {
+			continue
+		}
+		pidStr, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidStr)
+		if err != nil || pid == os.Getpid() || syscall.Kill(pid, 0) == nil {
+			continue
+		}
+		if pids, err := exec.Command("ip", "netns", "pids", ns).Output(); err == nil {
+			for _, f := range strings.Fields(string(pids)) {
+				if p, err := strconv.Atoi(f); err == nil {
+					syscall.Kill(p, syscall.SIGKILL)
+				}
+			}
+		}
+		exec.Command("ip", "netns", "del", ns).Run()
+	}
+}
+
+// convergeTimeout bounds every wait; the tests poll, so it is only reached
+// when something is broken.
+const convergeTimeout = 60 * time.Second
+
+// lab is a set of namespaces: one holding the bridge(s), one per host.
+type lab struct {
+	t      *testing.T
+	prefix string
+	bridge string // the namespace holding the bridges
+}
+
+// newLab makes the bridge namespace with one bridge, br0. Everything the
+// lab makes is deleted when the test ends, whether it passes or not.
+func newLab(t *testing.T) *lab {
+	t.Helper()
+	if theEnv.skip != "" {
+		t.Skip(theEnv.skip)
+	}
+	l := &lab{t: t, prefix: fmt.Sprintf("cvlan%d-%d", os.Getpid(), labCount.Add(1))}
+	l.bridge = l.netns("sw")
+	l.addBridge("br0")
+	return l
+}
+
+// ip runs an ip (or other) command and fails the test if it fails.
+func (l *lab) ip(args ...string) {
+	l.t.Helper()
+	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+		l.t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
+	}
+}
+
+// netns makes a namespace with loopback up (and multicast on it, as mDNS
+// libraries expect of an interface they use) and returns its name.
+func (l *lab) netns(name string) string {
+	l.t.Helper()
+	ns := l.prefix + "-" + name
+	l.ip("netns", "add", ns)
+	l.t.Cleanup(func() {
+		if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
+			l.t.Errorf("delete namespace %s: %v: %s", ns, err, out)
+		}
+	})
+	l.ip("-n", ns, "link", "set", "lo", "up")
+	l.ip("-n", ns, "link", "set", "lo", "multicast", "on")
+	return ns
+}
+
+// addBridge makes a bridge in the bridge namespace. Multicast snooping is
+// off so that mDNS floods like on a plain switch.
+func (l *lab) addBridge(name string) {
+	l.t.Helper()
+	l.ip("-n", l.bridge, "link", "add", name, "type", "bridge", "mcast_snooping", "0")
+	l.ip("-n", l.bridge, "link", "set", name, "up")
+}
+
+// trunk joins two bridges by a veth pair named after them, so that taking
+// the pair down splits the LAN into islands.
+func (l *lab) trunk(a, b string) string {
+	l.t.Helper()
+	ta, tb := "t-"+a, "t-"+b
+	l.ip("-n", l.bridge, "link", "add", ta, "type", "veth", "peer", "name", tb)
+	l.ip("-n", l.bridge, "link", "set", ta, "master", a, "up")
+	l.ip("-n", l.bridge, "link", "set", tb, "master", b, "up")
+	return ta
+}
+
+// host is one machine on the lab's LAN.
+type host struct {
+	lab  *lab
+	ns   string
+	addr string // 10.77.0.N
+	port string // its port on the bridge, in the bridge namespace
+}
+
+// addHost makes a namespace with eth0 at 10.77.0.n/24, plugged into
+// bridge br.
+func (l *lab) addHost(n int, br string) *host {
+	l.t.Helper()
+	h := &host{lab: l, ns: l.netns(fmt.Sprintf("h%d", n)), addr: fmt.Sprintf("10.77.0.%d", n), port: fmt.Sprintf("p%d", n)}
+	l.ip("-n", h.ns, "link", "add", "eth0", "type", "veth", "peer", "name", h.port, "netns", l.bridge)
+	l.ip("-n", h.ns, "addr", "add", h.addr+"/24", "dev", "eth0")
+	l.ip("-n", h.ns, "link", "set", "eth0", "up")
+	l.ip("-n", l.bridge, "link", "set", h.port, "master", br, "up")
+	return h
+}
+
+// linkDown and linkUp unplug and replug a link in the bridge namespace.
+func (l *lab) linkDown(port string) { l.t.Helper(); l.ip("-n", l.bridge, "link", "set", port, "down") }
+func (l *lab) linkUp(port string)   { l.t.Helper(); l.ip("-n", l.bridge, "link", "set", port, "up") }
+
+// isolate sets a bridge port isolated, as a venue's access point does
+// with client isolation: isolated ports reach only non-isolated ones.
+func (l *lab) isolate(port string) {
+	l.t.Helper()
+	l.ip("-n", l.bridge, "link", "set", "dev", port, "type", "bridge_slave", "isolated", "on")
+}
+
+// dialer opens TCP connections from inside the host's namespace: the
+// dialing goroutine's thread enters the namespace, makes its socket (which
+// stays in that namespace) and then ends with the thread still locked, so
+// that Go discards the thread rather than reuse it elsewhere.
+func (h *host) dialer(timeout time.Duration) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	path := filepath.Join("/run/netns", h.ns)
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		type result struct {
+			c   net.Conn
+			err error
+		}
+		ch := make(chan result, 1)
+		go func() {
+			runtime.LockOSThread()
+			f, err := os.Open(path)
+			if err != nil {
+				ch <- result{nil, err}
+				return
+			}
+			defer f.Close()
+			if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+				ch <- result{nil, fmt.Errorf("enter namespace %s: %w", h.ns, err)}
+				return
+			}
+			d := net.Dialer{Timeout: timeout}
+			c, err := d.DialContext(ctx, network, addr)
+			ch <- result{c, err}
+		}()
+		r := <-ch
+		return r.c, r.err
+	}
+}
+
+// syncBuffer is a bytes.Buffer a process writes while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// conveneCmd runs a convene command to completion in the root namespace
+// (commands that touch only the data directory).
+func conveneCmd(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(theEnv.bin, args...).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("convene %s: %v: %s", strings.Join(args, " "), err, ee.Stderr)
+		}
+		t.Fatalf("convene %s: %v", strings.Join(args, " "), err)
+	}
+	return string(out)
+}
+
+// node is a convene process running in a host's namespace.
+type node struct {
+	t      *testing.T
+	host   *host
+	name   string
+	dir    string
+	cmd    *exec.Cmd
+	ui     string   // http://127.0.0.1:PORT, inside the namespace
+	listen []string // the listen: lines
+	token  string
+	client *http.Client
+	stderr *syncBuffer
+	done   chan struct{}
+}
+
+// start runs `convene ARGS...` in the host's namespace and waits until it
+// has printed its addresses: the ui: line for run, the listen: lines for
+// relay. It is stopped when the test ends.
+func (h *host) start(name, dir string, args ...string) *node {
+	t := h.lab.t
+	t.Helper()
+	n := &node{t: t, host: h, name: name, dir: dir, stderr: &syncBuffer{}, done: make(chan struct{})}
+	n.cmd = exec.Command("ip", append([]string{"netns", "exec", h.ns, theEnv.bin}, args...)...)
+	n.cmd.Stderr = n.stderr
+	stdout, err := n.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() {
+		n.cmd.Wait()
+		close(n.done)
+	}()
+	t.Cleanup(func() {
+		// ip netns exec execs convene, so this is convene's pid.
+		n.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-n.done:
+		case <-time.After(10 * time.Second):
+			n.cmd.Process.Kill()
+			<-n.done
+		}
+		if t.Failed() {
+			t.Logf("stderr of %s (%s):\n%s", n.name, h.ns, n.stderr.String())
+		}
+	})
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		io.Copy(io.Discard, stdout)
+	}()
+	relay := args[0] == "relay"
+	timeout := time.After(convergeTimeout)
+	for (relay && len(n.listen) == 0) || (!relay && n.ui == "") {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				<-n.done
+				t.Fatalf("%s exited before printing its addresses; stderr:\n%s", name, n.stderr.String())
+			}
+			if u, ok := strings.CutPrefix(l, "ui: "); ok {
+				n.ui = strings.TrimRight(u, "/")
+			}
+			if a, ok := strings.CutPrefix(l, "listen: "); ok {
+				n.listen = append(n.listen, a)
+			}
+		case <-timeout:
+			t.Fatalf("%s printed no addresses; stderr:\n%s", name, n.stderr.String())
+		}
+	}
+	go func() {
+		for range lines {
+		}
+	}()
+	if !relay {
+		tok, err := os.ReadFile(filepath.Join(dir, "api-token"))
+		if err != nil {
+			t.Fatalf("read api-token: %v", err)
+		}
+		n.token = strings.TrimSpace(string(tok))
+		n.client = &http.Client{
+			Timeout:   30 * time.Second,
+			Transport: &http.Transport{DialContext: h.dialer(10 * time.Second), MaxIdleConnsPerHost: 2},
+		}
+	}
+	return n
+}
+
+// run starts `convene run` on dir with its UI on the namespace's loopback
+// and libp2p on the host's LAN address.
+func (h *host) run(name, dir string, args ...string) *node {
+	h.lab.t.Helper()
+	return h.start(name, dir, append([]string{"run", "--data", dir, "--ui", "127.0.0.1:0", "--listen", "/ip4/" + h.addr + "/tcp/0"}, args...)...)
+}
+
+// call sends an API request (path below /api/v1) and checks its status;
+// out, if not nil, receives the JSON answer.
+func (n *node) call(method, path string, body any, want int, out any) {
+	n.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			n.t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, n.ui+"/api/v1"+path, rd)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+n.token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := n.client.Do(req)
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			// A node that does not answer: have Go print its goroutines
+			// (to the stderr logged at cleanup) to show where it hangs.
+			n.cmd.Process.Signal(syscall.SIGQUIT)
+			select {
+			case <-n.done:
+			case <-time.After(5 * time.Second):
+			}
+		}
+		n.t.Fatalf("%s: %s %s: %v", n.name, method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		n.t.Fatalf("%s: %s %s: %v", n.name, method, path, err)
+	}
+	if resp.StatusCode != want {
+		n.t.Fatalf("%s: %s %s: status %d, want %d: %s", n.name, method, path, resp.StatusCode, want, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			n.t.Fatalf("%s: %s %s: decode %s: %v", n.name, method, path, b, err)
+		}
+	}
+}
+
+// status is the part of GET /status the tests read.
+type status struct {
+	PeerID    string   `json:"peer_id"`
+	Addrs     []string `json:"addrs"`
+	Gathering struct {
+		ID string `json:"id"`
+	} `json:"gathering"`
+	Peers []struct {
+		PeerID string   `json:"peer_id"`
+		Addrs  []string `json:"addrs"`
+		Via    string   `json:"via"`
+	} `json:"peers"`
+	Ops    int    `json:"ops"`
+	Digest string `json:"digest"`
+}
+
+func (n *node) status() status {
+	n.t.Helper()
+	var st status
+	n.call("GET", "/status", nil, 200, &st)
+	return st
+}
+
+// documentJSON is a session's document without its freshness, for
+// comparing nodes.
+func (n *node) documentJSON(sid string) string {
+	n.t.Helper()
+	var doc map[string]any
+	n.call("GET", "/sessions/"+sid+"/document", nil, 200, &doc)
+	delete(doc, "freshness")
+	b, _ := json.Marshal(doc)
+	return string(b)
+}
+
+// eventually polls cond until it holds or convergeTimeout passes.
+func eventually(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	start := time.Now()
+	deadline := start.Add(convergeTimeout)
+	wait := 50 * time.Millisecond
+	for {
+		ok, state := cond()
+		if ok {
+			t.Logf("%s after %v", what, time.Since(start).Round(time.Millisecond))
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after %v; last state: %s", what, convergeTimeout, state)
+		}
+		time.Sleep(wait)
+		wait = min(wait*2, 500*time.Millisecond)
+	}
+}
+
+// converged waits until every node holds the same operations.
+func converged(t *testing.T, what string, nodes ...*node) {
+	t.Helper()
+	eventually(t, what, func() (bool, string) {
+		var s []string
+		same := true
+		first := ""
+		for i, n := range nodes {
+			st := n.status()
+			s = append(s, fmt.Sprintf("%s:%s/%d ops/%d peers", n.name, st.Digest, st.Ops, len(st.Peers)))
+			if i == 0 {
+				first = st.Digest
+			}
+			same = same && st.Digest == first
+		}
+		return same, strings.Join(s, " ")
+	})
+}
+
+// gathering makes a gathering in a new directory and joins count more
+// directories to it from its invite, as laptops do at a venue. It returns
+// the directories (the founder's first) and the gathering id.
+func gathering(t *testing.T, name string, count int) ([]string, string) {
+	t.Helper()
+	dirs := []string{t.TempDir()}
+	var invite string
+	for _, l := range strings.Split(conveneCmd(t, "init", "--data", dirs[0], "--name", name), "\n") {
+		if strings.HasPrefix(l, "convene:") {
+			invite = l
+		}
+	}
+	if invite == "" {
+		t.Fatal("convene init printed no invite")
+	}
+	for i := range count {
+		d := t.TempDir()
+		conveneCmd(t, "join", "--data", d, "--identity", fmt.Sprintf("laptop %d", i+1), invite)
+		dirs = append(dirs, d)
+	}
+	var st status
+	if err := json.Unmarshal([]byte(conveneCmd(t, "status", "--data", dirs[0], "--json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	return dirs, st.Gathering.ID
+}

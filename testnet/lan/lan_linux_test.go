@@ -1,0 +1,246 @@
+package lan
+
+import (
+	"fmt"
+	"net"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// write makes a group, a session and a proposal on n, so that every node
+// contributes operations no other node has. It returns the session id.
+func write(n *node, label string) string {
+	n.t.Helper()
+	var g, s struct{ ID string }
+	n.call("POST", "/groups", map[string]any{"name": "Group " + label}, 201, &g)
+	n.call("POST", "/sessions", map[string]any{"title": "Session " + label}, 201, &s)
+	n.call("POST", "/sessions/"+s.ID+"/proposals", map[string]any{"group": g.ID, "text": "Proposal " + label}, 201, nil)
+	return s.ID
+}
+
+// sameDocuments checks that every node shows the same documents.
+func sameDocuments(t *testing.T, sessions []string, nodes ...*node) {
+	t.Helper()
+	for _, sid := range sessions {
+		want := nodes[0].documentJSON(sid)
+		for _, n := range nodes[1:] {
+			if got := n.documentJSON(sid); got != want {
+				t.Errorf("%s shows session %s as\n%s\n%s shows\n%s", n.name, sid, got, nodes[0].name, want)
+			}
+		}
+	}
+}
+
+// TestLANMDNS: four laptops on one switch, no static peers, no hub: they
+// find each other by mDNS alone and converge.
+func TestLANMDNS(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	dirs, _ := gathering(t, "mDNS venue", 3)
+	var nodes []*node
+	var sessions []string
+	for i, d := range dirs {
+		h := l.addHost(i+1, "br0")
+		n := h.run(fmt.Sprintf("laptop%d", i+1), d)
+		sessions = append(sessions, write(n, n.name))
+		nodes = append(nodes, n)
+	}
+	converged(t, "four laptops converge by mDNS", nodes...)
+	sameDocuments(t, sessions, nodes...)
+
+	eventually(t, "every laptop connected to the three others", func() (bool, string) {
+		var s []string
+		ok := true
+		for _, n := range nodes {
+			st := n.status()
+			ok = ok && len(st.Peers) == len(nodes)-1
+			s = append(s, fmt.Sprintf("%s: %d peers", n.name, len(st.Peers)))
+		}
+		return ok, strings.Join(s, ", ")
+	})
+	mdns := 0
+	for _, n := range nodes {
+		for _, p := range n.status().Peers {
+			switch p.Via {
+			case "mdns":
+				mdns++
+			case "inbound", "pex":
+			default:
+				t.Errorf("%s found %s via %q with no peers configured", n.name, p.PeerID, p.Via)
+			}
+		}
+	}
+	// Each connection was dialed by one side, which found the other by
+	// mDNS (or, at worst, by peer exchange after an mDNS find).
+	if mdns == 0 {
+		t.Error("no laptop reports a peer found via mdns")
+	}
+}
+
+// TestLANPartition: two switches joined by a trunk; the trunk goes down,
+// each island writes and converges on its own, the trunk comes back and
+// everyone converges.
+func TestLANPartition(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	l.addBridge("br1")
+	trunk := l.trunk("br0", "br1")
+	dirs, _ := gathering(t, "Two rooms", 3)
+	var nodes []*node
+	var sessions []string
+	for i, d := range dirs {
+		br := "br0"
+		if i >= 2 {
+			br = "br1"
+		}
+		n := l.addHost(i+1, br).run(fmt.Sprintf("laptop%d", i+1), d)
+		sessions = append(sessions, write(n, n.name))
+		nodes = append(nodes, n)
+	}
+	converged(t, "before the partition", nodes...)
+
+	l.linkDown(trunk)
+	split := time.Now()
+	west, east := nodes[:2], nodes[2:]
+	sessions = append(sessions, write(west[0], "west"), write(east[0], "east"), write(east[1], "east2"))
+	converged(t, "the west island converges", west...)
+	converged(t, "the east island converges", east...)
+	// Hold the partition through a periodic anti-entropy round (30 s,
+	// jittered, by default), which then finds peers it cannot reach; the
+	// nodes keep answering and the islands stay apart.
+	for time.Since(split) < partitionHold {
+		if w, e := west[0].status(), east[0].status(); w.Digest == e.Digest {
+			t.Fatalf("the islands hold the same operations (%d) across a link that is down", w.Ops)
+		}
+		for _, n := range nodes[1:] {
+			n.status()
+		}
+		time.Sleep(time.Second)
+	}
+	sessions = append(sessions, write(west[1], "west2"))
+
+	l.linkUp(trunk)
+	converged(t, "after the partition heals", nodes...)
+	sameDocuments(t, sessions, nodes...)
+	// And the live path works across the healed link.
+	sessions = append(sessions, write(west[0], "west3"), write(east[1], "east3"))
+	converged(t, "writes after the heal", nodes...)
+	sameDocuments(t, sessions, nodes...)
+}
+
+// partitionHold is how long the partition lasts: longer than the mesh's
+// default anti-entropy period (30 s, jittered by up to 25%).
+const partitionHold = 40 * time.Second
+
+// TestLANClientIsolation: a venue access point with client isolation:
+// laptops cannot reach each other, only the hub's port. The laptops,
+// started with --hub, converge through it.
+func TestLANClientIsolation(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	dirs, gid := gathering(t, "Isolated venue", 2)
+	hubHost := l.addHost(1, "br0")
+	// The hub does no mDNS: the laptops reach it only because --hub
+	// names it.
+	hubDir := t.TempDir()
+	hub := hubHost.start("hub", hubDir, "relay", "--data", hubDir, "--listen", "/ip4/10.77.0.1/tcp/4001", "--gathering", gid, "--no-mdns")
+	hubAddr := ""
+	for _, a := range hub.listen {
+		if strings.HasPrefix(a, "/ip4/10.77.0.1/tcp/4001/p2p/") {
+			hubAddr = a
+		}
+	}
+	if hubAddr == "" {
+		t.Fatalf("the hub printed no listen address on 10.77.0.1:4001: %v", hub.listen)
+	}
+
+	var hosts []*host
+	var nodes []*node
+	var sessions []string
+	for i, d := range dirs {
+		h := l.addHost(i+2, "br0")
+		l.isolate(h.port)
+		n := h.run(fmt.Sprintf("laptop%d", i+2), d, "--hub", hubAddr)
+		sessions = append(sessions, write(n, n.name))
+		hosts, nodes = append(hosts, h), append(nodes, n)
+	}
+
+	// The premise: laptops reach the hub, not each other.
+	dial := func(from *host, addr string) error {
+		c, err := from.dialer(2*time.Second)(t.Context(), "tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	if err := dial(hosts[0], "10.77.0.1:4001"); err != nil {
+		t.Fatalf("laptop cannot reach the hub: %v", err)
+	}
+	port := ""
+	for _, a := range nodes[1].status().Addrs {
+		if rest, ok := strings.CutPrefix(a, "/ip4/"+hosts[1].addr+"/tcp/"); ok {
+			port, _, _ = strings.Cut(rest, "/")
+		}
+	}
+	if port == "" {
+		t.Fatalf("laptop3 lists no TCP address on %s: %v", hosts[1].addr, nodes[1].status().Addrs)
+	}
+	if err := dial(hosts[0], net.JoinHostPort(hosts[1].addr, port)); err == nil {
+		t.Fatalf("laptop2 reached laptop3 at %s:%s directly across client isolation", hosts[1].addr, port)
+	}
+
+	converged(t, "isolated laptops converge through the hub", nodes...)
+	sameDocuments(t, sessions, nodes...)
+	hubID := hubAddr[strings.LastIndex(hubAddr, "/")+1:]
+	for _, n := range nodes {
+		i := slices.IndexFunc(n.status().Peers, func(p struct {
+			PeerID string   `json:"peer_id"`
+			Addrs  []string `json:"addrs"`
+			Via    string   `json:"via"`
+		}) bool {
+			return p.PeerID == hubID
+		})
+		if i < 0 {
+			t.Errorf("%s does not list the hub among its peers", n.name)
+		} else if via := n.status().Peers[i].Via; via != "hub" {
+			t.Errorf("%s reached the hub via %q, want hub", n.name, via)
+		}
+	}
+}
+
+// TestLANLossyLink: one laptop on a link with 50 ms delay and 5% loss
+// (tc netem) still converges with the others.
+func TestLANLossyLink(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	if _, err := exec.LookPath("tc"); err != nil {
+		t.Skip("tc (iproute2) is missing: no lossy links")
+	}
+	dirs, _ := gathering(t, "Lossy venue", 2)
+	var hosts []*host
+	for i := range dirs {
+		hosts = append(hosts, l.addHost(i+1, "br0"))
+	}
+	lossy := hosts[2]
+	// Both directions: the laptop's side and the switch's side of its link.
+	for _, q := range [][]string{
+		{"netns", "exec", lossy.ns, "tc", "qdisc", "add", "dev", "eth0", "root", "netem", "delay", "50ms", "loss", "5%"},
+		{"netns", "exec", l.bridge, "tc", "qdisc", "add", "dev", lossy.port, "root", "netem", "delay", "50ms", "loss", "5%"},
+	} {
+		if out, err := exec.Command("ip", q...).CombinedOutput(); err != nil {
+			t.Skipf("tc netem is unavailable here (kernel module sch_netem?): %v: %s", err, strings.TrimSpace(string(out)))
+		}
+	}
+	var nodes []*node
+	var sessions []string
+	for i, d := range dirs {
+		n := hosts[i].run(fmt.Sprintf("laptop%d", i+1), d)
+		sessions = append(sessions, write(n, n.name))
+		nodes = append(nodes, n)
+	}
+	converged(t, "three laptops, one on a lossy link, converge", nodes...)
+	sameDocuments(t, sessions, nodes...)
+}
