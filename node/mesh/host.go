@@ -315,7 +315,23 @@ func venueLimits(hub bool) limits {
 		l.relay.MaxReservationsPerIP = 1024
 		l.relay.MaxReservationsPerASN = 1024
 	}
-	l.scaled = scaling.Scale(mem, fds)
+	// Connections count against "transient" until their handshake ends;
+	// a venue arriving at once (or a hub restarting) opens many together.
+	conns, transient := 1024, 256
+	if hub {
+		conns, transient = 8192, 2048
+	}
+	scaled := scaling.Scale(mem, fds)
+	base := scaled.ToPartialLimitConfig()
+	raise := func(r *rcmgr.ResourceLimits, n int) {
+		r.Conns = atLeast(r.Conns, n)
+		r.ConnsInbound = atLeast(r.ConnsInbound, n/2)
+		r.ConnsOutbound = atLeast(r.ConnsOutbound, n/2)
+		r.FD = atLeast(r.FD, min(n, fds/2))
+	}
+	raise(&base.System, conns)
+	raise(&base.Transient, transient)
+	l.scaled = base.Build(scaled)
 	l.rate = &rate.Limiter{
 		NetworkPrefixLimits: []rate.PrefixLimit{
 			{Prefix: netip.MustParsePrefix("127.0.0.0/8")},
@@ -331,6 +347,14 @@ func venueLimits(hub bool) limits {
 		},
 	}
 	return l
+}
+
+// atLeast raises a limit to n unless it is higher (or unlimited) already.
+func atLeast(v rcmgr.LimitVal, n int) rcmgr.LimitVal {
+	if v == rcmgr.Unlimited || (v > 0 && int(v) >= n) {
+		return v
+	}
+	return rcmgr.LimitVal(n)
 }
 
 func (l limits) resourceManager() (network.ResourceManager, error) {
