@@ -96,6 +96,30 @@ func TestThreeNodesLoopback(t *testing.T) {
 		t.Errorf("C's gathering is named %q, want Hotspot", name)
 	}
 
+	// A late laptop joins from the invite the running node prints, which
+	// carries A's addresses: no --peer needed, and it catches up.
+	late := cliOK(t, "invite", "--data", dirA)
+	late = strings.TrimSpace(late)
+	if late == invite {
+		t.Errorf("invite beside a running node carries no addresses")
+	}
+	dirD := t.TempDir()
+	cliOK(t, "join", "--data", dirD, "--identity", "Dee", late)
+	d2 := startNode(t, dirD, loopback...)
+	nodes = append(nodes, d2)
+	eventually(t, "the late laptop catches up", func() (bool, string) {
+		da, dd := a.status().Digest, d2.status().Digest
+		return da == dd, da + " " + dd
+	})
+	if st := d2.status(); len(st.Peers) == 0 || !slices.ContainsFunc(st.Peers, func(p struct {
+		PeerID string `json:"peer_id"`
+		Via    string `json:"via"`
+	}) bool {
+		return p.PeerID == a.status().PeerID && p.Via == "invite"
+	}) {
+		t.Errorf("the late laptop does not list A via invite: %+v", st.Peers)
+	}
+
 	// Outlive a periodic anti-entropy round (every 30 s, jittered, by
 	// default): the nodes keep answering, and a later write still spreads.
 	for time.Since(started) < outlive {
@@ -110,7 +134,7 @@ func TestThreeNodesLoopback(t *testing.T) {
 		ok := true
 		for _, n := range nodes {
 			d := n.document(sess.ID)
-			ok = ok && d.Proposals[0].Endorsements == 3
+			ok = ok && len(d.Proposals) > 0 && d.Proposals[0].Endorsements == 3
 			s = append(s, fmt.Sprint(d.Proposals[0].Endorsements))
 		}
 		return ok, "endorsements: " + strings.Join(s, " ")
