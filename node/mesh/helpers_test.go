@@ -25,7 +25,7 @@ import (
 // the condition holds, so it only matters when something is broken.
 const testTimeout = 20 * time.Second
 
-func testContext(t *testing.T) context.Context {
+func testContext(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 45*time.Second)
 	t.Cleanup(cancel)
 	return ctx
@@ -40,7 +40,7 @@ func testLogger() *slog.Logger {
 
 // newGathering creates a gathering on a first node and returns it with its
 // credentials.
-func newGathering(t *testing.T) (*node.Node, crdt.Credentials) {
+func newGathering(t testing.TB) (*node.Node, crdt.Credentials) {
 	t.Helper()
 	ctx := testContext(t)
 	dir := t.TempDir()
@@ -52,7 +52,7 @@ func newGathering(t *testing.T) (*node.Node, crdt.Credentials) {
 }
 
 // joinNode makes another member node of the gathering of creds.
-func joinNode(t *testing.T, creds crdt.Credentials, name string) *node.Node {
+func joinNode(t testing.TB, creds crdt.Credentials, name string) *node.Node {
 	t.Helper()
 	dir := t.TempDir()
 	if err := node.Join(testContext(t), dir, creds, name); err != nil {
@@ -61,7 +61,7 @@ func joinNode(t *testing.T, creds crdt.Credentials, name string) *node.Node {
 	return openNode(t, dir)
 }
 
-func openNode(t *testing.T, dir string) *node.Node {
+func openNode(t testing.TB, dir string) *node.Node {
 	t.Helper()
 	n, err := node.Open(testContext(t), node.Config{Dir: dir, Memory: true, Logger: testLogger()})
 	if err != nil {
@@ -71,7 +71,7 @@ func openNode(t *testing.T, dir string) *node.Node {
 	return n
 }
 
-func newKey(t *testing.T) crypto.PrivKey {
+func newKey(t testing.TB) crypto.PrivKey {
 	t.Helper()
 	k, _, err := crypto.GenerateEd25519Key(rand.Reader)
 	if err != nil {
@@ -86,7 +86,7 @@ func loopback() []multiaddr.Multiaddr {
 
 // newMesh starts a mesh on loopback. Periodic sync is off (an hour) unless
 // cfg says otherwise, so tests see only the paths they exercise.
-func newMesh(t *testing.T, cfg mesh.Config) *mesh.Mesh {
+func newMesh(t testing.TB, cfg mesh.Config) *mesh.Mesh {
 	t.Helper()
 	if cfg.Key == nil {
 		cfg.Key = newKey(t)
@@ -108,7 +108,7 @@ func newMesh(t *testing.T, cfg mesh.Config) *mesh.Mesh {
 
 // member starts a mesh for node n, joined to n's gathering and publishing
 // n's operations.
-func member(t *testing.T, n *node.Node, cfg mesh.Config) *mesh.Mesh {
+func member(t testing.TB, n *node.Node, cfg mesh.Config) *mesh.Mesh {
 	t.Helper()
 	m := replica(t, n, cfg)
 	n.SetPublisher(m)
@@ -117,7 +117,7 @@ func member(t *testing.T, n *node.Node, cfg mesh.Config) *mesh.Mesh {
 
 // replica starts a mesh for node n that does not publish n's operations:
 // they reach peers by reconciliation only.
-func replica(t *testing.T, n *node.Node, cfg mesh.Config) *mesh.Mesh {
+func replica(t testing.TB, n *node.Node, cfg mesh.Config) *mesh.Mesh {
 	t.Helper()
 	if cfg.Key == nil {
 		cfg.Key = n.PeerKey()
@@ -130,7 +130,7 @@ func replica(t *testing.T, n *node.Node, cfg mesh.Config) *mesh.Mesh {
 }
 
 // hub starts a hub mesh holding gathering g by id only.
-func hub(t *testing.T, g crdt.GatheringID, cfg mesh.Config) (*mesh.Mesh, *store.Log) {
+func hub(t testing.TB, g crdt.GatheringID, cfg mesh.Config) (*mesh.Mesh, *store.Log) {
 	t.Helper()
 	ctx := testContext(t)
 	st := store.OpenMemory()
@@ -147,7 +147,7 @@ func hub(t *testing.T, g crdt.GatheringID, cfg mesh.Config) (*mesh.Mesh, *store.
 	return m, l
 }
 
-func connect(t *testing.T, a, b *mesh.Mesh) {
+func connect(t testing.TB, a, b *mesh.Mesh) {
 	t.Helper()
 	h := b.Host()
 	if err := a.Host().Connect(testContext(t), peer.AddrInfo{ID: h.ID(), Addrs: h.Addrs()}); err != nil {
@@ -155,7 +155,7 @@ func connect(t *testing.T, a, b *mesh.Mesh) {
 	}
 }
 
-func addrOf(t *testing.T, m *mesh.Mesh) multiaddr.Multiaddr {
+func addrOf(t testing.TB, m *mesh.Mesh) multiaddr.Multiaddr {
 	t.Helper()
 	a, err := multiaddr.NewMultiaddr(m.Addrs()[0])
 	if err != nil {
@@ -165,7 +165,7 @@ func addrOf(t *testing.T, m *mesh.Mesh) multiaddr.Multiaddr {
 }
 
 // act makes n operations on nd (groups, which any identity may create).
-func act(t *testing.T, nd *node.Node, prefix string, n int) []crdt.OpID {
+func act(t testing.TB, nd *node.Node, prefix string, n int) []crdt.OpID {
 	t.Helper()
 	ctx := testContext(t)
 	var ids []crdt.OpID
@@ -180,7 +180,7 @@ func act(t *testing.T, nd *node.Node, prefix string, n int) []crdt.OpID {
 }
 
 // waitFor polls cond until it holds or the test times out.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(testTimeout)
 	for !cond() {
@@ -192,7 +192,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // waitConverged waits until all nodes hold the same operations.
-func waitConverged(t *testing.T, nodes ...*node.Node) {
+func waitConverged(t testing.TB, nodes ...*node.Node) {
 	t.Helper()
 	waitFor(t, "convergence", func() bool {
 		d := nodes[0].Log().Digest()
@@ -207,7 +207,7 @@ func waitConverged(t *testing.T, nodes ...*node.Node) {
 
 // waitTopic waits until every mesh sees want peers on g's topic, so that
 // gossip has somewhere to go.
-func waitTopic(t *testing.T, g crdt.GatheringID, want int, ms ...*mesh.Mesh) {
+func waitTopic(t testing.TB, g crdt.GatheringID, want int, ms ...*mesh.Mesh) {
 	t.Helper()
 	waitFor(t, "topic peers", func() bool {
 		for _, m := range ms {

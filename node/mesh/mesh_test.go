@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -364,6 +365,40 @@ func TestPeersAndExchange(t *testing.T) {
 		if len(p.Addrs) == 0 || p.Since.IsZero() {
 			t.Errorf("peer %+v lacks addresses or a start", p)
 		}
+	}
+}
+
+func TestQUIC(t *testing.T) {
+	a, creds := newGathering(t)
+	b := joinNode(t, creds, "bob")
+	quic := []multiaddr.Multiaddr{multiaddr.StringCast("/ip4/127.0.0.1/udp/0/quic-v1")}
+	ma := member(t, a, mesh.Config{Listen: quic})
+	mb := member(t, b, mesh.Config{Listen: quic, Peers: addrs(t, ma)})
+	act(t, a, "over quic", 3)
+	waitConverged(t, a, b)
+	for _, p := range mb.Peers() {
+		if !strings.Contains(p.Addrs[0], "/quic-v1") {
+			t.Errorf("peer reached over %s", p.Addrs[0])
+		}
+	}
+}
+
+func TestDefaultListen(t *testing.T) {
+	m, err := mesh.New(testContext(t), mesh.Config{Key: newKey(t), Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	var tcp, quic bool
+	for _, a := range m.Addrs() {
+		if !strings.HasSuffix(a, "/p2p/"+m.ID()) {
+			t.Errorf("address %s does not end in the peer id", a)
+		}
+		tcp = tcp || strings.Contains(a, "/tcp/")
+		quic = quic || strings.Contains(a, "/quic-v1/")
+	}
+	if !tcp || !quic {
+		t.Errorf("listening on %v, want TCP and QUIC", m.Addrs())
 	}
 }
 

@@ -85,13 +85,23 @@ func (m *Mesh) penalize(p peer.ID, n int, err error) {
 		return
 	}
 	m.mu.Lock()
+	bad := 0
 	if st, ok := m.peers[p]; ok {
 		st.bad += n
+		bad = st.bad
 	}
 	m.mu.Unlock()
 	m.cm.UpsertTag(p, "convene-bad", func(v int) int { return v - 10*n })
 	m.log.Warn("peer sent bad operations", "remote", p.ShortString(), "count", n, "err", err)
+	if bad >= maxBad {
+		m.log.Warn("disconnecting a peer that keeps sending bad operations", "remote", p.ShortString(), "bad", bad)
+		m.h.Network().ClosePeer(p)
+	}
 }
+
+// maxBad is how many bad operations or messages a peer may send in one
+// connection before it is disconnected.
+const maxBad = 64
 
 func (m *Mesh) markSynced(p peer.ID, at time.Time) {
 	m.mu.Lock()

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -289,6 +290,11 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 	m.mu.Lock()
 	g.synced[p] = now
 	g.lastSync = now
+	for q, t := range g.synced {
+		if now.Sub(t) > freshWindow {
+			delete(g.synced, q) // peers gone for a while
+		}
+	}
 	m.mu.Unlock()
 	m.markSynced(p, now)
 	m.stats.sessions.Add(1)
@@ -323,11 +329,12 @@ func (m *Mesh) receive(ctx context.Context, g *gathering, p peer.ID, b []byte) e
 		m.penalize(p, 1, err)
 		return fmt.Errorf("%w: %v", errSession, err)
 	}
+	checked := acceptAll(g.r, raws)
 	envs := make([]*crdt.Envelope, 0, len(raws))
 	var bad int
 	var firstErr, forged error
-	for _, raw := range raws {
-		e, err := g.r.Accept(raw)
+	for _, c := range checked {
+		e, err := c.env, c.err
 		switch {
 		case err == nil:
 			envs = append(envs, e)
@@ -508,4 +515,38 @@ func (m *Mesh) forward(g *gathering, envs []*crdt.Envelope) {
 			return // the queue is full; reconciliation will carry the rest
 		}
 	}
+}
+
+type checked struct {
+	env *crdt.Envelope
+	err error
+}
+
+// acceptAll runs r.Accept on each raw, on every core for a large batch:
+// the signature checks are nearly all the cost of taking in a batch, and
+// each is independent.
+func acceptAll(r Replica, raws [][]byte) []checked {
+	out := make([]checked, len(raws))
+	workers := min(len(raws)/32, runtime.GOMAXPROCS(0))
+	if workers <= 1 {
+		for i, raw := range raws {
+			out[i].env, out[i].err = r.Accept(raw)
+		}
+		return out
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(raws) {
+					return
+				}
+				out[i].env, out[i].err = r.Accept(raws[i])
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }
