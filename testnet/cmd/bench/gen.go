@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	crand "crypto/rand"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/node"
@@ -336,3 +339,46 @@ phone network mesh offline radio noise quiet hours festival music art mural wall
 business shop tax fair wage union strike support fund grant apply deadline report minutes
 agenda chair scribe facilitator consensus objection amend merge draft final adopt reject
 the a of to and in for with on by from that this we our all each every more less than`)
+
+// settle compacts a data directory's store fully, as the background
+// compactions of a node that has run for a while would have: the bulk
+// write leaves many level-0 tables, and compacting them would otherwise
+// fall on the first start measured.
+func settle(ctx context.Context, dir string) error {
+	db, err := pebble.Open(filepath.Join(dir, "store"), &pebble.Options{Logger: quietPebble{}})
+	if err != nil {
+		return fmt.Errorf("settle the store: %w", err)
+	}
+	err = db.Compact(ctx, []byte{0}, []byte{0xff}, true)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// snapshotSize is the size of the state snapshot stored in dir (node/store
+// keeps it under /g/<gathering>/s), or 0.
+func snapshotSize(dir string, g crdt.GatheringID) (int64, error) {
+	db, err := pebble.Open(filepath.Join(dir, "store"), &pebble.Options{Logger: quietPebble{}, ReadOnly: true})
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	v, closer, err := db.Get([]byte("/g/" + g.String() + "/s"))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer closer.Close()
+	return int64(len(v)), nil
+}
+
+type quietPebble struct{}
+
+func (quietPebble) Infof(string, ...any)  {}
+func (quietPebble) Errorf(string, ...any) {}
+func (quietPebble) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf(format, args...))
+}

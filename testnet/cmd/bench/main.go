@@ -49,6 +49,13 @@ func main() {
 	only := flag.String("only", "", "run only these benchmarks, comma-separated: ingest, heal, latency, startup, join")
 	bin := flag.String("bin", "bin/convene", "the convene binary")
 	flag.Parse()
+	if *healChildFlag != "" {
+		if err := healChild(*healChildFlag); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*out, *quick, *only, *bin); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(1)

@@ -26,6 +26,19 @@ func benchStartup(ctx context.Context, l *lab, cfg config) section {
 		total = 50_000
 		sec.title = fmt.Sprintf("Start-up with %d operations (quick)", total)
 	}
+	// The floor: a node with nothing in it.
+	empty := l.dir("startup-empty")
+	if _, err := l.convene(ctx, "init", "--data", empty, "--name", "Empty"); err != nil {
+		sec.err = err
+		return sec
+	}
+	base, err := timedStart(ctx, l, empty)
+	if err != nil {
+		sec.err = fmt.Errorf("start an empty node: %w", err)
+		return sec
+	}
+	base.p.stop()
+
 	t := time.Now()
 	w, err := generate(total, 2)
 	if err != nil {
@@ -40,6 +53,13 @@ func benchStartup(ctx context.Context, l *lab, cfg config) section {
 		return sec
 	}
 	write := time.Since(t)
+	t = time.Now()
+	if err := settle(ctx, dir); err != nil {
+		sec.err = err
+		return sec
+	}
+	compact := time.Since(t)
+	g := w.keys.Gathering
 	w = nil
 	runtime.GC()
 
@@ -56,6 +76,11 @@ func benchStartup(ctx context.Context, l *lab, cfg config) section {
 		return sec
 	}
 	stopTook := time.Since(t)
+	snap, err := snapshotSize(dir, g)
+	if err != nil {
+		sec.err = err
+		return sec
+	}
 
 	var clean []startResult
 	for range 3 {
@@ -94,12 +119,13 @@ func benchStartup(ctx context.Context, l *lab, cfg config) section {
 	)
 	size, _ := dirSize(dir)
 	sec.details = append(sec.details,
-		fmt.Sprintf("The data directory: %d operations of the realistic mix (sealed on all cores in %s, written straight into the pebble store in %s), %s on disk.", total, gen.Round(time.Millisecond), write.Round(time.Millisecond), mb(size)),
+		fmt.Sprintf("The data directory: %d operations of the realistic mix (sealed on all cores in %s, written straight into the pebble store in %s, then compacted in %s as a node that ran for a while would have it), %s on disk at the end.", total, gen.Round(time.Millisecond), write.Round(time.Millisecond), compact.Round(time.Millisecond), mb(size)),
 		"Each start is timed from exec of `convene run --no-mdns --ui 127.0.0.1:0 --listen /ip4/127.0.0.1/tcp/0` until both `GET /api/v1/status` and `GET /` answered 200; the peak RSS is VmHWM from /proc/PID/status read then.",
+		fmt.Sprintf("For comparison, a node holding only its first operations (just made by `convene init`) starts and serves in %s, within %s.", ms(base.took), mb(base.rss)),
 		fmt.Sprintf("After a clean shutdown (SIGTERM, which saves a state snapshot): %s, %s, %s, printed its UI address after %s.",
 			ms(clean[0].took), ms(clean[1].took), ms(clean[2].took), ms(med.printed)),
 		fmt.Sprintf("After kill -9 of a node started from a clean shutdown (the snapshot of that shutdown is still there): %s, %s.", ms(crash.took), mb(crash.rss)),
-		fmt.Sprintf("With no snapshot (the store as written, never opened by a node): %s, %s. Its clean shutdown, which writes the snapshot, took %s.", ms(cold.took), mb(cold.rss), ms(stopTook)),
+		fmt.Sprintf("With no snapshot (the store as written, never opened by a node): %s, %s. Its clean shutdown, which writes the state snapshot (%s, one value in the store), took %s.", ms(cold.took), mb(cold.rss), mb(snap), ms(stopTook)),
 	)
 	if sec.missed() {
 		profileOpen(ctx, &sec, dir)
