@@ -103,14 +103,6 @@ func (m *Mesh) penalize(p peer.ID, n int, err error) {
 // connection before it is disconnected.
 const maxBad = 64
 
-func (m *Mesh) markSynced(p peer.ID, at time.Time) {
-	m.mu.Lock()
-	if st, ok := m.peers[p]; ok {
-		st.lastSync = at
-	}
-	m.mu.Unlock()
-}
-
 // Peers lists the connected peers.
 func (m *Mesh) Peers() []Peer {
 	var out []Peer

@@ -158,9 +158,15 @@ func (m *Mesh) initiate(ctx context.Context, g *gathering, p peer.ID) error {
 	}
 	g.running[p] = true
 	m.mu.Unlock()
+	ok := false
 	defer func() {
 		m.mu.Lock()
 		delete(g.running, p)
+		if ok {
+			// Under the same lock as clearing running, so that whoever
+			// sees the sync recorded can start the next one.
+			m.recordSync(g, p)
+		}
 		m.mu.Unlock()
 	}()
 	ctx, cancel := context.WithCancel(ctx)
@@ -174,7 +180,11 @@ func (m *Mesh) initiate(ctx context.Context, g *gathering, p peer.ID) error {
 		s.Reset()
 		return fmt.Errorf("%w: %v", errSession, err)
 	}
-	return m.session(ctx, g, s, true)
+	if err := m.session(ctx, g, s, true); err != nil {
+		return err
+	}
+	ok = true
+	return nil
 }
 
 func (m *Mesh) handleRecon(s network.Stream) {
@@ -193,7 +203,27 @@ func (m *Mesh) handleRecon(s network.Stream) {
 	}
 	if err := m.session(m.ctx, g, s, false); err != nil {
 		m.log.Debug("reconciliation failed", "gathering", id, "remote", p.ShortString(), "err", err)
+		return
 	}
+	m.mu.Lock()
+	m.recordSync(g, p)
+	m.mu.Unlock()
+}
+
+// recordSync notes a completed session with p. Callers hold m.mu.
+func (m *Mesh) recordSync(g *gathering, p peer.ID) {
+	now := time.Now()
+	g.synced[p] = now
+	g.lastSync = now
+	for q, t := range g.synced {
+		if now.Sub(t) > freshWindow {
+			delete(g.synced, q) // peers gone for a while
+		}
+	}
+	if st, ok := m.peers[p]; ok {
+		st.lastSync = now
+	}
+	m.stats.sessions.Add(1)
 }
 
 // session runs either side of a session on s, and closes s.
@@ -286,18 +316,6 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 			return fmt.Errorf("%w: unknown frame %#x", errSession, typ)
 		}
 	}
-	now := time.Now()
-	m.mu.Lock()
-	g.synced[p] = now
-	g.lastSync = now
-	for q, t := range g.synced {
-		if now.Sub(t) > freshWindow {
-			delete(g.synced, q) // peers gone for a while
-		}
-	}
-	m.mu.Unlock()
-	m.markSynced(p, now)
-	m.stats.sessions.Add(1)
 	return nil
 }
 
