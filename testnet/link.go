@@ -99,8 +99,7 @@ func (p *proxy) pipe(dst, src net.Conn) {
 	defer dst.Close()
 	defer src.Close()
 	if p.delay <= 0 {
-		n, _ := io.Copy(dst, src)
-		p.bytes.Add(n)
+		_, _ = io.Copy(countingWriter{dst, p.bytes}, src)
 		return
 	}
 	// The reader stamps chunks as they arrive; the writer delivers each at
@@ -155,4 +154,17 @@ func (p *proxy) close() error {
 		err = nil
 	}
 	return err
+}
+
+// countingWriter counts the bytes written as they go, so that a reader
+// of the count sees live links too.
+type countingWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n.Add(int64(n))
+	return n, err
 }
