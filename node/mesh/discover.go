@@ -99,20 +99,66 @@ func (m *Mesh) dial(ai peer.AddrInfo, via string) error {
 	return err
 }
 
-// dialNew dials a peer found by mDNS or peer exchange, once, unless it is
-// this host or already connected.
+// dialNew takes a peer found by mDNS or peer exchange: unless it is this
+// host or already kept, it is dialled now and redialled with backoff
+// whenever the connection is lost (a partition long enough for connections
+// to die would otherwise leave islands apart until mDNS re-announces, which
+// takes minutes). A peer that stays unreachable for forgetAfter is dropped;
+// finding it again starts over.
 func (m *Mesh) dialNew(ai peer.AddrInfo, via string) {
 	if ai.ID == m.h.ID() || ai.ID == "" || len(ai.Addrs) == 0 {
 		return
 	}
-	if m.h.Network().Connectedness(ai.ID) == network.Connected {
+	m.mu.Lock()
+	if m.found[ai.ID] {
+		m.mu.Unlock()
+		m.h.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.TempAddrTTL)
 		return
 	}
+	m.found[ai.ID] = true
+	m.mu.Unlock()
 	m.wg.Go(func() {
-		if err := m.dial(ai, via); err != nil {
-			m.log.Debug("dial failed", "remote", ai.ID.ShortString(), "via", via, "err", err)
-		}
+		defer func() {
+			m.mu.Lock()
+			delete(m.found, ai.ID)
+			m.mu.Unlock()
+		}()
+		m.keepFound(ai, via)
 	})
+}
+
+// forgetAfter is how long a discovered peer may stay unreachable before the
+// mesh stops redialling it.
+const forgetAfter = 10 * time.Minute
+
+func (m *Mesh) keepFound(ai peer.AddrInfo, via string) {
+	lastSeen := time.Now()
+	backoff := minBackoff
+	for time.Since(lastSeen) < forgetAfter {
+		wait := checkInterval
+		if m.h.Network().Connectedness(ai.ID) == network.Connected {
+			lastSeen = time.Now()
+			backoff = minBackoff
+		} else {
+			addrs := m.h.Peerstore().Addrs(ai.ID)
+			if len(addrs) == 0 {
+				addrs = ai.Addrs
+			}
+			if err := m.dial(peer.AddrInfo{ID: ai.ID, Addrs: addrs}, via); err != nil {
+				m.log.Debug("dial failed", "remote", ai.ID.ShortString(), "via", via, "err", err)
+				wait = backoff
+				backoff = min(backoff*2, maxBackoff)
+			} else {
+				lastSeen = time.Now()
+				backoff = minBackoff
+			}
+		}
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-time.After(jitter(wait)):
+		}
+	}
 }
 
 // jitter spreads d over [0.75d, 1.25d) so that peers do not act in step.

@@ -88,6 +88,7 @@ type Mesh struct {
 	peers      map[peer.ID]*peerState
 	intents    map[peer.ID]string // how a dial in flight found its peer
 	dialing    map[peer.ID]bool
+	found      map[peer.ID]bool // discovered peers being kept connected
 	closed     bool
 
 	stats stats
@@ -192,6 +193,7 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 		peers:      make(map[peer.ID]*peerState),
 		intents:    make(map[peer.ID]string),
 		dialing:    make(map[peer.ID]bool),
+		found:      make(map[peer.ID]bool),
 	}
 	for _, t := range targets {
 		if _, ok := m.intents[t.info.ID]; !ok {
