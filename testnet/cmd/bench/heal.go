@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -46,6 +47,10 @@ func benchHeal(ctx context.Context, l *lab, cfg config) section {
 			value: fmt.Sprintf("%s on the wire", mb(res.WireBytes)),
 			limit: fmt.Sprintf("≤ %s", mb(res.Budget)), ratio: res.BudgetRatio()},
 	)
+	if sec.missed() {
+		top, err := pprofTop(opts.Dir + ".cpu.pprof")
+		sec.addProfile("CPU profile of the whole run, all the nodes and proxies in one process, writing and partitioning included", top, err)
+	}
 	sec.details = append(sec.details,
 		fmt.Sprintf("`testnet.HealPartition`: 2 islands of %d nodes (node.Node with an in-memory store, a real libp2p mesh on loopback), every link through a proxy that delays each direction by %s and counts the bytes; each island writes %d operations (comments and edits) while cut off, then every link is restored at once.", opts.Island, lanLatency, res.OpsPerIsland),
 		fmt.Sprintf("Missing at the heal: %d (node, operation) differences, %s zstd-compressed; the byte budget is 1.25 × that + 64 B × differences = %s.", res.Differences, mb(res.Compressed), mb(res.Budget)),
@@ -91,7 +96,17 @@ func healChild(arg string) error {
 	if err := json.Unmarshal([]byte(arg), &opts); err != nil {
 		return err
 	}
+	// Profiled whole (setup included), for the notes on a miss.
+	f, err := os.Create(opts.Dir + ".cpu.pprof")
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return err
+	}
 	res, err := testnet.HealPartition(context.Background(), opts)
+	pprof.StopCPUProfile()
 	if err != nil {
 		return err
 	}
