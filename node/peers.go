@@ -15,10 +15,24 @@ import (
 // `convene run` after `convene join` dials them again (path "invite").
 const invitePeersFile = "invite-peers.json"
 
-// SaveInvitePeers records the addresses from an invite in dir.
-func SaveInvitePeers(dir string, addrs []ma.Multiaddr) error {
-	s := make([]string, len(addrs))
-	for i, a := range addrs {
+// SaveInvite records in dir, after Join, what else the invite carried: the
+// peer addresses to dial and, until the gathering's own operations arrive,
+// its name.
+func SaveInvite(dir string, inv Invite) error {
+	creds, name, err := LoadGathering(dir)
+	if err != nil {
+		return err
+	}
+	if creds != inv.Credentials {
+		return fmt.Errorf("save invite: %w: it is for another gathering than %s holds", ErrBadInvite, dir)
+	}
+	if name == "" && inv.Name != "" {
+		if err := saveGathering(dir, creds, inv.Name); err != nil {
+			return fmt.Errorf("save invite: %w", err)
+		}
+	}
+	s := make([]string, len(inv.Addrs))
+	for i, a := range inv.Addrs {
 		s[i] = a.String()
 	}
 	b, err := json.Marshal(s)
@@ -31,7 +45,7 @@ func SaveInvitePeers(dir string, addrs []ma.Multiaddr) error {
 	return nil
 }
 
-// LoadInvitePeers reads the addresses saved by SaveInvitePeers; none if the
+// LoadInvitePeers reads the addresses saved by SaveInvite; none if the
 // node was not started from an invite.
 func LoadInvitePeers(dir string) ([]ma.Multiaddr, error) {
 	b, err := os.ReadFile(filepath.Join(dir, invitePeersFile))

@@ -46,7 +46,7 @@ func cmdJoin(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := node.Join(ctx, *data, inv.Credentials, *identity); err != nil {
 		return err
 	}
-	if err := node.SaveInvitePeers(*data, inv.Addrs); err != nil {
+	if err := node.SaveInvite(*data, inv); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "joined gathering %q in %s; start it with: convene run --data %s\n", inv.Name, *data, *data)
