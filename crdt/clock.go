@@ -1,6 +1,9 @@
 package crdt
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Clock is a hybrid logical clock stamp: milliseconds since the Unix epoch,
 // and a counter that orders stamps within one millisecond.
@@ -46,9 +49,14 @@ type HLC struct {
 // Now returns a stamp later than every stamp issued or observed so far.
 // physical is the caller's wall clock in Unix milliseconds.
 func (h *HLC) Now(physical int64) Clock {
-	if physical > h.last.Wall {
+	switch {
+	case physical > h.last.Wall:
 		h.last = Clock{Wall: physical}
-	} else {
+	case h.last.Logical == math.MaxUint32:
+		// The counter is spent: borrow the next millisecond rather than
+		// wrap to a stamp that orders before the last one.
+		h.last = Clock{Wall: h.last.Wall + 1}
+	default:
 		h.last.Logical++
 	}
 	return h.last
