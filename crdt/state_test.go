@@ -33,3 +33,39 @@ func TestOpIndexPrefix(t *testing.T) {
 	}
 	requireSameDump(t, "snapshot", dump(t, s), dump(t, got))
 }
+
+// TestSessionOf finds a proposal's session, and its revisions' and
+// comments', without assembling the session's document.
+func TestSessionOf(t *testing.T) {
+	w := newWorld(t)
+	setup(w)
+	w.op("p", "alice", 20, &ProposalBody{Session: w.ref("s"), Group: w.ref("ga"), Text: "one"})
+	w.op("r", "alice", 21, &RevisionBody{Proposal: w.ref("p"), Group: w.ref("ga"), Text: "two", Parents: ids(w, "p")})
+	w.op("c", "bob", 22, &CommentBody{Proposal: w.ref("p"), Text: "hm"})
+	// Not by a scribe of the group: invalid, yet it names its session.
+	w.op("bad", "mallory", 23, &ProposalBody{Session: w.ref("s"), Group: w.ref("ga"), Text: "forged"})
+	w.op("orphan", "alice", 24, &RevisionBody{Proposal: OpID{1}, Group: w.ref("ga"), Text: "x", Parents: []OpID{{1}}})
+	s := w.state()
+	for _, tc := range []struct {
+		name string
+		id   OpID
+		ok   bool
+	}{
+		{"proposal", w.ref("p"), true},
+		{"revision", w.ref("r"), true},
+		{"comment", w.ref("c"), true},
+		{"invalid proposal", w.ref("bad"), true},
+		{"session", w.ref("s"), false},
+		{"group", w.ref("ga"), false},
+		{"revision of a missing proposal", w.ref("orphan"), false},
+		{"unknown", OpID{9}, false},
+	} {
+		got, ok := s.SessionOf(tc.id)
+		if ok != tc.ok || (ok && got != w.ref("s")) {
+			t.Errorf("%s: SessionOf = %v, %v; want session s, %v", tc.name, got, ok, tc.ok)
+		}
+	}
+	if ss := s.sessions[w.ref("s")]; !ss.doc.dirty {
+		t.Error("SessionOf assembled the session's document")
+	}
+}

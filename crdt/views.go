@@ -142,6 +142,33 @@ func (s *State) Proposal(id OpID) (p Proposal, session OpID, ok bool) {
 	return v, pp.sess.id, true
 }
 
+// SessionOf returns the session that a proposal names — or, for the id of
+// a revision or comment, the session of its proposal — from the index
+// alone: it refreshes no view, so it is cheap to call for every operation
+// applied. It answers whether or not the proposal is valid, and false only
+// when the operations needed to tell have not arrived.
+func (s *State) SessionOf(id OpID) (OpID, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.ops.get(id)
+	if o == nil {
+		return OpID{}, false
+	}
+	switch b := o.Body.(type) {
+	case *RevisionBody:
+		o = s.ops.get(b.Proposal)
+	case *CommentBody:
+		o = s.ops.get(b.Proposal)
+	}
+	if o == nil {
+		return OpID{}, false
+	}
+	if b, ok := o.Body.(*ProposalBody); ok {
+		return b.Session, true
+	}
+	return OpID{}, false
+}
+
 // Revisions lists every valid revision of a proposal, the first one (whose
 // id is the proposal's) first, then by clock. A revision of a hidden
 // proposal, or a hidden revision, has its text withheld.
