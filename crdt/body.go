@@ -371,8 +371,13 @@ func (p *EventPatch) validate(whole bool) error {
 			return invalid("online_url must be an http or https URL")
 		}
 	}
-	if p.Language != nil && len(*p.Language) > maxLanguage {
-		return invalid("language must be a short language tag")
+	if p.Language != nil {
+		if err := checkText("language", *p.Language, maxLanguage, true); err != nil {
+			return err
+		}
+		if *p.Language != "" && !IsLanguageTag(*p.Language) {
+			return invalid("language must be a BCP 47 language tag such as en or pt-BR")
+		}
 	}
 	if p.Tags != nil {
 		if len(*p.Tags) > MaxTags {
@@ -431,6 +436,23 @@ func checkText(field, s string, max int, emptyOK bool) error {
 		return invalid("%s contains a NUL character", field)
 	}
 	return nil
+}
+
+// IsLanguageTag reports whether s has the shape of a BCP 47 language tag:
+// 1 to 35 ASCII letters, digits and hyphens. Whether the subtags are
+// registered is not checked; the shape is what keeps the value safe to put
+// unquoted in other formats (an iCalendar LANGUAGE parameter).
+func IsLanguageTag(s string) bool {
+	if s == "" || len(s) > maxLanguage {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 func checkCap(c int) error {

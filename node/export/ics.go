@@ -53,7 +53,7 @@ func ICS(w io.Writer, x Export) error {
 		ev.SetModifiedAt(e.Modified)
 		ev.SetSequence(e.Sequence)
 		var lang []ics.PropertyParameter
-		if isLangTag(e.Language) {
+		if crdt.IsLanguageTag(e.Language) {
 			lang = append(lang, &ics.KeyValues{Key: string(ics.ParameterLanguage), Value: []string{e.Language}})
 		}
 		ev.SetSummary(e.Title, lang...)
@@ -271,18 +271,4 @@ func paramText(s string) string {
 		return "unnamed"
 	}
 	return s
-}
-
-// isLangTag reports whether s has the shape of a BCP 47 language tag, so
-// that it can go in a LANGUAGE parameter unquoted.
-func isLangTag(s string) bool {
-	if s == "" || len(s) > 35 {
-		return false
-	}
-	for _, r := range s {
-		if !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-			return false
-		}
-	}
-	return true
 }
