@@ -5,7 +5,12 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"fmt"
+	"log/slog"
+	"sync"
 	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 
 	"github.com/convene/convene/crdt"
 )
@@ -81,4 +86,45 @@ func iterateIDs(t testing.TB, l *Log) []crdt.OpID {
 		t.Fatal(err)
 	}
 	return ids
+}
+
+// records is a slog handler that keeps what it is given.
+type records struct {
+	mu   sync.Mutex
+	recs []slog.Record
+}
+
+func (r *records) Enabled(context.Context, slog.Level) bool { return true }
+func (r *records) Handle(_ context.Context, rec slog.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.recs = append(r.recs, rec)
+	return nil
+}
+func (r *records) WithAttrs([]slog.Attr) slog.Handler { return r }
+func (r *records) WithGroup(string) slog.Handler      { return r }
+
+// count is how many records at level or above were kept.
+func (r *records) count(level slog.Level) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, rec := range r.recs {
+		if rec.Level >= level {
+			n++
+		}
+	}
+	return n
+}
+
+// failingFS is an in-memory file system whose writes fail while the
+// toggle is on.
+func failingFS() (vfs.FS, *errorfs.Toggle) {
+	toggle := &errorfs.Toggle{Injector: errorfs.InjectorFunc(func(op errorfs.Op) error {
+		if op.Kind == errorfs.OpFileWrite || op.Kind == errorfs.OpFileWriteAt || op.Kind == errorfs.OpFileSync {
+			return errorfs.ErrInjected
+		}
+		return nil
+	})}
+	return errorfs.Wrap(vfs.NewMem(), toggle), toggle
 }

@@ -95,6 +95,10 @@ func (l *Log) ReadIndex(fn func(ix *recon.Index)) {
 // Has reports whether the operation id is stored. Callers that know the
 // operation's clock should use Contains, which reads no disk.
 func (l *Log) Has(ctx context.Context, id crdt.OpID) (bool, error) {
+	if err := l.s.enter(); err != nil {
+		return false, err
+	}
+	defer l.s.inflight.Done()
 	ok, err := l.s.ds.Has(ctx, l.idKey(id))
 	if err != nil {
 		return false, fmt.Errorf("store: has %s: %w", id, err)
@@ -111,6 +115,10 @@ func (l *Log) Put(ctx context.Context, envs []*crdt.Envelope) (added int, err er
 
 // PutNew is Put returning the envelopes that were new, in input order.
 func (l *Log) PutNew(ctx context.Context, envs []*crdt.Envelope) ([]*crdt.Envelope, error) {
+	if err := l.s.enter(); err != nil {
+		return nil, err
+	}
+	defer l.s.inflight.Done()
 	for _, e := range envs {
 		if e.Gathering != l.g {
 			return nil, fmt.Errorf("store: %w: %s in the log of %s", crdt.ErrForeign, e.Gathering, l.g)
@@ -166,6 +174,10 @@ func (l *Log) PutNew(ctx context.Context, envs []*crdt.Envelope) ([]*crdt.Envelo
 // Get returns the encodings of the items that are stored, in input order;
 // missing ones are skipped.
 func (l *Log) Get(ctx context.Context, items []Item) ([][]byte, error) {
+	if err := l.s.enter(); err != nil {
+		return nil, err
+	}
+	defer l.s.inflight.Done()
 	out := make([][]byte, 0, len(items))
 	for _, it := range items {
 		b, err := l.s.ds.Get(ctx, l.opKey(it))
@@ -182,6 +194,10 @@ func (l *Log) Get(ctx context.Context, items []Item) ([][]byte, error) {
 
 // GetByID returns the encoding of an operation by its id alone.
 func (l *Log) GetByID(ctx context.Context, id crdt.OpID) ([]byte, bool, error) {
+	if err := l.s.enter(); err != nil {
+		return nil, false, err
+	}
+	defer l.s.inflight.Done()
 	c, err := l.s.ds.Get(ctx, l.idKey(id))
 	if errors.Is(err, ds.ErrNotFound) {
 		return nil, false, nil
@@ -204,6 +220,10 @@ func (l *Log) GetByID(ctx context.Context, id crdt.OpID) ([]byte, bool, error) {
 // error from fn ends the iteration and is returned. A stored value that
 // does not decode is reported as an error: it means the store is corrupt.
 func (l *Log) Iterate(ctx context.Context, fn func(e *crdt.Envelope) error) error {
+	if err := l.s.enter(); err != nil {
+		return err
+	}
+	defer l.s.inflight.Done()
 	return l.s.scan(ctx, l.opsPref, nil, false, func(k, v []byte) error {
 		e, err := crdt.DecodeEnvelope(append([]byte(nil), v...))
 		if err != nil {
@@ -215,6 +235,10 @@ func (l *Log) Iterate(ctx context.Context, fn func(e *crdt.Envelope) error) erro
 
 // Items calls fn with every stored item in order, reading keys only.
 func (l *Log) Items(ctx context.Context, fn func(Item) error) error {
+	if err := l.s.enter(); err != nil {
+		return err
+	}
+	defer l.s.inflight.Done()
 	return l.s.scan(ctx, l.opsPref, nil, true, func(k, _ []byte) error {
 		it, err := l.parseOpKey(k)
 		if err != nil {
@@ -225,6 +249,8 @@ func (l *Log) Items(ctx context.Context, fn func(Item) error) error {
 }
 
 // DiskUsage is the on-disk size of the whole store holding this log.
+// Like every method that reads the store, it returns ErrClosed once the
+// store is closed.
 func (l *Log) DiskUsage(ctx context.Context) (int64, error) { return l.s.DiskUsage(ctx) }
 
 func (l *Log) opKey(it Item) ds.Key {
@@ -273,10 +299,23 @@ func decodeClock(b []byte) (crdt.Clock, error) {
 // speed up the next start. The log stays the source of truth: a snapshot
 // is a cache, which readers check against the log.
 func (l *Log) PutSnapshot(ctx context.Context, b []byte) error {
+	if err := l.s.enter(); err != nil {
+		return err
+	}
+	defer l.s.inflight.Done()
 	if err := l.s.writable(len(b)); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	if err := l.s.ds.Put(ctx, l.snapKey(), b); err != nil {
+	// Through a batch and commit, like operations: a failed write is fatal
+	// to pebble, and commit turns that into ErrFailed.
+	batch, err := l.s.ds.Batch(ctx)
+	if err != nil {
+		return fmt.Errorf("store: batch: %w", err)
+	}
+	if err := batch.Put(ctx, l.snapKey(), b); err != nil {
+		return fmt.Errorf("store: put snapshot: %w", err)
+	}
+	if err := l.s.commit(ctx, batch); err != nil {
 		return fmt.Errorf("store: put snapshot: %w", err)
 	}
 	return nil
@@ -284,6 +323,10 @@ func (l *Log) PutSnapshot(ctx context.Context, b []byte) error {
 
 // Snapshot returns the snapshot last stored by PutSnapshot, if any.
 func (l *Log) Snapshot(ctx context.Context) ([]byte, bool, error) {
+	if err := l.s.enter(); err != nil {
+		return nil, false, err
+	}
+	defer l.s.inflight.Done()
 	b, err := l.s.ds.Get(ctx, l.snapKey())
 	if errors.Is(err, ds.ErrNotFound) {
 		return nil, false, nil

@@ -47,29 +47,49 @@ type Store struct {
 	mu     sync.Mutex
 	logs   map[crdt.GatheringID]*Log
 	closed bool
+	// inflight counts the calls that may reach the datastore; Close waits
+	// for them, so none finds pebble closed under it (which panics).
+	inflight sync.WaitGroup
 }
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	log *slog.Logger
+	fs  vfs.FS // nil: the real file system
+}
+
+// WithLogger sends pebble's log to l (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// withFS replaces the real file system; tests simulate crashes and full
+// disks with it.
+func withFS(fs vfs.FS) Option { return func(o *options) { o.fs = fs } }
 
 // Open opens (creating if needed) the pebble store in dir.
-func Open(dir string) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+func Open(dir string, opts ...Option) (*Store, error) {
+	var o options
+	for _, f := range opts {
+		f(&o)
 	}
-	return openPebble(dir, nil)
-}
-
-// openPebble opens a pebble store; fs, when not nil, replaces the real
-// file system (tests simulate crashes and full disks with it).
-func openPebble(dir string, fs vfs.FS) (*Store, error) {
+	if o.log == nil {
+		o.log = slog.Default()
+	}
+	fs := o.fs
 	if fs == nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
 		fs = vfs.Default
 	}
-	opts := &pebble.Options{FS: fs, Logger: pebbleLogger{slog.Default().With("pkg", "pebble")}}
+	popts := &pebble.Options{FS: fs, Logger: pebbleLogger{o.log.With("pkg", "pebble")}}
 	// pebbleds defaults to pebble.NoSync for Put and for batches; with
 	// pebble.Sync every batch commit waits for the WAL fsync (see
 	// pebbleds.Batch.Commit, which passes these options to
 	// pebble.Batch.Commit).
 	d, err := pebbleds.NewDatastore(dir,
-		pebbleds.WithPebbleOpts(opts),
+		pebbleds.WithPebbleOpts(popts),
 		pebbleds.WithPebbleWriteOptions(pebble.Sync))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
@@ -158,6 +178,18 @@ func OpenMemory() *Store {
 // ErrClosed is returned after Close.
 var ErrClosed = errors.New("store is closed")
 
+// enter admits a call that uses the datastore, unless the store is
+// closed; the caller must call s.inflight.Done when it is through.
+func (s *Store) enter() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("store: %w", ErrClosed)
+	}
+	s.inflight.Add(1)
+	return nil
+}
+
 // Log returns the log of gathering g, loading its index on first use.
 func (s *Store) Log(ctx context.Context, g crdt.GatheringID) (*Log, error) {
 	s.mu.Lock()
@@ -178,6 +210,10 @@ func (s *Store) Log(ctx context.Context, g crdt.GatheringID) (*Log, error) {
 
 // Gatherings lists the gatherings that have at least one stored operation.
 func (s *Store) Gatherings(ctx context.Context) ([]crdt.GatheringID, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.inflight.Done()
 	var out []crdt.GatheringID
 	// Gathering prefixes are fixed-length, so after each one found the scan
 	// seeks past all of its keys.
@@ -202,6 +238,10 @@ func (s *Store) Gatherings(ctx context.Context) ([]crdt.GatheringID, error) {
 
 // DiskUsage is the size of the store on disk in bytes (0 in memory).
 func (s *Store) DiskUsage(ctx context.Context) (int64, error) {
+	if err := s.enter(); err != nil {
+		return 0, err
+	}
+	defer s.inflight.Done()
 	n, err := ds.DiskUsage(ctx, s.ds)
 	if err != nil {
 		return 0, fmt.Errorf("store: disk usage: %w", err)
@@ -209,15 +249,18 @@ func (s *Store) DiskUsage(ctx context.Context) (int64, error) {
 	return int64(n), nil
 }
 
-// Close closes the store. Logs obtained from it must not be used after.
-// After ErrFailed, Close releases nothing and the process should exit.
+// Close closes the store, once the calls in flight have returned; from
+// then on the logs obtained from it return ErrClosed. After ErrFailed,
+// Close releases nothing and the process should exit.
 func (s *Store) Close() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil
 	}
 	s.closed = true
+	s.mu.Unlock()
+	s.inflight.Wait()
 	if p := s.failed.Load(); p != nil {
 		// Closing flushes, and pebble cannot flush past a failed WAL
 		// write: leave the files as they are (the WAL holds everything

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -11,10 +12,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
-	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 
 	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/node/recon"
@@ -242,7 +243,7 @@ func TestPutIsSynced(t *testing.T) {
 	ctx := context.Background()
 	g := newTestGathering(t, "sync")
 	fs := vfs.NewCrashableMem()
-	s, err := openPebble("/db", fs)
+	s, err := Open("/db", withFS(fs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +261,7 @@ func TestPutIsSynced(t *testing.T) {
 	crashed := fs.CrashClone(vfs.CrashCloneCfg{})
 	s.Close()
 
-	s, err = openPebble("/db", crashed)
+	s, err = Open("/db", withFS(crashed))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,13 +282,9 @@ func TestPutIsSynced(t *testing.T) {
 func TestWriteErrorChangesNothing(t *testing.T) {
 	ctx := context.Background()
 	g := newTestGathering(t, "full")
-	toggle := &errorfs.Toggle{Injector: errorfs.InjectorFunc(func(op errorfs.Op) error {
-		if op.Kind == errorfs.OpFileWrite || op.Kind == errorfs.OpFileWriteAt || op.Kind == errorfs.OpFileSync {
-			return errorfs.ErrInjected
-		}
-		return nil
-	})}
-	s, err := openPebble("/db", errorfs.Wrap(vfs.NewMem(), toggle))
+	fs, toggle := failingFS()
+	log := &records{}
+	s, err := Open("/db", withFS(fs), WithLogger(slog.New(log)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,6 +300,14 @@ func TestWriteErrorChangesNothing(t *testing.T) {
 	}
 	if l.Len() != 4 || l.Digest() != digest || l.Contains(Item{Clock: envs[5].Clock, ID: envs[5].ID()}) {
 		t.Fatal("a failed Put changed the log")
+	}
+	// Pebble's report of the failure went to the store's logger.
+	if log.count(slog.LevelError) == 0 {
+		t.Error("pebble's fatal error was not logged to the store's logger")
+	}
+	// Pebble's report of the failure went to the store's logger.
+	if log.count(slog.LevelError) == 0 {
+		t.Error("pebble's fatal error was not logged to the store's logger")
 	}
 	// The store stays refused even once the disk answers again: pebble's
 	// commit pipeline is broken after a failed WAL write.
@@ -321,7 +326,7 @@ func TestDiskFull(t *testing.T) {
 	g := newTestGathering(t, "full")
 	fs := vfs.NewMem()
 	fs.TestingSetDiskUsage(vfs.DiskUsage{AvailBytes: 1 << 30, TotalBytes: 2 << 30})
-	s, err := openPebble("/db", fs)
+	s, err := Open("/db", withFS(fs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -442,5 +447,124 @@ func TestSnapshotKey(t *testing.T) {
 				t.Fatal("the snapshot shows up as an operation")
 			}
 		})
+	}
+}
+
+// TestSnapshotOnFailingDisk: a snapshot write the disk refuses is an
+// error (ErrFailed), as for operations, not a crash.
+func TestSnapshotOnFailingDisk(t *testing.T) {
+	ctx := context.Background()
+	fs, toggle := failingFS()
+	s, err := Open("/db", withFS(fs), WithLogger(slog.New(&records{})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	l := openLogT(t, s, newTestGathering(t, "snapfail").keys.Gathering)
+	toggle.On()
+	if err := l.PutSnapshot(ctx, []byte("state")); !errors.Is(err, ErrFailed) {
+		t.Fatalf("PutSnapshot on a failing disk: %v, want ErrFailed", err)
+	}
+}
+
+// TestClosed: after Close, every method that reads or writes the store
+// returns ErrClosed (pebble itself panics when used closed).
+func TestClosed(t *testing.T) {
+	ctx := context.Background()
+	g := newTestGathering(t, "closed")
+	for name, s := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			l := openLogT(t, s, g.keys.Gathering)
+			envs := g.ops(t, 2)
+			if _, err := l.Put(ctx, envs[:1]); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			it := Item{Clock: envs[0].Clock, ID: envs[0].ID()}
+			for _, tc := range []struct {
+				name string
+				call func() error
+			}{
+				{"Put", func() error { _, err := l.Put(ctx, envs[1:]); return err }},
+				{"Get", func() error { _, err := l.Get(ctx, []Item{it}); return err }},
+				{"GetByID", func() error { _, _, err := l.GetByID(ctx, it.ID); return err }},
+				{"Has", func() error { _, err := l.Has(ctx, it.ID); return err }},
+				{"Iterate", func() error { return l.Iterate(ctx, func(*crdt.Envelope) error { return nil }) }},
+				{"Items", func() error { return l.Items(ctx, func(Item) error { return nil }) }},
+				{"DiskUsage", func() error { _, err := l.DiskUsage(ctx); return err }},
+				{"PutSnapshot", func() error { return l.PutSnapshot(ctx, []byte("x")) }},
+				{"Snapshot", func() error { _, _, err := l.Snapshot(ctx); return err }},
+				{"Gatherings", func() error { _, err := s.Gatherings(ctx); return err }},
+				{"Log", func() error { _, err := s.Log(ctx, crdt.GatheringID{9}); return err }},
+			} {
+				if err := tc.call(); !errors.Is(err, ErrClosed) {
+					t.Errorf("%s after Close: %v, want ErrClosed", tc.name, err)
+				}
+			}
+			// The index in memory still answers.
+			if !l.Contains(it) || l.Len() != 1 {
+				t.Error("the closed log forgot its index")
+			}
+		})
+	}
+}
+
+// TestCloseWaitsForCalls: Close lets a call in flight finish on an open
+// store, and refuses the calls made after it began.
+func TestCloseWaitsForCalls(t *testing.T) {
+	ctx := context.Background()
+	g := newTestGathering(t, "inflight")
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := openLogT(t, s, g.keys.Gathering)
+	envs := g.ops(t, 50)
+	if _, err := l.Put(ctx, envs); err != nil {
+		t.Fatal(err)
+	}
+	inside, release := make(chan struct{}), make(chan struct{})
+	iterated := make(chan error, 1)
+	n := 0
+	go func() {
+		iterated <- l.Iterate(ctx, func(*crdt.Envelope) error {
+			if n++; n == 1 {
+				close(inside)
+				<-release
+			}
+			return nil
+		})
+	}()
+	<-inside
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	// Wait until Close has begun: from then on, new calls are refused.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := l.Get(ctx, sortedItems(envs[:1]))
+		if errors.Is(err, ErrClosed) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Close never began")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a call was in flight", err)
+	default:
+	}
+	close(release)
+	if err := <-iterated; err != nil || n != len(envs) {
+		t.Fatalf("the call in flight: %v after %d of %d operations", err, n, len(envs))
+	}
+	if err := <-closed; err != nil {
+		t.Fatal(err)
 	}
 }
