@@ -3,10 +3,12 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"testing"
 
 	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/node/recon"
+	"github.com/convene/convene/node/store"
 )
 
 // replica is node/mesh's Replica, restated so the tests check that *Node
@@ -100,4 +102,23 @@ func workshop(t testing.TB, n *Node) (session, group, proposal crdt.OpID) {
 	group = act(t, n, &crdt.GroupBody{Name: "Table 1"}).ID
 	proposal = act(t, n, &crdt.ProposalBody{Session: session, Group: group, Text: "Rain barrels"}).ID
 	return
+}
+
+// withStore opens the store of the node directory dir (which no node has
+// open) and runs fn with gathering g's log.
+func withStore(t testing.TB, dir string, g crdt.GatheringID, fn func(l *store.Log)) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(filepath.Join(dir, storeDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := st.Log(ctx, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn(l)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
 }

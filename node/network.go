@@ -1,11 +1,13 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/convene/convene/crdt"
@@ -38,14 +40,7 @@ type meshPeers struct{ m *mesh.Mesh }
 func (p meshPeers) ID() string      { return p.m.ID() }
 func (p meshPeers) Addrs() []string { return p.m.Addrs() }
 
-func (p meshPeers) Peers() []Peer {
-	mp := p.m.Peers()
-	out := make([]Peer, len(mp))
-	for i, q := range mp {
-		out[i] = Peer(q)
-	}
-	return out
-}
+func (p meshPeers) Peers() []Peer { return p.m.Peers() }
 
 func (p meshPeers) Freshness(g crdt.GatheringID) Freshness {
 	n, last := p.m.Freshness(g)
@@ -120,7 +115,7 @@ type RelayGathering struct {
 	LastSync time.Time        `json:"last_sync,omitzero"`
 }
 
-// Gatherings reports each served gathering.
+// Gatherings reports each served gathering, by id.
 func (r *Relay) Gatherings() []RelayGathering {
 	out := make([]RelayGathering, 0, len(r.logs))
 	for g, l := range r.logs {
@@ -128,6 +123,7 @@ func (r *Relay) Gatherings() []RelayGathering {
 		rg.Peers, rg.LastSync = r.mesh.Freshness(g)
 		out = append(out, rg)
 	}
+	slices.SortFunc(out, func(a, b RelayGathering) int { return bytes.Compare(a.ID[:], b.ID[:]) })
 	return out
 }
 

@@ -22,6 +22,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/node/mesh"
 	"github.com/convene/convene/node/recon"
 	"github.com/convene/convene/node/store"
 )
@@ -61,13 +62,7 @@ type Change struct {
 }
 
 // Peer is a connected peer and how it was found.
-type Peer struct {
-	PeerID   string    `json:"peer_id"`
-	Addrs    []string  `json:"addrs"`
-	Via      string    `json:"via"` // mdns, static, invite, hub, pex, inbound
-	Since    time.Time `json:"since"`
-	LastSync time.Time `json:"last_sync,omitzero"`
-}
+type Peer = mesh.Peer
 
 // Freshness says how current this node's view is.
 type Freshness struct {
@@ -121,6 +116,10 @@ type Node struct {
 	writeMu sync.Mutex
 	hlc     crdt.HLC
 	closed  bool
+	// unsaved counts the operations the state holds that its stored
+	// snapshot lacks, so that Close writes a snapshot only when there is
+	// something new to save (read-only commands open and close a node).
+	unsaved int
 
 	// mu guards state. Writers hold it only to apply, never across disk
 	// writes, so readers wait for no fsync.
@@ -314,7 +313,9 @@ func (n *Node) load(ctx context.Context) error {
 	if n.state == nil {
 		n.state = crdt.NewState(n.creds.Founder)
 		err = n.oplog.Iterate(ctx, apply)
+		n.unsaved = n.state.Len()
 	} else if len(missing) > 0 {
+		n.unsaved = len(missing)
 		var raws [][]byte
 		if raws, err = n.oplog.Get(ctx, missing); err == nil {
 			for _, raw := range raws {
@@ -381,11 +382,16 @@ func (n *Node) Close() error {
 	n.subMu.Unlock()
 	n.mu.RLock()
 	name := n.state.Name()
-	snap := n.state.Snapshot()
+	var snap []byte
+	if n.unsaved > 0 {
+		snap = n.state.Snapshot()
+	}
 	n.mu.RUnlock()
 	// The next start loads this instead of replaying the log.
-	if err := n.oplog.PutSnapshot(context.Background(), snap); err != nil {
-		n.log.Warn("could not save a state snapshot", "err", err)
+	if snap != nil {
+		if err := n.oplog.PutSnapshot(context.Background(), snap); err != nil {
+			n.log.Warn("could not save a state snapshot", "err", err)
+		}
 	}
 	if name != "" && name != n.name {
 		// Commands that read the directory without opening the store
@@ -537,7 +543,9 @@ func (n *Node) apply(ops []crdt.Op, local bool) {
 	changes := make([]Change, 0, len(ops))
 	n.mu.Lock()
 	for _, op := range ops {
-		n.state.Apply(op)
+		if n.state.Apply(op) {
+			n.unsaved++
+		}
 		n.hlc.Observe(op.Clock)
 		changes = append(changes, n.changeOf(op, local))
 	}
@@ -545,11 +553,13 @@ func (n *Node) apply(ops []crdt.Op, local bool) {
 	n.notify(changes)
 }
 
-// changeOf describes op for subscribers. Callers hold mu.
+// changeOf describes op for subscribers. Callers hold mu. It reads only
+// the state's index: it runs for every operation applied, and assembling
+// documents here would make a batch of edits quadratic.
 func (n *Node) changeOf(op crdt.Op, local bool) Change {
 	c := Change{Op: op.ID, Kind: op.Body.Kind(), Local: local}
 	proposal := func(id crdt.OpID) {
-		if _, s, ok := n.state.Proposal(id); ok {
+		if s, ok := n.state.SessionOf(id); ok {
 			c.Session = s
 		}
 	}
@@ -786,19 +796,32 @@ func (n *Node) CreateIdentity(ctx context.Context, name string) (LocalIdentity, 
 	if err != nil {
 		return LocalIdentity{}, err
 	}
+	var prev []localKey
+	saved := false
 	n.writeMu.Lock()
 	env, _, err := n.act(ctx, k.signer, &crdt.IdentityBody{Name: name}, func() error {
 		// The key is saved before its first operation is stored, so
 		// no stored operation is signed by a key this node lost.
 		n.idMu.Lock()
 		defer n.idMu.Unlock()
+		prev = n.ids
 		ids := append(slices.Clone(n.ids), k)
 		if err := saveIdentities(n.dir, ids); err != nil {
 			return err
 		}
-		n.ids = ids
+		n.ids, saved = ids, true
 		return nil
 	})
+	if err != nil && saved {
+		// Its operation was not stored: forget the key again, so that no
+		// identity is left that the gathering never heard of.
+		n.idMu.Lock()
+		n.ids = prev
+		if rerr := saveIdentities(n.dir, prev); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("restore %s: %w", identitiesFile, rerr))
+		}
+		n.idMu.Unlock()
+	}
 	n.writeMu.Unlock()
 	if err != nil {
 		return LocalIdentity{}, err
@@ -821,9 +844,7 @@ func (n *Node) Status() Status {
 	if size, err := n.st.DiskUsage(context.Background()); err == nil {
 		s.StoreSize = size
 	}
-	n.extMu.RLock()
-	ps := n.peers
-	n.extMu.RUnlock()
+	ps := n.peerSource()
 	if ps != nil {
 		s.PeerID = ps.ID()
 		s.Addrs = ps.Addrs()
@@ -833,4 +854,19 @@ func (n *Node) Status() Status {
 		s.PeerID = id.String()
 	}
 	return s
+}
+
+// Freshness says how current the node's view is: the cheap part of Status,
+// for answers that carry it with every read.
+func (n *Node) Freshness() Freshness {
+	if ps := n.peerSource(); ps != nil {
+		return ps.Freshness(n.keys.Gathering)
+	}
+	return Freshness{}
+}
+
+func (n *Node) peerSource() PeerSource {
+	n.extMu.RLock()
+	defer n.extMu.RUnlock()
+	return n.peers
 }

@@ -418,21 +418,7 @@ func TestStartFromSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	withStore := func(fn func(l *store.Log)) {
-		st, err := store.Open(filepath.Join(dir, storeDir))
-		if err != nil {
-			t.Fatal(err)
-		}
-		l, err := st.Log(ctx, keys.Gathering)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fn(l)
-		if err := st.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	withStore(func(l *store.Log) {
+	withStore(t, dir, keys.Gathering, func(l *store.Log) {
 		if _, err := l.Put(ctx, []*crdt.Envelope{extra}); err != nil {
 			t.Fatal(err)
 		}
@@ -456,7 +442,7 @@ func TestStartFromSnapshot(t *testing.T) {
 	check(n)
 	n.Close()
 
-	withStore(func(l *store.Log) {
+	withStore(t, dir, keys.Gathering, func(l *store.Log) {
 		if err := l.PutSnapshot(ctx, []byte("damaged")); err != nil {
 			t.Fatal(err)
 		}
@@ -467,4 +453,123 @@ func TestStartFromSnapshot(t *testing.T) {
 			t.Fatalf("rebuilt state has %d ops, want 7", s.Len())
 		}
 	})
+}
+
+// TestCloseSnapshot: Close saves a snapshot when the state holds
+// operations the stored one lacks, and only then, so that read-only
+// commands do not rewrite it.
+func TestCloseSnapshot(t *testing.T) {
+	ctx := context.Background()
+	n, dir := initNode(t, false)
+	g := n.Gathering()
+	n.Close()
+	var saved []byte
+	withStore(t, dir, g, func(l *store.Log) {
+		b, ok, err := l.Snapshot(ctx)
+		if err != nil || !ok {
+			t.Fatalf("no snapshot after the first Close: %v", err)
+		}
+		saved = b
+	})
+
+	// A marker in place of the snapshot survives a Close with nothing
+	// new, and is replaced by a Close after an operation.
+	marker := []byte("marker")
+	for _, tc := range []struct {
+		name   string
+		act    bool
+		marked bool
+	}{
+		{"read only", false, true},
+		{"after an operation", true, false},
+	} {
+		n := openNode(t, dir, false)
+		if err := n.Log().PutSnapshot(ctx, marker); err != nil {
+			t.Fatal(err)
+		}
+		if tc.act {
+			act(t, n, &crdt.GroupBody{Name: "g"})
+		}
+		n.Close()
+		withStore(t, dir, g, func(l *store.Log) {
+			b, _, err := l.Snapshot(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := string(b) == string(marker); got != tc.marked {
+				t.Errorf("%s: snapshot kept: %v, want %v", tc.name, got, tc.marked)
+			}
+			if !tc.marked {
+				// Back to a valid snapshot for the next case.
+				if err := l.PutSnapshot(ctx, saved); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+		if tc.marked {
+			withStore(t, dir, g, func(l *store.Log) {
+				if err := l.PutSnapshot(ctx, saved); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+	}
+}
+
+// TestCreateIdentityStoreFails: when the identity's operation cannot be
+// stored, the node forgets the new key, in memory and on disk.
+func TestCreateIdentityStoreFails(t *testing.T) {
+	ctx := context.Background()
+	n, dir := initNode(t, false)
+	before := n.Identities()
+	// A log of another gathering refuses the node's operations: a real
+	// store error, after the identities file was written.
+	other, err := n.st.Log(ctx, crdt.GatheringID{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := n.oplog
+	n.oplog = other
+	_, err = n.CreateIdentity(ctx, "lost")
+	n.oplog = own
+	if !errors.Is(err, crdt.ErrForeign) {
+		t.Fatalf("CreateIdentity with a failing store: %v", err)
+	}
+	if got := n.Identities(); len(got) != len(before) || got[0] != before[0] {
+		t.Errorf("identities after the failure: %+v, want %+v", got, before)
+	}
+	onDisk, err := loadIdentities(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(onDisk) != len(before) || onDisk[0].ID != before[0].ID {
+		t.Errorf("%s after the failure holds %d identities, want %d", identitiesFile, len(onDisk), len(before))
+	}
+	if _, err := n.CreateIdentity(ctx, "kept"); err != nil {
+		t.Fatalf("CreateIdentity after the failure: %v", err)
+	}
+}
+
+// TestChangeSessions: every change that touches a session's document
+// names the session, including edits, endorsements, comments and hides.
+func TestChangeSessions(t *testing.T) {
+	n, _ := initNode(t, true)
+	session, group, proposal := workshop(t, n)
+	ch, cancel := n.Subscribe()
+	defer cancel()
+	comment := act(t, n, &crdt.CommentBody{Proposal: proposal, Text: "why?"})
+	rev := act(t, n, &crdt.RevisionBody{Proposal: proposal, Group: group, Text: "Rain barrels, free", Parents: []crdt.OpID{proposal}})
+	act(t, n, &crdt.EndorseBody{Proposal: proposal, Group: group, Revision: rev.ID, Endorse: true})
+	act(t, n, &crdt.HideBody{Target: comment.ID, Hidden: true})
+	act(t, n, &crdt.HideBody{Target: rev.ID, Hidden: true})
+	act(t, n, &crdt.HideBody{Target: proposal, Hidden: true})
+	for i := 0; i < 6; i++ {
+		c := <-ch
+		if c.Session != session {
+			t.Errorf("change %d (kind %v) names session %s, want %s", i, c.Kind, c.Session, session)
+		}
+	}
+	if f := n.Freshness(); f != (Freshness{}) {
+		t.Errorf("Freshness of a node without a mesh: %+v", f)
+	}
 }
