@@ -11,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	ma "github.com/multiformats/go-multiaddr"
+
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/node/mesh"
 	"github.com/convene/convene/node/recon"
 	"github.com/convene/convene/node/store"
 )
@@ -571,5 +574,26 @@ func TestChangeSessions(t *testing.T) {
 	}
 	if f := n.Freshness(); f != (Freshness{}) {
 		t.Errorf("Freshness of a node without a mesh: %+v", f)
+	}
+}
+
+// TestRelayGatheringsSorted: a hub lists its gatherings by id, whatever
+// order they were given in.
+func TestRelayGatheringsSorted(t *testing.T) {
+	gs := []crdt.GatheringID{{3}, {1}, {2}}
+	r, err := OpenRelay(context.Background(), RelayConfig{
+		Dir:        t.TempDir(),
+		Gatherings: gs,
+		Mesh:       mesh.Config{Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for range 3 { // map order varies between calls
+		got := r.Gatherings()
+		if len(got) != 3 || got[0].ID != gs[1] || got[1].ID != gs[2] || got[2].ID != gs[0] {
+			t.Fatalf("Gatherings() = %+v, want by id", got)
+		}
 	}
 }
