@@ -1,11 +1,13 @@
 package mesh_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"testing"
 	"time"
 
@@ -242,3 +244,23 @@ func (g gate) InterceptSecured(_ network.Direction, p peer.ID, _ network.ConnMul
 	return !g.blocked(g.self, p)
 }
 func (g gate) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) { return true, 0 }
+
+// runningFunc returns the first of funcs that some goroutine is running,
+// or "".
+func runningFunc(funcs ...string) string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	for _, f := range funcs {
+		if bytes.Contains(buf, []byte(f)) {
+			return f
+		}
+	}
+	return ""
+}

@@ -169,6 +169,10 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 	}
 	h, err := libp2p.New(opts...)
 	if err != nil {
+		// libp2p closes them only on some of its failures; closing twice
+		// is harmless.
+		cm.Close()
+		rm.Close()
 		return nil, fmt.Errorf("mesh: host: %w", err)
 	}
 	// Subscribe before anything can dial, so no connection goes unseen.

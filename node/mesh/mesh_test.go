@@ -437,3 +437,15 @@ func itemOf(t *testing.T, raw []byte) recon.Item {
 	}
 	return recon.Item{Clock: e.Clock, ID: e.ID()}
 }
+
+// TestNewFailureLeaksNothing: a host that cannot start leaves no
+// resource or connection manager running.
+func TestNewFailureLeaksNothing(t *testing.T) {
+	// An address of no local interface cannot be listened on.
+	unbindable := []multiaddr.Multiaddr{multiaddr.StringCast("/ip4/192.0.2.1/tcp/0")}
+	if _, err := mesh.New(testContext(t), mesh.Config{Key: newKey(t), Listen: unbindable, Logger: testLogger()}); err == nil {
+		t.Fatal("a mesh started on an address it cannot listen on")
+	}
+	leaked := []string{"resourceManager).background", "BasicConnMgr).background", "decayer).process"}
+	waitFor(t, "the managers to stop", func() bool { return runningFunc(leaked...) == "" })
+}
