@@ -14,8 +14,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+	_ "time/tzdata" // zones must resolve on machines without zoneinfo
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -517,6 +519,11 @@ func checkZones(body crdt.Body) error {
 	}
 	if tz == nil {
 		return nil
+	}
+	// LoadLocation reads "" as UTC and "Local" as this machine's zone,
+	// which means something else on every other node.
+	if *tz == "" || strings.EqualFold(*tz, "local") {
+		return fmt.Errorf("%w: timezone must be an IANA zone name such as Europe/Paris", crdt.ErrInvalid)
 	}
 	if _, err := time.LoadLocation(*tz); err != nil {
 		return fmt.Errorf("%w: unknown time zone %q", crdt.ErrInvalid, *tz)

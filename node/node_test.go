@@ -597,3 +597,27 @@ func TestRelayGatheringsSorted(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckZones: an event's time zone must exist and mean the same on
+// every node.
+func TestCheckZones(t *testing.T) {
+	for _, tc := range []struct {
+		tz string
+		ok bool
+	}{
+		{"Europe/Paris", true},
+		{"UTC", true},
+		{"", false},
+		{"Local", false},
+		{"local", false},
+		{"Mars/Olympus_Mons", false},
+	} {
+		err := checkZones(&crdt.EventUpdateBody{Set: crdt.EventPatch{Timezone: &tc.tz}})
+		if tc.ok != (err == nil) || err != nil && !errors.Is(err, crdt.ErrInvalid) {
+			t.Errorf("timezone %q: %v", tc.tz, err)
+		}
+	}
+	if err := checkZones(&crdt.EventUpdateBody{}); err != nil {
+		t.Errorf("no timezone set: %v", err)
+	}
+}
