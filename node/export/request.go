@@ -59,7 +59,7 @@ func Write(ctx context.Context, w io.Writer, n *node.Node, req Request) error {
 		return WriteLogBundle(ctx, w, n.Log(), req.Since)
 	}
 	opt := Options{Gathering: n.Gathering(), Generated: req.Now, BaseURL: req.BaseURL}
-	fr := n.Status().Freshness
+	fr := n.Freshness()
 	opt.Freshness = Freshness{Peers: fr.Peers, LastSync: fr.LastSync}
 	if req.Session.IsZero() {
 		opt.AllSessions = true
