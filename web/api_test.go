@@ -3,7 +3,9 @@ package web
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -455,5 +457,123 @@ func TestMethodNotAllowedAllow(t *testing.T) {
 	status, _, hdr := h.do("DELETE", "/api/v1/events", nil)
 	if status != 405 || !strings.Contains(hdr.Get("Allow"), "POST") || !strings.Contains(hdr.Get("Allow"), "GET") {
 		t.Errorf("405 answer: %d, Allow %q", status, hdr.Get("Allow"))
+	}
+}
+
+// TestRemoteClients: a client on another machine gets neither the pages'
+// CSRF cookie nor the CSRF path, so without the API token it can neither
+// read the full handler (which shows the invite) nor write.
+func TestRemoteClients(t *testing.T) {
+	h := newHarness(t)
+	// Listening on every interface, as an embedder might: any IP literal
+	// is then a Host of ours, and only the peer's address tells them apart.
+	srv, err := New(Config{Node: h.node, Addr: "0.0.0.0:7777", Token: h.token, UI: http.HandlerFunc(testPage)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	csrf := csrfValue(h.token)
+	serve := func(remote, method, path string, body string, hdr map[string]string) *httptest.ResponseRecorder {
+		t.Helper()
+		var rd io.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		r := httptest.NewRequest(method, "http://192.168.1.10:7777"+path, rd)
+		r.RemoteAddr = remote
+		if body != "" {
+			r.Header.Set("Content-Type", "application/json")
+		}
+		for k, v := range hdr {
+			r.Header.Set(k, v)
+		}
+		w := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(w, r)
+		return w
+	}
+	hasCookie := func(w *httptest.ResponseRecorder) bool {
+		for _, c := range w.Result().Cookies() {
+			if c.Name == CSRFCookie {
+				return true
+			}
+		}
+		return false
+	}
+	const lan, local, local6 = "192.168.1.20:50000", "127.0.0.1:50000", "[::1]:50000"
+	bearer := map[string]string{"Authorization": "Bearer " + h.token}
+	csrfPair := map[string]string{CSRFHeader: csrf, "Cookie": CSRFCookie + "=" + csrf}
+	group := `{"name":"G"}`
+	for _, tc := range []struct {
+		name         string
+		remote       string
+		method, path string
+		body         string
+		hdr          map[string]string
+		status       int
+		cookie       bool
+	}{
+		{"page from this machine", local, "GET", "/", "", nil, 200, true},
+		{"page from this machine, IPv6", local6, "GET", "/", "", nil, 200, true},
+		{"page from the LAN", lan, "GET", "/", "", nil, 403, false},
+		{"page from the LAN with the token", lan, "GET", "/", "", bearer, 200, false},
+		{"read from the LAN", lan, "GET", "/api/v1/status", "", nil, 403, false},
+		{"read from the LAN with the token", lan, "GET", "/api/v1/status", "", bearer, 200, false},
+		{"CSRF write from this machine", local, "POST", "/api/v1/groups", group, csrfPair, 201, false},
+		{"CSRF write from the LAN", lan, "POST", "/api/v1/groups", group, csrfPair, 403, false},
+		{"token write from the LAN", lan, "POST", "/api/v1/groups", group, bearer, 201, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			digest := h.digest()
+			w := serve(tc.remote, tc.method, tc.path, tc.body, tc.hdr)
+			if w.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", w.Code, tc.status, w.Body)
+			}
+			if got := hasCookie(w); got != tc.cookie {
+				t.Errorf("CSRF cookie set: %v, want %v", got, tc.cookie)
+			}
+			if w.Code == 403 && h.digest() != digest {
+				t.Error("a refused request changed the state")
+			}
+		})
+	}
+}
+
+// TestCrossSiteAPI: an API request a browser marks as made by another
+// site's page is refused, even a read, on both handlers; pages are not.
+func TestCrossSiteAPI(t *testing.T) {
+	h := newHarness(t)
+	public := newPublicServer(t, h)
+	cross := withHeader("Sec-Fetch-Site", "cross-site")
+	for _, tc := range []struct {
+		base, path string
+		opts       []reqOpt
+		status     int
+	}{
+		{h.ts.URL, "/api/v1/export?format=bundle", []reqOpt{cross}, 403},
+		{h.ts.URL, "/api/v1/export?format=bundle", []reqOpt{withHeader("Sec-Fetch-Site", "same-origin")}, 200},
+		{h.ts.URL, "/api/v1/export?format=bundle", nil, 200},
+		{h.ts.URL, "/api/v1/status", []reqOpt{cross}, 403},
+		{h.ts.URL, "/api/nope", []reqOpt{cross}, 403},
+		{h.ts.URL, "/", []reqOpt{cross}, 200},
+		{public, "/api/v1/sessions", []reqOpt{cross}, 403},
+		{public, "/api/v1/sessions", nil, 200},
+	} {
+		req, err := http.NewRequest("GET", tc.base+tc.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+h.token)
+		for _, o := range tc.opts {
+			o(req)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("GET %s %s (%s): %d, want %d", tc.base, tc.path, req.Header.Get("Sec-Fetch-Site"), resp.StatusCode, tc.status)
+		}
 	}
 }

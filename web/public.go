@@ -28,12 +28,12 @@ func (s *Server) buildPublic(pages http.Handler) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, "not served on the public address")
 	})
-	return securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return securityHeaders(refuseCrossSite(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			writeError(w, http.StatusMethodNotAllowed, codeMethodNotAllowed, "the public address is read-only")
 			return
 		}
 		mux.ServeHTTP(w, r)
-	}))
+	})))
 }

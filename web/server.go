@@ -25,8 +25,9 @@ import (
 )
 
 // Names the browser UI uses for its CSRF protection: the server sets the
-// cookie on every page; same-origin script copies its value into the header
-// of every state-changing request.
+// cookie on every page served to this machine; same-origin script copies its
+// value into the header of every state-changing request. Clients on other
+// machines get no cookie and must send the API token.
 const (
 	CSRFCookie = "convene_csrf"
 	CSRFHeader = "X-CSRF-Token"
@@ -150,13 +151,13 @@ func (s *Server) buildHandler() http.Handler {
 		writeError(w, http.StatusNotFound, codeNotFound, "no such API endpoint")
 	})
 	mux.HandleFunc("/", s.servePage)
-	return securityHeaders(s.checkHost(s.checkWrite(mux)))
+	return securityHeaders(refuseCrossSite(s.checkHost(s.checkRemote(s.checkWrite(mux)))))
 }
 
 // servePage hands a page request to the UI, setting the CSRF cookie on
-// the way.
+// the way for a browser on this machine.
 func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && fromLoopback(r) {
 		http.SetCookie(w, &http.Cookie{
 			Name:     CSRFCookie,
 			Value:    s.csrf,
@@ -225,6 +226,50 @@ func (s *Server) hostAllowed(hostport string) bool {
 	return s.addrPort == "" || s.addrPort == "0" || port == s.addrPort || (port == "" && s.addrPort == "80")
 }
 
+// refuseCrossSite refuses API requests that a browser says another site's
+// page made: even a GET can be costly (an export) or leak through a
+// response the page should not see.
+func refuseCrossSite(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/") && r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+			writeError(w, http.StatusForbidden, codeForbidden, "cross-site request refused")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// fromLoopback reports whether a request came from this machine.
+func fromLoopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// checkRemote lets a request from another machine through only with the
+// API token: the full handler shows the invite, which is the gathering's
+// secret, and the pages' CSRF cookie would let anyone on the network write.
+// The read-only handler (PublicHandler) is the one for other machines.
+func (s *Server) checkRemote(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if fromLoopback(r) || s.bearerOK(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		writeError(w, http.StatusForbidden, codeForbidden,
+			"from another machine send Authorization: Bearer TOKEN, or open the read-only address that convene run --ui-public serves")
+	})
+}
+
+// bearerOK reports whether a request carries the API token.
+func (s *Server) bearerOK(r *http.Request) bool {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), s.token) == 1
+}
+
 // checkWrite lets a state-changing request through only with the API token
 // or the browser UI's CSRF proof.
 func (s *Server) checkWrite(next http.Handler) http.Handler {
@@ -244,12 +289,15 @@ func (s *Server) checkWrite(next http.Handler) http.Handler {
 
 // authorize returns "" for an authorized request, or why it is not.
 func (s *Server) authorize(r *http.Request) string {
-	if auth := r.Header.Get("Authorization"); auth != "" {
-		tok, ok := strings.CutPrefix(auth, "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), s.token) != 1 {
+	if r.Header.Get("Authorization") != "" {
+		if !s.bearerOK(r) {
 			return "wrong API token"
 		}
 		return ""
+	}
+	if !fromLoopback(r) {
+		// The CSRF cookie is only handed to browsers on this machine.
+		return "requests from another machine need Authorization: Bearer TOKEN"
 	}
 	hdr := r.Header.Get(CSRFHeader)
 	if hdr == "" {
