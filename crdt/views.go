@@ -9,7 +9,9 @@ import (
 // Proposals, EndorsedBy, Heads, Tags, …) with the state's caches, which are
 // replaced, never modified: they are safe to read from any goroutine, and
 // callers must not modify them. The lists (Sessions, Groups, …) are fresh
-// copies.
+// copies. A Document's Proposals and Waiting, and a proposal's EndorsedBy,
+// are never nil, and its Heads never empty, so that they serialise as
+// JSON arrays without callers touching them.
 
 // Name is the gathering's name ("" until a gathering operation arrives).
 func (s *State) Name() string {

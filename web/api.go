@@ -106,19 +106,23 @@ func (s *Server) apiMux(publicOnly bool) *http.ServeMux {
 // view runs fn under the node's read lock.
 func (s *Server) view(fn func(st *crdt.State)) { s.node.View(fn) }
 
-// localIdentities lists the node's identities, the default first.
-func (s *Server) localIdentities() []node.LocalIdentity {
-	ids := slices.Clone(s.node.Identities())
-	slices.SortStableFunc(ids, func(a, b node.LocalIdentity) int {
-		switch {
-		case a.Default && !b.Default:
-			return -1
-		case b.Default && !a.Default:
-			return 1
-		}
-		return 0
-	})
-	return ids
+// serveView answers a GET of one thing named by the id in path parameter
+// param: 400 for a malformed id, 404 when get finds nothing, else get's
+// value as JSON. get runs under the node's read lock.
+func serveView[T any](s *Server, w http.ResponseWriter, r *http.Request, param, what string, get func(st *crdt.State, id crdt.OpID) (T, bool)) {
+	id, err := pathID(r, param)
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	var v T
+	var ok bool
+	s.view(func(st *crdt.State) { v, ok = get(st, id) })
+	if !ok {
+		writeError(w, http.StatusNotFound, codeNotFound, "no such "+what)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
 }
 
 func (s *Server) isLocal(id crdt.IdentityID) bool {
@@ -140,7 +144,7 @@ func (s *Server) act(ctx context.Context, as *crdt.IdentityID, body crdt.Body) (
 	if as != nil {
 		who = *as
 	} else {
-		ids := s.localIdentities()
+		ids := s.node.Identities() // the default first
 		s.view(func(st *crdt.State) {
 			standing := false
 			for _, li := range ids {
@@ -236,7 +240,7 @@ type localIdentityJSON struct {
 }
 
 func (s *Server) getIdentities(w http.ResponseWriter, r *http.Request) {
-	ids := s.localIdentities()
+	ids := s.node.Identities()
 	out := make([]localIdentityJSON, len(ids))
 	s.view(func(st *crdt.State) {
 		for i, li := range ids {
@@ -308,19 +312,7 @@ func (s *Server) getSessions(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getSession(w http.ResponseWriter, r *http.Request) {
-	sid, err := pathID(r, "sid")
-	if err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
-	var sess crdt.Session
-	var ok bool
-	s.view(func(st *crdt.State) { sess, ok = st.Session(sid) })
-	if !ok {
-		writeError(w, http.StatusNotFound, codeNotFound, "no such session")
-		return
-	}
-	writeJSON(w, http.StatusOK, sess)
+	serveView(s, w, r, "sid", "session", (*crdt.State).Session)
 }
 
 func (s *Server) postSession(w http.ResponseWriter, r *http.Request) {
@@ -369,10 +361,6 @@ func (s *Server) patchSession(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
-	if req.Title == nil && req.Prompt == nil && req.Cap == nil && req.Open == nil {
-		s.writeErr(w, r, badRequest("nothing to change: set title, prompt, cap or open"))
-		return
-	}
 	body := &crdt.SessionUpdateBody{Session: sid, Title: req.Title, Prompt: req.Prompt, Cap: req.Cap, Open: req.Open}
 	if _, err := s.act(r.Context(), req.As, body); err != nil {
 		s.writeErr(w, r, err)
@@ -387,29 +375,15 @@ type documentJSON struct {
 	Freshness freshnessJSON `json:"freshness"`
 }
 
+// getDocument serves the document as the state assembled it. Its slices
+// are the state's cache, shared with other readers: they are never
+// modified here (crdt makes them non-nil, and Heads never empty).
 func (s *Server) getDocument(w http.ResponseWriter, r *http.Request) {
-	sid, err := pathID(r, "sid")
-	if err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
-	var doc crdt.Document
-	var ok bool
-	s.view(func(st *crdt.State) { doc, ok = st.Document(sid) })
-	if !ok {
-		writeError(w, http.StatusNotFound, codeNotFound, "no such session")
-		return
-	}
-	doc.Proposals = nonNil(doc.Proposals)
-	doc.Waiting = nonNil(doc.Waiting)
-	for i := range doc.Proposals {
-		p := &doc.Proposals[i]
-		p.EndorsedBy = nonNil(p.EndorsedBy)
-		if len(p.Heads) == 0 {
-			p.Heads = []crdt.OpID{p.Revision}
-		}
-	}
-	writeJSON(w, http.StatusOK, documentJSON{Document: doc, Freshness: freshness(s.node.Status().Freshness)})
+	fr := freshness(s.node.Freshness())
+	serveView(s, w, r, "sid", "session", func(st *crdt.State, sid crdt.OpID) (documentJSON, bool) {
+		doc, ok := st.Document(sid)
+		return documentJSON{Document: doc, Freshness: fr}, ok
+	})
 }
 
 // --- groups
@@ -429,19 +403,10 @@ func (s *Server) getGroups(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) {
-	gid, err := pathID(r, "gid")
-	if err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
-	var g crdt.Group
-	var ok bool
-	s.view(func(st *crdt.State) { g, ok = st.Group(gid) })
-	if !ok {
-		writeError(w, http.StatusNotFound, codeNotFound, "no such group")
-		return
-	}
-	writeJSON(w, http.StatusOK, groupJSON(g))
+	serveView(s, w, r, "gid", "group", func(st *crdt.State, gid crdt.OpID) (crdt.Group, bool) {
+		g, ok := st.Group(gid)
+		return groupJSON(g), ok
+	})
 }
 
 func (s *Server) postGroup(w http.ResponseWriter, r *http.Request) {
@@ -518,49 +483,15 @@ type proposalJSON struct {
 	Session crdt.OpID `json:"session"`
 }
 
-// currentHeads are the heads an edit must name to replace what is shown.
-func currentHeads(p crdt.Proposal) []crdt.OpID {
-	if len(p.Heads) > 0 {
-		return p.Heads
-	}
-	return []crdt.OpID{p.Revision}
-}
-
 func (s *Server) getProposal(w http.ResponseWriter, r *http.Request) {
-	pid, err := pathID(r, "pid")
-	if err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
-	var out proposalJSON
-	var ok bool
-	s.view(func(st *crdt.State) { out.Proposal, out.Session, ok = st.Proposal(pid) })
-	if !ok {
-		writeError(w, http.StatusNotFound, codeNotFound, "no such proposal")
-		return
-	}
-	out.EndorsedBy = nonNil(out.EndorsedBy)
-	out.Heads = currentHeads(out.Proposal)
-	writeJSON(w, http.StatusOK, out)
+	serveView(s, w, r, "pid", "proposal", func(st *crdt.State, pid crdt.OpID) (out proposalJSON, ok bool) {
+		out.Proposal, out.Session, ok = st.Proposal(pid)
+		return out, ok
+	})
 }
 
 func (s *Server) getRevisions(w http.ResponseWriter, r *http.Request) {
-	pid, err := pathID(r, "pid")
-	if err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
-	var revs []crdt.Revision
-	var ok bool
-	s.view(func(st *crdt.State) { revs, ok = st.Revisions(pid) })
-	if !ok {
-		writeError(w, http.StatusNotFound, codeNotFound, "no such proposal")
-		return
-	}
-	for i := range revs {
-		revs[i].Parents = nonNil(revs[i].Parents)
-	}
-	writeJSON(w, http.StatusOK, nonNil(revs))
+	serveView(s, w, r, "pid", "proposal", (*crdt.State).Revisions)
 }
 
 func compareID(a, b crdt.OpID) int { return bytes.Compare(a[:], b[:]) }
@@ -598,7 +529,7 @@ func (s *Server) postRevision(w http.ResponseWriter, r *http.Request) {
 	s.view(func(st *crdt.State) {
 		var p crdt.Proposal
 		p, _, ok = st.Proposal(pid)
-		heads = slices.Clone(currentHeads(p))
+		heads = slices.Clone(p.Heads)
 	})
 	if !ok {
 		writeError(w, http.StatusNotFound, codeNotFound, "no such proposal")
@@ -657,19 +588,7 @@ func (s *Server) endorse(w http.ResponseWriter, r *http.Request, endorse bool) {
 }
 
 func (s *Server) getComments(w http.ResponseWriter, r *http.Request) {
-	pid, err := pathID(r, "pid")
-	if err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
-	var cs []crdt.Comment
-	var ok bool
-	s.view(func(st *crdt.State) { cs, ok = st.Comments(pid) })
-	if !ok {
-		writeError(w, http.StatusNotFound, codeNotFound, "no such proposal")
-		return
-	}
-	writeJSON(w, http.StatusOK, nonNil(cs))
+	serveView(s, w, r, "pid", "proposal", (*crdt.State).Comments)
 }
 
 func (s *Server) postComment(w http.ResponseWriter, r *http.Request) {

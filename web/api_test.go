@@ -304,6 +304,14 @@ func TestBadRequests(t *testing.T) {
 		{"bad timezone", "POST", "/events", map[string]any{"title": "E", "start": "2026-03-01T10:00:00Z", "end": "2026-03-01T11:00:00Z", "timezone": "Mars/Olympus"}, nil, 400, "bad_request"},
 		{"end before start", "POST", "/events", map[string]any{"title": "E", "start": "2026-03-01T10:00:00Z", "end": "2026-03-01T09:00:00Z", "timezone": "UTC"}, nil, 400, "bad_request"},
 		{"bad status", "POST", "/events", map[string]any{"title": "E", "start": "2026-03-01T10:00:00Z", "end": "2026-03-01T11:00:00Z", "timezone": "UTC", "status": "maybe"}, nil, 400, "bad_request"},
+		{"local timezone", "POST", "/events", map[string]any{"title": "E", "start": "2026-03-01T10:00:00Z", "end": "2026-03-01T11:00:00Z", "timezone": "Local"}, nil, 400, "bad_request"},
+		{"empty timezone", "POST", "/events", map[string]any{"title": "E", "start": "2026-03-01T10:00:00Z", "end": "2026-03-01T11:00:00Z", "timezone": ""}, nil, 400, "bad_request"},
+		{"bad language", "POST", "/events", map[string]any{"title": "E", "start": "2026-03-01T10:00:00Z", "end": "2026-03-01T11:00:00Z", "timezone": "UTC", "language": "en;x"}, nil, 400, "bad_request"},
+		{"session change of nothing", "PATCH", "/sessions/" + sid, map[string]any{}, nil, 400, "bad_request"},
+		{"export without a format", "GET", "/export", nil, nil, 400, "bad_request"},
+		{"export in an unknown format", "GET", "/export?format=pdf", nil, nil, 400, "bad_request"},
+		{"export of a bad session", "GET", "/export?format=json&session=xyz", nil, nil, 400, "bad_request"},
+		{"export with a bad since", "GET", "/export?format=bundle&since=yesterday", nil, nil, 400, "bad_request"},
 	}
 	digest := h.digest()
 	for _, tc := range cases {

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	_ "time/tzdata" // zones must resolve on machines without zoneinfo
 
 	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/node/export"
@@ -65,35 +64,9 @@ func toEventJSON(e crdt.Event) eventJSON {
 	}
 }
 
-// sortEvents orders events by start time, then id, so lists are stable.
-func sortEvents(es []crdt.Event) {
-	slices.SortStableFunc(es, func(a, b crdt.Event) int {
-		ta, _ := time.Parse(time.RFC3339, a.Start)
-		tb, _ := time.Parse(time.RFC3339, b.Start)
-		if c := ta.Compare(tb); c != 0 {
-			return c
-		}
-		return bytes.Compare(a.ID[:], b.ID[:])
-	})
-}
-
-func checkTimezone(tz *string) error {
-	if tz == nil {
-		return nil
-	}
-	if *tz == "" || strings.EqualFold(*tz, "local") {
-		return badRequest("timezone must be an IANA zone name such as Europe/Paris")
-	}
-	if _, err := time.LoadLocation(*tz); err != nil {
-		return badRequest("unknown timezone %q", *tz)
-	}
-	return nil
-}
-
 func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
 	var es []crdt.Event
-	s.view(func(st *crdt.State) { es = st.Events() })
-	sortEvents(es)
+	s.view(func(st *crdt.State) { es = st.Events() }) // by start, then creation
 	out := make([]eventJSON, len(es))
 	for i, e := range es {
 		out[i] = toEventJSON(e)
@@ -116,14 +89,7 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
 		s.serveICS(w, r, &eid)
 		return
 	}
-	var e crdt.Event
-	var ok bool
-	s.view(func(st *crdt.State) { e, ok = st.Event(eid) })
-	if !ok {
-		writeError(w, http.StatusNotFound, codeNotFound, "no such event")
-		return
-	}
-	writeJSON(w, http.StatusOK, toEventJSON(e))
+	s.answerEvent(w, http.StatusOK, eid)
 }
 
 func (s *Server) getEventsICS(w http.ResponseWriter, r *http.Request) { s.serveICS(w, r, nil) }
@@ -177,10 +143,6 @@ func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
-	if err := checkTimezone(&req.Timezone); err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
 	body := &crdt.EventBody{EventFields: req.EventFields}
 	body.Status = cmp.Or(body.Status, crdt.Confirmed)
 	op, err := s.act(r.Context(), req.As, body)
@@ -219,10 +181,6 @@ func (s *Server) patchEvent(w http.ResponseWriter, r *http.Request) {
 	p := req.EventPatch
 	if p == (crdt.EventPatch{}) {
 		s.writeErr(w, r, badRequest("nothing to change"))
-		return
-	}
-	if err := checkTimezone(p.Timezone); err != nil {
-		s.writeErr(w, r, err)
 		return
 	}
 	if _, err := s.act(r.Context(), req.As, &crdt.EventUpdateBody{Event: eid, Set: p}); err != nil {

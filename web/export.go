@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
@@ -46,23 +45,53 @@ func (s *Server) getExport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.Since = since
-	// Buffered, so that an error is still an error status and not a
-	// truncated download.
-	var buf bytes.Buffer
-	if err := export.Write(r.Context(), &buf, s.node, req); err != nil {
-		s.fail(w, r, badRequestIfFormat(err))
-		return
-	}
 	ext := req.Format
 	if ext == export.FormatActivityStreams {
 		ext = "json"
 	}
-	h := w.Header()
-	h.Set("Content-Type", export.ContentType(req.Format))
-	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="convene-%s.%s"`, s.node.Gathering().String()[:12], ext))
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	w.Write(buf.Bytes())
+	// Streamed: a bundle can be as large as the store. The headers go out
+	// with the first byte, so an error before it is still an error status;
+	// one after it cuts the response short, which a client sees as a
+	// failed download rather than a complete file.
+	sw := &streamWriter{w: w, header: func(h http.Header) {
+		h.Set("Content-Type", export.ContentType(req.Format))
+		h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="convene-%s.%s"`, s.node.Gathering().String()[:12], ext))
+		h.Set("Cache-Control", "no-store")
+	}}
+	err = export.Write(r.Context(), sw, s.node, req)
+	switch {
+	case err == nil:
+		sw.start() // an empty export still answers 200
+	case !sw.started:
+		s.writeErr(w, r, badRequestIfFormat(err))
+	default:
+		s.log.Error("export failed after it started", "format", req.Format, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// streamWriter sends the status and headers of a successful answer on the
+// first write.
+type streamWriter struct {
+	w       http.ResponseWriter
+	header  func(http.Header)
+	started bool
+}
+
+func (sw *streamWriter) start() {
+	if !sw.started {
+		sw.started = true
+		sw.header(sw.w.Header())
+		sw.w.WriteHeader(http.StatusOK)
+	}
+}
+
+func (sw *streamWriter) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	sw.start()
+	return sw.w.Write(p)
 }
 
 // badRequestIfFormat turns an unknown format into a client error.
