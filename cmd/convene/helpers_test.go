@@ -199,6 +199,10 @@ func startNode(t *testing.T, dir string, args ...string) *proc {
 			t.Fatalf("convene run printed no UI address; stderr:\n%s", p.stderr.String())
 		}
 	}
+	// Other commands can find the node as soon as it announces itself.
+	if _, err := os.Stat(filepath.Join(dir, "run.json")); err != nil {
+		t.Fatalf("convene run printed its UI address before writing its run file: %v", err)
+	}
 	// The listen lines follow the UI line at once.
 	go func() {
 		for range lines {
@@ -319,8 +323,12 @@ type status struct {
 		PeerID string `json:"peer_id"`
 		Via    string `json:"via"`
 	} `json:"peers"`
-	Ops    int    `json:"ops"`
-	Digest string `json:"digest"`
+	Ops       int    `json:"ops"`
+	Digest    string `json:"digest"`
+	Freshness struct {
+		Peers    int        `json:"peers"`
+		LastSync *time.Time `json:"last_sync"`
+	} `json:"freshness"`
 }
 
 func (p *proc) status() status {

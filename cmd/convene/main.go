@@ -28,7 +28,8 @@ const usage = `usage:
   convene invite --data DIR [--qr]
   convene run    --data DIR [--ui ADDR] [--ui-public ADDR] [--listen MULTIADDR]... [--peer MULTIADDR]... [--hub MULTIADDR]... [--no-mdns]
   convene relay  --data DIR --listen MULTIADDR... [--gathering ID]...
-  convene export --data DIR --format json|csv|ics|md|bundle [--session ID] [--since DIGEST] [-o FILE]
+  convene export --data DIR --format json|csv|ics|md|activitystreams|bundle [--session ID]
+                 [--csv proposals|endorsements] [--since RFC3339-TIME] [-o FILE]
   convene import --data DIR FILE
   convene status --data DIR
 `

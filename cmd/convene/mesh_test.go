@@ -24,8 +24,9 @@ func TestThreeNodesLoopback(t *testing.T) {
 	cliOK(t, "join", "--data", dirB, "--identity", "Bea", invite)
 	cliOK(t, "join", "--data", dirC, "--identity", "Cy", invite)
 
-	loopback := []string{"--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0"}
-	started := time.Now()
+	// A short anti-entropy period, so that the test sees periodic rounds
+	// without waiting the default 30 s for one.
+	loopback := []string{"--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0", "--sync-interval", "1s"}
 	a := startNode(t, dirA, loopback...)
 	addrs := a.status().Addrs
 	if len(addrs) == 0 || !strings.Contains(addrs[0], "/p2p/") {
@@ -120,14 +121,20 @@ func TestThreeNodesLoopback(t *testing.T) {
 		t.Errorf("the late laptop does not list A via invite: %+v", st.Peers)
 	}
 
-	// Outlive a periodic anti-entropy round (every 30 s, jittered, by
-	// default): the nodes keep answering, and a later write still spreads.
-	for time.Since(started) < outlive {
+	// Outlive a periodic anti-entropy round: every connection is made by
+	// now, so a sync later than this is a periodic one. The nodes keep
+	// answering, and a later write still spreads.
+	mark := time.Now()
+	eventually(t, "every node syncs again", func() (bool, string) {
+		var s []string
+		ok := true
 		for _, n := range nodes {
-			n.status()
+			last := n.status().Freshness.LastSync
+			ok = ok && last != nil && last.After(mark)
+			s = append(s, fmt.Sprint(last))
 		}
-		time.Sleep(time.Second)
-	}
+		return ok, "last syncs: " + strings.Join(s, " ")
+	})
 	c.call("PUT", "/proposals/"+pa.ID+"/endorsements/"+gc.ID, nil, 204, nil)
 	eventually(t, "a write after the anti-entropy round spreads", func() (bool, string) {
 		var s []string
@@ -140,7 +147,3 @@ func TestThreeNodesLoopback(t *testing.T) {
 		return ok, "endorsements: " + strings.Join(s, " ")
 	})
 }
-
-// outlive is how long the mesh tests keep nodes running: longer than the
-// mesh's default anti-entropy period (30 s, jittered by up to 25%).
-const outlive = 40 * time.Second

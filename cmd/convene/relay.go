@@ -20,10 +20,14 @@ func cmdRelay(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.Var(&peers, "peer", "another hub or node to keep connected to (repeatable)")
 	fs.Var(&gatherings, "gathering", "id of a gathering to serve (repeatable; `convene status` shows it)")
 	noMDNS := fs.Bool("no-mdns", false, "do not discover peers on the LAN by mDNS")
+	syncInterval := syncIntervalFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := noArgs(fs); err != nil {
+		return err
+	}
+	if err := checkSyncInterval(*syncInterval); err != nil {
 		return err
 	}
 	if len(listen) == 0 {
@@ -47,7 +51,7 @@ func cmdRelay(ctx context.Context, args []string, stdout io.Writer) error {
 	r, err := node.OpenRelay(ctx, node.RelayConfig{
 		Dir:        *data,
 		Gatherings: ids,
-		Mesh:       mesh.Config{Listen: listen, Peers: peers, MDNS: !*noMDNS, Logger: log},
+		Mesh:       mesh.Config{Listen: listen, Peers: peers, MDNS: !*noMDNS, SyncInterval: *syncInterval, Logger: log},
 		Logger:     log,
 	})
 	if err != nil {

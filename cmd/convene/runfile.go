@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -65,7 +66,7 @@ func runningNode(ctx context.Context, dir string) (*apiClient, error) {
 	if err != nil {
 		return nil, errNotRunning
 	}
-	c := &apiClient{base: strings.TrimRight(rf.UI, "/") + "/api/v1", token: strings.TrimSpace(string(tok)), http: &http.Client{Timeout: 30 * time.Second}}
+	c := &apiClient{base: strings.TrimRight(rf.UI, "/") + "/api/v1", token: strings.TrimSpace(string(tok)), http: newLocalClient()}
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := c.do(pctx, http.MethodGet, "/status", nil, nil); err != nil {
@@ -74,9 +75,34 @@ func runningNode(ctx context.Context, dir string) (*apiClient, error) {
 	return c, nil
 }
 
+// jsonRequestTimeout bounds a request that carries no bundle.
+const jsonRequestTimeout = 30 * time.Second
+
+// newLocalClient is an HTTP client for the node on this machine. It has no
+// overall timeout, since a bundle going either way can take minutes;
+// requests are bounded by their contexts, and a node that does not answer
+// at all is caught by the dial and response-header timeouts.
+func newLocalClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 nil, // the node is local; never ask a proxy
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		ResponseHeaderTimeout: 2 * time.Minute, // an import answers once it is stored
+		MaxIdleConns:          2,
+		IdleConnTimeout:       30 * time.Second,
+	}}
+}
+
 // do sends a request; out, if not nil, receives the JSON answer, or the raw
 // body when it is an io.Writer.
 func (c *apiClient) do(ctx context.Context, method, path string, in, out any) error {
+	_, upload := in.(io.Reader)
+	_, download := out.(io.Writer)
+	if !upload && !download {
+		// A JSON exchange: small, so bounded as a whole.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, jsonRequestTimeout)
+		defer cancel()
+	}
 	var body io.Reader
 	if in != nil {
 		if r, ok := in.(io.Reader); ok {
