@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -162,14 +163,53 @@ func (c *codec) decode(b []byte) ([][]byte, error) {
 	return raws, nil
 }
 
-// uvarint reads a minimally encoded uvarint.
+// uvarint reads a batch's minimally encoded uvarint.
 func uvarint(b []byte) (uint64, []byte, error) {
-	v, n := binary.Uvarint(b)
+	v, n := minUvarint(b)
 	if n <= 0 {
-		return 0, nil, fmt.Errorf("%w: bad varint", errBatch)
-	}
-	if n > 1 && b[n-1] == 0 {
-		return 0, nil, fmt.Errorf("%w: varint not minimal", errBatch)
+		return 0, nil, fmt.Errorf("%w: %w", errBatch, errVarint)
 	}
 	return v, b[n:], nil
+}
+
+// Every length and count on the wire (batches, frames, peer exchange) is
+// a uvarint in its one shortest encoding, so that a message has exactly
+// one encoding.
+
+var errVarint = errors.New("bad or non-minimal varint")
+
+// minUvarint decodes the minimally encoded uvarint at the start of b and
+// returns it and its length; a length <= 0 means there is none.
+func minUvarint(b []byte) (uint64, int) {
+	v, n := binary.Uvarint(b)
+	if n > 1 && b[n-1] == 0 {
+		return 0, -1
+	}
+	return v, n
+}
+
+// readUvarint reads a minimally encoded uvarint from r.
+func readUvarint(r io.ByteReader) (uint64, error) {
+	var buf [binary.MaxVarintLen64]byte
+	for i := range buf {
+		c, err := r.ReadByte()
+		if err != nil {
+			return 0, err
+		}
+		buf[i] = c
+		if c < 0x80 {
+			v, n := minUvarint(buf[:i+1])
+			if n <= 0 {
+				return 0, errVarint
+			}
+			return v, nil
+		}
+	}
+	return 0, errVarint
+}
+
+// uvarintLen is the length of n's encoding.
+func uvarintLen(n int) int {
+	var buf [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(buf[:], uint64(n))
 }

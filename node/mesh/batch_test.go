@@ -1,9 +1,11 @@
 package mesh
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"io"
 	"slices"
 	"testing"
 
@@ -150,4 +152,31 @@ func FuzzDecodeBatch(f *testing.F) {
 			t.Fatal("round trip changed the operations")
 		}
 	})
+}
+
+func TestReadFrame(t *testing.T) {
+	uv := func(v uint64) []byte { return binary.AppendUvarint(nil, v) }
+	frame := func(typ byte, parts ...[]byte) []byte { return append([]byte{typ}, bytes.Join(parts, nil)...) }
+	for _, tc := range []struct {
+		name    string
+		b       []byte
+		want    error // nil: the frame reads
+		payload []byte
+	}{
+		{"recon", frame(frameRecon, uv(2), []byte{1, 2}), nil, []byte{1, 2}},
+		{"end", frame(frameEnd, uv(0)), nil, []byte{}},
+		{"non-minimal length", frame(frameRecon, []byte{0x82, 0x00}, []byte{1, 2}), errFrame, nil},
+		{"length overflows", frame(framePush, bytes.Repeat([]byte{0xff}, 10), []byte{1}), errFrame, nil},
+		{"oversized push", frame(framePush, uv(maxBatchBytes+1)), errFrame, nil},
+		{"end with a payload", frame(frameEnd, uv(1), []byte{0}), errFrame, nil},
+		{"truncated", frame(frameRecon, uv(5), []byte{1}), io.ErrUnexpectedEOF, nil},
+		{"cut in the length", frame(frameRecon, []byte{0x82}), io.EOF, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, payload, err := readFrame(bufio.NewReader(bytes.NewReader(tc.b)))
+			if !errors.Is(err, tc.want) || (tc.want == nil && !bytes.Equal(payload, tc.payload)) {
+				t.Errorf("readFrame: %q, %v; want %q, %v", payload, err, tc.payload, tc.want)
+			}
+		})
+	}
 }

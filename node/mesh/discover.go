@@ -370,7 +370,7 @@ func decodePEX(b []byte) ([]peer.AddrInfo, error) {
 }
 
 func pexUvarint(b []byte, limit uint64) (uint64, []byte, error) {
-	v, n := binary.Uvarint(b)
+	v, n := minUvarint(b)
 	if n <= 0 || v > limit {
 		return 0, nil, fmt.Errorf("%w: bad count", errPEX)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -38,10 +39,13 @@ type gathering struct {
 	sub   *pubsub.Subscription
 	out   chan []byte // operations waiting to be published
 
+	storeMu sync.Mutex // serialises Mesh.store
+
 	// guarded by Mesh.mu
 	lastSync time.Time
 	synced   map[peer.ID]time.Time
 	running  map[peer.ID]bool // reconciliations this side initiated
+	inbound  map[peer.ID]bool // reconciliations the peer initiated
 }
 
 // Join subscribes to r's gathering, validates its gossip with r, and
@@ -59,8 +63,15 @@ func (m *Mesh) Join(ctx context.Context, r Replica) error {
 	}
 	// Hold the lock across setup so two Joins of one id cannot race.
 	defer m.mu.Unlock()
+	g := &gathering{
+		id: id, r: r,
+		out:     make(chan []byte, 4096),
+		synced:  make(map[peer.ID]time.Time),
+		running: make(map[peer.ID]bool),
+		inbound: make(map[peer.ID]bool),
+	}
 	name := id.Topic()
-	if err := m.ps.RegisterTopicValidator(name, m.validator(r),
+	if err := m.ps.RegisterTopicValidator(name, m.validator(g),
 		pubsub.WithValidatorTimeout(validatorTimeout),
 		pubsub.WithValidatorConcurrency(validatorConcurrency),
 	); err != nil {
@@ -77,12 +88,7 @@ func (m *Mesh) Join(ctx context.Context, r Replica) error {
 		m.ps.UnregisterTopicValidator(name)
 		return fmt.Errorf("mesh: subscribe %s: %w", id, err)
 	}
-	g := &gathering{
-		id: id, r: r, topic: topic, sub: sub,
-		out:     make(chan []byte, 4096),
-		synced:  make(map[peer.ID]time.Time),
-		running: make(map[peer.ID]bool),
-	}
+	g.topic, g.sub = topic, sub
 	m.gatherings[id] = g
 	m.wg.Go(func() { m.deliver(g) })
 	m.wg.Go(func() { m.publishLoop(g) })
@@ -164,47 +170,34 @@ func (m *Mesh) publishLoop(g *gathering) {
 type localBatch struct{}
 
 // validator checks a gossip message before GossipSub accepts or forwards it:
-// a strict decode, then Replica.Accept on every operation. The accepted
+// a strict decode, then Replica.Accept on every operation (see check). A
+// message with any operation that shows the sender misbehaving is
+// rejected whole; one with nothing to store is ignored. The accepted
 // envelopes travel to delivery in ValidatorData, so nothing is verified
 // twice.
-func (m *Mesh) validator(r Replica) pubsub.ValidatorEx {
+func (m *Mesh) validator(g *gathering) pubsub.ValidatorEx {
 	return func(ctx context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
 		if _, ok := msg.ValidatorData.(localBatch); ok && from == m.h.ID() {
 			return pubsub.ValidationAccept
 		}
-		envs, err := m.accept(r, msg.Data)
+		raws, err := m.codec.decode(msg.Data)
 		if err != nil {
 			m.stats.rejected.Add(1)
 			m.penalize(from, 1, err)
 			return pubsub.ValidationReject
 		}
-		if len(envs) == 0 {
-			return pubsub.ValidationIgnore // all duplicates
+		v := m.check(g, raws, nil)
+		m.stats.rejected.Add(int64(v.bad + v.unreadable))
+		if v.bad > 0 {
+			m.penalize(from, v.bad, v.badErr)
+			return pubsub.ValidationReject
 		}
-		msg.ValidatorData = envs
+		if len(v.envs) == 0 {
+			return pubsub.ValidationIgnore // duplicates, or nothing this node can take yet
+		}
+		msg.ValidatorData = v.envs
 		return pubsub.ValidationAccept
 	}
-}
-
-// accept decodes a batch and checks each operation. Any bad operation
-// fails the whole batch; duplicates are left out.
-func (m *Mesh) accept(r Replica, b []byte) ([]*crdt.Envelope, error) {
-	raws, err := m.codec.decode(b)
-	if err != nil {
-		return nil, err
-	}
-	envs := make([]*crdt.Envelope, 0, len(raws))
-	for _, raw := range raws {
-		e, err := r.Accept(raw)
-		switch {
-		case errors.Is(err, crdt.ErrDuplicate):
-		case err != nil:
-			return nil, err
-		default:
-			envs = append(envs, e)
-		}
-	}
-	return envs, nil
 }
 
 // deliver stores what the validator accepted. Messages that arrive while a
@@ -223,10 +216,6 @@ func (m *Mesh) deliver(g *gathering) {
 			}
 			envs, ok := msg.ValidatorData.([]*crdt.Envelope)
 			if !ok {
-				continue
-			}
-			if m.dropGossip.Load() {
-				m.dropped.Add(1)
 				continue
 			}
 			select {
@@ -249,7 +238,7 @@ func (m *Mesh) deliver(g *gathering) {
 				break drain
 			}
 		}
-		if _, err := g.r.Store(m.ctx, envs); err != nil && m.ctx.Err() == nil {
+		if _, _, err := m.store(m.ctx, g, envs); err != nil && m.ctx.Err() == nil {
 			m.log.Error("storing gossip failed", "gathering", g.id, "err", err)
 		}
 	}

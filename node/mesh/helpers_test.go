@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -263,4 +264,20 @@ func runningFunc(funcs ...string) string {
 		}
 	}
 	return ""
+}
+
+// dropper is a node that, while drop is set, loses whatever the mesh asks
+// it to store, as a subscriber whose buffer overflowed loses gossip.
+type dropper struct {
+	*node.Node
+	drop    atomic.Bool
+	dropped atomic.Int64 // operations lost
+}
+
+func (d *dropper) Store(ctx context.Context, envs []*crdt.Envelope) (int, error) {
+	if d.drop.Load() {
+		d.dropped.Add(int64(len(envs)))
+		return 0, nil
+	}
+	return d.Node.Store(ctx, envs)
 }

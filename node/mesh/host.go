@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
@@ -92,11 +91,6 @@ type Mesh struct {
 	closed     bool
 
 	stats stats
-
-	// dropGossip (tests only) drops received gossip after validation,
-	// before it is stored, as a full subscriber buffer would.
-	dropGossip atomic.Bool
-	dropped    atomic.Int64
 }
 
 // New starts a host listening on cfg.Listen and the discovery paths cfg

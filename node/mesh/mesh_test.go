@@ -89,16 +89,23 @@ func TestReconcileHealsLostGossip(t *testing.T) {
 	a, creds := newGathering(t)
 	b := joinNode(t, creds, "bob")
 	g := creds.Derive().Gathering
-	ma, mb := member(t, a, mesh.Config{}), member(t, b, mesh.Config{})
+	lossy := &dropper{Node: b}
+	ma := member(t, a, mesh.Config{})
+	mb := newMesh(t, mesh.Config{Key: b.PeerKey()})
+	if err := mb.Join(testContext(t), lossy); err != nil {
+		t.Fatal(err)
+	}
+	b.SetPublisher(mb)
 	connect(t, ma, mb)
 	waitConverged(t, a, b)
 	waitTopic(t, g, 1, ma, mb)
 
 	// Gossip reaches b and is dropped there, as by a full buffer; b's
-	// reconciliation (gossip still dropped) brings the operations.
-	mesh.DropGossip(mb, true)
+	// reconciliation brings the operations.
+	lossy.drop.Store(true)
 	ids := act(t, a, "lost", 10)
-	waitFor(t, "gossip to be dropped", func() bool { return mesh.Dropped(mb) > 0 })
+	waitFor(t, "gossip to be dropped", func() bool { return lossy.dropped.Load() == int64(len(ids)) })
+	lossy.drop.Store(false)
 	for _, id := range ids {
 		if has(t, b, id) {
 			t.Fatalf("b has %s although gossip was dropped", id)
@@ -115,7 +122,6 @@ func TestReconcileHealsLostGossip(t *testing.T) {
 	if n := mb.Stats().OpsReceived - before; n != int64(len(ids)) {
 		t.Errorf("reconciliation brought %d operations, want %d", n, len(ids))
 	}
-	mesh.DropGossip(mb, false)
 
 	// Publishing while disconnected loses everything to gossip; the
 	// reconciliation on reconnecting brings it back.

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -263,11 +262,20 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 			return err
 		}
 	}
+	// violation ends the session with an error no honest peer causes.
+	violation := func(err error) error {
+		m.penalize(p, 1, err)
+		return fmt.Errorf("%w: %w", errSession, err)
+	}
 	r := bufio.NewReader(s)
+	unreadable := make(map[crdt.OpID]struct{})
 	done, peerDone := false, false
 	for !done || !peerDone {
 		_ = s.SetReadDeadline(time.Now().Add(idleTimeout))
 		typ, payload, err := readFrame(r)
+		if errors.Is(err, errFrame) {
+			return violation(err)
+		}
 		if err != nil {
 			return fmt.Errorf("%w: %v", errSession, err)
 		}
@@ -275,7 +283,7 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 		switch typ {
 		case frameRecon:
 			if done {
-				return fmt.Errorf("%w: message after the end", errSession)
+				return violation(fmt.Errorf("%w: message after the end", errFrame))
 			}
 			m.stats.reconReceived.Add(1)
 			var reply []byte
@@ -284,8 +292,7 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 				reply, have, _, done, err = rc.Reconcile(payload)
 			})
 			if err != nil {
-				m.penalize(p, 1, err)
-				return fmt.Errorf("%w: %v", errSession, err)
+				return violation(err)
 			}
 			if reply != nil {
 				if err := w.send(frameRecon, reply); err != nil {
@@ -302,18 +309,18 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 			}
 		case framePush:
 			if peerDone {
-				return fmt.Errorf("%w: push after the end", errSession)
+				return violation(fmt.Errorf("%w: push after the end", errFrame))
 			}
-			if err := m.receive(ctx, g, p, payload); err != nil {
+			if err := m.receive(ctx, g, p, payload, unreadable); err != nil {
 				return err
 			}
 		case frameEnd:
 			if peerDone || len(payload) != 0 {
-				return fmt.Errorf("%w: unexpected end", errSession)
+				return violation(fmt.Errorf("%w: unexpected end", errFrame))
 			}
 			peerDone = true
 		default:
-			return fmt.Errorf("%w: unknown frame %#x", errSession, typ)
+			return violation(fmt.Errorf("%w: unknown type %#x", errFrame, typ))
 		}
 	}
 	return nil
@@ -338,37 +345,21 @@ func (m *Mesh) push(ctx context.Context, g *gathering, w *frameWriter, items []r
 	return nil
 }
 
-// receive checks a pushed batch operation by operation, stores the good
-// ones and counts the bad. A forged operation ends the session: an honest
-// peer never holds one, since it checked everything it stored.
-func (m *Mesh) receive(ctx context.Context, g *gathering, p peer.ID, b []byte) error {
+// receive checks a pushed batch operation by operation (see check),
+// stores the good ones and counts the bad. A forged operation ends the
+// session: an honest peer never holds one, since it checked everything it
+// stored. unreadable holds the session's signed operations that could not
+// be opened, so that each is counted once.
+func (m *Mesh) receive(ctx context.Context, g *gathering, p peer.ID, b []byte, unreadable map[crdt.OpID]struct{}) error {
 	raws, err := m.codec.decode(b)
 	if err != nil {
+		m.stats.rejected.Add(1)
 		m.penalize(p, 1, err)
 		return fmt.Errorf("%w: %v", errSession, err)
 	}
-	checked := acceptAll(g.r, raws)
-	envs := make([]*crdt.Envelope, 0, len(raws))
-	var bad int
-	var firstErr, forged error
-	for _, c := range checked {
-		e, err := c.env, c.err
-		switch {
-		case err == nil:
-			envs = append(envs, e)
-		case errors.Is(err, crdt.ErrDuplicate):
-		default:
-			bad++
-			if firstErr == nil {
-				firstErr = err
-			}
-			if forged == nil && errors.Is(err, crdt.ErrSignature) {
-				forged = err
-			}
-		}
-	}
-	if len(envs) > 0 {
-		added, err := g.r.Store(ctx, envs)
+	v := m.check(g, raws, unreadable)
+	if len(v.envs) > 0 {
+		added, fresh, err := m.store(ctx, g, v.envs)
 		if err != nil {
 			return fmt.Errorf("%w: storing: %v", errSession, err)
 		}
@@ -378,25 +369,33 @@ func (m *Mesh) receive(ctx context.Context, g *gathering, p peer.ID, b []byte) e
 			// rather than at their next reconciliation. (Laptops do not:
 			// after a partition heals that would flood the room with
 			// copies of what reconciliation is already carrying.)
-			m.forward(g, envs)
+			m.forward(g, fresh)
 		}
 	}
-	if bad > 0 {
-		m.stats.rejected.Add(int64(bad))
-		m.penalize(p, bad, firstErr)
+	m.stats.rejected.Add(int64(v.bad + v.unreadable))
+	if v.bad > 0 {
+		m.penalize(p, v.bad, v.badErr)
 	}
-	if forged != nil {
-		return fmt.Errorf("%w: peer sent a forged operation: %v", errSession, forged)
+	if v.forged != nil {
+		return fmt.Errorf("%w: peer sent a forged operation: %v", errSession, v.forged)
 	}
 	return nil
 }
 
+// errFrame is a frame that no honest peer sends.
+var errFrame = errors.New("malformed frame")
+
+// readFrame reads one frame. Errors wrapping errFrame are the peer's
+// doing; others are of the stream.
 func readFrame(r *bufio.Reader) (byte, []byte, error) {
 	typ, err := r.ReadByte()
 	if err != nil {
 		return 0, nil, err
 	}
-	n, err := binary.ReadUvarint(r)
+	n, err := readUvarint(r)
+	if errors.Is(err, errVarint) {
+		return 0, nil, fmt.Errorf("%w: length: %w", errFrame, err)
+	}
 	if err != nil {
 		return 0, nil, err
 	}
@@ -408,18 +407,13 @@ func readFrame(r *bufio.Reader) (byte, []byte, error) {
 		limit = maxBatchBytes
 	}
 	if n > limit {
-		return 0, nil, fmt.Errorf("frame %q of %d bytes, limit %d", typ, n, limit)
+		return 0, nil, fmt.Errorf("%w: %q of %d bytes, limit %d", errFrame, typ, n, limit)
 	}
 	b := make([]byte, n)
 	if _, err := io.ReadFull(r, b); err != nil {
 		return 0, nil, err
 	}
 	return typ, b, nil
-}
-
-func uvarintLen(n int) int {
-	var buf [binary.MaxVarintLen64]byte
-	return binary.PutUvarint(buf[:], uint64(n))
 }
 
 // frameWriter writes frames from its own goroutine, so that a side busy
@@ -533,38 +527,4 @@ func (m *Mesh) forward(g *gathering, envs []*crdt.Envelope) {
 			return // the queue is full; reconciliation will carry the rest
 		}
 	}
-}
-
-type checked struct {
-	env *crdt.Envelope
-	err error
-}
-
-// acceptAll runs r.Accept on each raw, on every core for a large batch:
-// the signature checks are nearly all the cost of taking in a batch, and
-// each is independent.
-func acceptAll(r Replica, raws [][]byte) []checked {
-	out := make([]checked, len(raws))
-	workers := min(len(raws)/32, runtime.GOMAXPROCS(0))
-	if workers <= 1 {
-		for i, raw := range raws {
-			out[i].env, out[i].err = r.Accept(raw)
-		}
-		return out
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(raws) {
-					return
-				}
-				out[i].env, out[i].err = r.Accept(raws[i])
-			}
-		})
-	}
-	wg.Wait()
-	return out
 }
