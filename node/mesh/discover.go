@@ -238,22 +238,33 @@ func localIPs(addrs []multiaddr.Multiaddr) []string {
 }
 
 // Peer exchange. The asker opens a stream and closes its side; the answer
-// lists connected convene peers:
+// lists connected peers:
 //
 //	count uvarint (≤ pexMaxPeers)
 //	count × (id: uvarint length, bytes; n uvarint (≤ pexMaxAddrs);
 //	         n × (uvarint length (≤ pexMaxAddr), multiaddr bytes))
+//
+// Only a peer that reconciled a gathering with this node is answered, and
+// told only of the peers it shares a gathering with: a hub serving several
+// gatherings, or any node, must not hand its whole address book to
+// whoever connects.
 
 func (m *Mesh) handlePEX(s network.Stream) {
-	defer s.Close()
 	asker := s.Conn().RemotePeer()
+	peers, ok := m.pexPeers(asker)
+	if !ok {
+		s.Reset()
+		return
+	}
+	_ = s.SetWriteDeadline(time.Now().Add(pexTimeout))
+	defer s.Close()
 	loopback := manet.IsIPLoopback(s.Conn().RemoteMultiaddr())
 	var infos []peer.AddrInfo
-	for _, p := range m.h.Network().Peers() {
-		if p == asker || len(infos) == pexMaxPeers {
-			continue
+	for _, p := range peers {
+		if len(infos) == pexMaxPeers {
+			break
 		}
-		if ok, _ := m.h.Peerstore().SupportsProtocols(p, reconProto); len(ok) == 0 {
+		if m.h.Network().Connectedness(p) != network.Connected {
 			continue
 		}
 		ai := peer.AddrInfo{ID: p}
@@ -269,10 +280,58 @@ func (m *Mesh) handlePEX(s network.Stream) {
 			infos = append(infos, ai)
 		}
 	}
-	_ = s.SetWriteDeadline(time.Now().Add(pexTimeout))
 	if _, err := s.Write(encodePEX(infos)); err != nil {
 		s.Reset()
 	}
+}
+
+// pexPeers lists the peers that share a gathering with asker: those this
+// node reconciled that gathering with lately. ok is false if asker has
+// reconciled none. The asker asks once its side of the first session is
+// over, possibly before this side has recorded it; so while a session
+// with the asker runs, pexPeers waits for it to end.
+func (m *Mesh) pexPeers(asker peer.ID) (peers []peer.ID, ok bool) {
+	timeout := time.NewTimer(pexTimeout)
+	defer timeout.Stop()
+	for {
+		m.mu.Lock()
+		peers, ok, pending := m.sharing(asker)
+		ended := m.ended
+		m.mu.Unlock()
+		if ok || !pending {
+			return peers, ok
+		}
+		select {
+		case <-ended:
+		case <-timeout.C:
+			return nil, false
+		case <-m.ctx.Done():
+			return nil, false
+		}
+	}
+}
+
+// sharing lists the peers that reconciled lately a gathering that asker
+// reconciled too, and reports whether asker did (ok) and whether a
+// session with it is running. Callers hold m.mu.
+func (m *Mesh) sharing(asker peer.ID) (peers []peer.ID, ok, pending bool) {
+	seen := make(map[peer.ID]bool)
+	for _, g := range m.gatherings {
+		pending = pending || g.running[asker] || g.inbound[asker]
+		if _, synced := g.synced[asker]; !synced {
+			continue
+		}
+		ok = true
+		for p := range g.synced {
+			if p != asker && !seen[p] {
+				seen[p] = true
+				peers = append(peers, p)
+			}
+		}
+	}
+	// Map order is random: a different sample each time when there are
+	// more than pexMaxPeers.
+	return peers, ok, pending
 }
 
 // exchangePeers asks p for the peers it knows and dials the new ones.

@@ -1,11 +1,30 @@
 package mesh
 
-import "github.com/convene/convene/crdt"
+import (
+	"time"
+
+	"github.com/convene/convene/crdt"
+)
 
 // Hooks for the external tests (package mesh_test).
 
 // TopicPeers is how many peers m sees on gathering g's topic.
 func TopicPeers(m *Mesh, g crdt.GatheringID) int { return len(m.ps.ListPeers(g.Topic())) }
+
+// InboundSessions is how many sessions of gathering g peers initiated
+// with m are running.
+func InboundSessions(m *Mesh, g crdt.GatheringID) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if gg, ok := m.gatherings[g]; ok {
+		return len(gg.inbound)
+	}
+	return 0
+}
+
+// SetSessionTimeout shortens m's session deadline; call it before m
+// reconciles anything.
+func SetSessionTimeout(m *Mesh, d time.Duration) { m.sessionTimeout = d }
 
 // EncodeBatch encodes operations as one gossip message.
 func EncodeBatch(raws [][]byte) []byte {

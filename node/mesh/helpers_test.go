@@ -281,3 +281,9 @@ func (d *dropper) Store(ctx context.Context, envs []*crdt.Envelope) (int, error)
 	}
 	return d.Node.Store(ctx, envs)
 }
+
+func storeFor(t testing.TB) *store.Store {
+	st := store.OpenMemory()
+	t.Cleanup(func() { st.Close() })
+	return st
+}

@@ -88,9 +88,12 @@ type Mesh struct {
 	intents    map[peer.ID]string // how a dial in flight found its peer
 	dialing    map[peer.ID]bool
 	found      map[peer.ID]bool // discovered peers being kept connected
+	ended      chan struct{}    // closed and replaced when a session ends
 	closed     bool
 
 	stats stats
+
+	sessionTimeout time.Duration // sessionTimeout; tests shorten it
 }
 
 // New starts a host listening on cfg.Listen and the discovery paths cfg
@@ -192,6 +195,9 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 		intents:    make(map[peer.ID]string),
 		dialing:    make(map[peer.ID]bool),
 		found:      make(map[peer.ID]bool),
+		ended:      make(chan struct{}),
+
+		sessionTimeout: sessionTimeout,
 	}
 	for _, t := range targets {
 		if _, ok := m.intents[t.info.ID]; !ok {
@@ -217,8 +223,8 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 		return nil, fmt.Errorf("mesh: gossipsub: %w", err)
 	}
 	m.wg.Go(func() { m.followEvents(events) })
-	h.SetStreamHandler(reconProto, m.handleRecon)
-	h.SetStreamHandler(pexProto, m.handlePEX)
+	h.SetStreamHandler(reconProto, m.track(m.handleRecon))
+	h.SetStreamHandler(pexProto, m.track(m.handlePEX))
 	for _, t := range targets {
 		m.wg.Go(func() { m.keepConnected(t) })
 	}
@@ -248,7 +254,35 @@ func (m *Mesh) Addrs() []string {
 // Host is the libp2p host, for tests and the testnet.
 func (m *Mesh) Host() host.Host { return m.h }
 
-// Close stops every goroutine and closes the host.
+// enter admits work that Close must wait for (a stream handler, a
+// SyncNow), unless the mesh is closed; the caller calls m.wg.Done when it
+// is through.
+func (m *Mesh) enter() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return false
+	}
+	m.wg.Add(1)
+	return true
+}
+
+// track makes a stream handler one that Close waits for. libp2p runs
+// handlers on its own goroutines; one still inside a replica when Close
+// returns would use the node's store after the node closed it.
+func (m *Mesh) track(h network.StreamHandler) network.StreamHandler {
+	return func(s network.Stream) {
+		if !m.enter() {
+			s.Reset()
+			return
+		}
+		defer m.wg.Done()
+		h(s)
+	}
+}
+
+// Close stops every goroutine and closes the host. When it returns, the
+// mesh no longer uses the replicas joined to it.
 func (m *Mesh) Close() error {
 	m.mu.Lock()
 	if m.closed {
@@ -262,6 +296,8 @@ func (m *Mesh) Close() error {
 	}
 	m.mu.Unlock()
 	m.cancel()
+	m.h.RemoveStreamHandler(reconProto)
+	m.h.RemoveStreamHandler(pexProto)
 	for _, g := range gs {
 		g.sub.Cancel()
 	}

@@ -339,6 +339,11 @@ func TestPeersAndExchange(t *testing.T) {
 	mb := member(t, b, mesh.Config{})
 	ma := member(t, a, mesh.Config{Peers: addrs(t, mb)})
 	waitFor(t, "a to reach b", func() bool { return len(mb.Peers()) == 1 })
+	// b tells of a peer once it reconciled with it.
+	waitFor(t, "a and b to reconcile", func() bool {
+		peers, _ := mb.Freshness(creds.Derive().Gathering)
+		return peers == 1
+	})
 	// c knows only b; peer exchange tells it about a.
 	mc := member(t, c, mesh.Config{InvitePeers: addrs(t, mb)})
 	waitFor(t, "c to find a", func() bool { return len(mc.Peers()) == 2 })

@@ -62,13 +62,11 @@ func (m *Mesh) connected(p peer.ID) {
 	m.log.Debug("peer connected", "remote", p.ShortString(), "via", st.via)
 	// Both sides see the connection; the one with the smaller id starts
 	// reconciliation so a pair does not transfer the difference twice. The
-	// other still reconciles on its own schedule.
-	m.wg.Go(func() {
-		if bytes.Compare([]byte(m.h.ID()), []byte(p)) < 0 {
-			m.syncPeer(m.ctx, p, nil)
-		}
-		m.exchangePeers(m.ctx, p)
-	})
+	// other still reconciles on its own schedule. Peer exchange follows
+	// the first session, whichever side started it (see recordSync).
+	if bytes.Compare([]byte(m.h.ID()), []byte(p)) < 0 {
+		m.wg.Go(func() { m.syncPeer(m.ctx, p, nil) })
+	}
 }
 
 func (m *Mesh) disconnected(p peer.ID) {

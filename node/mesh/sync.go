@@ -52,6 +52,9 @@ const (
 	getChunk = 1024
 	// syncWorkers bounds concurrent reconciliations started by SyncNow.
 	syncWorkers = 8
+	// sessionTimeout bounds a whole session, however busy: a peer that
+	// trickles frames cannot hold one open for ever.
+	sessionTimeout = 10 * time.Minute
 )
 
 var errSession = errors.New("reconciliation failed")
@@ -86,6 +89,10 @@ func (m *Mesh) Stats() Stats {
 // SyncNow reconciles gathering id with every connected peer and returns
 // when that is done (or ctx ends).
 func (m *Mesh) SyncNow(ctx context.Context, id crdt.GatheringID) {
+	if !m.enter() {
+		return
+	}
+	defer m.wg.Done()
 	g, err := m.gathering(id)
 	if err != nil {
 		return
@@ -166,6 +173,7 @@ func (m *Mesh) initiate(ctx context.Context, g *gathering, p peer.ID) error {
 			// sees the sync recorded can start the next one.
 			m.recordSync(g, p)
 		}
+		m.sessionEnded()
 		m.mu.Unlock()
 	}()
 	ctx, cancel := context.WithCancel(ctx)
@@ -186,6 +194,9 @@ func (m *Mesh) initiate(ctx context.Context, g *gathering, p peer.ID) error {
 	return nil
 }
 
+// handleRecon answers a session a peer initiated, unless one of the same
+// gathering with the same peer is running (which only a misbehaving or
+// confused peer starts).
 func (m *Mesh) handleRecon(s network.Stream) {
 	p := s.Conn().RemotePeer()
 	var id crdt.GatheringID
@@ -200,16 +211,41 @@ func (m *Mesh) handleRecon(s network.Stream) {
 		s.Reset()
 		return
 	}
+	m.mu.Lock()
+	if g.inbound[p] {
+		m.mu.Unlock()
+		s.Reset()
+		return
+	}
+	g.inbound[p] = true
+	m.mu.Unlock()
+	ok := false
+	defer func() {
+		m.mu.Lock()
+		delete(g.inbound, p)
+		if ok {
+			m.recordSync(g, p)
+		}
+		m.sessionEnded()
+		m.mu.Unlock()
+	}()
 	if err := m.session(m.ctx, g, s, false); err != nil {
 		m.log.Debug("reconciliation failed", "gathering", id, "remote", p.ShortString(), "err", err)
 		return
 	}
-	m.mu.Lock()
-	m.recordSync(g, p)
-	m.mu.Unlock()
+	ok = true
 }
 
-// recordSync notes a completed session with p. Callers hold m.mu.
+// sessionEnded wakes whoever waits for a session to end. Callers hold
+// m.mu.
+func (m *Mesh) sessionEnded() {
+	close(m.ended)
+	m.ended = make(chan struct{})
+}
+
+// recordSync notes a completed session with p. Callers hold m.mu. After
+// the first session with a peer, this side asks it for peers (which it
+// answers only now, see handlePEX).
 func (m *Mesh) recordSync(g *gathering, p peer.ID) {
 	now := time.Now()
 	g.synced[p] = now
@@ -219,7 +255,15 @@ func (m *Mesh) recordSync(g *gathering, p peer.ID) {
 			delete(g.synced, q) // peers gone for a while
 		}
 	}
-	if st, ok := m.peers[p]; ok {
+	// A peer not known yet is one whose connection event is still on its
+	// way: ask it now too.
+	st, ok := m.peers[p]
+	if !ok || st.lastSync.IsZero() {
+		if !m.closed {
+			m.wg.Go(func() { m.exchangePeers(m.ctx, p) })
+		}
+	}
+	if ok {
 		st.lastSync = now
 	}
 	m.stats.sessions.Add(1)
@@ -228,6 +272,8 @@ func (m *Mesh) recordSync(g *gathering, p peer.ID) {
 // session runs either side of a session on s, and closes s.
 func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, initiator bool) (err error) {
 	p := s.Conn().RemotePeer()
+	ctx, cancel := context.WithTimeout(ctx, m.sessionTimeout)
+	defer cancel()
 	w := newFrameWriter(s, &m.stats)
 	stop := context.AfterFunc(ctx, func() { s.Reset() })
 	defer stop()
