@@ -93,7 +93,7 @@ type Mesh struct {
 
 	stats stats
 
-	sessionTimeout time.Duration // sessionTimeout; tests shorten it
+	sessionTimeout time.Duration // the constant sessionTimeout; tests shorten it
 }
 
 // New starts a host listening on cfg.Listen and the discovery paths cfg
