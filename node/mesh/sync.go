@@ -68,7 +68,7 @@ type Stats struct {
 	BytesReceived int64
 	OpsSent       int64 // operations pushed
 	OpsReceived   int64 // operations received and newly stored
-	Rejected      int64 // bad operations received
+	Rejected      int64 // operations refused: forged, malformed, foreign, or signed but unreadable here (once per session)
 }
 
 type stats struct {
