@@ -73,7 +73,10 @@ func OpenRelay(ctx context.Context, cfg RelayConfig) (*Relay, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(filepath.Join(cfg.Dir, "store"))
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	st, err := store.Open(filepath.Join(cfg.Dir, storeDir), store.WithLogger(cfg.Logger))
 	if err != nil {
 		return nil, err
 	}
