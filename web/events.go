@@ -212,21 +212,30 @@ func (s *Server) putParticipant(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, codeForbidden, "only an identity held on this node can register here")
 		return
 	}
-	if _, err := s.node.Act(r.Context(), who, &crdt.ParticipationBody{Event: eid, Status: req.Status}); err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
 	out := struct {
 		Status     string `json:"status"`
 		Waitlisted bool   `json:"waitlisted"`
-	}{Status: req.Status}
-	s.view(func(st *crdt.State) {
-		e, _ := st.Event(eid)
-		for _, p := range e.Participants {
-			if p.Identity == who {
-				out.Status, out.Waitlisted = p.Status, p.Waitlisted
+	}{}
+	registration := func() {
+		s.view(func(st *crdt.State) {
+			e, _ := st.Event(eid)
+			for _, p := range e.Participants {
+				if p.Identity == who {
+					out.Status, out.Waitlisted = p.Status, p.Waitlisted
+				}
 			}
+		})
+	}
+	// Registering again with the same status makes no operation: a second
+	// click on "going" must not move its author down the waitlist.
+	registration()
+	if out.Status != req.Status {
+		if _, err := s.node.Act(r.Context(), who, &crdt.ParticipationBody{Event: eid, Status: req.Status}); err != nil {
+			s.writeErr(w, r, err)
+			return
 		}
-	})
+		out.Status = req.Status
+		registration()
+	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -94,6 +94,12 @@ func TestEvents(t *testing.T) {
 	if one.Going != 1 || one.Waitlist != 1 {
 		t.Fatalf("counts: going %d, waitlist %d", one.Going, one.Waitlist)
 	}
+	// Alice clicks "going" again: no new operation, she keeps her place.
+	before := h.digest()
+	h.call("PUT", "/events/"+ev.ID+"/participants/"+c.alice.ID, map[string]any{"status": "going"}, 200, &reg)
+	if reg.Waitlisted || h.digest() != before {
+		t.Fatalf("a repeated registration moved Alice: %+v, digest changed: %v", reg, h.digest() != before)
+	}
 	// Alice cancels; Bob moves up.
 	h.call("PUT", "/events/"+ev.ID+"/participants/"+c.alice.ID, map[string]any{"status": "not_going"}, 200, &reg)
 	h.call("PUT", "/events/"+ev.ID+"/participants/"+c.bob.ID, map[string]any{"status": "going"}, 200, &reg)
