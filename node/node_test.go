@@ -6,8 +6,10 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -620,4 +622,87 @@ func TestCheckZones(t *testing.T) {
 	if err := checkZones(&crdt.EventUpdateBody{}); err != nil {
 		t.Errorf("no timezone set: %v", err)
 	}
+}
+
+// TestDuplicateSkipsSignatureCheck: an operation already held is answered
+// as a duplicate without a signature check; a changed copy of it has
+// another id and is checked in full, and refused.
+func TestDuplicateSkipsSignatureCheck(t *testing.T) {
+	ctx := context.Background()
+	a, _ := initNode(t, true)
+	workshop(t, a)
+	b := joinNode(t, a.Credentials(), true)
+	held := raws(t, a)
+	if _, err := b.Ingest(ctx, held); err != nil {
+		t.Fatal(err)
+	}
+	tampered := append([]byte(nil), held[1]...)
+	tampered[len(tampered)-80] ^= 1 // in the sealed payload
+
+	before := b.verified.Load()
+	res, err := b.Ingest(ctx, held)
+	if err != nil || res.Duplicate != len(held) || res.Added != 0 || res.Rejected != 0 {
+		t.Fatalf("Ingest of held ops: %+v, %v; want all duplicates", res, err)
+	}
+	if _, err := b.Accept(held[0]); !errors.Is(err, crdt.ErrDuplicate) {
+		t.Fatalf("Accept of a held op: %v, want ErrDuplicate", err)
+	}
+	if got := b.verified.Load() - before; got != 0 {
+		t.Fatalf("%d signature checks for duplicates, want none", got)
+	}
+
+	st := b.Status()
+	if _, err := b.Accept(tampered); !errors.Is(err, crdt.ErrSignature) {
+		t.Fatalf("Accept of a changed copy: %v, want ErrSignature", err)
+	}
+	res, err = b.Ingest(ctx, [][]byte{tampered})
+	if err != nil || res.Rejected != 1 || !errors.Is(res.FirstError, crdt.ErrSignature) {
+		t.Fatalf("Ingest of a changed copy: %+v, %v; want one rejection", res, err)
+	}
+	if got := b.verified.Load() - before; got != 2 {
+		t.Fatalf("%d signature checks for two changed copies, want 2", got)
+	}
+	if now := b.Status(); now.Ops != st.Ops || now.Digest != st.Digest {
+		t.Fatal("a changed copy was stored")
+	}
+}
+
+// TestIngestPipelined: an input of many chunks, with bad operations and
+// duplicates spread over it, is stored and applied whole, as one call
+// would.
+func TestIngestPipelined(t *testing.T) {
+	ctx := context.Background()
+	a, _ := initNode(t, false)
+	_, _, proposal := workshop(t, a)
+	signer := a.ids[0].signer
+	start := time.Now().Add(-time.Hour).UnixMilli()
+	raw := raws(t, a)
+	comments := ingestChunk + 7 // over two chunks
+	for i := range comments {
+		e, _, err := a.Keys().Seal(signer, crdt.Clock{Wall: start + int64(i)}, &crdt.CommentBody{Proposal: proposal, Text: fmt.Sprintf("comment %d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw = append(raw, e.Bytes())
+	}
+	tampered := append([]byte(nil), raw[len(raw)-1]...)
+	tampered[len(tampered)-80] ^= 1
+	input := append(slices.Clone(raw), raw[3], tampered, raw[len(raw)/2])
+
+	b := joinNode(t, a.Credentials(), false)
+	res, err := b.Ingest(ctx, input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Added != len(raw) || res.Duplicate != 2 || res.Rejected != 1 {
+		t.Fatalf("Ingest: %+v; want %d added, 2 duplicates, 1 rejected", res, len(raw))
+	}
+	if got, want := b.Status().Ops, len(raw)+1; got != want { // and b's identity
+		t.Fatalf("%d ops stored, want %d", got, want)
+	}
+	b.View(func(s *crdt.State) {
+		if got := s.Len(); got != len(raw)+1 {
+			t.Fatalf("%d ops applied, want %d", got, len(raw)+1)
+		}
+	})
 }

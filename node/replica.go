@@ -25,14 +25,21 @@ func (h *HubReplica) Gathering() crdt.GatheringID { return h.log.Gathering() }
 
 // Accept checks one encoded operation without storing it. The clock is
 // not checked against drift: members do that when they open it, and a
-// relay's own clock should not hold back operations between sites.
+// relay's own clock should not hold back operations between sites. An
+// operation already stored is answered without a signature check.
 func (h *HubReplica) Accept(raw []byte) (*crdt.Envelope, error) {
-	e, err := crdt.AcceptSealed(h.log.Gathering(), raw)
+	e, err := crdt.DecodeEnvelope(raw)
 	if err != nil {
 		return nil, err
 	}
+	if e.Gathering != h.log.Gathering() {
+		return nil, fmt.Errorf("%w: %s", crdt.ErrForeign, e.Gathering)
+	}
 	if h.log.Contains(recon.Item{Clock: e.Clock, ID: e.ID()}) {
 		return nil, fmt.Errorf("%w: %s", crdt.ErrDuplicate, e.ID())
+	}
+	if err := e.Verify(); err != nil {
+		return nil, err
 	}
 	return e, nil
 }
