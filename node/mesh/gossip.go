@@ -40,6 +40,7 @@ type gathering struct {
 	out   chan []byte // operations waiting to be published
 
 	storeMu sync.Mutex // serialises Mesh.store
+	claims  *claims    // what this node's sessions are pulling
 
 	// guarded by Mesh.mu
 	lastSync time.Time
@@ -66,6 +67,7 @@ func (m *Mesh) Join(ctx context.Context, r Replica) error {
 	g := &gathering{
 		id: id, r: r,
 		out:     make(chan []byte, 4096),
+		claims:  newClaims(),
 		synced:  make(map[peer.ID]time.Time),
 		running: make(map[peer.ID]bool),
 		inbound: make(map[peer.ID]bool),

@@ -23,24 +23,27 @@ import (
 // gathering id (32 bytes); a peer that does not serve the gathering resets
 // the stream. Then both sides exchange frames:
 //
-//	type    1 byte: 'R' reconciliation message, 'P' batch of operations,
-//	        'E' end of this side's pushes
+//	type    1 byte: 'R' reconciliation message, 'Q' request for operations,
+//	        'P' batch of operations answering the oldest open request,
+//	        'A' that request is answered, 'E' end of this side's requests
 //	length  uvarint (bounded per type)
 //	payload
 //
 // The initiator sends the first 'R'. Each side feeds every 'R' it receives
-// to its Reconciler, sends the reply, and pushes the operations the
-// reconciler says the peer lacks as zstd batches ('P'). Both sides learn
-// the whole difference, so nothing is requested: each pushes what the other
-// lacks. A side whose reconciler is done sends 'E' after its last push and
-// closes the stream once it has the peer's 'E' too. Two peers in sync
-// exchange one 'R' each way: one round trip.
+// to its Reconciler and sends the reply. Both sides learn the whole
+// difference; each asks the peer for what it lacks ('Q', see pull.go), and
+// answers the peer's requests in order with zstd batches ('P') and an 'A'.
+// A side whose reconciler is done and whose requests are all answered
+// sends 'E', and closes the stream once it has the peer's 'E' too. Two
+// peers in sync exchange one 'R' each way: one round trip.
 const (
-	reconProto = protocol.ID("/convene/recon/1")
+	reconProto = protocol.ID("/convene/recon/2")
 
-	frameRecon = 'R'
-	framePush  = 'P'
-	frameEnd   = 'E'
+	frameRecon    = 'R'
+	frameRequest  = 'Q'
+	framePush     = 'P'
+	frameAnswered = 'A'
+	frameEnd      = 'E'
 
 	// idleTimeout bounds the wait for any one frame, or for the peer to
 	// take one.
@@ -48,8 +51,6 @@ const (
 	// maxQueued bounds what one session may have waiting to be written; a
 	// peer that does not read is dropped rather than buffered for.
 	maxQueued = 64 << 20
-	// getChunk is how many items are read from the replica per push.
-	getChunk = 1024
 	// syncWorkers bounds concurrent reconciliations started by SyncNow.
 	syncWorkers = 8
 	// sessionTimeout bounds a whole session, however busy: a peer that
@@ -64,16 +65,17 @@ type Stats struct {
 	Sessions      int64 // completed sessions, either side
 	ReconSent     int64 // 'R' messages
 	ReconReceived int64
-	BytesSent     int64 // all frames, including pushes
+	BytesSent     int64 // all frames, including operations
 	BytesReceived int64
-	OpsSent       int64 // operations pushed
+	OpsRequested  int64 // operations asked of peers
+	OpsSent       int64 // operations sent in answer to requests
 	OpsReceived   int64 // operations received and newly stored
 	Rejected      int64 // operations refused: forged, malformed, foreign, or signed but unreadable here (once per session)
 }
 
 type stats struct {
 	sessions, reconSent, reconReceived, bytesSent, bytesReceived,
-	opsSent, opsReceived, rejected atomic.Int64
+	opsRequested, opsSent, opsReceived, rejected atomic.Int64
 }
 
 // Stats reports reconciliation counters.
@@ -82,7 +84,7 @@ func (m *Mesh) Stats() Stats {
 	return Stats{
 		Sessions: s.sessions.Load(), ReconSent: s.reconSent.Load(), ReconReceived: s.reconReceived.Load(),
 		BytesSent: s.bytesSent.Load(), BytesReceived: s.bytesReceived.Load(),
-		OpsSent: s.opsSent.Load(), OpsReceived: s.opsReceived.Load(), Rejected: s.rejected.Load(),
+		OpsRequested: s.opsRequested.Load(), OpsSent: s.opsSent.Load(), OpsReceived: s.opsReceived.Load(), Rejected: s.rejected.Load(),
 	}
 }
 
@@ -277,7 +279,17 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 	w := newFrameWriter(s, &m.stats)
 	stop := context.AfterFunc(ctx, func() { s.Reset() })
 	defer stop()
+	// Frames are read apart from the session's loop, so that the loop can
+	// also wait for other sessions' claims.
+	frames := make(chan frame, 4)
+	quit, readDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(readDone)
+		m.readFrames(s, frames, quit)
+	}()
 	defer func() {
+		// Closing or resetting the stream ends the reader's read.
+		defer func() { close(quit); <-readDone }()
 		if err != nil {
 			s.Reset()
 			w.wait()
@@ -313,29 +325,66 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 		m.penalize(p, 1, err)
 		return fmt.Errorf("%w: %w", errSession, err)
 	}
-	r := bufio.NewReader(s)
+
+	pl := &puller{c: g.claims}
+	defer pl.end()
 	unreadable := make(map[crdt.OpID]struct{})
-	done, peerDone := false, false
-	for !done || !peerDone {
-		_ = s.SetReadDeadline(time.Now().Add(idleTimeout))
-		typ, payload, err := readFrame(r)
-		if errors.Is(err, errFrame) {
-			return violation(err)
+	done, sentEnd, peerDone := false, false, false
+	for !sentEnd || !peerDone {
+		// Taken before looking at the claims, so that a release after the
+		// look is not missed.
+		changed := g.claims.wait()
+		if err := m.request(g, w, pl); err != nil {
+			return err
 		}
-		if err != nil {
-			return fmt.Errorf("%w: %v", errSession, err)
+		if done && len(pl.pending) == 0 && len(pl.open) == 0 && !sentEnd {
+			if err := w.send(frameEnd, nil); err != nil {
+				return err
+			}
+			sentEnd = true
+			continue
 		}
-		m.stats.bytesReceived.Add(int64(len(payload) + 1 + uvarintLen(len(payload))))
-		switch typ {
+		// Waiting only for what other sessions are pulling: wake when
+		// they release it, or to see whether their claims expired.
+		var poll *time.Timer
+		var polled <-chan time.Time
+		if len(pl.open) > 0 || len(pl.pending) == 0 {
+			changed = nil
+		} else {
+			poll = time.NewTimer(claimPoll)
+			polled = poll.C
+		}
+		var f frame
+		var ok bool
+		select {
+		case f, ok = <-frames:
+		case <-changed:
+		case <-polled:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %v", errSession, ctx.Err())
+		}
+		if poll != nil {
+			poll.Stop()
+		}
+		if !ok {
+			continue
+		}
+		if f.err != nil {
+			if errors.Is(f.err, errFrame) {
+				return violation(f.err)
+			}
+			return fmt.Errorf("%w: %v", errSession, f.err)
+		}
+		switch f.typ {
 		case frameRecon:
 			if done {
 				return violation(fmt.Errorf("%w: message after the end", errFrame))
 			}
 			m.stats.reconReceived.Add(1)
 			var reply []byte
-			var have []recon.Item
+			var need []recon.Item
 			g.r.ReadIndex(func(*recon.Index) {
-				reply, have, _, done, err = rc.Reconcile(payload)
+				reply, _, need, done, err = rc.Reconcile(f.payload)
 			})
 			if err != nil {
 				return violation(err)
@@ -345,53 +394,106 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 					return err
 				}
 			}
-			if err := m.push(ctx, g, w, have); err != nil {
-				return err
+			pl.pending = append(pl.pending, need...)
+		case frameRequest:
+			if peerDone {
+				return violation(fmt.Errorf("%w: request after the end", errFrame))
 			}
-			if done {
-				if err := w.send(frameEnd, nil); err != nil {
-					return err
-				}
+			items, err := decodeRequest(f.payload)
+			if err != nil {
+				return violation(fmt.Errorf("%w: %w", errFrame, err))
+			}
+			if err := m.answer(ctx, g, w, items); err != nil {
+				return err
 			}
 		case framePush:
-			if peerDone {
-				return violation(fmt.Errorf("%w: push after the end", errFrame))
+			if len(pl.open) == 0 {
+				return violation(fmt.Errorf("%w: operations not asked for", errFrame))
 			}
-			if err := m.receive(ctx, g, p, payload, unreadable); err != nil {
+			if err := m.receive(ctx, g, p, f.payload, unreadable); err != nil {
 				return err
 			}
+		case frameAnswered:
+			if len(f.payload) != 0 || !pl.answered() {
+				return violation(fmt.Errorf("%w: unexpected answer", errFrame))
+			}
 		case frameEnd:
-			if peerDone || len(payload) != 0 {
+			if peerDone || len(f.payload) != 0 {
 				return violation(fmt.Errorf("%w: unexpected end", errFrame))
 			}
 			peerDone = true
 		default:
-			return violation(fmt.Errorf("%w: unknown type %#x", errFrame, typ))
+			return violation(fmt.Errorf("%w: unknown type %#x", errFrame, f.typ))
 		}
 	}
 	return nil
 }
 
-// push sends the operations of items to the peer, in batches.
-func (m *Mesh) push(ctx context.Context, g *gathering, w *frameWriter, items []recon.Item) error {
-	for len(items) > 0 {
-		n := min(len(items), getChunk)
-		raws, err := g.r.Get(ctx, items[:n])
+// frame is one frame read from a session's stream, or the error that
+// ended reading.
+type frame struct {
+	typ     byte
+	payload []byte
+	err     error
+}
+
+// readFrames reads s's frames into frames until reading fails (the error
+// is the last frame sent) or quit is closed.
+func (m *Mesh) readFrames(s network.Stream, frames chan<- frame, quit <-chan struct{}) {
+	r := bufio.NewReader(s)
+	for {
+		_ = s.SetReadDeadline(time.Now().Add(idleTimeout))
+		typ, payload, err := readFrame(r)
+		if err == nil {
+			m.stats.bytesReceived.Add(int64(len(payload) + 1 + uvarintLen(len(payload))))
+		}
+		select {
+		case frames <- frame{typ, payload, err}:
+		case <-quit:
+			return
+		}
 		if err != nil {
-			return fmt.Errorf("%w: reading operations: %v", errSession, err)
+			return
 		}
-		items = items[n:]
-		for _, b := range m.codec.pack(raws) {
-			if err := w.send(framePush, b); err != nil {
-				return err
-			}
+	}
+}
+
+// request asks the peer for what pl needs and no other session is
+// pulling, while fewer than openRequests requests are unanswered.
+func (m *Mesh) request(g *gathering, w *frameWriter, pl *puller) error {
+	for len(pl.open) < openRequests && len(pl.pending) > 0 {
+		var items []recon.Item
+		g.r.ReadIndex(func(ix *recon.Index) {
+			items = pl.next(ix, time.Now())
+		})
+		if items == nil {
+			return nil
 		}
-		m.stats.opsSent.Add(int64(len(raws)))
+		if err := w.send(frameRequest, encodeRequest(items)); err != nil {
+			return err
+		}
+		m.stats.opsRequested.Add(int64(len(items)))
 	}
 	return nil
 }
 
-// receive checks a pushed batch operation by operation (see check),
+// answer sends the operations of items this side holds, in batches, and
+// then says the request is answered.
+func (m *Mesh) answer(ctx context.Context, g *gathering, w *frameWriter, items []recon.Item) error {
+	raws, err := g.r.Get(ctx, items)
+	if err != nil {
+		return fmt.Errorf("%w: reading operations: %v", errSession, err)
+	}
+	for _, b := range m.codec.pack(raws) {
+		if err := w.send(framePush, b); err != nil {
+			return err
+		}
+	}
+	m.stats.opsSent.Add(int64(len(raws)))
+	return w.send(frameAnswered, nil)
+}
+
+// receive checks a batch received operation by operation (see check),
 // stores the good ones and counts the bad. A forged operation ends the
 // session: an honest peer never holds one, since it checked everything it
 // stored. unreadable holds the session's signed operations that could not
@@ -449,6 +551,8 @@ func readFrame(r *bufio.Reader) (byte, []byte, error) {
 	switch typ {
 	case frameRecon:
 		limit = recon.MaxMessageSize
+	case frameRequest:
+		limit = uint64(maxRequestBytes)
 	case framePush:
 		limit = maxBatchBytes
 	}
