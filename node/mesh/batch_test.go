@@ -169,6 +169,10 @@ func TestReadFrame(t *testing.T) {
 		{"length overflows", frame(framePush, bytes.Repeat([]byte{0xff}, 10), []byte{1}), errFrame, nil},
 		{"oversized push", frame(framePush, uv(maxBatchBytes+1)), errFrame, nil},
 		{"end with a payload", frame(frameEnd, uv(1), []byte{0}), errFrame, nil},
+		{"request", frame(frameRequest, uv(3), []byte{1, 2, 3}), nil, []byte{1, 2, 3}},
+		{"oversized request", frame(frameRequest, uv(uint64(maxRequestBytes)+1)), errFrame, nil},
+		{"answered", frame(frameAnswered, uv(0)), nil, []byte{}},
+		{"answered with a payload", frame(frameAnswered, uv(1), []byte{0}), errFrame, nil},
 		{"truncated", frame(frameRecon, uv(5), []byte{1}), io.ErrUnexpectedEOF, nil},
 		{"cut in the length", frame(frameRecon, []byte{0x82}), io.EOF, nil},
 	} {
