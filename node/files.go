@@ -65,7 +65,7 @@ func saveGathering(dir string, creds crdt.Credentials, name string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, gatheringFile), append(b, '\n'), 0o600); err != nil {
+	if err := writeFileAtomic(filepath.Join(dir, gatheringFile), 0o600, append(b, '\n')); err != nil {
 		return fmt.Errorf("write %s: %w", gatheringFile, err)
 	}
 	return nil
@@ -138,7 +138,7 @@ func saveIdentities(dir string, ids []localKey) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, identitiesFile), append(b, '\n'), 0o600); err != nil {
+	if err := writeFileAtomic(filepath.Join(dir, identitiesFile), 0o600, append(b, '\n')); err != nil {
 		return fmt.Errorf("write %s: %w", identitiesFile, err)
 	}
 	return nil
@@ -168,16 +168,17 @@ func LoadPeerKey(dir string) (crypto.PrivKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(path, b, 0o600); err != nil {
+	if err := writeFileAtomic(path, 0o600, b); err != nil {
 		return nil, fmt.Errorf("write %s: %w", peerKeyFile, err)
 	}
 	return k, nil
 }
 
-// writeFileAtomic replaces path with b: a temporary file in the same
-// directory, synced, then renamed over path, then the directory synced, so
-// a crash leaves either the old file or the new one, never a torn one.
-func writeFileAtomic(path string, b []byte, perm os.FileMode) error {
+// writeFileAtomic replaces path with the concatenation of parts: a
+// temporary file in the same directory, synced, then renamed over path,
+// then the directory synced, so a crash leaves either the old file or the
+// new one, never a torn one.
+func writeFileAtomic(path string, perm os.FileMode, parts ...[]byte) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -189,9 +190,11 @@ func writeFileAtomic(path string, b []byte, perm os.FileMode) error {
 		f.Close()
 		return err
 	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
+	for _, b := range parts {
+		if _, err := f.Write(b); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -102,15 +103,18 @@ type PeerSource interface {
 
 // Node is one running node.
 type Node struct {
-	log   *slog.Logger
-	now   func() time.Time
-	dir   string
-	creds crdt.Credentials
-	keys  crdt.Keys
-	name  string // from gathering.json
-	pkey  crypto.PrivKey
-	st    *store.Store
-	oplog *store.Log
+	log *slog.Logger
+	now func() time.Time
+	dir string
+	// memory: the store is in memory, so no snapshot file is read or
+	// written (it would describe a log that is gone).
+	memory bool
+	creds  crdt.Credentials
+	keys   crdt.Keys
+	name   string // from gathering.json
+	pkey   crypto.PrivKey
+	st     *store.Store
+	oplog  *store.Log
 
 	// writeMu serialises everything that writes: the clock, the
 	// identities file, and store-then-apply, so that a Check stays true
@@ -235,7 +239,7 @@ func create(ctx context.Context, dir string, creds crdt.Credentials, name string
 
 // Open opens the node in cfg.Dir, rebuilding the state from the store.
 func Open(ctx context.Context, cfg Config) (*Node, error) {
-	n := &Node{log: cfg.Logger, now: cfg.Now, dir: cfg.Dir, subs: make(map[*subscriber]struct{})}
+	n := &Node{log: cfg.Logger, now: cfg.Now, dir: cfg.Dir, memory: cfg.Memory, subs: make(map[*subscriber]struct{})}
 	if n.log == nil {
 		n.log = slog.Default()
 	}
@@ -269,38 +273,60 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	return n, nil
 }
 
-// load rebuilds the state: from the snapshot saved at the last Close plus
-// the stored operations it lacks, or, without a usable snapshot, from the
-// whole log. Stored operations were verified before they were stored, so
-// they are only opened, not verified again.
+// load rebuilds the state: from the snapshot file saved at the last Close
+// plus the stored operations it lacks, or, without a usable snapshot, from
+// the whole log. Stored operations were verified before they were stored,
+// so they are only opened, not verified again.
 func (n *Node) load(ctx context.Context) error {
 	var err error
 	if n.oplog, err = n.st.Log(ctx, n.keys.Gathering); err != nil {
 		return err
 	}
 	start := time.Now()
+	// Loading allocates the whole state and frees almost nothing, so
+	// collecting at the usual pace would only mark the same heap again
+	// and again.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	logKey := snapshotKey{ops: n.oplog.Len(), digest: n.oplog.Digest()}
 	var last crdt.Clock
 	var missing []recon.Item
 	from := "log"
-	if snap, ok, err := n.oplog.Snapshot(ctx); err != nil {
-		n.log.Warn("cannot read the state snapshot; rebuilding", "err", err)
-	} else if ok {
-		if n.state, err = crdt.LoadSnapshot(n.creds.Founder, snap); err != nil {
-			n.log.Warn("unusable state snapshot; rebuilding", "err", err)
-			n.state = nil
+	if !n.memory {
+		key, body, err := readSnapshot(n.dir)
+		switch {
+		case errors.Is(err, errNoSnapshot):
+		case err != nil:
+			n.log.Warn("cannot read the state snapshot; rebuilding", "err", err)
+		default:
+			if n.state, err = crdt.LoadSnapshot(n.creds.Founder, body); err != nil {
+				n.log.Warn("unusable state snapshot; rebuilding", "err", err)
+				n.state = nil
+			}
 		}
-	}
-	if n.state != nil {
-		from = "snapshot"
-		n.oplog.ReadIndex(func(ix *recon.Index) {
-			ix.Range(recon.Bound{}, recon.Infinity(), func(it recon.Item) bool {
-				if !n.state.Has(it.ID) {
-					missing = append(missing, it)
-				}
-				last = it.Clock
-				return true
+		if n.state != nil {
+			from = "snapshot"
+			matches := key == logKey
+			present := 0
+			n.oplog.ReadIndex(func(ix *recon.Index) {
+				ix.Range(recon.Bound{}, recon.Infinity(), func(it recon.Item) bool {
+					if !matches {
+						if n.state.Has(it.ID) {
+							present++
+						} else {
+							missing = append(missing, it)
+						}
+					}
+					last = it.Clock
+					return true
+				})
 			})
-		})
+			if !matches && present < n.state.Len() {
+				// Taken of another log (restored from elsewhere?): the
+				// log is the truth, and the state must not show more.
+				n.log.Warn("the state snapshot holds operations the log lacks; rebuilding")
+				n.state, missing, last, from = nil, nil, crdt.Clock{}, "log"
+			}
+		}
 	}
 	bad := 0
 	apply := func(e *crdt.Envelope) error {
@@ -339,7 +365,7 @@ func (n *Node) load(ctx context.Context) error {
 		return fmt.Errorf("open: %w", err)
 	}
 	n.hlc.Observe(last)
-	n.log.Debug("state loaded", "from", from, "ops", n.oplog.Len(), "replayed", len(missing), "unreadable", bad, "took", time.Since(start))
+	n.log.Debug("state loaded", "from", from, "ops", logKey.ops, "replayed", len(missing), "unreadable", bad, "took", time.Since(start))
 	return nil
 }
 
@@ -390,13 +416,16 @@ func (n *Node) Close() error {
 	n.mu.RLock()
 	name := n.state.Name()
 	var snap []byte
-	if n.unsaved > 0 {
+	if n.unsaved > 0 && !n.memory {
 		snap = n.state.Snapshot()
 	}
 	n.mu.RUnlock()
-	// The next start loads this instead of replaying the log.
+	// The next start loads this instead of replaying the log. Under
+	// writeMu, the log holds what the state holds (and any operations
+	// that do not open), so the log's count and digest key it.
 	if snap != nil {
-		if err := n.oplog.PutSnapshot(context.Background(), snap); err != nil {
+		key := snapshotKey{ops: n.oplog.Len(), digest: n.oplog.Digest()}
+		if err := writeSnapshot(n.dir, key, snap); err != nil {
 			n.log.Warn("could not save a state snapshot", "err", err)
 		}
 	}

@@ -447,76 +447,103 @@ func TestStartFromSnapshot(t *testing.T) {
 	check(n)
 	n.Close()
 
-	withStore(t, dir, keys.Gathering, func(l *store.Log) {
-		if err := l.PutSnapshot(ctx, []byte("damaged")); err != nil {
+	// A snapshot damaged anywhere is refused, and the state rebuilt.
+	path := filepath.Join(dir, snapshotFile)
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []int{0, 9, 20, len(good) / 2, len(good) - 1} {
+		damaged := slices.Clone(good)
+		damaged[at] ^= 0x40
+		if err := os.WriteFile(path, damaged, 0o600); err != nil {
 			t.Fatal(err)
 		}
-	})
+		if _, _, err := readSnapshot(dir); err == nil {
+			t.Errorf("snapshot damaged at byte %d read without an error", at)
+		}
+		n = openNode(t, dir, false)
+		n.View(func(s *crdt.State) {
+			if s.Len() != 7 {
+				t.Fatalf("rebuilt state has %d ops, want 7", s.Len())
+			}
+		})
+		n.Close()
+	}
+}
+
+// TestSnapshotOfAnotherLog: a snapshot holding operations the log lacks
+// (the store replaced from an older copy) is not used: the state shows
+// only what the log holds.
+func TestSnapshotOfAnotherLog(t *testing.T) {
+	n, dir := initNode(t, false)
+	workshop(t, n)
+	g := n.Gathering()
+	n.Close()
+	old := t.TempDir()
+	if err := os.CopyFS(old, os.DirFS(filepath.Join(dir, storeDir))); err != nil {
+		t.Fatal(err)
+	}
+	n = openNode(t, dir, false)
+	act(t, n, &crdt.GroupBody{Name: "only in the snapshot"})
+	n.Close()
+	if err := os.RemoveAll(filepath.Join(dir, storeDir)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(filepath.Join(dir, storeDir), os.DirFS(old)); err != nil {
+		t.Fatal(err)
+	}
+	var want int
+	withStore(t, dir, g, func(l *store.Log) { want = l.Len() })
 	n = openNode(t, dir, false)
 	n.View(func(s *crdt.State) {
-		if s.Len() != 7 {
-			t.Fatalf("rebuilt state has %d ops, want 7", s.Len())
+		if s.Len() != want {
+			t.Fatalf("state has %d ops, the log %d", s.Len(), want)
 		}
 	})
 }
 
 // TestCloseSnapshot: Close saves a snapshot when the state holds
-// operations the stored one lacks, and only then, so that read-only
-// commands do not rewrite it.
+// operations the saved one lacks, and only then, so that read-only
+// commands do not rewrite it; a snapshot whose log matches is loaded with
+// nothing replayed.
 func TestCloseSnapshot(t *testing.T) {
-	ctx := context.Background()
 	n, dir := initNode(t, false)
-	g := n.Gathering()
 	n.Close()
-	var saved []byte
-	withStore(t, dir, g, func(l *store.Log) {
-		b, ok, err := l.Snapshot(ctx)
-		if err != nil || !ok {
-			t.Fatalf("no snapshot after the first Close: %v", err)
-		}
-		saved = b
-	})
-
-	// A marker in place of the snapshot survives a Close with nothing
-	// new, and is replaced by a Close after an operation.
-	marker := []byte("marker")
+	path := filepath.Join(dir, snapshotFile)
+	key, _, err := readSnapshot(dir)
+	if err != nil {
+		t.Fatalf("no snapshot after the first Close: %v", err)
+	}
+	if key.ops != 2 {
+		t.Fatalf("snapshot of a log of %d ops, want 2", key.ops)
+	}
 	for _, tc := range []struct {
-		name   string
-		act    bool
-		marked bool
+		name      string
+		act       bool
+		rewritten bool
 	}{
-		{"read only", false, true},
-		{"after an operation", true, false},
+		{"read only", false, false},
+		{"after an operation", true, true},
 	} {
-		n := openNode(t, dir, false)
-		if err := n.Log().PutSnapshot(ctx, marker); err != nil {
+		before, err := os.Stat(path)
+		if err != nil {
 			t.Fatal(err)
+		}
+		n := openNode(t, dir, false)
+		if n.unsaved != 0 {
+			t.Errorf("%s: %d operations replayed from a matching snapshot", tc.name, n.unsaved)
 		}
 		if tc.act {
 			act(t, n, &crdt.GroupBody{Name: "g"})
 		}
 		n.Close()
-		withStore(t, dir, g, func(l *store.Log) {
-			b, _, err := l.Snapshot(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := string(b) == string(marker); got != tc.marked {
-				t.Errorf("%s: snapshot kept: %v, want %v", tc.name, got, tc.marked)
-			}
-			if !tc.marked {
-				// Back to a valid snapshot for the next case.
-				if err := l.PutSnapshot(ctx, saved); err != nil {
-					t.Fatal(err)
-				}
-			}
-		})
-		if tc.marked {
-			withStore(t, dir, g, func(l *store.Log) {
-				if err := l.PutSnapshot(ctx, saved); err != nil {
-					t.Fatal(err)
-				}
-			})
+		after, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := !os.SameFile(before, after); got != tc.rewritten {
+			t.Errorf("%s: snapshot rewritten: %v, want %v", tc.name, got, tc.rewritten)
 		}
 	}
 }

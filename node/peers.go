@@ -39,7 +39,7 @@ func SaveInvite(dir string, inv Invite) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, invitePeersFile), b, 0o600); err != nil {
+	if err := writeFileAtomic(filepath.Join(dir, invitePeersFile), 0o600, b); err != nil {
 		return fmt.Errorf("save invite peers: %w", err)
 	}
 	return nil
