@@ -137,6 +137,8 @@ type Node struct {
 	// duplicate was answered without one.
 	verified atomic.Int64
 
+	opened openedCache // see Accept and Store
+
 	idMu sync.RWMutex
 	ids  []localKey
 
@@ -901,8 +903,12 @@ func (n *Node) Gathering() crdt.GatheringID { return n.keys.Gathering }
 // gathering, signature, payload and clock drift. An operation already
 // stored gives an error wrapping crdt.ErrDuplicate.
 func (n *Node) Accept(raw []byte) (*crdt.Envelope, error) {
-	env, _, err := n.accept(raw, n.now().UnixMilli())
-	return env, err
+	env, op, err := n.accept(raw, n.now().UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	n.opened.put(env, op)
+	return env, nil
 }
 
 // Store stores (one synced batch) and applies envelopes that Accept
@@ -911,15 +917,47 @@ func (n *Node) Store(ctx context.Context, envs []*crdt.Envelope) (int, error) {
 	keep := make([]*crdt.Envelope, 0, len(envs))
 	ops := make([]crdt.Op, 0, len(envs))
 	for _, e := range envs {
-		op, err := n.keys.Open(e)
-		if err != nil {
-			n.log.Warn("not storing an operation that does not open", "op", e.ID(), "err", err)
-			continue
+		op, ok := n.opened.take(e)
+		if !ok {
+			var err error
+			if op, err = n.keys.Open(e); err != nil {
+				n.log.Warn("not storing an operation that does not open", "op", e.ID(), "err", err)
+				continue
+			}
 		}
 		keep = append(keep, e)
 		ops = append(ops, op)
 	}
 	return n.commit(ctx, keep, ops)
+}
+
+// openedCache keeps the payloads Accept opened until Store takes them, so
+// that the mesh's accept-then-store opens each payload once. Envelopes
+// accepted but never stored are forgotten when it fills.
+type openedCache struct {
+	mu  sync.Mutex
+	ops map[*crdt.Envelope]crdt.Op
+}
+
+const maxOpened = 4096
+
+func (c *openedCache) put(e *crdt.Envelope, op crdt.Op) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ops == nil || len(c.ops) >= maxOpened {
+		c.ops = make(map[*crdt.Envelope]crdt.Op)
+	}
+	c.ops[e] = op
+}
+
+func (c *openedCache) take(e *crdt.Envelope) (crdt.Op, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	op, ok := c.ops[e]
+	if ok {
+		delete(c.ops, e)
+	}
+	return op, ok
 }
 
 // Get returns the encodings of stored items; missing ones are skipped.
