@@ -285,15 +285,16 @@ func (n *Node) load(ctx context.Context) error {
 		return err
 	}
 	start := time.Now()
-	// Loading allocates the whole state and frees almost nothing, so
-	// collecting at the usual pace would only mark the same heap again
-	// and again.
-	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	logKey := snapshotKey{ops: n.oplog.Len(), digest: n.oplog.Digest()}
 	var last crdt.Clock
 	var missing []recon.Item
 	from := "log"
 	if !n.memory {
+		// Loading a snapshot allocates the whole state and frees almost
+		// nothing, so collecting at the usual pace would only mark the
+		// same heap again and again. (Rebuilding from the log makes
+		// garbage of every envelope, so it keeps the usual pace.)
+		gc := debug.SetGCPercent(400)
 		key, body, err := readSnapshot(n.dir)
 		switch {
 		case errors.Is(err, errNoSnapshot):
@@ -305,6 +306,7 @@ func (n *Node) load(ctx context.Context) error {
 				n.state = nil
 			}
 		}
+		debug.SetGCPercent(gc)
 		if n.state != nil {
 			from = "snapshot"
 			matches := key == logKey
