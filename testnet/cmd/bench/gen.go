@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -356,23 +358,17 @@ func settle(ctx context.Context, dir string) error {
 	return err
 }
 
-// snapshotSize is the size of the state snapshot stored in dir (node/store
-// keeps it under /g/<gathering>/s), or 0.
-func snapshotSize(dir string, g crdt.GatheringID) (int64, error) {
-	db, err := pebble.Open(filepath.Join(dir, "store"), &pebble.Options{Logger: quietPebble{}, ReadOnly: true})
-	if err != nil {
-		return 0, err
-	}
-	defer db.Close()
-	v, closer, err := db.Get([]byte("/g/" + g.String() + "/s"))
-	if errors.Is(err, pebble.ErrNotFound) {
+// snapshotSize is the size of the state snapshot a clean shutdown leaves
+// in dir (DATA/state.snap), or 0.
+func snapshotSize(dir string) (int64, error) {
+	fi, err := os.Stat(filepath.Join(dir, "state.snap"))
+	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
 	}
 	if err != nil {
 		return 0, err
 	}
-	defer closer.Close()
-	return int64(len(v)), nil
+	return fi.Size(), nil
 }
 
 type quietPebble struct{}

@@ -59,7 +59,6 @@ func benchStartup(ctx context.Context, l *lab, cfg config) section {
 		return sec
 	}
 	compact := time.Since(t)
-	g := w.keys.Gathering
 	w = nil
 	runtime.GC()
 
@@ -76,7 +75,7 @@ func benchStartup(ctx context.Context, l *lab, cfg config) section {
 		return sec
 	}
 	stopTook := time.Since(t)
-	snap, err := snapshotSize(dir, g)
+	snap, err := snapshotSize(dir)
 	if err != nil {
 		sec.err = err
 		return sec
@@ -125,7 +124,7 @@ func benchStartup(ctx context.Context, l *lab, cfg config) section {
 		fmt.Sprintf("After a clean shutdown (SIGTERM, which saves a state snapshot): %s, %s, %s, printed its UI address after %s.",
 			ms(clean[0].took), ms(clean[1].took), ms(clean[2].took), ms(med.printed)),
 		fmt.Sprintf("After kill -9 of a node started from a clean shutdown (the snapshot of that shutdown is still there): %s, %s.", ms(crash.took), mb(crash.rss)),
-		fmt.Sprintf("With no snapshot (the store as written, never opened by a node): %s, %s. Its clean shutdown, which writes the state snapshot (%s, one value in the store), took %s.", ms(cold.took), mb(cold.rss), mb(snap), ms(stopTook)),
+		fmt.Sprintf("With no snapshot (the store as written, never opened by a node): %s, %s. Its clean shutdown, which writes the state snapshot (%s, in state.snap), took %s.", ms(cold.took), mb(cold.rss), mb(snap), ms(stopTook)),
 	)
 	if sec.missed() {
 		profileOpen(ctx, &sec, dir)
