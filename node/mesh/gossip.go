@@ -41,6 +41,8 @@ type gathering struct {
 
 	storeMu sync.Mutex // serialises Mesh.store
 	claims  *claims    // what this node's sessions are pulling
+	// initiating holds a token per session this side initiated and runs.
+	initiating chan struct{}
 
 	// guarded by Mesh.mu
 	lastSync time.Time
@@ -66,11 +68,12 @@ func (m *Mesh) Join(ctx context.Context, r Replica) error {
 	defer m.mu.Unlock()
 	g := &gathering{
 		id: id, r: r,
-		out:     make(chan []byte, 4096),
-		claims:  newClaims(),
-		synced:  make(map[peer.ID]time.Time),
-		running: make(map[peer.ID]bool),
-		inbound: make(map[peer.ID]bool),
+		out:        make(chan []byte, 4096),
+		claims:     newClaims(),
+		initiating: make(chan struct{}, initiatedPerGathering),
+		synced:     make(map[peer.ID]time.Time),
+		running:    make(map[peer.ID]bool),
+		inbound:    make(map[peer.ID]bool),
 	}
 	name := id.Topic()
 	if err := m.ps.RegisterTopicValidator(name, m.validator(g),

@@ -23,7 +23,7 @@ import (
 )
 
 const (
-	reconProto = "/convene/recon/2"
+	reconProto = "/convene/recon/1"
 	pexProto   = "/convene/pex/1"
 )
 
