@@ -23,7 +23,7 @@ import (
 )
 
 const (
-	reconProto = "/convene/recon/1"
+	reconProto = "/convene/recon/2"
 	pexProto   = "/convene/pex/1"
 )
 
