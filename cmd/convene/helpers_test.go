@@ -4,23 +4,21 @@ package main
 // drive real `convene` processes through their command line and HTTP API.
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/convene/convene/testnet/proc"
 )
 
 // conveneBin is the binary built by TestMain for this test run.
@@ -32,8 +30,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	conveneBin = filepath.Join(dir, "convene")
-	if err := buildConvene(conveneBin); err != nil {
+	conveneBin, err = proc.Build(context.Background(), dir)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.RemoveAll(dir)
 		os.Exit(1)
@@ -41,19 +39,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-func buildConvene(out string) error {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	cmd := exec.Command(goBin, "build", "-o", out, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s", err, b)
-	}
-	return nil
 }
 
 // convergeTimeout bounds every wait for something asynchronous (a process
@@ -72,11 +57,8 @@ func cli(t *testing.T, args ...string) cliResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), convergeTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, conveneBin, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	res := cliResult{stdout: stdout.String(), stderr: stderr.String()}
+	stdout, stderr, err := proc.Run(ctx, conveneBin, args...)
+	res := cliResult{stdout: stdout, stderr: stderr}
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
@@ -113,126 +95,57 @@ func initGathering(t *testing.T, name string) (dir, invite string) {
 	return "", ""
 }
 
-// syncBuffer is a bytes.Buffer safe for a process to write while the test
-// reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// proc is a running `convene run`.
-type proc struct {
-	t      *testing.T
-	dir    string
-	cmd    *exec.Cmd
-	ui     string // http://127.0.0.1:PORT
-	listen []string
-	token  string
-	stderr *syncBuffer
-	done   chan struct{} // closed when the process has exited
-	err    error         // its exit, once done is closed
+// running is a running `convene run`.
+type running struct {
+	*proc.Proc
+	t   *testing.T
+	dir string
 }
 
 // startNode starts `convene run --data dir --ui 127.0.0.1:0 args...` and
 // waits for it to print its UI address. The process is killed when the
 // test ends if it still runs.
-func startNode(t *testing.T, dir string, args ...string) *proc {
+func startNode(t *testing.T, dir string, args ...string) *running {
 	t.Helper()
-	p := &proc{t: t, dir: dir, stderr: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(conveneBin, append([]string{"run", "--data", dir, "--ui", "127.0.0.1:0"}, args...)...)
-	p.cmd.Stderr = p.stderr
-	stdout, err := p.cmd.StdoutPipe()
+	p, err := proc.Start(context.Background(), proc.Config{
+		Bin:     conveneBin,
+		Args:    append([]string{"run", "--data", dir, "--ui", "127.0.0.1:0"}, args...),
+		Data:    dir,
+		Timeout: convergeTimeout,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start convene run: %v", err)
-	}
-	lines := make(chan string, 16)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		io.Copy(io.Discard, stdout)
-	}()
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
 	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			p.cmd.Process.Kill()
-			<-p.done
-		}
+		p.Kill()
 		if t.Failed() {
-			t.Logf("stderr of convene run --data %s:\n%s", dir, p.stderr.String())
+			t.Logf("stderr of convene run --data %s:\n%s", dir, p.Stderr())
 		}
 	})
-	timeout := time.After(convergeTimeout)
-	for p.ui == "" {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				<-p.done
-				t.Fatalf("convene run exited before printing its UI address (%v); stderr:\n%s", p.err, p.stderr.String())
-			}
-			if u, ok := strings.CutPrefix(l, "ui: "); ok {
-				p.ui = strings.TrimRight(u, "/")
-			}
-		case <-timeout:
-			t.Fatalf("convene run printed no UI address; stderr:\n%s", p.stderr.String())
-		}
-	}
 	// Other commands can find the node as soon as it announces itself.
 	if _, err := os.Stat(filepath.Join(dir, "run.json")); err != nil {
 		t.Fatalf("convene run printed its UI address before writing its run file: %v", err)
 	}
-	// The listen lines follow the UI line at once.
-	go func() {
-		for range lines {
-		}
-	}()
-	tok, err := os.ReadFile(filepath.Join(dir, "api-token"))
-	if err != nil {
-		t.Fatalf("read api-token: %v", err)
-	}
-	p.token = strings.TrimSpace(string(tok))
-	return p
+	return &running{Proc: p, t: t, dir: dir}
 }
 
 // signal sends sig and waits for the process to exit, returning its exit
 // code.
-func (p *proc) signal(sig syscall.Signal) int {
+func (p *running) signal(sig syscall.Signal) int {
 	p.t.Helper()
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		p.t.Fatalf("signal %v: %v", sig, err)
+	if err := p.Signal(sig); err != nil {
+		p.t.Fatal(err)
 	}
 	select {
-	case <-p.done:
+	case <-p.Done():
 	case <-time.After(convergeTimeout):
 		p.t.Fatalf("convene run did not exit after %v", sig)
 	}
-	return p.cmd.ProcessState.ExitCode()
+	return p.ExitCode()
 }
 
 // reqOpt changes a request before it is sent.
-type reqOpt func(*http.Request)
+type reqOpt = proc.RequestOption
 
 func noAuth(r *http.Request)   { r.Header.Del("Authorization") }
 func withHost(h string) reqOpt { return func(r *http.Request) { r.Host = h } }
@@ -245,57 +158,25 @@ func rawBody(s string) json.RawMessage { return json.RawMessage(s) }
 // do sends a request to the node's API (path below /api/v1) with the API
 // token and returns the status and body. A json.RawMessage body is sent as
 // is, anything else is encoded as JSON.
-func (p *proc) do(method, path string, body any, opts ...reqOpt) (int, []byte) {
+func (p *running) do(method, path string, body any, opts ...reqOpt) (int, []byte) {
 	t := p.t
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, ok := body.(json.RawMessage)
-		if !ok {
-			var err error
-			if b, err = json.Marshal(body); err != nil {
-				t.Fatal(err)
-			}
-		}
-		rd = bytes.NewReader(b)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, p.ui+"/api/v1"+path, rd)
+	code, b, err := p.API.Do(ctx, method, "/api/v1"+path, body, opts...)
 	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+p.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for _, o := range opts {
-		o(req)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			// A node that does not answer: have Go print its goroutines
-			// (to the stderr logged at cleanup) to show where it hangs.
-			p.cmd.Process.Signal(syscall.SIGQUIT)
-			select {
-			case <-p.done:
-			case <-time.After(5 * time.Second):
-			}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			p.DumpGoroutines()
 		}
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: read answer: %v", method, path, err)
-	}
-	return resp.StatusCode, b
+	return code, b
 }
 
 // call sends a request that must answer want, decoding the answer into out
 // when out is not nil.
-func (p *proc) call(method, path string, body any, want int, out any) {
+func (p *running) call(method, path string, body any, want int, out any) {
 	p.t.Helper()
 	code, b := p.do(method, path, body)
 	if code != want {
@@ -331,7 +212,7 @@ type status struct {
 	} `json:"freshness"`
 }
 
-func (p *proc) status() status {
+func (p *running) status() status {
 	p.t.Helper()
 	var st status
 	p.call("GET", "/status", nil, 200, &st)
@@ -365,7 +246,7 @@ type proposal struct {
 
 // documentJSON returns a session's document without its freshness, which
 // differs between nodes and restarts, as canonical JSON for comparison.
-func (p *proc) documentJSON(sid string) string {
+func (p *running) documentJSON(sid string) string {
 	p.t.Helper()
 	var doc map[string]any
 	p.call("GET", "/sessions/"+sid+"/document", nil, 200, &doc)
@@ -377,7 +258,7 @@ func (p *proc) documentJSON(sid string) string {
 	return string(b)
 }
 
-func (p *proc) document(sid string) document {
+func (p *running) document(sid string) document {
 	p.t.Helper()
 	var doc document
 	p.call("GET", "/sessions/"+sid+"/document", nil, 200, &doc)

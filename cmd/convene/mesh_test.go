@@ -35,7 +35,7 @@ func TestThreeNodesLoopback(t *testing.T) {
 	peer := append(slices.Clone(loopback), "--peer", addrs[0])
 	b := startNode(t, dirB, peer...)
 	c := startNode(t, dirC, peer...)
-	nodes := []*proc{a, b, c}
+	nodes := []*running{a, b, c}
 
 	// A opens a session and proposes; B and C form groups; B endorses A's
 	// proposal once it sees it; C proposes.
@@ -48,7 +48,7 @@ func TestThreeNodesLoopback(t *testing.T) {
 
 	eventually(t, "B and C see A's session", func() (bool, string) {
 		var state []string
-		for _, n := range []*proc{b, c} {
+		for _, n := range []*running{b, c} {
 			code, body := n.do("GET", "/sessions/"+sess.ID+"/document", nil)
 			if code != 200 {
 				state = append(state, fmt.Sprintf("%d %s", code, body))

@@ -146,7 +146,7 @@ func TestRunAPI(t *testing.T) {
 	p.call("POST", "/proposals/"+prop.ID+"/comments", map[string]any{"text": "Agreed", "as": bob.ID}, 201, nil)
 	st := p.status()
 	if code := p.signal(syscall.SIGTERM); code != 0 {
-		t.Errorf("SIGTERM: exit %d, want 0; stderr:\n%s", code, p.stderr.String())
+		t.Errorf("SIGTERM: exit %d, want 0; stderr:\n%s", code, p.Stderr())
 	}
 	if _, err := os.Stat(filepath.Join(dir, "run.json")); !os.IsNotExist(err) {
 		t.Errorf("after SIGTERM the run file remains (%v)", err)

@@ -4,13 +4,11 @@ package lan
 // processes started inside them.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -19,13 +17,14 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/convene/convene/testnet/proc"
 )
 
 // env is what TestMain found out about this machine.
@@ -64,28 +63,14 @@ func setUp() (env, func()) {
 		return env{skip: fmt.Sprintf("cannot create a network namespace here (%v: %s)", err, bytes.TrimSpace(out))}, nothing
 	}
 	exec.Command("ip", "netns", "del", probe).Run()
-	if bin := os.Getenv("CONVENE_BIN"); bin != "" {
-		abs, err := filepath.Abs(bin)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		return env{bin: abs}, nothing
-	}
 	dir, err := os.MkdirTemp("", "convene-lan-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	bin := filepath.Join(dir, "convene")
-	goBin, err := exec.LookPath("go")
+	bin, err := proc.Build(context.Background(), dir)
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	cmd := exec.Command(goBin, "build", "-o", bin, "github.com/convene/convene/cmd/convene")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build convene: %v\n%s", err, out)
+		fmt.Fprintln(os.Stderr, err)
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
@@ -253,52 +238,24 @@ func (h *host) dialer(timeout time.Duration) func(ctx context.Context, network, 
 	}
 }
 
-// syncBuffer is a bytes.Buffer a process writes while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // conveneCmd runs a convene command to completion in the root namespace
 // (commands that touch only the data directory).
 func conveneCmd(t *testing.T, args ...string) string {
 	t.Helper()
-	out, err := exec.Command(theEnv.bin, args...).Output()
+	out, stderr, err := proc.Run(context.Background(), theEnv.bin, args...)
 	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			t.Fatalf("convene %s: %v: %s", strings.Join(args, " "), err, ee.Stderr)
-		}
-		t.Fatalf("convene %s: %v", strings.Join(args, " "), err)
+		t.Fatalf("convene %s: %v: %s", strings.Join(args, " "), err, stderr)
 	}
-	return string(out)
+	return out
 }
 
 // node is a convene process running in a host's namespace.
 type node struct {
-	t      *testing.T
-	host   *host
-	name   string
-	dir    string
-	cmd    *exec.Cmd
-	ui     string   // http://127.0.0.1:PORT, inside the namespace
-	listen []string // the listen: lines
-	token  string
-	client *http.Client
-	stderr *syncBuffer
-	done   chan struct{}
+	*proc.Proc
+	t    *testing.T
+	host *host
+	name string
+	dir  string
 }
 
 // start runs `convene ARGS...` in the host's namespace and waits until it
@@ -307,77 +264,24 @@ type node struct {
 func (h *host) start(name, dir string, args ...string) *node {
 	t := h.lab.t
 	t.Helper()
-	n := &node{t: t, host: h, name: name, dir: dir, stderr: &syncBuffer{}, done: make(chan struct{})}
-	n.cmd = exec.Command("ip", append([]string{"netns", "exec", h.ns, theEnv.bin}, args...)...)
-	n.cmd.Stderr = n.stderr
-	stdout, err := n.cmd.StdoutPipe()
+	p, err := proc.Start(context.Background(), proc.Config{
+		Bin:       theEnv.bin,
+		Args:      args,
+		Wrap:      []string{"ip", "netns", "exec", h.ns},
+		Data:      dir,
+		Transport: &http.Transport{DialContext: h.dialer(10 * time.Second), MaxIdleConnsPerHost: 2},
+		Timeout:   convergeTimeout,
+	})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", name, err)
 	}
-	if err := n.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	go func() {
-		n.cmd.Wait()
-		close(n.done)
-	}()
 	t.Cleanup(func() {
-		// ip netns exec execs convene, so this is convene's pid.
-		n.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-n.done:
-		case <-time.After(10 * time.Second):
-			n.cmd.Process.Kill()
-			<-n.done
-		}
+		p.Stop(10 * time.Second)
 		if t.Failed() {
-			t.Logf("stderr of %s (%s):\n%s", n.name, h.ns, n.stderr.String())
+			t.Logf("stderr of %s (%s):\n%s", name, h.ns, p.Stderr())
 		}
 	})
-	lines := make(chan string, 16)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		io.Copy(io.Discard, stdout)
-	}()
-	relay := args[0] == "relay"
-	timeout := time.After(convergeTimeout)
-	for (relay && len(n.listen) == 0) || (!relay && n.ui == "") {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				<-n.done
-				t.Fatalf("%s exited before printing its addresses; stderr:\n%s", name, n.stderr.String())
-			}
-			if u, ok := strings.CutPrefix(l, "ui: "); ok {
-				n.ui = strings.TrimRight(u, "/")
-			}
-			if a, ok := strings.CutPrefix(l, "listen: "); ok {
-				n.listen = append(n.listen, a)
-			}
-		case <-timeout:
-			t.Fatalf("%s printed no addresses; stderr:\n%s", name, n.stderr.String())
-		}
-	}
-	go func() {
-		for range lines {
-		}
-	}()
-	if !relay {
-		tok, err := os.ReadFile(filepath.Join(dir, "api-token"))
-		if err != nil {
-			t.Fatalf("read api-token: %v", err)
-		}
-		n.token = strings.TrimSpace(string(tok))
-		n.client = &http.Client{
-			Timeout:   30 * time.Second,
-			Transport: &http.Transport{DialContext: h.dialer(10 * time.Second), MaxIdleConnsPerHost: 2},
-		}
-	}
-	return n
+	return &node{Proc: p, t: t, host: h, name: name, dir: dir}
 }
 
 // run starts `convene run` on dir with its UI on the namespace's loopback
@@ -391,48 +295,12 @@ func (h *host) run(name, dir string, args ...string) *node {
 // out, if not nil, receives the JSON answer.
 func (n *node) call(method, path string, body any, want int, out any) {
 	n.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			n.t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, n.ui+"/api/v1"+path, rd)
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+n.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := n.client.Do(req)
-	if err != nil {
+	if _, err := n.API.Call(context.Background(), method, "/api/v1"+path, body, want, out); err != nil {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			// A node that does not answer: have Go print its goroutines
-			// (to the stderr logged at cleanup) to show where it hangs.
-			n.cmd.Process.Signal(syscall.SIGQUIT)
-			select {
-			case <-n.done:
-			case <-time.After(5 * time.Second):
-			}
+			n.DumpGoroutines()
 		}
-		n.t.Fatalf("%s: %s %s: %v", n.name, method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		n.t.Fatalf("%s: %s %s: %v", n.name, method, path, err)
-	}
-	if resp.StatusCode != want {
-		n.t.Fatalf("%s: %s %s: status %d, want %d: %s", n.name, method, path, resp.StatusCode, want, b)
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			n.t.Fatalf("%s: %s %s: decode %s: %v", n.name, method, path, b, err)
-		}
+		n.t.Fatalf("%s: %v", n.name, err)
 	}
 }
 

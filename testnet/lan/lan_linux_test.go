@@ -148,13 +148,13 @@ func TestLANClientIsolation(t *testing.T) {
 	hubDir := t.TempDir()
 	hub := hubHost.start("hub", hubDir, "relay", "--data", hubDir, "--listen", "/ip4/10.77.0.1/tcp/4001", "--gathering", gid, "--no-mdns")
 	hubAddr := ""
-	for _, a := range hub.listen {
+	for _, a := range hub.Listen {
 		if strings.HasPrefix(a, "/ip4/10.77.0.1/tcp/4001/p2p/") {
 			hubAddr = a
 		}
 	}
 	if hubAddr == "" {
-		t.Fatalf("the hub printed no listen address on 10.77.0.1:4001: %v", hub.listen)
+		t.Fatalf("the hub printed no listen address on 10.77.0.1:4001: %v", hub.Listen)
 	}
 
 	var hosts []*host

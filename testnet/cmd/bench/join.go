@@ -13,6 +13,7 @@ import (
 	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/node"
 	"github.com/convene/convene/node/mesh"
+	"github.com/convene/convene/testnet/proc"
 )
 
 // benchJoin times a new laptop joining a gathering of 100,000 operations:
@@ -41,15 +42,15 @@ func benchJoin(ctx context.Context, l *lab, cfg config) section {
 		sec.err = fmt.Errorf("source: %w", err)
 		return sec
 	}
-	defer sp.p.stop()
-	srcStatus, err := sp.p.api.status(ctx)
+	defer sp.p.Stop(stopTimeout)
+	srcStatus, err := statusOf(ctx, sp.p.API)
 	if err != nil || len(srcStatus.Addrs) == 0 {
 		sec.err = fmt.Errorf("source status: %v (addresses %v)", err, srcStatus.Addrs)
 		return sec
 	}
 	want := make([][]byte, len(w.hot))
 	for i, sid := range w.hot {
-		if want[i], err = document(ctx, sp.p.api, sid); err != nil {
+		if want[i], err = document(ctx, sp.p.API, sid); err != nil {
 			sec.err = fmt.Errorf("source document: %w", err)
 			return sec
 		}
@@ -70,17 +71,17 @@ func benchJoin(ctx context.Context, l *lab, cfg config) section {
 		sec.err = fmt.Errorf("new laptop: %w", err)
 		return sec
 	}
-	defer jp.stop()
+	defer jp.Stop(stopTimeout)
 	var firstDoc, docs, synced time.Duration
 	equal := make([]bool, len(want))
 	limit := 2 * time.Minute
 	err = poll(ctx, 20*time.Millisecond, limit, func() (bool, error) {
-		now := time.Since(jp.started)
+		now := time.Since(jp.Started)
 		if docs == 0 {
 			all := true
 			for i, sid := range w.hot {
 				if !equal[i] {
-					got, err := document(ctx, jp.api, sid)
+					got, err := document(ctx, jp.API, sid)
 					equal[i] = err == nil && bytes.Equal(got, want[i])
 				}
 				if equal[i] && firstDoc == 0 {
@@ -93,15 +94,15 @@ func benchJoin(ctx context.Context, l *lab, cfg config) section {
 			}
 		}
 		if synced == 0 {
-			a, err1 := jp.api.status(ctx)
-			b, err2 := sp.p.api.status(ctx)
+			a, err1 := statusOf(ctx, jp.API)
+			b, err2 := statusOf(ctx, sp.p.API)
 			if err1 == nil && err2 == nil && a.Digest == b.Digest {
-				synced = time.Since(jp.started)
+				synced = time.Since(jp.Started)
 			}
 		}
 		return docs != 0 && synced != 0, nil
 	})
-	rss, _ := jp.peakRSS()
+	rss, _ := peakRSS(jp)
 	if err != nil {
 		sec.err = fmt.Errorf("the new laptop did not catch up in %s (documents after %s, synced after %s)", limit, ms(docs), ms(synced))
 		return sec
@@ -112,7 +113,7 @@ func benchJoin(ctx context.Context, l *lab, cfg config) section {
 	)
 	sec.details = append(sec.details,
 		fmt.Sprintf("The source: `convene run` on a data directory holding %d operations of the realistic mix (after a clean shutdown); it started and served in %s.", total, ms(sp.took)),
-		"The new laptop: `convene join` with the source's `convene invite`, then `convene run --peer SOURCE`, timed from that exec. It printed its UI address after "+ms(jp.printed.Sub(jp.started))+".",
+		"The new laptop: `convene join` with the source's `convene invite`, then `convene run --peer SOURCE`, timed from that exec. It printed its UI address after "+ms(jp.Printed.Sub(jp.Started))+".",
 		fmt.Sprintf("\"The current documents\" are the %d sessions with the latest activity: `GET /api/v1/sessions/{sid}/document` (less `freshness`) equal to the source's; the first was equal after %s. \"Fully synced\" is `GET /api/v1/status` digest equal to the source's (the source also gains the new laptop's identity).", len(w.hot), ms(firstDoc)),
 		fmt.Sprintf("The new laptop's peak memory (VmHWM) at the end: %s.", mb(rss)),
 	)
@@ -124,9 +125,9 @@ func benchJoin(ctx context.Context, l *lab, cfg config) section {
 
 // document is a session's document as JSON, without the freshness, which
 // differs between nodes.
-func document(ctx context.Context, a *api, sid crdt.OpID) ([]byte, error) {
+func document(ctx context.Context, a *proc.Client, sid crdt.OpID) ([]byte, error) {
 	var doc map[string]json.RawMessage
-	if _, err := a.get(ctx, "/api/v1/sessions/"+sid.String()+"/document", &doc); err != nil {
+	if _, err := a.Get(ctx, "/api/v1/sessions/"+sid.String()+"/document", &doc); err != nil {
 		return nil, err
 	}
 	delete(doc, "freshness")

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/convene/convene/testnet/proc"
 )
 
 // benchLatency starts real nodes on loopback, listens to every node's live
@@ -26,7 +28,7 @@ func benchLatency(ctx context.Context, l *lab, cfg config) section {
 	procs, err := startGathering(ctx, l, "latency", nodes)
 	defer func() {
 		for _, p := range procs {
-			p.stop()
+			p.Stop(stopTimeout)
 		}
 	}()
 	if err != nil {
@@ -35,7 +37,7 @@ func benchLatency(ctx context.Context, l *lab, cfg config) section {
 	}
 	peers := make([]int, len(procs))
 	for i, p := range procs {
-		if st, err := p.api.status(ctx); err == nil {
+		if st, err := statusOf(ctx, p.API); err == nil {
 			peers[i] = len(st.Peers)
 		}
 	}
@@ -44,7 +46,7 @@ func benchLatency(ctx context.Context, l *lab, cfg config) section {
 	defer cancel()
 	streams := make([]*stream, len(procs))
 	for i, p := range procs {
-		if streams[i], err = openStream(sctx, p.api); err != nil {
+		if streams[i], err = openStream(sctx, p.API); err != nil {
 			sec.err = fmt.Errorf("stream of node %d: %w", i, err)
 			return sec
 		}
@@ -67,7 +69,7 @@ func benchLatency(ctx context.Context, l *lab, cfg config) section {
 		}
 		var ans struct{ ID string }
 		at := time.Now()
-		if _, err := procs[from].api.post(ctx, path, body, &ans); err != nil {
+		if _, err := procs[from].API.Post(ctx, path, body, &ans); err != nil {
 			sec.err = fmt.Errorf("change %d on node %d: %w", c, from, err)
 			return sec
 		}
@@ -130,7 +132,7 @@ func benchLatency(ctx context.Context, l *lab, cfg config) section {
 // startGathering makes a gathering of n nodes: the first by convene init,
 // the others by convene join with the first's invite, each started with
 // --peer the first. It returns once every node holds the same operations.
-func startGathering(ctx context.Context, l *lab, name string, n int) ([]*proc, error) {
+func startGathering(ctx context.Context, l *lab, name string, n int) ([]*proc.Proc, error) {
 	d0 := l.dir(name)
 	out, err := l.convene(ctx, "init", "--data", d0, "--name", "Bench "+name)
 	if err != nil {
@@ -141,8 +143,8 @@ func startGathering(ctx context.Context, l *lab, name string, n int) ([]*proc, e
 	if err != nil {
 		return nil, err
 	}
-	procs := []*proc{p0}
-	st, err := p0.api.status(ctx)
+	procs := []*proc.Proc{p0}
+	st, err := statusOf(ctx, p0.API)
 	if err != nil {
 		return procs, err
 	}
@@ -163,7 +165,7 @@ func startGathering(ctx context.Context, l *lab, name string, n int) ([]*proc, e
 	err = poll(ctx, 50*time.Millisecond, time.Minute, func() (bool, error) {
 		var first string
 		for i, p := range procs {
-			st, err := p.api.status(ctx)
+			st, err := statusOf(ctx, p.API)
 			if err != nil {
 				return false, err
 			}
@@ -196,8 +198,8 @@ type stream struct {
 
 // openStream subscribes to a node's GET /api/v1/stream and returns once
 // the server said it is connected.
-func openStream(ctx context.Context, a *api) (*stream, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.base+"/api/v1/stream", nil)
+func openStream(ctx context.Context, a *proc.Client) (*stream, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.Base+"/api/v1/stream", nil)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/convene/convene/node"
+	"github.com/convene/convene/testnet/proc"
 )
 
 // benchStartup times `convene run` on a data directory holding a million
@@ -37,7 +38,7 @@ func benchStartup(ctx context.Context, l *lab, cfg config) section {
 		sec.err = fmt.Errorf("start an empty node: %w", err)
 		return sec
 	}
-	base.p.stop()
+	base.p.Stop(stopTimeout)
 
 	t := time.Now()
 	w, err := generate(total, 2)
@@ -70,7 +71,7 @@ func benchStartup(ctx context.Context, l *lab, cfg config) section {
 		return sec
 	}
 	t = time.Now()
-	if err := cold.p.stop(); err != nil {
+	if err := cold.p.Stop(stopTimeout); err != nil {
 		sec.err = err
 		return sec
 	}
@@ -90,19 +91,19 @@ func benchStartup(ctx context.Context, l *lab, cfg config) section {
 		}
 		clean = append(clean, r)
 		if len(clean) < 3 {
-			if err := r.p.stop(); err != nil {
+			if err := r.p.Stop(stopTimeout); err != nil {
 				sec.err = err
 				return sec
 			}
 		}
 	}
-	clean[2].p.kill()
+	clean[2].p.Kill()
 	crash, err := timedStart(ctx, l, dir)
 	if err != nil {
 		sec.err = fmt.Errorf("start after kill -9: %w", err)
 		return sec
 	}
-	crash.p.stop()
+	crash.p.Stop(stopTimeout)
 
 	slices.SortFunc(clean, func(a, b startResult) int { return int(a.took - b.took) })
 	med := clean[1]
@@ -133,7 +134,7 @@ func benchStartup(ctx context.Context, l *lab, cfg config) section {
 }
 
 type startResult struct {
-	p       *proc
+	p       *proc.Proc
 	took    time.Duration // exec until status and / answered
 	printed time.Duration // exec until the ui: line
 	rss     int64
@@ -145,20 +146,20 @@ func timedStart(ctx context.Context, l *lab, dir string, extra ...string) (start
 	if err != nil {
 		return startResult{}, err
 	}
-	r := startResult{p: p, printed: p.printed.Sub(p.started)}
+	r := startResult{p: p, printed: p.Printed.Sub(p.Started)}
 	for _, path := range []string{"/api/v1/status", "/"} {
 		err := poll(ctx, 2*time.Millisecond, time.Minute, func() (bool, error) {
-			_, err := p.api.get(ctx, path, nil)
+			_, err := p.API.Get(ctx, path, nil)
 			return err == nil, nil
 		})
 		if err != nil {
-			p.kill()
+			p.Kill()
 			return startResult{}, fmt.Errorf("GET %s: %w", path, err)
 		}
 	}
-	r.took = time.Since(p.started)
-	if r.rss, err = p.peakRSS(); err != nil {
-		p.kill()
+	r.took = time.Since(p.Started)
+	if r.rss, err = peakRSS(p); err != nil {
+		p.Kill()
 		return startResult{}, err
 	}
 	return r, nil
