@@ -259,19 +259,129 @@ func TestBrowserPagesLoad(t *testing.T) {
 	b.waitJS(tab, `!document.querySelector('img.qr') || document.querySelector('img.qr').naturalWidth > 0`)
 }
 
+// TestBrowserPublicView: the read-only address serves the projection and
+// the events, live and without controls, and nothing else.
+func TestBrowserPublicView(t *testing.T) {
+	b := newBrowserTest(t, "--ui-public", "127.0.0.1:0")
+	if b.public == "" {
+		t.Skip("no public address (CONVENE_UI_URL runs against a node without one)")
+	}
+	sid := b.createSession("Open square", "", 0)
+	b.apiCall("POST", "/events", map[string]any{"title": "Street party", "start": "2031-06-01T16:00:00Z", "end": "2031-06-01T20:00:00Z", "timezone": "UTC"})
+	ana := b.apiCall("POST", "/identities", map[string]any{"name": "Ana"})["id"].(string)
+	ga := b.apiCall("POST", "/groups", map[string]any{"name": "Group A", "as": ana})["id"].(string)
+
+	const noControls = `document.querySelectorAll('form, button, input, select, textarea, details').length === 0`
+	proj := b.tab()
+	b.do(proj, chromedp.Navigate(b.public+"/s/"+sid+"/projection"))
+	b.waitJS(proj, `document.getElementById('session-title').textContent === 'Open square' && !document.getElementById('no-proposals').hidden`)
+	b.waitJS(proj, noControls)
+	eval[bool](b, proj, `window.notReloaded = true`)
+	b.apiCall("POST", "/sessions/"+sid+"/proposals", map[string]any{"group": ga, "text": "Trees along the edge"})
+	b.waitJS(proj, `document.querySelector('#proposals li .ptext') && document.querySelector('#proposals li .ptext').textContent === 'Trees along the edge'`)
+	if !eval[bool](b, proj, `window.notReloaded === true`) {
+		t.Fatal("the public projection reloaded instead of updating in place")
+	}
+	if eval[bool](b, proj, `[...document.querySelectorAll('nav a')].some(a => a.getAttribute('href') === '/network' || a.getAttribute('href') === '/')`) {
+		t.Error("the public projection links to pages it does not serve")
+	}
+
+	events := b.tab()
+	b.do(events, chromedp.Navigate(b.public+"/events"))
+	b.waitJS(events, `document.body.textContent.includes('Street party')`)
+	b.waitJS(events, noControls)
+	b.apiCall("POST", "/events", map[string]any{"title": "Seed swap", "start": "2031-06-02T10:00:00Z", "end": "2031-06-02T12:00:00Z", "timezone": "UTC"})
+	b.waitJS(events, `document.body.textContent.includes('Seed swap')`)
+
+	for _, path := range []string{"/network", "/", "/s/" + sid} {
+		res, err := http.Get(b.public + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusNotFound {
+			t.Errorf("public %s: %s, want 404", path, res.Status)
+		}
+	}
+}
+
+// TestBrowserWaitlist: with one place, the second identity to say going
+// waits, and the page says so without a reload.
+func TestBrowserWaitlist(t *testing.T) {
+	b := newBrowserTest(t)
+	ev := b.apiCall("POST", "/events", map[string]any{"title": "Pottery class", "start": "2031-07-01T16:00:00Z", "end": "2031-07-01T18:00:00Z", "timezone": "UTC", "capacity": 1})
+	eid := ev["id"].(string)
+	bea := b.apiCall("POST", "/identities", map[string]any{"name": "Bea"})["id"].(string)
+
+	tab := b.tab()
+	b.do(tab, chromedp.Navigate(b.url+"/events/"+eid))
+	b.waitJS(tab, `document.getElementById('event-title').textContent === 'Pottery class' && !document.querySelector('[data-status="going"]').disabled`)
+	// The default identity registers through the page and gets the place.
+	b.do(tab, chromedp.Click(chromedp.CSS(`[data-status="going"]`)))
+	b.waitJS(tab, `document.getElementById('event-counts').textContent.startsWith('1 of 1') && !document.getElementById('event-counts').textContent.includes('waitlist')`)
+	eval[bool](b, tab, `window.notReloaded = true`)
+	// Bea, through the API, comes second.
+	r := b.apiCall("PUT", "/events/"+eid+"/participants/"+bea, map[string]any{"status": "going"})
+	if r["waitlisted"] != true {
+		t.Errorf("the second to register: %v, want waitlisted", r)
+	}
+	b.waitJS(tab, `document.getElementById('event-counts').textContent === '1 of 1 places taken · 0 maybe · 1 on the waitlist'`)
+	if !eval[bool](b, tab, `window.notReloaded === true`) {
+		t.Fatal("the event page reloaded instead of updating in place")
+	}
+	// Each identity sees its own answer.
+	b.waitJS(tab, `document.getElementById('my-status').textContent.startsWith('Your answer') && !document.getElementById('my-status').textContent.includes('waitlist')`)
+	eval[bool](b, tab, `(() => { const s = document.getElementById('identity'); s.value = `+jsString(bea)+`; s.dispatchEvent(new Event('change')); return true })()`)
+	b.waitJS(tab, `document.getElementById('my-status').textContent.includes('you are on the waitlist') && document.querySelector('[data-status="going"]').getAttribute('aria-pressed') === 'true'`)
+}
+
+// TestBrowserHidden: a proposal a facilitator hides loses its text on the
+// scribe view and the projection, both already open.
+func TestBrowserHidden(t *testing.T) {
+	b := newBrowserTest(t)
+	sid := b.createSession("Moderated", "", 0)
+	ana := b.apiCall("POST", "/identities", map[string]any{"name": "Ana"})["id"].(string)
+	ga := b.apiCall("POST", "/groups", map[string]any{"name": "Group A", "as": ana})["id"].(string)
+	secret := "Something that must not stay up"
+	pid := b.apiCall("POST", "/sessions/"+sid+"/proposals", map[string]any{"group": ga, "text": secret})["id"].(string)
+
+	scribe, proj := b.tab(), b.tab()
+	b.do(scribe, chromedp.Navigate(b.url+"/s/"+sid))
+	b.do(proj, chromedp.Navigate(b.url+"/s/"+sid+"/projection"))
+	for _, tab := range []context.Context{scribe, proj} {
+		b.waitJS(tab, `document.querySelector('#proposals li .ptext') && document.querySelector('#proposals li .ptext').textContent === `+jsString(secret))
+		eval[bool](b, tab, `window.notReloaded = true`)
+	}
+	// The node's default identity founded the gathering: a facilitator.
+	b.apiCall("PUT", "/hidden/"+pid, nil)
+	hidden := jsString(mustCatalog(t, "en")["proposal.hidden"])
+	for _, tab := range []context.Context{scribe, proj} {
+		b.waitJS(tab, `document.querySelector('#proposals li .ptext').textContent === `+hidden)
+		if eval[bool](b, tab, `document.getElementById('proposals').textContent.includes(`+jsString(secret)+`)`) {
+			t.Error("the hidden text is still on the page")
+		}
+		if !eval[bool](b, tab, `window.notReloaded === true`) {
+			t.Error("the page reloaded instead of updating in place")
+		}
+	}
+	b.waitJS(scribe, `document.querySelector('#proposals li .actions button:nth-child(1)').disabled && document.querySelector('#proposals li .actions button:nth-child(2)').disabled`)
+}
+
 // browserTest is one node and one headless browser.
 type browserTest struct {
 	t       *testing.T
 	url     string
+	public  string // the read-only address, when the node has one
 	token   string
 	browser context.Context
 }
 
-func newBrowserTest(t *testing.T) *browserTest {
+// newBrowserTest starts a node with extra arguments to `convene run`.
+func newBrowserTest(t *testing.T, extra ...string) *browserTest {
 	t.Helper()
 	chromium := findChromium(t)
 	b := &browserTest{t: t}
-	b.url, b.token = startNode(t)
+	b.url, b.public, b.token = startNode(t, extra...)
 
 	b.browser = sharedBrowser(t, chromium)
 	return b
@@ -489,16 +599,18 @@ func findChromium(t *testing.T) string {
 	return ""
 }
 
-// startNode starts `convene run` on a fresh data directory and returns its
-// UI URL and API token.
-func startNode(t *testing.T) (url, token string) {
+// startNode starts `convene run` (with extra arguments) on a fresh data
+// directory and returns its UI URL, its public URL (if it prints one) and
+// its API token.
+func startNode(t *testing.T, extra ...string) (url, public, token string) {
 	t.Helper()
 	if u := os.Getenv("CONVENE_UI_URL"); u != "" {
-		return strings.TrimRight(u, "/"), os.Getenv("CONVENE_API_TOKEN")
+		return strings.TrimRight(u, "/"), "", os.Getenv("CONVENE_API_TOKEN")
 	}
 	bin := convenebinary(t)
 	dir := t.TempDir()
-	cmd := exec.Command(bin, "run", "--data", dir, "--ui", "127.0.0.1:0", "--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0")
+	args := append([]string{"run", "--data", dir, "--ui", "127.0.0.1:0", "--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0"}, extra...)
+	cmd := exec.Command(bin, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -519,30 +631,39 @@ func startNode(t *testing.T) (url, token string) {
 			<-exited
 		}
 	})
-	found := make(chan string, 1)
+	// The public: line follows the ui: line when there is a public address.
+	wantPublic := slices.Contains(extra, "--ui-public")
+	lines := make(chan string, 16)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "ui: "); ok {
-				select {
-				case found <- strings.TrimSpace(u):
-				default:
-				}
+			select {
+			case lines <- sc.Text():
+			default: // nobody listens any more; keep the pipe drained
 			}
 		}
 	}()
-	select {
-	case url = <-found:
-	case <-exited:
-		t.Fatalf("convene run exited: %s", stderr.String())
-	case <-time.After(waitLimit):
-		t.Fatalf("convene run printed no ui: line: %s", stderr.String())
+	timeout := time.After(waitLimit)
+	for url == "" || (wantPublic && public == "") {
+		select {
+		case l := <-lines:
+			if u, ok := strings.CutPrefix(l, "ui: "); ok {
+				url = strings.TrimRight(strings.TrimSpace(u), "/")
+			}
+			if u, ok := strings.CutPrefix(l, "public: "); ok {
+				public = strings.TrimRight(strings.TrimSpace(u), "/")
+			}
+		case <-exited:
+			t.Fatalf("convene run exited: %s", stderr.String())
+		case <-timeout:
+			t.Fatalf("convene run printed no ui: (or public:) line: %s", stderr.String())
+		}
 	}
 	tok, err := os.ReadFile(filepath.Join(dir, "api-token"))
 	if err != nil {
 		t.Fatalf("reading the API token: %v", err)
 	}
-	return strings.TrimRight(url, "/"), strings.TrimSpace(string(tok))
+	return url, public, strings.TrimSpace(string(tok))
 }
 
 // convenebinary builds cmd/convene once per test binary run.
