@@ -49,3 +49,25 @@ func TestPEXRejects(t *testing.T) {
 		})
 	}
 }
+
+// FuzzDecodePEX: a peer-exchange answer from any peer never panics the
+// decoder, and what it accepts encodes back to an answer that decodes the
+// same.
+func FuzzDecodePEX(f *testing.F) {
+	f.Add(encodePEX([]peer.AddrInfo{{ID: newPeerID(f), Addrs: []multiaddr.Multiaddr{
+		multiaddr.StringCast("/ip4/192.168.1.20/tcp/4001"),
+		multiaddr.StringCast("/ip6/fd00::2/udp/4001/quic-v1"),
+	}}}))
+	f.Add(encodePEX(nil))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		infos, err := decodePEX(b)
+		if err != nil {
+			return
+		}
+		again, err := decodePEX(encodePEX(infos))
+		if err != nil || len(again) != len(infos) {
+			t.Fatalf("re-encoding changed the answer: %v", err)
+		}
+	})
+}

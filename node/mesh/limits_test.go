@@ -37,7 +37,7 @@ func openFrom(t *testing.T, rm network.ResourceManager, ip string, n int) int {
 	return opened
 }
 
-func newPeerID(t *testing.T) peer.ID {
+func newPeerID(t testing.TB) peer.ID {
 	_, pub, err := crypto.GenerateEd25519Key(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
