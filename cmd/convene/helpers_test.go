@@ -244,18 +244,15 @@ type proposal struct {
 	Revisions    int      `json:"revisions"`
 }
 
-// documentJSON returns a session's document without its freshness, which
-// differs between nodes and restarts, as canonical JSON for comparison.
+// documentJSON returns a session's document without its freshness, as
+// canonical JSON for comparison.
 func (p *running) documentJSON(sid string) string {
 	p.t.Helper()
-	var doc map[string]any
-	p.call("GET", "/sessions/"+sid+"/document", nil, 200, &doc)
-	delete(doc, "freshness")
-	b, err := json.Marshal(doc)
+	doc, err := p.API.DocumentJSON(context.Background(), sid)
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	return string(b)
+	return doc
 }
 
 func (p *running) document(sid string) document {
@@ -265,23 +262,10 @@ func (p *running) document(sid string) document {
 	return doc
 }
 
-// eventually polls cond until it holds, failing the test with what msg
-// says after convergeTimeout.
+// eventually polls cond until it holds, for at most convergeTimeout.
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(convergeTimeout)
-	wait := 20 * time.Millisecond
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after %v; last state: %s", what, convergeTimeout, state)
-		}
-		time.Sleep(wait)
-		wait = min(wait*2, 500*time.Millisecond)
-	}
+	proc.Eventually(t, convergeTimeout, what, cond)
 }
 
 // apiError is the body of an error answer.

@@ -331,31 +331,17 @@ func (n *node) status() status {
 // comparing nodes.
 func (n *node) documentJSON(sid string) string {
 	n.t.Helper()
-	var doc map[string]any
-	n.call("GET", "/sessions/"+sid+"/document", nil, 200, &doc)
-	delete(doc, "freshness")
-	b, _ := json.Marshal(doc)
-	return string(b)
+	doc, err := n.API.DocumentJSON(context.Background(), sid)
+	if err != nil {
+		n.t.Fatalf("%s: %v", n.name, err)
+	}
+	return doc
 }
 
-// eventually polls cond until it holds or convergeTimeout passes.
+// eventually polls cond until it holds, for at most convergeTimeout.
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	start := time.Now()
-	deadline := start.Add(convergeTimeout)
-	wait := 50 * time.Millisecond
-	for {
-		ok, state := cond()
-		if ok {
-			t.Logf("%s after %v", what, time.Since(start).Round(time.Millisecond))
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after %v; last state: %s", what, convergeTimeout, state)
-		}
-		time.Sleep(wait)
-		wait = min(wait*2, 500*time.Millisecond)
-	}
+	proc.Eventually(t, convergeTimeout, what, cond)
 }
 
 // converged waits until every node holds the same operations.
