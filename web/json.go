@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 
@@ -114,8 +115,8 @@ func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // decode reads a JSON request body into v strictly: the right content
-// type, bounded size, valid UTF-8, no unknown fields, nothing after the
-// value.
+// type, bounded size, valid UTF-8, no unknown fields, field names exactly
+// as written (not in another case) and each once, nothing after the value.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
@@ -149,6 +150,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return badRequest("malformed JSON: data after the value")
+	}
+	if err := checkFieldNames(body, reflect.TypeOf(v)); err != nil {
+		return badRequest("malformed JSON: %v", err)
 	}
 	return nil
 }
