@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/convene/convene/testnet/proc"
+	"github.com/convene/convene/web/apiv1"
 )
 
 // conveneBin is the binary built by TestMain for this test run.
@@ -145,7 +146,7 @@ func (p *running) signal(sig syscall.Signal) int {
 }
 
 // reqOpt changes a request before it is sent.
-type reqOpt = proc.RequestOption
+type reqOpt = apiv1.RequestOption
 
 func noAuth(r *http.Request)   { r.Header.Del("Authorization") }
 func withHost(h string) reqOpt { return func(r *http.Request) { r.Host = h } }
@@ -248,7 +249,7 @@ type proposal struct {
 // canonical JSON for comparison.
 func (p *running) documentJSON(sid string) string {
 	p.t.Helper()
-	doc, err := p.API.DocumentJSON(context.Background(), sid)
+	doc, err := proc.DocumentJSON(context.Background(), p.API, sid)
 	if err != nil {
 		p.t.Fatal(err)
 	}
