@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/convene/convene/web/apiv1"
 )
 
 // getStream sends the node's changes as Server-Sent Events: "change" with
@@ -53,7 +52,7 @@ func (s *Server) getStream(w http.ResponseWriter, r *http.Request) {
 				break
 			}
 			var b []byte
-			if b, err = json.Marshal(apiv1.ChangeOf(c)); err == nil {
+			if b, err = json.Marshal(c); err == nil { // an apiv1.Change
 				_, err = fmt.Fprintf(w, "event: change\ndata: %s\n\n", b)
 			}
 		}

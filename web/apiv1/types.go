@@ -42,21 +42,17 @@ func FreshnessOf(f node.Freshness) Freshness {
 }
 
 // Peer is a connected peer and how it was found (GET /peers, and the peers
-// of a status). LastSync is omitted before the first reconciliation.
-type Peer struct {
-	PeerID   string    `json:"peer_id"`
-	Addrs    []string  `json:"addrs"`
-	Via      string    `json:"via"` // mdns, static, invite, hub, pex, inbound
-	Since    time.Time `json:"since"`
-	LastSync time.Time `json:"last_sync,omitzero"`
-}
+// of a status): the mesh's own record, whose JSON tags are this shape.
+// LastSync is omitted before the first reconciliation.
+type Peer = node.Peer
 
 // PeersOf is the wire form of the node's peers: never null, nor their
 // addresses.
 func PeersOf(ps []node.Peer) []Peer {
 	out := make([]Peer, len(ps))
 	for i, p := range ps {
-		out[i] = Peer{PeerID: p.PeerID, Addrs: nonNil(p.Addrs), Via: p.Via, Since: p.Since, LastSync: p.LastSync}
+		p.Addrs = nonNil(p.Addrs)
+		out[i] = p
 	}
 	return out
 }
@@ -210,19 +206,9 @@ type ImportResult struct {
 	Duplicate int `json:"duplicate"`
 }
 
-// Change is the data of a "change" event on GET /stream.
-type Change struct {
-	Op      crdt.OpID `json:"op"`
-	Kind    crdt.Kind `json:"kind"`
-	Session crdt.OpID `json:"session,omitzero"` // the session it touches, if any
-	Event   crdt.OpID `json:"event,omitzero"`   // the event it touches, if any
-	Local   bool      `json:"local"`            // made on this node
-}
-
-// ChangeOf is the wire form of a change the node applied.
-func ChangeOf(c node.Change) Change {
-	return Change{Op: c.Op, Kind: c.Kind, Session: c.Session, Event: c.Event, Local: c.Local}
-}
+// Change is the data of a "change" event on GET /stream: the node's own
+// record, whose JSON tags are this shape.
+type Change = node.Change
 
 // nonNil makes a nil slice an empty one, which JSON shows as [] not null.
 func nonNil[T any](s []T) []T {
