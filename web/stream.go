@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"time"
-
 )
 
 // getStream sends the node's changes as Server-Sent Events: "change" with
