@@ -190,32 +190,9 @@ func (p *running) call(method, path string, body any, want int, out any) {
 	}
 }
 
-// status is the part of GET /status the tests read.
-type status struct {
-	PeerID    string   `json:"peer_id"`
-	Addrs     []string `json:"addrs"`
-	Gathering struct {
-		ID   string `json:"id"`
-		Name string `json:"name"`
-	} `json:"gathering"`
-	Identity struct {
-		ID string `json:"id"`
-	} `json:"identity"`
-	Peers []struct {
-		PeerID string `json:"peer_id"`
-		Via    string `json:"via"`
-	} `json:"peers"`
-	Ops       int    `json:"ops"`
-	Digest    string `json:"digest"`
-	Freshness struct {
-		Peers    int        `json:"peers"`
-		LastSync *time.Time `json:"last_sync"`
-	} `json:"freshness"`
-}
-
-func (p *running) status() status {
+func (p *running) status() apiv1.Status {
 	p.t.Helper()
-	var st status
+	var st apiv1.Status
 	p.call("GET", "/status", nil, 200, &st)
 	return st
 }
