@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 )
 
 // checkFieldNames refuses a JSON document whose object keys are not, byte
@@ -95,10 +96,17 @@ func where(at string) string {
 	return " in " + at
 }
 
+// fieldsOf caches jsonFields: request types are few and never change.
+var fieldsOf sync.Map // reflect.Type → map[string]reflect.Type
+
 // jsonFields maps the JSON names of t's fields, those of embedded structs
 // included, to their types.
 func jsonFields(t reflect.Type) map[string]reflect.Type {
+	if m, ok := fieldsOf.Load(t); ok {
+		return m.(map[string]reflect.Type)
+	}
 	out := map[string]reflect.Type{}
+	defer func() { fieldsOf.Store(t, out) }()
 	for f := range t.Fields() {
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name == "-" {
