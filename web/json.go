@@ -22,6 +22,7 @@ const (
 	codeForbidden        = "forbidden"
 	codeNotScribe        = "not_scribe"
 	codeCapReached       = "cap_reached"
+	codeLimitReached     = "limit_reached"
 	codeConflict         = "conflict"
 	codeSessionClosed    = "session_closed"
 	codeTooLarge         = "too_large"
@@ -81,6 +82,8 @@ func errorStatus(err error) (int, string) {
 		return http.StatusForbidden, codeForbidden
 	case errors.Is(err, crdt.ErrCapReached):
 		return http.StatusConflict, codeCapReached
+	case errors.Is(err, crdt.ErrLimit):
+		return http.StatusConflict, codeLimitReached
 	case errors.Is(err, crdt.ErrConflict):
 		return http.StatusConflict, codeConflict
 	case errors.Is(err, crdt.ErrClosed):
