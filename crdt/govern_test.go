@@ -1,7 +1,6 @@
 package crdt
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -365,13 +364,7 @@ func TestGovernCheck(t *testing.T) {
 	w.op("", "founder", 61, &SeatingBody{Seating: SeatingSeated})
 	seated := w.state()
 
-	cases := []struct {
-		name  string
-		state *State
-		who   string
-		body  Body
-		want  error
-	}{
+	runChecks(t, []checkCase{
 		{"remove", s, "fred", &RemovalBody{Identity: who("mallory"), Reason: "r"}, nil},
 		{"remove by anyone", s, "alice", &RemovalBody{Identity: who("mallory")}, ErrForbidden},
 		{"remove the founder", s, "fred", &RemovalBody{Identity: who("founder")}, ErrForbidden},
@@ -397,15 +390,7 @@ func TestGovernCheck(t *testing.T) {
 		{"seated: unseated group endorses", seated, "bob", &EndorseBody{Proposal: w.ref("p"), Group: w.ref("gb"), Revision: w.ref("p"), Endorse: true}, ErrForbidden},
 		{"seated: unseated group edits", seated, "bob", &RevisionBody{Proposal: w.ref("p"), Group: w.ref("gb"), Text: "z", Parents: ids(w, "p")}, ErrForbidden},
 		{"seated: anyone comments", seated, "bob", &CommentBody{Proposal: w.ref("p"), Text: "c"}, nil},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			err := c.state.Check(who(c.who), c.body)
-			if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
-				t.Errorf("Check = %v, want %v", err, c.want)
-			}
-		})
-	}
+	})
 }
 
 // TestRemovalBodies: a removal keeps every operation the node holds of the
