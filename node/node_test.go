@@ -385,7 +385,7 @@ func TestSubscriberOverflow(t *testing.T) {
 	}()
 	var last crdt.OpID
 	for i := 0; i < total; i++ {
-		last = act(t, n, &crdt.GroupBody{Name: "g"}).ID
+		last = act(t, n, &crdt.IdentityBody{Name: "g"}).ID
 	}
 	<-got // the fast subscriber may still lag; its reader got everything
 
@@ -397,7 +397,7 @@ func TestSubscriberOverflow(t *testing.T) {
 		t.Fatalf("slow subscriber holds %d changes, last %+v; want %d ending in a resync", len(seen), seen[len(seen)-1], subscriberBuffer)
 	}
 	for _, c := range seen[:len(seen)-1] {
-		if c.Op.IsZero() || !c.Local || c.Kind != crdt.KindGroup {
+		if c.Op.IsZero() || !c.Local || c.Kind != crdt.KindIdentity {
 			t.Fatalf("unexpected change %+v", c)
 		}
 	}

@@ -167,13 +167,14 @@ func addrOf(t testing.TB, m *mesh.Mesh) multiaddr.Multiaddr {
 	return a
 }
 
-// act makes n operations on nd (groups, which any identity may create).
+// act makes n operations on nd (names, which any identity may give itself
+// any number of times).
 func act(t testing.TB, nd *node.Node, prefix string, n int) []crdt.OpID {
 	t.Helper()
 	ctx := testContext(t)
 	var ids []crdt.OpID
 	for i := range n {
-		op, err := nd.Act(ctx, crdt.IdentityID{}, &crdt.GroupBody{Name: fmt.Sprintf("%s %d", prefix, i)})
+		op, err := nd.Act(ctx, crdt.IdentityID{}, &crdt.IdentityBody{Name: fmt.Sprintf("%s %d", prefix, i)})
 		if err != nil {
 			t.Fatal(err)
 		}
