@@ -7,23 +7,7 @@ import (
 	"testing"
 
 	"github.com/convene/convene/crdt"
-	"github.com/convene/convene/node/recon"
 	"github.com/convene/convene/node/store"
-)
-
-// replica is node/mesh's Replica, restated so the tests check that *Node
-// and *HubReplica provide it without importing the mesh.
-type replica interface {
-	Gathering() crdt.GatheringID
-	Accept(raw []byte) (*crdt.Envelope, error)
-	Store(ctx context.Context, envs []*crdt.Envelope) (added int, err error)
-	Get(ctx context.Context, items []recon.Item) ([][]byte, error)
-	ReadIndex(fn func(ix *recon.Index))
-}
-
-var (
-	_ replica = (*Node)(nil)
-	_ replica = (*HubReplica)(nil)
 )
 
 // initNode creates a gathering in a new directory and opens its node.
