@@ -13,7 +13,7 @@ import (
 
 // sealComments seals n comments on proposal by a's default identity,
 // with clocks in the recent past (inside the drift limit).
-func sealComments(b *testing.B, a *Node, proposal crdt.OpID, n int) ([][]byte, []*crdt.Envelope) {
+func sealComments(b testing.TB, a *Node, proposal crdt.OpID, n int) ([][]byte, []*crdt.Envelope) {
 	b.Helper()
 	signer := a.ids[0].signer
 	start := time.Now().Add(-time.Hour).UnixMilli()

@@ -50,6 +50,7 @@ type pipeline struct {
 	// duplicate cost none.
 	verified atomic.Int64
 	refused  refusedCache
+	group    groupCommit
 }
 
 // ingestChunk is the most operations Ingest checks before handing them to
@@ -76,7 +77,7 @@ func (p *pipeline) ingest(ctx context.Context, raws [][]byte, pol mesh.Policy) (
 	if pol == mesh.AllOrNothing {
 		chunk = max(len(raws), 1)
 	}
-	w := newIngestWriter(ctx, p.k, len(raws) > chunk)
+	w := newIngestWriter(ctx, p, len(raws) > chunk)
 	for lo := 0; lo < len(raws) && !w.failed(); lo += chunk {
 		envs, ops := p.check(raws[lo:min(lo+chunk, len(raws))], &res)
 		if pol == mesh.AllOrNothing && res.Bad > 0 {
@@ -255,7 +256,7 @@ func (c *refusedCache) put(id crdt.OpID, err error) {
 // since the previous one started.
 type ingestWriter struct {
 	ctx context.Context
-	k   keeper
+	p   *pipeline
 
 	mu      sync.Mutex
 	cond    sync.Cond
@@ -268,8 +269,8 @@ type ingestWriter struct {
 	exited  chan struct{} // nil when not pipelined
 }
 
-func newIngestWriter(ctx context.Context, k keeper, pipelined bool) *ingestWriter {
-	w := &ingestWriter{ctx: ctx, k: k}
+func newIngestWriter(ctx context.Context, p *pipeline, pipelined bool) *ingestWriter {
+	w := &ingestWriter{ctx: ctx, p: p}
 	w.cond.L = &w.mu
 	if pipelined {
 		w.exited = make(chan struct{})
@@ -318,7 +319,7 @@ func (w *ingestWriter) step(wait bool) bool {
 	if len(envs) == 0 || failed {
 		return more && !failed
 	}
-	fresh, err := w.k.commit(w.ctx, envs, ops)
+	fresh, err := w.p.group.commit(w.ctx, w.p.k, envs, ops)
 	w.mu.Lock()
 	w.offered += len(envs)
 	w.fresh = append(w.fresh, fresh...)
@@ -341,4 +342,65 @@ func (w *ingestWriter) finish() (fresh []*crdt.Envelope, offered int, err error)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.fresh, w.offered, w.err
+}
+
+// groupCommit joins the commits of concurrent callers (gossip validators,
+// reconciliation sessions, imports) into one synced write: whoever gets
+// the write turn commits everything queued by then, its own batch and
+// the others', so a burst of small batches costs a few syncs, not one
+// each, and no caller commits more than once.
+type groupCommit struct {
+	turn sync.Mutex // held for one joint write
+
+	mu    sync.Mutex
+	queue []*pendingCommit
+}
+
+type pendingCommit struct {
+	envs  []*crdt.Envelope
+	ops   []crdt.Op
+	fresh []*crdt.Envelope
+	err   error
+	done  chan struct{}
+}
+
+func (g *groupCommit) commit(ctx context.Context, k keeper, envs []*crdt.Envelope, ops []crdt.Op) ([]*crdt.Envelope, error) {
+	me := &pendingCommit{envs: envs, ops: ops, done: make(chan struct{})}
+	g.mu.Lock()
+	g.queue = append(g.queue, me)
+	g.mu.Unlock()
+	g.turn.Lock()
+	defer g.turn.Unlock()
+	select {
+	case <-me.done: // committed by another caller's turn
+		return me.fresh, me.err
+	default:
+	}
+	g.mu.Lock()
+	batch := g.queue
+	g.queue = nil
+	g.mu.Unlock()
+	if len(batch) > 1 {
+		// The write is theirs too: this caller giving up must not fail it.
+		ctx = context.WithoutCancel(ctx)
+		envs, ops = nil, nil
+		for _, p := range batch {
+			envs = append(envs, p.envs...)
+			ops = append(ops, p.ops...)
+		}
+	}
+	fresh, err := k.commit(ctx, envs, ops)
+	// fresh keeps input order, and each envelope is one caller's.
+	j := 0
+	for _, p := range batch {
+		p.err = err
+		for _, e := range p.envs {
+			if j < len(fresh) && fresh[j] == e {
+				p.fresh = append(p.fresh, e)
+				j++
+			}
+		}
+		close(p.done)
+	}
+	return me.fresh, me.err
 }
