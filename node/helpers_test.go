@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/convene/convene/crdt"
@@ -105,4 +106,12 @@ func withStore(t testing.TB, dir string, g crdt.GatheringID, fn func(l *store.Lo
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// tamper is a copy of raw with a byte of its sealed payload changed, so
+// that its signature no longer matches.
+func tamper(raw []byte) []byte {
+	b := slices.Clone(raw)
+	b[len(b)-80] ^= 1
+	return b
 }

@@ -148,8 +148,7 @@ func TestIngestRefusesBadOps(t *testing.T) {
 	_, _, proposal := workshop(t, a)
 	good := raws(t, a)
 
-	tampered := append([]byte(nil), good[2]...)
-	tampered[len(tampered)-80] ^= 1 // in the sealed payload
+	tampered := tamper(good[2])
 	author := b.ids[0].signer
 	now := time.Now()
 	future, _, err := a.Keys().Seal(author, crdt.Clock{Wall: now.Add(10 * time.Minute).UnixMilli()}, &crdt.CommentBody{Proposal: proposal, Text: "from the future"})
@@ -285,8 +284,7 @@ func TestHubReplica(t *testing.T) {
 	// An operation signed by an outsider is stored (the hub cannot read
 	// it); one whose signature is broken is the sender's fault.
 	outsider := forge(t, a.Gathering(), crdt.Clock{Wall: time.Now().UnixMilli()})
-	tampered := slices.Clone(all[1])
-	tampered[len(tampered)-80] ^= 1
+	tampered := tamper(all[1])
 	res, err = hub.Take(ctx, [][]byte{tampered, outsider}, mesh.KeepGood)
 	if err != nil || res.Added != 1 || res.Bad != 1 || res.Forged == nil {
 		t.Fatalf("Take of a forgery and an outsider's op: %+v, %v", res, err)
@@ -656,8 +654,7 @@ func TestDuplicateSkipsSignatureCheck(t *testing.T) {
 	if _, err := b.Ingest(ctx, held); err != nil {
 		t.Fatal(err)
 	}
-	tampered := append([]byte(nil), held[1]...)
-	tampered[len(tampered)-80] ^= 1 // in the sealed payload
+	tampered := tamper(held[1])
 
 	before := b.in.verified.Load()
 	res, err := b.Ingest(ctx, held)
@@ -692,8 +689,7 @@ func TestOneCheckPerDistinctOp(t *testing.T) {
 	a, _ := initNode(t, true)
 	workshop(t, a)
 	all := raws(t, a)
-	forged := slices.Clone(all[1])
-	forged[len(forged)-80] ^= 1
+	forged := tamper(all[1])
 	outsider := forge(t, a.Gathering(), crdt.Clock{Wall: time.Now().UnixMilli()})
 	copies := func(raw []byte) [][]byte { return slices.Repeat([][]byte{raw}, 4096) }
 	for _, tc := range []struct {
@@ -735,8 +731,7 @@ func TestAllOrNothing(t *testing.T) {
 	a, _ := initNode(t, true)
 	workshop(t, a)
 	all := raws(t, a)
-	forged := slices.Clone(all[1])
-	forged[len(forged)-80] ^= 1
+	forged := tamper(all[1])
 	batch := append(slices.Clone(all), forged)
 	for _, tc := range []struct {
 		pol   mesh.Policy
@@ -775,8 +770,7 @@ func TestIngestPipelined(t *testing.T) {
 		}
 		raw = append(raw, e.Bytes())
 	}
-	tampered := append([]byte(nil), raw[len(raw)-1]...)
-	tampered[len(tampered)-80] ^= 1
+	tampered := tamper(raw[len(raw)-1])
 	input := append(slices.Clone(raw), raw[3], tampered, raw[len(raw)/2])
 
 	b := joinNode(t, a.Credentials(), false)
