@@ -275,12 +275,12 @@ type dropper struct {
 	dropped atomic.Int64 // operations lost
 }
 
-func (d *dropper) Store(ctx context.Context, envs []*crdt.Envelope) (int, error) {
+func (d *dropper) Take(ctx context.Context, raws [][]byte, p mesh.Policy) (mesh.Ingested, error) {
 	if d.drop.Load() {
-		d.dropped.Add(int64(len(envs)))
-		return 0, nil
+		d.dropped.Add(int64(len(raws)))
+		return mesh.Ingested{}, nil
 	}
-	return d.Node.Store(ctx, envs)
+	return d.Node.Take(ctx, raws, p)
 }
 
 func storeFor(t testing.TB) *store.Store {
