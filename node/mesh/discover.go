@@ -132,12 +132,12 @@ func (m *Mesh) dialNew(ai peer.AddrInfo, via string) {
 const forgetAfter = 10 * time.Minute
 
 func (m *Mesh) keepFound(ai peer.AddrInfo, via string) {
-	lastSeen := time.Now()
+	lastSeen := m.now()
 	backoff := minBackoff
-	for time.Since(lastSeen) < forgetAfter {
+	for m.now().Sub(lastSeen) < forgetAfter {
 		wait := checkInterval
 		if m.h.Network().Connectedness(ai.ID) == network.Connected {
-			lastSeen = time.Now()
+			lastSeen = m.now()
 			backoff = minBackoff
 		} else {
 			addrs := m.h.Peerstore().Addrs(ai.ID)
@@ -149,7 +149,7 @@ func (m *Mesh) keepFound(ai peer.AddrInfo, via string) {
 				wait = backoff
 				backoff = min(backoff*2, maxBackoff)
 			} else {
-				lastSeen = time.Now()
+				lastSeen = m.now()
 				backoff = minBackoff
 			}
 		}

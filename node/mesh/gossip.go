@@ -258,7 +258,7 @@ func (m *Mesh) Freshness(id crdt.GatheringID) (peers int, lastSync time.Time) {
 	if !ok {
 		return 0, time.Time{}
 	}
-	cut := time.Now().Add(-freshWindow)
+	cut := m.now().Add(-freshWindow)
 	for _, t := range g.synced {
 		if t.After(cut) {
 			peers++

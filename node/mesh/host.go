@@ -49,6 +49,9 @@ type Config struct {
 	// partitions, tests to keep peers apart.
 	Gater  connmgr.ConnectionGater
 	Logger *slog.Logger
+	// Now is the mesh's clock (nil: time.Now). Stream and socket deadlines
+	// still use the real clock: the transports compare them against it.
+	Now func() time.Time
 }
 
 // DefaultListen are the listen addresses used when Config.Listen is empty.
@@ -104,6 +107,9 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.SyncInterval <= 0 {
 		cfg.SyncInterval = 30 * time.Second
@@ -234,6 +240,9 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 	m.wg.Go(m.syncLoop)
 	return m, nil
 }
+
+// now is the mesh's clock.
+func (m *Mesh) now() time.Time { return m.cfg.Now() }
 
 // ID is the host's peer id.
 func (m *Mesh) ID() string { return m.h.ID().String() }

@@ -51,7 +51,7 @@ func (m *Mesh) connected(p peer.ID) {
 			via = ViaInbound
 		}
 		delete(m.intents, p)
-		st = &peerState{via: via, since: time.Now()}
+		st = &peerState{via: via, since: m.now()}
 		m.peers[p] = st
 	}
 	closed := m.closed

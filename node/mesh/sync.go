@@ -155,7 +155,7 @@ func (m *Mesh) syncLoop() {
 			return
 		case <-time.After(jitter(m.cfg.SyncInterval)):
 		}
-		recent := time.Now().Add(-m.cfg.SyncInterval / 2)
+		recent := m.now().Add(-m.cfg.SyncInterval / 2)
 		for _, p := range m.h.Network().Peers() {
 			m.wg.Go(func() {
 				m.syncPeer(m.ctx, p, func(g *gathering) bool {
@@ -272,7 +272,7 @@ func (m *Mesh) sessionEnded() {
 // the first session with a peer, this side asks it for peers (which it
 // answers only now, see handlePEX).
 func (m *Mesh) recordSync(g *gathering, p peer.ID) {
-	now := time.Now()
+	now := m.now()
 	g.synced[p] = now
 	g.lastSync = now
 	for q, t := range g.synced {
@@ -491,7 +491,7 @@ func (m *Mesh) request(g *gathering, w *frameWriter, pl *puller) error {
 	for len(pl.open) < openRequests && len(pl.pending) > 0 {
 		var items []recon.Item
 		g.r.ReadIndex(func(ix *recon.Index) {
-			items = pl.next(ix, time.Now())
+			items = pl.next(ix, m.now())
 		})
 		if items == nil {
 			return nil
