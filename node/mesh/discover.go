@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -38,8 +40,11 @@ const (
 	pexMaxAddrs = 16
 	pexMaxAddr  = 512
 	pexMaxBytes = 64 << 10
-	// pexMaxDials bounds the new peers one exchange dials.
-	pexMaxDials = 16
+	// pexMaxDials bounds the new peers one exchange dials, and
+	// pexDialAddrs the addresses dialled of each: at most 32 dials per
+	// answer, whatever it lists.
+	pexMaxDials  = 8
+	pexDialAddrs = 4
 )
 
 // dialTarget is a configured peer the mesh keeps a connection to.
@@ -258,7 +263,7 @@ func (m *Mesh) handlePEX(s network.Stream) {
 	}
 	_ = s.SetWriteDeadline(time.Now().Add(pexTimeout))
 	defer s.Close()
-	loopback := manet.IsIPLoopback(s.Conn().RemoteMultiaddr())
+	remote, local := s.Conn().RemoteMultiaddr(), localPrefixes()
 	var infos []peer.AddrInfo
 	for _, p := range peers {
 		if len(infos) == pexMaxPeers {
@@ -269,8 +274,8 @@ func (m *Mesh) handlePEX(s network.Stream) {
 		}
 		ai := peer.AddrInfo{ID: p}
 		for _, a := range m.h.Peerstore().Addrs(p) {
-			if manet.IsIPLoopback(a) && !loopback {
-				continue // useless to a peer on another machine
+			if !usableFrom(a, remote, local) {
+				continue
 			}
 			if len(ai.Addrs) < pexMaxAddrs && len(a.Bytes()) <= pexMaxAddr {
 				ai.Addrs = append(ai.Addrs, a)
@@ -355,9 +360,19 @@ func (m *Mesh) exchangePeers(ctx context.Context, p peer.ID) {
 		m.penalize(p, 1, err)
 		return
 	}
+	remote, local := s.Conn().RemoteMultiaddr(), localPrefixes()
 	dials := 0
 	for _, ai := range infos {
 		if ai.ID == m.h.ID() || m.h.Network().Connectedness(ai.ID) == network.Connected {
+			continue
+		}
+		usable := ai.Addrs[:0]
+		for _, a := range ai.Addrs {
+			if len(usable) < pexDialAddrs && usableFrom(a, remote, local) {
+				usable = append(usable, a)
+			}
+		}
+		if ai.Addrs = usable; len(usable) == 0 {
 			continue
 		}
 		if dials++; dials > pexMaxDials {
@@ -366,6 +381,77 @@ func (m *Mesh) exchangePeers(ctx context.Context, p peer.ID) {
 		m.h.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.TempAddrTTL)
 		m.dialNew(ai, ViaPEX)
 	}
+}
+
+// usableFrom reports whether address a, heard of from a peer connected
+// from remote (or to be told to it), is one a member there could use: a
+// public address, or one in the same local subnet (of local, this host's
+// interface prefixes) as remote. Never loopback (unless remote is on
+// loopback: tests, or several nodes on one machine), link-local,
+// multicast, unspecified or a DNS name: a peer must not be able to make a
+// member dial services on its own machine or networks it cannot see.
+func usableFrom(a, remote multiaddr.Multiaddr, local []netip.Prefix) bool {
+	ip, err := manet.ToIP(a)
+	if err != nil {
+		return false // DNS names, and anything without an IP
+	}
+	addr, ok := netip.AddrFromSlice(ip)
+	if !ok {
+		return false
+	}
+	addr = addr.Unmap()
+	var from netip.Addr
+	if rip, err := manet.ToIP(remote); err == nil {
+		from, _ = netip.AddrFromSlice(rip)
+		from = from.Unmap()
+	}
+	switch {
+	case addr.IsLoopback():
+		return from.IsValid() && from.IsLoopback()
+	case !addr.IsGlobalUnicast(): // link-local, multicast, unspecified
+		return false
+	case !addr.IsPrivate() && !sharedSpace.Contains(addr):
+		return true
+	}
+	if !from.IsValid() {
+		return false
+	}
+	for _, p := range local {
+		if p.Contains(from) && p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// sharedSpace is carrier-grade NAT space (RFC 6598): private in practice.
+var sharedSpace = netip.MustParsePrefix("100.64.0.0/10")
+
+// localPrefixes lists the subnets of this host's interfaces.
+func localPrefixes() []netip.Prefix {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	var out []netip.Prefix
+	for _, a := range addrs {
+		n, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		ip, ok := netip.AddrFromSlice(n.IP)
+		if !ok {
+			continue
+		}
+		ones, _ := n.Mask.Size()
+		if ip.Unmap().Is4() && ones > 32 {
+			ones -= 96
+		}
+		if p, err := ip.Unmap().Prefix(ones); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func encodePEX(infos []peer.AddrInfo) []byte {
