@@ -107,7 +107,7 @@ func TestUsableFrom(t *testing.T) {
 		{"/ip6/fd00:1::5/tcp/4001", multiaddr.StringCast("/ip6/fd00:1::9/tcp/1"), true},
 		{"/ip6/fd00:2::5/tcp/4001", multiaddr.StringCast("/ip6/fd00:1::9/tcp/1"), false},
 		{"/ip6/2001:db8::5/tcp/4001", lan, true}, // global unicast to netip
-		{"/ip4/127.0.0.1/tcp/4001", lo, true}, // a peer on this machine
+		{"/ip4/127.0.0.1/tcp/4001", lo, true},    // a peer on this machine
 		{"/ip4/192.168.2.20/tcp/4001", lo, false},
 		{"/ip4/192.168.1.20/tcp/4001", relayed, false},
 		{"/ip4/203.0.113.7/tcp/4001", relayed, true},
