@@ -95,6 +95,7 @@ type Mesh struct {
 	closed     bool
 
 	stats stats
+	bans  *bans
 
 	sessionTimeout time.Duration // the constant sessionTimeout; tests shorten it
 }
@@ -153,9 +154,8 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 		libp2p.DisableMetrics(),
 		libp2p.UserAgent("convene"),
 	}
-	if cfg.Gater != nil {
-		opts = append(opts, libp2p.ConnectionGater(cfg.Gater))
-	}
+	bans := newBans(cfg.Now)
+	opts = append(opts, libp2p.ConnectionGater(gater{b: bans, inner: cfg.Gater}))
 	if cfg.Hub {
 		opts = append(opts,
 			libp2p.EnableRelayService(relayv2.WithResources(lim.relay), relayv2.WithInfiniteLimits()),
@@ -196,6 +196,7 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 		h:          h,
 		cm:         cm,
 		codec:      c,
+		bans:       bans,
 		gatherings: make(map[crdt.GatheringID]*gathering),
 		peers:      make(map[peer.ID]*peerState),
 		intents:    make(map[peer.ID]string),
@@ -220,6 +221,7 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 		pubsub.WithValidateQueueSize(4096),
 		pubsub.WithPeerOutboundQueueSize(1024),
 		pubsub.WithLogger(cfg.Logger.With("component", "pubsub")),
+		pubsub.WithPeerScore(m.scoreParams(), scoreThresholds),
 	)
 	if err != nil {
 		m.cancel()
