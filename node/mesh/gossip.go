@@ -301,15 +301,15 @@ func (m *Mesh) scoreParams() *pubsub.PeerScoreParams {
 // message puts a peer below the graylist threshold).
 func topicScoreParams() *pubsub.TopicScoreParams {
 	return &pubsub.TopicScoreParams{
-		TopicWeight:                     1,
-		TimeInMeshWeight:                0.01,
-		TimeInMeshQuantum:               time.Second,
-		TimeInMeshCap:                   3600,
-		FirstMessageDeliveriesWeight:    1,
-		FirstMessageDeliveriesDecay:     pubsub.ScoreParameterDecay(10 * time.Minute),
-		FirstMessageDeliveriesCap:       100,
-		InvalidMessageDeliveriesWeight:  -100,
-		InvalidMessageDeliveriesDecay:   pubsub.ScoreParameterDecay(time.Hour),
+		TopicWeight:                    1,
+		TimeInMeshWeight:               0.01,
+		TimeInMeshQuantum:              time.Second,
+		TimeInMeshCap:                  3600,
+		FirstMessageDeliveriesWeight:   1,
+		FirstMessageDeliveriesDecay:    pubsub.ScoreParameterDecay(10 * time.Minute),
+		FirstMessageDeliveriesCap:      100,
+		InvalidMessageDeliveriesWeight: -100,
+		InvalidMessageDeliveriesDecay:  pubsub.ScoreParameterDecay(time.Hour),
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/node/mesh"
@@ -170,6 +171,13 @@ func TestRequestsOutsideTheDifference(t *testing.T) {
 	waitFor(t, "the outsider to be disconnected", func() bool {
 		return h.Network().Connectedness(ma.Host().ID()) != network.Connected
 	})
+
+	// Banned: it cannot come back under the same peer id.
+	if err := h.Connect(testContext(t), peer.AddrInfo{ID: ma.Host().ID(), Addrs: ma.Host().Addrs()}); err == nil {
+		waitFor(t, "the banned outsider to be dropped", func() bool {
+			return h.Network().Connectedness(ma.Host().ID()) != network.Connected
+		})
+	}
 
 	// A fresh outsider asks straight away for ids it learned elsewhere.
 	h2 := bareHost(t)
