@@ -69,28 +69,24 @@ func resign(tb testing.TB, e *Envelope, sig []byte) *Envelope {
 
 func TestCheckPoint(t *testing.T) {
 	good := testSigner("alice").ID
-	tests := []struct {
+	type test struct {
 		name string
 		enc  []byte
 		want error
-	}{
+	}
+	tests := []test{
 		{"honest key", good[:], nil},
 		{"base point", edwards25519.NewGeneratorPoint().Bytes(), nil},
 		{"not on the curve", unhex(t, "0200000000000000000000000000000000000000000000000000000000000000"), errNotPoint},
 	}
-	for i, s := range smallOrder {
-		tests = append(tests, struct {
-			name string
-			enc  []byte
-			want error
-		}{fmt.Sprintf("small order %d", i), unhex(t, s), errSmallOrder})
-	}
-	for i, s := range nonCanonical {
-		tests = append(tests, struct {
-			name string
-			enc  []byte
-			want error
-		}{fmt.Sprintf("non-canonical %d", i), unhex(t, s), errNonCanonical})
+	for _, set := range []struct {
+		name string
+		encs []string
+		want error
+	}{{"small order", smallOrder, errSmallOrder}, {"non-canonical", nonCanonical, errNonCanonical}} {
+		for i, s := range set.encs {
+			tests = append(tests, test{fmt.Sprintf("%s %d", set.name, i), unhex(t, s), set.want})
+		}
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

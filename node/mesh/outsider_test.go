@@ -107,19 +107,6 @@ func (w *wire) drain() (int, bool) {
 	}
 }
 
-// encodeRequest mirrors the mesh's request encoding (pull.go).
-func encodeRequest(items []recon.Item) []byte {
-	b := binary.AppendUvarint(nil, uint64(len(items)))
-	var prev int64
-	for _, it := range items {
-		b = binary.AppendUvarint(b, uint64(it.Clock.Wall-prev))
-		b = binary.AppendUvarint(b, uint64(it.Clock.Logical))
-		b = append(b, it.ID[:]...)
-		prev = it.Clock.Wall
-	}
-	return b
-}
-
 // TestRequestsOutsideTheDifference is issue 9 item 3. An outsider that
 // knows the gathering id reconciles from nothing, which makes the whole
 // log its difference: that it gets (within the session's byte budget).
@@ -152,7 +139,7 @@ func TestRequestsOutsideTheDifference(t *testing.T) {
 	if len(need) < 10 {
 		t.Fatalf("the outsider learned of %d items, want at least 10", len(need))
 	}
-	req := encodeRequest(need)
+	req := mesh.EncodeRequest(need)
 	w.send('Q', req)
 	if got := w.until('A'); got < 10*100 {
 		t.Fatalf("an answer within the difference of %d bytes", got)
