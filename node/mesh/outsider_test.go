@@ -220,3 +220,53 @@ func TestStalledSessionEnds(t *testing.T) {
 		t.Fatalf("Stats().Stalled = %d, want 1", st.Stalled)
 	}
 }
+
+// TestFakeIDsBounded is issue 9 item 5: an outsider lists more ids than
+// exist (70,000 made up) in a session. The session holds at most
+// recon.DefaultMaxItems (65,536) of them, and asks for no more than that.
+func TestFakeIDsBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("70,000 ids")
+	}
+	a, creds := newGathering(t)
+	g := creds.Derive().Gathering
+	ma := member(t, a, mesh.Config{})
+
+	const fake = 70_000
+	ix := recon.NewIndex()
+	for i := range fake {
+		var id crdt.OpID
+		binary.BigEndian.PutUint64(id[:], uint64(i)+1)
+		ix.Insert(recon.Item{Clock: crdt.Clock{Wall: int64(i + 1)}, ID: id})
+	}
+	rc := recon.NewReconciler(ix, recon.Options{})
+	msg, err := rc.Initiate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := bareHost(t)
+	dialMesh(t, h, ma)
+	w := newWire(t, openSession(t, h, ma, g))
+	w.send('R', msg)
+	for ma.Stats().Capped == 0 {
+		typ, payload, _, err := w.read()
+		if err != nil {
+			t.Fatalf("the session ended before it reached its cap: %v", err)
+		}
+		switch typ {
+		case 'R':
+			reply, _, _, _, err := rc.Reconcile(payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reply != nil {
+				w.send('R', reply)
+			}
+		case 'Q':
+			w.send('A', nil) // none of them exists
+		}
+	}
+	if st := ma.Stats(); st.OpsRequested > recon.DefaultMaxItems {
+		t.Fatalf("asked for %d items, more than a session holds (%d)", st.OpsRequested, recon.DefaultMaxItems)
+	}
+}

@@ -94,11 +94,12 @@ type Stats struct {
 	Rejected      int64 // operations refused: forged, malformed, foreign, or signed but unreadable here (once per session); a batch not asked for counts as one
 	Outside       int64 // items peers requested that their session had not told them of (each ended its session)
 	Stalled       int64 // sessions ended for making no progress
+	Capped        int64 // sessions whose difference passed the items a session holds (recon.DefaultMaxItems)
 }
 
 type stats struct {
 	sessions, reconSent, reconReceived, bytesSent, bytesReceived,
-	opsRequested, opsSent, opsReceived, rejected, outside, stalled atomic.Int64
+	opsRequested, opsSent, opsReceived, rejected, outside, stalled, capped atomic.Int64
 }
 
 // Stats reports reconciliation counters.
@@ -108,7 +109,7 @@ func (m *Mesh) Stats() Stats {
 		Sessions: s.sessions.Load(), ReconSent: s.reconSent.Load(), ReconReceived: s.reconReceived.Load(),
 		BytesSent: s.bytesSent.Load(), BytesReceived: s.bytesReceived.Load(),
 		OpsRequested: s.opsRequested.Load(), OpsSent: s.opsSent.Load(), OpsReceived: s.opsReceived.Load(), Rejected: s.rejected.Load(),
-		Outside: s.outside.Load(), Stalled: s.stalled.Load(),
+		Outside: s.outside.Load(), Stalled: s.stalled.Load(), Capped: s.capped.Load(),
 	}
 }
 
@@ -368,7 +369,7 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 	unreadable := make(map[crdt.OpID]struct{})
 	done, sentEnd, peerDone := false, false, false
 	budget := answerBudget
-	progress := m.now()
+	progress, capped := m.now(), false
 	for !sentEnd || !peerDone {
 		if m.now().Sub(progress) > stallTimeout {
 			m.stats.stalled.Add(1)
@@ -402,6 +403,8 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 		select {
 		case f, ok = <-frames:
 		case <-changed:
+			// Waiting on what other sessions pull is not stalling.
+			progress = m.now()
 		case <-polled:
 		case <-ctx.Done():
 			return fmt.Errorf("%w: %v", errSession, ctx.Err())
@@ -434,6 +437,10 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 			}
 			if len(have)+len(need) > 0 {
 				progress = m.now()
+			}
+			if rc.Capped() && !capped {
+				capped = true
+				m.stats.capped.Add(1)
 			}
 			if reply != nil {
 				if err := w.send(frameRecon, reply); err != nil {
