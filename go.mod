@@ -3,10 +3,12 @@ module github.com/convene/convene
 go 1.26.0
 
 require (
+	filippo.io/edwards25519 v1.2.0
 	github.com/arran4/golang-ical v0.3.4
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/cockroachdb/pebble/v2 v2.1.6
+	github.com/hdevalence/ed25519consensus v0.2.0
 	github.com/ipfs/go-datastore v0.9.2
 	github.com/ipfs/go-ds-pebble v0.5.12
 	github.com/klauspost/compress v1.20.3

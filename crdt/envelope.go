@@ -80,15 +80,6 @@ func DecodeEnvelope(b []byte) (*Envelope, error) {
 	return e, nil
 }
 
-// Verify checks the author's signature.
-func (e *Envelope) Verify() error {
-	sig := e.raw[len(e.raw)-sigSize:]
-	if !ed25519.Verify(e.Author[:], e.raw[:len(e.raw)-sigSize], sig) {
-		return fmt.Errorf("%w: operation %s", ErrSignature, e.id)
-	}
-	return nil
-}
-
 // header encodes the fields before the sealed payload. It is also the
 // additional data of the seal, so a payload cannot be moved to another
 // envelope.

@@ -21,6 +21,9 @@ import (
 // before the node.
 func (n *Node) Connect(ctx context.Context, cfg mesh.Config) (*mesh.Mesh, error) {
 	cfg.Key = n.PeerKey()
+	if cfg.Now == nil {
+		cfg.Now = n.now
+	}
 	m, err := mesh.New(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("start the mesh: %w", err)

@@ -2,10 +2,7 @@ package mesh
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
-	"fmt"
-	"io"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -14,7 +11,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
-	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
 	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
 	"github.com/multiformats/go-multiaddr"
@@ -26,20 +22,11 @@ const (
 	// gathering: the name is broadcast on the LAN, and a gathering id must
 	// not be.
 	mdnsService = "convene"
-	pexProto    = protocol.ID("/convene/pex/1")
 
 	dialTimeout   = 15 * time.Second
 	minBackoff    = time.Second
 	maxBackoff    = time.Minute
 	checkInterval = 5 * time.Second
-
-	pexTimeout  = 10 * time.Second
-	pexMaxPeers = 64
-	pexMaxAddrs = 16
-	pexMaxAddr  = 512
-	pexMaxBytes = 64 << 10
-	// pexMaxDials bounds the new peers one exchange dials.
-	pexMaxDials = 16
 )
 
 // dialTarget is a configured peer the mesh keeps a connection to.
@@ -132,12 +119,12 @@ func (m *Mesh) dialNew(ai peer.AddrInfo, via string) {
 const forgetAfter = 10 * time.Minute
 
 func (m *Mesh) keepFound(ai peer.AddrInfo, via string) {
-	lastSeen := time.Now()
+	lastSeen := m.now()
 	backoff := minBackoff
-	for time.Since(lastSeen) < forgetAfter {
+	for m.now().Sub(lastSeen) < forgetAfter {
 		wait := checkInterval
 		if m.h.Network().Connectedness(ai.ID) == network.Connected {
-			lastSeen = time.Now()
+			lastSeen = m.now()
 			backoff = minBackoff
 		} else {
 			addrs := m.h.Peerstore().Addrs(ai.ID)
@@ -149,7 +136,7 @@ func (m *Mesh) keepFound(ai peer.AddrInfo, via string) {
 				wait = backoff
 				backoff = min(backoff*2, maxBackoff)
 			} else {
-				lastSeen = time.Now()
+				lastSeen = m.now()
 				backoff = minBackoff
 			}
 		}
@@ -235,214 +222,4 @@ func localIPs(addrs []multiaddr.Multiaddr) []string {
 	}
 	slices.Sort(ips)
 	return slices.Compact(ips)
-}
-
-// Peer exchange. The asker opens a stream and closes its side; the answer
-// lists connected peers:
-//
-//	count uvarint (≤ pexMaxPeers)
-//	count × (id: uvarint length, bytes; n uvarint (≤ pexMaxAddrs);
-//	         n × (uvarint length (≤ pexMaxAddr), multiaddr bytes))
-//
-// Only a peer that reconciled a gathering with this node is answered, and
-// told only of the peers it shares a gathering with: a hub serving several
-// gatherings, or any node, must not hand its whole address book to
-// whoever connects.
-
-func (m *Mesh) handlePEX(s network.Stream) {
-	asker := s.Conn().RemotePeer()
-	peers, ok := m.pexPeers(asker)
-	if !ok {
-		s.Reset()
-		return
-	}
-	_ = s.SetWriteDeadline(time.Now().Add(pexTimeout))
-	defer s.Close()
-	loopback := manet.IsIPLoopback(s.Conn().RemoteMultiaddr())
-	var infos []peer.AddrInfo
-	for _, p := range peers {
-		if len(infos) == pexMaxPeers {
-			break
-		}
-		if m.h.Network().Connectedness(p) != network.Connected {
-			continue
-		}
-		ai := peer.AddrInfo{ID: p}
-		for _, a := range m.h.Peerstore().Addrs(p) {
-			if manet.IsIPLoopback(a) && !loopback {
-				continue // useless to a peer on another machine
-			}
-			if len(ai.Addrs) < pexMaxAddrs && len(a.Bytes()) <= pexMaxAddr {
-				ai.Addrs = append(ai.Addrs, a)
-			}
-		}
-		if len(ai.Addrs) > 0 {
-			infos = append(infos, ai)
-		}
-	}
-	if _, err := s.Write(encodePEX(infos)); err != nil {
-		s.Reset()
-	}
-}
-
-// pexPeers lists the peers that share a gathering with asker: those this
-// node reconciled that gathering with lately. ok is false if asker has
-// reconciled none. The asker asks once its side of the first session is
-// over, possibly before this side has recorded it; so while a session
-// with the asker runs, pexPeers waits for it to end.
-func (m *Mesh) pexPeers(asker peer.ID) (peers []peer.ID, ok bool) {
-	timeout := time.NewTimer(pexTimeout)
-	defer timeout.Stop()
-	for {
-		m.mu.Lock()
-		peers, ok, pending := m.sharing(asker)
-		ended := m.ended
-		m.mu.Unlock()
-		if ok || !pending {
-			return peers, ok
-		}
-		select {
-		case <-ended:
-		case <-timeout.C:
-			return nil, false
-		case <-m.ctx.Done():
-			return nil, false
-		}
-	}
-}
-
-// sharing lists the peers that reconciled lately a gathering that asker
-// reconciled too, and reports whether asker did (ok) and whether a
-// session with it is running. Callers hold m.mu.
-func (m *Mesh) sharing(asker peer.ID) (peers []peer.ID, ok, pending bool) {
-	seen := make(map[peer.ID]bool)
-	for _, g := range m.gatherings {
-		pending = pending || g.running[asker] || g.inbound[asker]
-		if _, synced := g.synced[asker]; !synced {
-			continue
-		}
-		ok = true
-		for p := range g.synced {
-			if p != asker && !seen[p] {
-				seen[p] = true
-				peers = append(peers, p)
-			}
-		}
-	}
-	// Map order is random: a different sample each time when there are
-	// more than pexMaxPeers.
-	return peers, ok, pending
-}
-
-// exchangePeers asks p for the peers it knows and dials the new ones.
-func (m *Mesh) exchangePeers(ctx context.Context, p peer.ID) {
-	ctx, cancel := context.WithTimeout(ctx, pexTimeout)
-	defer cancel()
-	s, err := m.h.NewStream(network.WithAllowLimitedConn(ctx, "pex"), p, pexProto)
-	if err != nil {
-		return
-	}
-	defer s.Close()
-	_ = s.SetDeadline(time.Now().Add(pexTimeout))
-	_ = s.CloseWrite()
-	b, err := io.ReadAll(io.LimitReader(s, pexMaxBytes+1))
-	if err != nil || len(b) > pexMaxBytes {
-		s.Reset()
-		return
-	}
-	infos, err := decodePEX(b)
-	if err != nil {
-		m.penalize(p, 1, err)
-		return
-	}
-	dials := 0
-	for _, ai := range infos {
-		if ai.ID == m.h.ID() || m.h.Network().Connectedness(ai.ID) == network.Connected {
-			continue
-		}
-		if dials++; dials > pexMaxDials {
-			break
-		}
-		m.h.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.TempAddrTTL)
-		m.dialNew(ai, ViaPEX)
-	}
-}
-
-func encodePEX(infos []peer.AddrInfo) []byte {
-	b := binary.AppendUvarint(nil, uint64(len(infos)))
-	for _, ai := range infos {
-		id := []byte(ai.ID)
-		b = binary.AppendUvarint(b, uint64(len(id)))
-		b = append(b, id...)
-		b = binary.AppendUvarint(b, uint64(len(ai.Addrs)))
-		for _, a := range ai.Addrs {
-			ab := a.Bytes()
-			b = binary.AppendUvarint(b, uint64(len(ab)))
-			b = append(b, ab...)
-		}
-	}
-	return b
-}
-
-var errPEX = errors.New("malformed peer exchange")
-
-func decodePEX(b []byte) ([]peer.AddrInfo, error) {
-	n, b, err := pexUvarint(b, pexMaxPeers)
-	if err != nil {
-		return nil, err
-	}
-	infos := make([]peer.AddrInfo, 0, n)
-	for range n {
-		var idb []byte
-		idb, b, err = pexBytes(b, 128)
-		if err != nil {
-			return nil, err
-		}
-		id, err := peer.IDFromBytes(idb)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", errPEX, err)
-		}
-		var na uint64
-		na, b, err = pexUvarint(b, pexMaxAddrs)
-		if err != nil {
-			return nil, err
-		}
-		ai := peer.AddrInfo{ID: id}
-		for range na {
-			var ab []byte
-			ab, b, err = pexBytes(b, pexMaxAddr)
-			if err != nil {
-				return nil, err
-			}
-			a, err := multiaddr.NewMultiaddrBytes(ab)
-			if err != nil {
-				return nil, fmt.Errorf("%w: %v", errPEX, err)
-			}
-			ai.Addrs = append(ai.Addrs, a)
-		}
-		infos = append(infos, ai)
-	}
-	if len(b) != 0 {
-		return nil, fmt.Errorf("%w: trailing bytes", errPEX)
-	}
-	return infos, nil
-}
-
-func pexUvarint(b []byte, limit uint64) (uint64, []byte, error) {
-	v, n := minUvarint(b)
-	if n <= 0 || v > limit {
-		return 0, nil, fmt.Errorf("%w: bad count", errPEX)
-	}
-	return v, b[n:], nil
-}
-
-func pexBytes(b []byte, limit uint64) ([]byte, []byte, error) {
-	l, b, err := pexUvarint(b, limit)
-	if err != nil {
-		return nil, nil, err
-	}
-	if l > uint64(len(b)) {
-		return nil, nil, fmt.Errorf("%w: truncated", errPEX)
-	}
-	return b[:l], b[l:], nil
 }

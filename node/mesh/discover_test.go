@@ -3,6 +3,7 @@ package mesh
 import (
 	"encoding/binary"
 	"errors"
+	"net/netip"
 	"testing"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -70,4 +71,51 @@ func FuzzDecodePEX(f *testing.F) {
 			t.Fatalf("re-encoding changed the answer: %v", err)
 		}
 	})
+}
+
+func TestUsableFrom(t *testing.T) {
+	local := []netip.Prefix{
+		netip.MustParsePrefix("127.0.0.0/8"),
+		netip.MustParsePrefix("192.168.1.0/24"),
+		netip.MustParsePrefix("fd00:1::/64"),
+	}
+	lan := multiaddr.StringCast("/ip4/192.168.1.9/tcp/4001")
+	lo := multiaddr.StringCast("/ip4/127.0.0.1/tcp/4001")
+	remote := multiaddr.StringCast("/ip4/198.51.100.7/tcp/4001") // a hub's peer, across the internet
+	relayed := multiaddr.StringCast("/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN/p2p-circuit")
+	tests := []struct {
+		addr string
+		from multiaddr.Multiaddr
+		want bool
+	}{
+		{"/ip4/192.168.1.20/tcp/4001", lan, true},
+		{"/ip4/192.168.1.20/udp/4001/quic-v1", lan, true},
+		{"/ip4/192.168.2.20/tcp/4001", lan, false}, // another subnet
+		{"/ip4/10.0.0.1/tcp/4001", lan, false},
+		{"/ip4/100.64.0.1/tcp/4001", lan, false}, // carrier-grade NAT
+		{"/ip4/203.0.113.7/tcp/4001", lan, true}, // public
+		{"/ip4/127.0.0.1/tcp/4001", lan, false},
+		{"/ip6/::1/tcp/4001", lan, false},
+		{"/ip4/169.254.3.4/tcp/4001", lan, false},
+		{"/ip6/fe80::1/tcp/4001", lan, false},
+		{"/ip4/0.0.0.0/tcp/4001", lan, false},
+		{"/ip4/224.0.0.251/udp/5353", lan, false},
+		{"/dns4/printer.local/tcp/80", lan, false},
+		{"/dns/example.com/tcp/4001", remote, false},
+		{"/ip4/192.168.1.20/tcp/4001", remote, false}, // not the remote's subnet
+		{"/ip4/203.0.113.7/tcp/4001", remote, true},
+		{"/ip6/fd00:1::5/tcp/4001", multiaddr.StringCast("/ip6/fd00:1::9/tcp/1"), true},
+		{"/ip6/fd00:2::5/tcp/4001", multiaddr.StringCast("/ip6/fd00:1::9/tcp/1"), false},
+		{"/ip6/2001:db8::5/tcp/4001", lan, true}, // global unicast to netip
+		{"/ip4/127.0.0.1/tcp/4001", lo, true},    // a peer on this machine
+		{"/ip4/192.168.2.20/tcp/4001", lo, false},
+		{"/ip4/192.168.1.20/tcp/4001", relayed, false},
+		{"/ip4/203.0.113.7/tcp/4001", relayed, true},
+	}
+	for _, tt := range tests {
+		got := usableFrom(multiaddr.StringCast(tt.addr), tt.from, local)
+		if got != tt.want {
+			t.Errorf("usableFrom(%s, from %s) = %v, want %v", tt.addr, tt.from, got, tt.want)
+		}
+	}
 }

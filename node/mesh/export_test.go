@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/node/recon"
 )
 
 // Hooks for the external tests (package mesh_test).
@@ -35,3 +36,6 @@ func EncodeBatch(raws [][]byte) []byte {
 	defer c.close()
 	return c.encode(raws)
 }
+
+// EncodeRequest encodes a request frame's payload.
+func EncodeRequest(items []recon.Item) []byte { return encodeRequest(items) }

@@ -85,6 +85,11 @@ func (m *Mesh) Join(ctx context.Context, r Replica) error {
 		m.ps.UnregisterTopicValidator(name)
 		return fmt.Errorf("mesh: join %s: %w", id, err)
 	}
+	if err := topic.SetScoreParams(topicScoreParams()); err != nil {
+		topic.Close()
+		m.ps.UnregisterTopicValidator(name)
+		return fmt.Errorf("mesh: score parameters of %s: %w", id, err)
+	}
 	sub, err := topic.Subscribe(pubsub.WithBufferSize(subBuffer))
 	if err != nil {
 		topic.Close()
@@ -224,11 +229,62 @@ func (m *Mesh) Freshness(id crdt.GatheringID) (peers int, lastSync time.Time) {
 	if !ok {
 		return 0, time.Time{}
 	}
-	cut := time.Now().Add(-freshWindow)
+	cut := m.now().Add(-freshWindow)
 	for _, t := range g.synced {
 		if t.After(cut) {
 			peers++
 		}
 	}
 	return peers, g.lastSync
+}
+
+// Peer scoring, with parameters for a venue (see docs/DECISIONS.md, "Peer
+// scoring at a venue"). The score's only strong negative terms are the
+// ones only an outsider or a broken peer earns: messages this node's
+// validator rejected, and the application score, which is minus the
+// peer's strikes (see penalize). Terms that would punish honest laptops
+// are off: IP colocation (a venue's laptops reach a hub from one NAT
+// address) and mesh delivery deficits (a room is quiet for minutes).
+func (m *Mesh) scoreParams() *pubsub.PeerScoreParams {
+	return &pubsub.PeerScoreParams{
+		AppSpecificScore:  func(p peer.ID) float64 { return -float64(m.bans.strikes(p)) },
+		AppSpecificWeight: 10,
+		// Behaviour penalties (GRAFT during backoff, broken promises):
+		// a peer must misbehave repeatedly before it counts.
+		BehaviourPenaltyWeight:    -1,
+		BehaviourPenaltyThreshold: 6,
+		BehaviourPenaltyDecay:     pubsub.ScoreParameterDecay(10 * time.Minute),
+		DecayInterval:             time.Second,
+		DecayToZero:               0.01,
+		RetainScore:               30 * time.Minute,
+		Topics:                    map[string]*pubsub.TopicScoreParams{},
+	}
+}
+
+// topicScoreParams scores one gathering's topic: a little credit for time
+// in the mesh and for first deliveries, a heavy charge for invalid
+// messages (each costs 100 × 100 = 10,000, squared counts: one such
+// message puts a peer below the graylist threshold).
+func topicScoreParams() *pubsub.TopicScoreParams {
+	return &pubsub.TopicScoreParams{
+		TopicWeight:                    1,
+		TimeInMeshWeight:               0.01,
+		TimeInMeshQuantum:              time.Second,
+		TimeInMeshCap:                  3600,
+		FirstMessageDeliveriesWeight:   1,
+		FirstMessageDeliveriesDecay:    pubsub.ScoreParameterDecay(10 * time.Minute),
+		FirstMessageDeliveriesCap:      100,
+		InvalidMessageDeliveriesWeight: -100,
+		InvalidMessageDeliveriesDecay:  pubsub.ScoreParameterDecay(time.Hour),
+	}
+}
+
+// scoreThresholds: below -100 a peer gets no gossip, below -500 nothing
+// this node publishes, below -1000 its messages are dropped unread.
+var scoreThresholds = &pubsub.PeerScoreThresholds{
+	GossipThreshold:             -100,
+	PublishThreshold:            -500,
+	GraylistThreshold:           -1000,
+	AcceptPXThreshold:           100,
+	OpportunisticGraftThreshold: 5,
 }

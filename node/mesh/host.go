@@ -49,6 +49,9 @@ type Config struct {
 	// partitions, tests to keep peers apart.
 	Gater  connmgr.ConnectionGater
 	Logger *slog.Logger
+	// Now is the mesh's clock (nil: time.Now). Stream and socket deadlines
+	// still use the real clock: the transports compare them against it.
+	Now func() time.Time
 }
 
 // DefaultListen are the listen addresses used when Config.Listen is empty.
@@ -92,6 +95,7 @@ type Mesh struct {
 	closed     bool
 
 	stats stats
+	bans  *bans
 
 	sessionTimeout time.Duration // the constant sessionTimeout; tests shorten it
 }
@@ -104,6 +108,9 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.SyncInterval <= 0 {
 		cfg.SyncInterval = 30 * time.Second
@@ -147,9 +154,8 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 		libp2p.DisableMetrics(),
 		libp2p.UserAgent("convene"),
 	}
-	if cfg.Gater != nil {
-		opts = append(opts, libp2p.ConnectionGater(cfg.Gater))
-	}
+	bans := newBans(cfg.Now)
+	opts = append(opts, libp2p.ConnectionGater(gater{b: bans, inner: cfg.Gater}))
 	if cfg.Hub {
 		opts = append(opts,
 			libp2p.EnableRelayService(relayv2.WithResources(lim.relay), relayv2.WithInfiniteLimits()),
@@ -190,6 +196,7 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 		h:          h,
 		cm:         cm,
 		codec:      c,
+		bans:       bans,
 		gatherings: make(map[crdt.GatheringID]*gathering),
 		peers:      make(map[peer.ID]*peerState),
 		intents:    make(map[peer.ID]string),
@@ -214,6 +221,7 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 		pubsub.WithValidateQueueSize(4096),
 		pubsub.WithPeerOutboundQueueSize(1024),
 		pubsub.WithLogger(cfg.Logger.With("component", "pubsub")),
+		pubsub.WithPeerScore(m.scoreParams(), scoreThresholds),
 	)
 	if err != nil {
 		m.cancel()
@@ -234,6 +242,9 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 	m.wg.Go(m.syncLoop)
 	return m, nil
 }
+
+// now is the mesh's clock.
+func (m *Mesh) now() time.Time { return m.cfg.Now() }
 
 // ID is the host's peer id.
 func (m *Mesh) ID() string { return m.h.ID().String() }

@@ -2,13 +2,19 @@ package mesh
 
 import (
 	"bytes"
+	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/connmgr"
+	"github.com/libp2p/go-libp2p/core/control"
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
 )
 
 // peerState is what the mesh remembers of a peer while it is connected.
@@ -16,7 +22,6 @@ type peerState struct {
 	via      string
 	since    time.Time
 	lastSync time.Time // last reconciliation of any gathering, either side
-	bad      int       // forged or malformed operations it sent
 }
 
 // followEvents follows connections on the event bus until the mesh
@@ -51,7 +56,7 @@ func (m *Mesh) connected(p peer.ID) {
 			via = ViaInbound
 		}
 		delete(m.intents, p)
-		st = &peerState{via: via, since: time.Now()}
+		st = &peerState{via: via, since: m.now()}
 		m.peers[p] = st
 	}
 	closed := m.closed
@@ -75,31 +80,27 @@ func (m *Mesh) disconnected(p peer.ID) {
 	m.mu.Unlock()
 }
 
-// penalize counts a peer's bad operations and lowers its standing with the
-// connection manager, so it is the first to go when connections are
-// trimmed.
+// penalize gives a peer n strikes for junk it sent (over any protocol:
+// operations only an outsider could make, malformed frames, requests
+// outside a session's difference) and lowers its standing with the
+// connection manager and GossipSub's score. At maxBad strikes it is
+// disconnected and banned (see bans).
 func (m *Mesh) penalize(p peer.ID, n int, err error) {
-	if n == 0 {
+	if n <= 0 {
 		return
 	}
-	m.mu.Lock()
-	bad := 0
-	if st, ok := m.peers[p]; ok {
-		st.bad += n
-		bad = st.bad
+	var ip netip.Addr
+	if conns := m.h.Network().ConnsToPeer(p); len(conns) > 0 {
+		ip = addrIP(conns[0].RemoteMultiaddr())
 	}
-	m.mu.Unlock()
+	until, banned := m.bans.strike(p, n, ip)
 	m.cm.UpsertTag(p, "convene-bad", func(v int) int { return v - 10*n })
-	m.log.Warn("peer sent bad operations", "remote", p.ShortString(), "count", n, "err", err)
-	if bad >= maxBad {
-		m.log.Warn("disconnecting a peer that keeps sending bad operations", "remote", p.ShortString(), "bad", bad)
+	m.log.Warn("peer sent junk", "remote", p.ShortString(), "count", n, "err", err)
+	if banned {
+		m.log.Warn("disconnecting and banning a peer that sends junk", "remote", p.ShortString(), "ip", ip, "until", until)
 		m.h.Network().ClosePeer(p)
 	}
 }
-
-// maxBad is how many bad operations or messages a peer may send in one
-// connection before it is disconnected.
-const maxBad = 64
 
 // Peers lists the connected peers.
 func (m *Mesh) Peers() []Peer {
@@ -123,4 +124,158 @@ func (m *Mesh) Peers() []Peer {
 	}
 	slices.SortFunc(out, func(a, b Peer) int { return strings.Compare(a.PeerID, b.PeerID) })
 	return out
+}
+
+// Bans. A peer that reaches maxBad strikes is disconnected and refused for
+// a while (banFor, doubled at each new ban up to banMax). So that it
+// cannot come straight back under a new peer id, its IP address then gets
+// at most one new connection per ipAcceptEvery until the ban ends: not
+// refused outright, because at a hub a whole venue may share one NAT
+// address. Loopback is exempt from the IP limit (tests, several nodes on
+// one machine). Strikes are kept across connections.
+const (
+	maxBad        = 64
+	banFor        = 5 * time.Minute
+	banMax        = time.Hour
+	ipAcceptEvery = 30 * time.Second
+	// maxStandings bounds the peers and addresses remembered; past it,
+	// those not banned now are forgotten.
+	maxStandings = 4096
+)
+
+type standing struct {
+	strikes int
+	bans    int
+	until   time.Time
+}
+
+type ipBan struct{ until, next time.Time }
+
+type bans struct {
+	now   func() time.Time
+	mu    sync.Mutex
+	peers map[peer.ID]*standing
+	ips   map[netip.Addr]*ipBan
+}
+
+func newBans(now func() time.Time) *bans {
+	return &bans{now: now, peers: make(map[peer.ID]*standing), ips: make(map[netip.Addr]*ipBan)}
+}
+
+// strike adds n strikes to p (seen at ip, if valid) and reports whether p
+// is now banned, and until when.
+func (b *bans) strike(p peer.ID, n int, ip netip.Addr) (time.Time, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	st, ok := b.peers[p]
+	if !ok {
+		b.prune(now)
+		st = &standing{}
+		b.peers[p] = st
+	}
+	st.strikes += n
+	if st.strikes < maxBad*(st.bans+1) {
+		return st.until, now.Before(st.until)
+	}
+	st.bans++
+	st.until = now.Add(min(banFor<<(st.bans-1), banMax))
+	if ip.IsValid() && !ip.IsLoopback() {
+		b.ips[ip] = &ipBan{until: st.until}
+	}
+	return st.until, true
+}
+
+// prune forgets, when there are too many, the peers and addresses not
+// banned now. Callers hold b.mu.
+func (b *bans) prune(now time.Time) {
+	if len(b.peers) >= maxStandings {
+		for p, st := range b.peers {
+			if !now.Before(st.until) {
+				delete(b.peers, p)
+			}
+		}
+	}
+	for ip, e := range b.ips {
+		if !now.Before(e.until) {
+			delete(b.ips, ip)
+		}
+	}
+}
+
+func (b *bans) strikes(p peer.ID) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if st, ok := b.peers[p]; ok {
+		return st.strikes
+	}
+	return 0
+}
+
+func (b *bans) banned(p peer.ID) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	st, ok := b.peers[p]
+	return ok && b.now().Before(st.until)
+}
+
+// acceptIP reports whether a new connection from ip may go on.
+func (b *bans) acceptIP(ip netip.Addr) bool {
+	if !ip.IsValid() || ip.IsLoopback() {
+		return true
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e, ok := b.ips[ip]
+	now := b.now()
+	switch {
+	case !ok:
+		return true
+	case !now.Before(e.until):
+		delete(b.ips, ip)
+		return true
+	case now.Before(e.next):
+		return false
+	}
+	e.next = now.Add(ipAcceptEvery)
+	return true
+}
+
+func addrIP(a multiaddr.Multiaddr) netip.Addr {
+	ip, err := manet.ToIP(a)
+	if err != nil {
+		return netip.Addr{}
+	}
+	addr, _ := netip.AddrFromSlice(ip)
+	return addr.Unmap()
+}
+
+// gater refuses banned peers and rate-limits their addresses, then asks
+// the configured gater, if any.
+type gater struct {
+	b     *bans
+	inner connmgr.ConnectionGater
+}
+
+func (g gater) InterceptPeerDial(p peer.ID) bool {
+	return !g.b.banned(p) && (g.inner == nil || g.inner.InterceptPeerDial(p))
+}
+
+func (g gater) InterceptAddrDial(p peer.ID, a multiaddr.Multiaddr) bool {
+	return g.inner == nil || g.inner.InterceptAddrDial(p, a)
+}
+
+func (g gater) InterceptAccept(c network.ConnMultiaddrs) bool {
+	return g.b.acceptIP(addrIP(c.RemoteMultiaddr())) && (g.inner == nil || g.inner.InterceptAccept(c))
+}
+
+func (g gater) InterceptSecured(d network.Direction, p peer.ID, c network.ConnMultiaddrs) bool {
+	return !g.b.banned(p) && (g.inner == nil || g.inner.InterceptSecured(d, p, c))
+}
+
+func (g gater) InterceptUpgraded(c network.Conn) (bool, control.DisconnectReason) {
+	if g.inner == nil {
+		return true, 0
+	}
+	return g.inner.InterceptUpgraded(c)
 }

@@ -66,6 +66,17 @@ const (
 	// sessionTimeout bounds a whole session, however busy: a peer that
 	// trickles frames cannot hold one open for ever.
 	sessionTimeout = 10 * time.Minute
+	// stallTimeout ends a session that has found no new difference and
+	// stored nothing for this long (on the mesh's clock), so that a peer
+	// that keeps a session busy without progress (a fingerprint that never
+	// matches, fake ids past the session's cap) frees its slot.
+	stallTimeout = 2 * idleTimeout
+	// answerBudget bounds the operation bytes one session sends in answer
+	// to requests. Past it, requests are answered empty; the peer asks
+	// again in its next session. It bounds what one session can draw from
+	// a node even within the difference (which an empty peer makes the
+	// whole log).
+	answerBudget = 64 << 20
 )
 
 var errSession = errors.New("reconciliation failed")
@@ -81,11 +92,14 @@ type Stats struct {
 	OpsSent       int64 // operations sent in answer to requests
 	OpsReceived   int64 // operations received and newly stored
 	Rejected      int64 // operations refused: forged, malformed, foreign, or signed but unreadable here (once while remembered); a batch not asked for counts as one
+	Outside       int64 // items peers requested that their session had not told them of (each ended its session)
+	Stalled       int64 // sessions ended for making no progress
+	Capped        int64 // sessions whose difference passed the items a session holds (recon.DefaultMaxItems)
 }
 
 type stats struct {
 	sessions, reconSent, reconReceived, bytesSent, bytesReceived,
-	opsRequested, opsSent, opsReceived, rejected atomic.Int64
+	opsRequested, opsSent, opsReceived, rejected, outside, stalled, capped atomic.Int64
 }
 
 // Stats reports reconciliation counters.
@@ -95,6 +109,7 @@ func (m *Mesh) Stats() Stats {
 		Sessions: s.sessions.Load(), ReconSent: s.reconSent.Load(), ReconReceived: s.reconReceived.Load(),
 		BytesSent: s.bytesSent.Load(), BytesReceived: s.bytesReceived.Load(),
 		OpsRequested: s.opsRequested.Load(), OpsSent: s.opsSent.Load(), OpsReceived: s.opsReceived.Load(), Rejected: s.rejected.Load(),
+		Outside: s.outside.Load(), Stalled: s.stalled.Load(), Capped: s.capped.Load(),
 	}
 }
 
@@ -155,7 +170,7 @@ func (m *Mesh) syncLoop() {
 			return
 		case <-time.After(jitter(m.cfg.SyncInterval)):
 		}
-		recent := time.Now().Add(-m.cfg.SyncInterval / 2)
+		recent := m.now().Add(-m.cfg.SyncInterval / 2)
 		for _, p := range m.h.Network().Peers() {
 			m.wg.Go(func() {
 				m.syncPeer(m.ctx, p, func(g *gathering) bool {
@@ -272,7 +287,7 @@ func (m *Mesh) sessionEnded() {
 // the first session with a peer, this side asks it for peers (which it
 // answers only now, see handlePEX).
 func (m *Mesh) recordSync(g *gathering, p peer.ID) {
-	now := time.Now()
+	now := m.now()
 	g.synced[p] = now
 	g.lastSync = now
 	for q, t := range g.synced {
@@ -352,7 +367,13 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 	pl := &puller{c: g.claims}
 	defer pl.end()
 	done, sentEnd, peerDone := false, false, false
+	budget := answerBudget
+	progress, capped := m.now(), false
 	for !sentEnd || !peerDone {
+		if m.now().Sub(progress) > stallTimeout {
+			m.stats.stalled.Add(1)
+			return fmt.Errorf("%w: no progress for %v", errSession, stallTimeout)
+		}
 		// Taken before looking at the claims, so that a release after the
 		// look is not missed.
 		changed := g.claims.wait()
@@ -381,6 +402,8 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 		select {
 		case f, ok = <-frames:
 		case <-changed:
+			// Waiting on what other sessions pull is not stalling.
+			progress = m.now()
 		case <-polled:
 		case <-ctx.Done():
 			return fmt.Errorf("%w: %v", errSession, ctx.Err())
@@ -404,12 +427,19 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 			}
 			m.stats.reconReceived.Add(1)
 			var reply []byte
-			var need []recon.Item
+			var have, need []recon.Item
 			g.r.ReadIndex(func(*recon.Index) {
-				reply, _, need, done, err = rc.Reconcile(f.payload)
+				reply, have, need, done, err = rc.Reconcile(f.payload)
 			})
 			if err != nil {
 				return violation(err)
+			}
+			if len(have)+len(need) > 0 {
+				progress = m.now()
+			}
+			if rc.Capped() && !capped {
+				capped = true
+				m.stats.capped.Add(1)
 			}
 			if reply != nil {
 				if err := w.send(frameRecon, reply); err != nil {
@@ -425,7 +455,16 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 			if err != nil {
 				return violation(fmt.Errorf("%w: %w", errFrame, err))
 			}
-			if err := m.answer(ctx, g, w, items); err != nil {
+			owed, outside := rc.Take(items)
+			if outside > 0 {
+				// Only a peer fishing for the log asks for what the
+				// session did not tell it of: it gets nothing more.
+				m.stats.outside.Add(int64(outside))
+				err := fmt.Errorf("%w: %d of %d requested items are outside the difference", errFrame, outside, len(items))
+				m.penalize(p, maxBad, err)
+				return fmt.Errorf("%w: %w", errSession, err)
+			}
+			if err := m.answer(ctx, g, w, owed, &budget); err != nil {
 				return err
 			}
 		case framePush:
@@ -439,6 +478,9 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 			if err := m.receive(ctx, g, p, f.payload); err != nil {
 				return err
 			}
+			// An answer to this side's request (an honest peer's, or one
+			// that would have ended the session above).
+			progress = m.now()
 		case frameAnswered:
 			if len(f.payload) != 0 || !pl.answered() {
 				return violation(fmt.Errorf("%w: unexpected answer", errFrame))
@@ -490,7 +532,7 @@ func (m *Mesh) request(g *gathering, w *frameWriter, pl *puller) error {
 	for len(pl.open) < openRequests && len(pl.pending) > 0 {
 		var items []recon.Item
 		g.r.ReadIndex(func(ix *recon.Index) {
-			items = pl.next(ix, time.Now())
+			items = pl.next(ix, m.now())
 		})
 		if items == nil {
 			return nil
@@ -504,11 +546,23 @@ func (m *Mesh) request(g *gathering, w *frameWriter, pl *puller) error {
 }
 
 // answer sends the operations of items this side holds, in batches, and
-// then says the request is answered.
-func (m *Mesh) answer(ctx context.Context, g *gathering, w *frameWriter, items []recon.Item) error {
-	raws, err := g.r.Get(ctx, items)
-	if err != nil {
-		return fmt.Errorf("%w: reading operations: %v", errSession, err)
+// then says the request is answered. What it sends is taken from *budget;
+// once that is spent, the rest is left out.
+func (m *Mesh) answer(ctx context.Context, g *gathering, w *frameWriter, items []recon.Item, budget *int) error {
+	var raws [][]byte
+	if len(items) > 0 && *budget > 0 {
+		var err error
+		if raws, err = g.r.Get(ctx, items); err != nil {
+			return fmt.Errorf("%w: reading operations: %v", errSession, err)
+		}
+	}
+	for i, r := range raws {
+		if len(r) > *budget {
+			raws = raws[:i]
+			*budget = 0
+			break
+		}
+		*budget -= len(r)
 	}
 	for _, b := range m.codec.pack(raws) {
 		if err := w.send(framePush, b); err != nil {

@@ -110,6 +110,14 @@ func runSession(t testing.TB, a, b *Index, oa, ob Options) session {
 		if err != nil {
 			t.Fatalf("message %d: %v", s.messages, err)
 		}
+		// The peer told of everything this side learned it lacks, by the
+		// time it learned it, and answers a request for it once.
+		if _, outside := from.Take(need); outside != 0 {
+			t.Fatalf("message %d: %d of %d needed items were not told by the peer", s.messages, outside, len(need))
+		}
+		if _, outside := from.Take(need); outside != len(need) {
+			t.Fatalf("message %d: a second request for %d items was let through", s.messages, len(need)-outside)
+		}
 		if to == ra {
 			s.aHave, s.aNeed = append(s.aHave, have...), append(s.aNeed, need...)
 		} else {

@@ -23,6 +23,9 @@ const (
 		1 + 3 + answerLimit*maxItemLen + 3 + MaxItemsPerRange/8 + maxBoundLen // id list diff
 	// MinFrameLimit is the smallest Options.FrameLimit.
 	MinFrameLimit = 2*maxRangeOutput + 2*(1+FingerprintSize+maxBoundLen)
+	// DefaultMaxItems is the default and largest Options.MaxItems: about
+	// 6 MB of ids and map entries per session.
+	DefaultMaxItems = 1 << 16
 )
 
 // Options tune a Reconciler. The zero value is the defaults. Both sides
@@ -39,6 +42,13 @@ type Options struct {
 	// would be larger is cut short; the rest of the ranges are carried to
 	// the next round as one fingerprint.
 	FrameLimit int
+	// MaxItems bounds the differing items a session reports (have and need
+	// together; default and maximum DefaultMaxItems). Past it, further
+	// items are left out of have and need (Capped reports it): the ids a
+	// peer lists cost memory until the session ends, and a peer may list
+	// ids that do not exist. What was left out is found by a later session,
+	// once this one's difference is fetched.
+	MaxItems int
 	// Lock, if set, is held while a message is computed from the index:
 	// pass the store's RWMutex.RLocker(), so that inserts can go on between
 	// rounds. Without it the caller must keep the index still during
@@ -74,7 +84,12 @@ type Reconciler struct {
 	done     bool
 	pending  map[Bound][]key // id lists of our last message, by upper bound
 	reported map[crdt.OpID]struct{}
-	stats    Stats
+	capped   bool
+	// told holds the items this side listed to the peer (in id lists and
+	// id list diffs), which are the only ones the peer can learn it lacks
+	// from this session; taken marks those it has asked for (see Take).
+	told  map[crdt.OpID]bool
+	stats Stats
 }
 
 // NewReconciler starts a session over ix.
@@ -91,7 +106,44 @@ func NewReconciler(ix *Index, opt Options) *Reconciler {
 		opt.FrameLimit = MaxMessageSize
 	}
 	opt.FrameLimit = min(max(opt.FrameLimit, MinFrameLimit), MaxMessageSize)
-	return &Reconciler{ix: ix, opt: opt, reported: make(map[crdt.OpID]struct{})}
+	if opt.MaxItems <= 0 || opt.MaxItems > DefaultMaxItems {
+		opt.MaxItems = DefaultMaxItems
+	}
+	return &Reconciler{ix: ix, opt: opt, reported: make(map[crdt.OpID]struct{}), told: make(map[crdt.OpID]bool)}
+}
+
+// Capped reports whether the session left items out of have or need
+// because it reached Options.MaxItems.
+func (r *Reconciler) Capped() bool { return r.capped }
+
+// Take checks a peer's request for items against what this session told
+// the peer: an item the session listed and the peer has not asked for
+// before is returned in ok (and marked asked for); any other is counted in
+// outside. An honest peer asks only for items it learned it lacks from this
+// session's messages, once each. That is more than have: the peer may learn
+// it lacks an item (from an id list of ours it answers by splitting its
+// range) before this side learns the peer lacks it.
+func (r *Reconciler) Take(items []Item) (ok []Item, outside int) {
+	for _, it := range items {
+		if asked, told := r.told[it.ID]; !told || asked {
+			outside++
+			continue
+		}
+		r.told[it.ID] = true
+		ok = append(ok, it)
+	}
+	return ok, outside
+}
+
+// tell records the items of one of our messages. Their number is bounded
+// by this side's own index: a peer cannot make it grow with ids of its own.
+func (r *Reconciler) tell(keys []key) {
+	for i := range keys {
+		id := keys[i].item().ID
+		if _, ok := r.told[id]; !ok {
+			r.told[id] = false
+		}
+	}
 }
 
 // Done reports whether the session is over.
@@ -126,6 +178,7 @@ func (r *Reconciler) Initiate() ([]byte, error) {
 		t.out.fingerprint(&lo, &hi, ix.total.fingerprint(ix.n))
 	}
 	r.pending = t.pending
+	r.tellTurn(t)
 	r.stats.MessagesSent++
 	r.stats.BytesSent += len(t.out.buf)
 	return t.out.buf, nil
@@ -154,6 +207,7 @@ func (r *Reconciler) Reconcile(msg []byte) (reply []byte, have, need []Item, don
 
 	r.started = true
 	r.pending = t.pending
+	r.tellTurn(t)
 	r.stats.MessagesReceived++
 	r.stats.BytesReceived += len(msg)
 	have = r.report(t.have)
@@ -168,13 +222,26 @@ func (r *Reconciler) Reconcile(msg []byte) (reply []byte, have, need []Item, don
 	return reply, have, need, done, nil
 }
 
-// report turns keys into items, leaving out those reported before.
+// tellTurn records what a turn's message lists to the peer.
+func (r *Reconciler) tellTurn(t *turn) {
+	for _, keys := range t.pending {
+		r.tell(keys)
+	}
+	r.tell(t.listed)
+}
+
+// report turns keys into items, leaving out those reported before and,
+// past MaxItems, all others.
 func (r *Reconciler) report(keys []key) []Item {
 	var out []Item
 	for i := range keys {
 		it := keys[i].item()
 		if _, ok := r.reported[it.ID]; ok {
 			continue
+		}
+		if len(r.reported) >= r.opt.MaxItems {
+			r.capped = true
+			break
 		}
 		r.reported[it.ID] = struct{}{}
 		out = append(out, it)
@@ -188,6 +255,7 @@ type turn struct {
 	out        *encoder
 	pending    map[Bound][]key
 	have, need []key
+	listed     []key // our items in this turn's id list diffs
 	asked      bool
 }
 
@@ -298,6 +366,7 @@ func (t *turn) idList(lo *Bound, rg *rng) {
 		return
 	}
 	t.have = append(t.have, have...)
+	t.listed = append(t.listed, have...)
 	t.out.idListDiff(lo, &rg.upper, have, bits)
 }
 

@@ -191,3 +191,60 @@ func TestReconcileBadInput(t *testing.T) {
 		t.Fatalf("message after done: %v", err)
 	}
 }
+
+// TestMaxItems: a peer listing more ids than MaxItems (here real ones; an
+// attacker's may not exist) makes the session hold at most MaxItems.
+func TestMaxItems(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(5, 5))
+	a, b := pair(rnd, 100, 3000, 0)
+	ra, rb := NewReconciler(indexOf(t, a), Options{}), NewReconciler(indexOf(t, b), Options{MaxItems: 100})
+	msg, err := ra.Initiate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	need := 0
+	for to, from := rb, ra; msg != nil; to, from = from, to {
+		var got []Item
+		msg, _, got, _, err = to.Reconcile(msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if to == rb {
+			need += len(got)
+		}
+	}
+	if need != 100 || len(rb.reported) != 100 || !rb.Capped() {
+		t.Fatalf("need %d, held %d, capped %v; want 100, 100, true", need, len(rb.reported), rb.Capped())
+	}
+	if ra.Capped() {
+		t.Fatal("the side under its cap says it is capped")
+	}
+}
+
+// TestTakeOutside: items never told, and items asked for twice, are
+// outside the session.
+func TestTakeOutside(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(6, 6))
+	a, _ := pair(rnd, 0, 5, 0)
+	ra := NewReconciler(indexOf(t, a), Options{})
+	if _, err := ra.Initiate(); err != nil { // five items: sent as an id list
+		t.Fatal(err)
+	}
+	stranger := randItems(rnd, 3)
+	tests := []struct {
+		name        string
+		items       []Item
+		ok, outside int
+	}{
+		{"never told", stranger, 0, 3},
+		{"told", a[:2], 2, 0},
+		{"again", a[:2], 0, 2},
+		{"mixed", append(append([]Item{}, a[2:]...), stranger[0]), 3, 1},
+	}
+	for _, tt := range tests {
+		ok, outside := ra.Take(tt.items)
+		if len(ok) != tt.ok || outside != tt.outside {
+			t.Fatalf("%s: %d ok, %d outside; want %d, %d", tt.name, len(ok), outside, tt.ok, tt.outside)
+		}
+	}
+}

@@ -1,0 +1,324 @@
+package mesh
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
+)
+
+const (
+	pexProto    = protocol.ID("/convene/pex/1")
+	pexTimeout  = 10 * time.Second
+	pexMaxPeers = 64
+	pexMaxAddrs = 16
+	pexMaxAddr  = 512
+	pexMaxBytes = 64 << 10
+	// pexMaxDials bounds the new peers one exchange dials, and
+	// pexDialAddrs the addresses dialled of each: at most 32 dials per
+	// answer, whatever it lists.
+	pexMaxDials  = 8
+	pexDialAddrs = 4
+)
+
+// Peer exchange. The asker opens a stream and closes its side; the answer
+// lists connected peers:
+//
+//	count uvarint (≤ pexMaxPeers)
+//	count × (id: uvarint length, bytes; n uvarint (≤ pexMaxAddrs);
+//	         n × (uvarint length (≤ pexMaxAddr), multiaddr bytes))
+//
+// Only a peer that reconciled a gathering with this node is answered, and
+// told only of the peers it shares a gathering with: a hub serving several
+// gatherings, or any node, must not hand its whole address book to
+// whoever connects.
+
+func (m *Mesh) handlePEX(s network.Stream) {
+	asker := s.Conn().RemotePeer()
+	peers, ok := m.pexPeers(asker)
+	if !ok {
+		s.Reset()
+		return
+	}
+	_ = s.SetWriteDeadline(time.Now().Add(pexTimeout))
+	defer s.Close()
+	remote, local := s.Conn().RemoteMultiaddr(), localPrefixes()
+	var infos []peer.AddrInfo
+	for _, p := range peers {
+		if len(infos) == pexMaxPeers {
+			break
+		}
+		if m.h.Network().Connectedness(p) != network.Connected {
+			continue
+		}
+		ai := peer.AddrInfo{ID: p}
+		for _, a := range m.h.Peerstore().Addrs(p) {
+			if !usableFrom(a, remote, local) {
+				continue
+			}
+			if len(ai.Addrs) < pexMaxAddrs && len(a.Bytes()) <= pexMaxAddr {
+				ai.Addrs = append(ai.Addrs, a)
+			}
+		}
+		if len(ai.Addrs) > 0 {
+			infos = append(infos, ai)
+		}
+	}
+	if _, err := s.Write(encodePEX(infos)); err != nil {
+		s.Reset()
+	}
+}
+
+// pexPeers lists the peers that share a gathering with asker: those this
+// node reconciled that gathering with lately. ok is false if asker has
+// reconciled none. The asker asks once its side of the first session is
+// over, possibly before this side has recorded it; so while a session
+// with the asker runs, pexPeers waits for it to end.
+func (m *Mesh) pexPeers(asker peer.ID) (peers []peer.ID, ok bool) {
+	timeout := time.NewTimer(pexTimeout)
+	defer timeout.Stop()
+	for {
+		m.mu.Lock()
+		peers, ok, pending := m.sharing(asker)
+		ended := m.ended
+		m.mu.Unlock()
+		if ok || !pending {
+			return peers, ok
+		}
+		select {
+		case <-ended:
+		case <-timeout.C:
+			return nil, false
+		case <-m.ctx.Done():
+			return nil, false
+		}
+	}
+}
+
+// sharing lists the peers that reconciled lately a gathering that asker
+// reconciled too, and reports whether asker did (ok) and whether a
+// session with it is running. Callers hold m.mu.
+func (m *Mesh) sharing(asker peer.ID) (peers []peer.ID, ok, pending bool) {
+	seen := make(map[peer.ID]bool)
+	for _, g := range m.gatherings {
+		pending = pending || g.running[asker] || g.inbound[asker]
+		if _, synced := g.synced[asker]; !synced {
+			continue
+		}
+		ok = true
+		for p := range g.synced {
+			if p != asker && !seen[p] {
+				seen[p] = true
+				peers = append(peers, p)
+			}
+		}
+	}
+	// Map order is random: a different sample each time when there are
+	// more than pexMaxPeers.
+	return peers, ok, pending
+}
+
+// exchangePeers asks p for the peers it knows and dials the new ones.
+func (m *Mesh) exchangePeers(ctx context.Context, p peer.ID) {
+	ctx, cancel := context.WithTimeout(ctx, pexTimeout)
+	defer cancel()
+	s, err := m.h.NewStream(network.WithAllowLimitedConn(ctx, "pex"), p, pexProto)
+	if err != nil {
+		return
+	}
+	defer s.Close()
+	_ = s.SetDeadline(time.Now().Add(pexTimeout))
+	_ = s.CloseWrite()
+	b, err := io.ReadAll(io.LimitReader(s, pexMaxBytes+1))
+	if err != nil || len(b) > pexMaxBytes {
+		s.Reset()
+		return
+	}
+	infos, err := decodePEX(b)
+	if err != nil {
+		m.penalize(p, 1, err)
+		return
+	}
+	remote, local := s.Conn().RemoteMultiaddr(), localPrefixes()
+	dials := 0
+	for _, ai := range infos {
+		if ai.ID == m.h.ID() || m.h.Network().Connectedness(ai.ID) == network.Connected {
+			continue
+		}
+		usable := ai.Addrs[:0]
+		for _, a := range ai.Addrs {
+			if len(usable) < pexDialAddrs && usableFrom(a, remote, local) {
+				usable = append(usable, a)
+			}
+		}
+		if ai.Addrs = usable; len(usable) == 0 {
+			continue
+		}
+		if dials++; dials > pexMaxDials {
+			break
+		}
+		m.h.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.TempAddrTTL)
+		m.dialNew(ai, ViaPEX)
+	}
+}
+
+// usableFrom reports whether address a, heard of from a peer connected
+// from remote (or to be told to it), is one a member there could use: a
+// public address, or one in the same local subnet (of local, this host's
+// interface prefixes) as remote. Never loopback (unless remote is on
+// loopback: tests, or several nodes on one machine), link-local,
+// multicast, unspecified or a DNS name: a peer must not be able to make a
+// member dial services on its own machine or networks it cannot see.
+func usableFrom(a, remote multiaddr.Multiaddr, local []netip.Prefix) bool {
+	ip, err := manet.ToIP(a)
+	if err != nil {
+		return false // DNS names, and anything without an IP
+	}
+	addr, ok := netip.AddrFromSlice(ip)
+	if !ok {
+		return false
+	}
+	addr = addr.Unmap()
+	var from netip.Addr
+	if rip, err := manet.ToIP(remote); err == nil {
+		from, _ = netip.AddrFromSlice(rip)
+		from = from.Unmap()
+	}
+	switch {
+	case addr.IsLoopback():
+		return from.IsValid() && from.IsLoopback()
+	case !addr.IsGlobalUnicast(): // link-local, multicast, unspecified
+		return false
+	case !addr.IsPrivate() && !sharedSpace.Contains(addr):
+		return true
+	}
+	if !from.IsValid() {
+		return false
+	}
+	for _, p := range local {
+		if p.Contains(from) && p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// sharedSpace is carrier-grade NAT space (RFC 6598): private in practice.
+var sharedSpace = netip.MustParsePrefix("100.64.0.0/10")
+
+// localPrefixes lists the subnets of this host's interfaces.
+func localPrefixes() []netip.Prefix {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	var out []netip.Prefix
+	for _, a := range addrs {
+		n, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		ip, ok := netip.AddrFromSlice(n.IP)
+		if !ok {
+			continue
+		}
+		ones, _ := n.Mask.Size()
+		if ip.Unmap().Is4() && ones > 32 {
+			ones -= 96
+		}
+		if p, err := ip.Unmap().Prefix(ones); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func encodePEX(infos []peer.AddrInfo) []byte {
+	b := binary.AppendUvarint(nil, uint64(len(infos)))
+	for _, ai := range infos {
+		id := []byte(ai.ID)
+		b = binary.AppendUvarint(b, uint64(len(id)))
+		b = append(b, id...)
+		b = binary.AppendUvarint(b, uint64(len(ai.Addrs)))
+		for _, a := range ai.Addrs {
+			ab := a.Bytes()
+			b = binary.AppendUvarint(b, uint64(len(ab)))
+			b = append(b, ab...)
+		}
+	}
+	return b
+}
+
+var errPEX = errors.New("malformed peer exchange")
+
+func decodePEX(b []byte) ([]peer.AddrInfo, error) {
+	n, b, err := pexUvarint(b, pexMaxPeers)
+	if err != nil {
+		return nil, err
+	}
+	infos := make([]peer.AddrInfo, 0, n)
+	for range n {
+		var idb []byte
+		idb, b, err = pexBytes(b, 128)
+		if err != nil {
+			return nil, err
+		}
+		id, err := peer.IDFromBytes(idb)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", errPEX, err)
+		}
+		var na uint64
+		na, b, err = pexUvarint(b, pexMaxAddrs)
+		if err != nil {
+			return nil, err
+		}
+		ai := peer.AddrInfo{ID: id}
+		for range na {
+			var ab []byte
+			ab, b, err = pexBytes(b, pexMaxAddr)
+			if err != nil {
+				return nil, err
+			}
+			a, err := multiaddr.NewMultiaddrBytes(ab)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %v", errPEX, err)
+			}
+			ai.Addrs = append(ai.Addrs, a)
+		}
+		infos = append(infos, ai)
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("%w: trailing bytes", errPEX)
+	}
+	return infos, nil
+}
+
+func pexUvarint(b []byte, limit uint64) (uint64, []byte, error) {
+	v, n := minUvarint(b)
+	if n <= 0 || v > limit {
+		return 0, nil, fmt.Errorf("%w: bad count", errPEX)
+	}
+	return v, b[n:], nil
+}
+
+func pexBytes(b []byte, limit uint64) ([]byte, []byte, error) {
+	l, b, err := pexUvarint(b, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	if l > uint64(len(b)) {
+		return nil, nil, fmt.Errorf("%w: truncated", errPEX)
+	}
+	return b[:l], b[l:], nil
+}
