@@ -58,7 +58,7 @@ type Relay struct {
 // RelayConfig says how to run a hub.
 type RelayConfig struct {
 	Dir        string // holds peer.key and store/
-	Gatherings []crdt.GatheringID
+	Gatherings []crdt.Ticket // what members' `convene status` prints
 	Mesh       mesh.Config // Hub is set by OpenRelay
 	Logger     *slog.Logger
 }
@@ -67,7 +67,7 @@ type RelayConfig struct {
 // to every gathering named.
 func OpenRelay(ctx context.Context, cfg RelayConfig) (*Relay, error) {
 	if len(cfg.Gatherings) == 0 {
-		return nil, errors.New("a relay needs at least one gathering id")
+		return nil, errors.New("a relay needs at least one hub ticket")
 	}
 	key, err := LoadPeerKey(cfg.Dir)
 	if err != nil {
@@ -91,14 +91,15 @@ func OpenRelay(ctx context.Context, cfg RelayConfig) (*Relay, error) {
 		return nil, fmt.Errorf("start the hub's mesh: %w", err)
 	}
 	r := &Relay{store: st, mesh: m, logs: map[crdt.GatheringID]*store.Log{}}
-	for _, g := range cfg.Gatherings {
+	for _, t := range cfg.Gatherings {
+		g := t.Gathering
 		l, err := st.Log(ctx, g)
 		if err != nil {
 			r.Close()
 			return nil, err
 		}
 		r.logs[g] = l
-		if err := m.Join(ctx, NewHubReplica(l)); err != nil {
+		if err := m.Join(ctx, NewHubReplica(l, t)); err != nil {
 			r.Close()
 			return nil, fmt.Errorf("join gathering %s: %w", g, err)
 		}

@@ -3,7 +3,9 @@ package node
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -123,20 +125,25 @@ func TestActRefusals(t *testing.T) {
 	}
 }
 
-// forge builds an envelope of gathering g by someone who knows only g (a
-// relay): well formed and signed, but its payload is not sealed with the
-// gathering's key.
-func forge(t testing.TB, g crdt.GatheringID, c crdt.Clock) []byte {
+// forge builds an envelope of a gathering by someone who holds only its
+// hub ticket (a relay): well formed, admitted and signed, but its payload
+// is not sealed with the gathering's key. It follows crdt's envelope
+// encoding, version 2.
+func forge(t testing.TB, tk crdt.Ticket, c crdt.Clock) []byte {
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	b := []byte{crdt.EnvelopeVersion}
-	b = append(b, g[:]...)
+	b = append(b, tk.Gathering[:]...)
 	b = append(b, key.Public().(ed25519.PublicKey)...)
 	b = binary.BigEndian.AppendUint64(b, uint64(c.Wall))
 	b = binary.BigEndian.AppendUint32(b, c.Logical)
-	sealed := make([]byte, 64)
+	b = binary.AppendUvarint(b, tk.Epoch)
+	sealed := make([]byte, 256)
 	rand.Read(sealed)
 	b = binary.AppendUvarint(b, uint64(len(sealed)))
 	b = append(b, sealed...)
+	mac := hmac.New(sha256.New, tk.Key[:])
+	mac.Write(b)
+	b = append(b, mac.Sum(nil)[:16]...)
 	return append(b, ed25519.Sign(key, b)...)
 }
 
@@ -149,7 +156,9 @@ func TestIngestRefusesBadOps(t *testing.T) {
 	good := raws(t, a)
 
 	tampered := append([]byte(nil), good[2]...)
-	tampered[len(tampered)-80] ^= 1 // in the sealed payload
+	tampered[len(tampered)-1] ^= 1 // in the signature
+	changed := append([]byte(nil), good[2]...)
+	changed[len(changed)-81] ^= 1 // in the sealed payload, which the admission tag covers
 	author := b.ids[0].signer
 	now := time.Now()
 	future, _, err := a.Keys().Seal(author, crdt.Clock{Wall: now.Add(10 * time.Minute).UnixMilli()}, &crdt.CommentBody{Proposal: proposal, Text: "from the future"})
@@ -164,7 +173,9 @@ func TestIngestRefusesBadOps(t *testing.T) {
 		{"garbage", []byte("not an operation at all, really not"), crdt.ErrMalformed},
 		{"oversized", make([]byte, crdt.MaxEnvelopeSize+1), crdt.ErrTooLarge},
 		{"tampered", tampered, crdt.ErrSignature},
-		{"forged by a relay", forge(t, a.Gathering(), crdt.Clock{Wall: now.UnixMilli()}), crdt.ErrSealed},
+		{"forged by a relay", forge(t, a.Keys().Ticket(), crdt.Clock{Wall: now.UnixMilli()}), crdt.ErrSealed},
+		{"forged by an outsider", forge(t, crdt.Ticket{Gathering: a.Gathering()}, crdt.Clock{Wall: now.UnixMilli()}), crdt.ErrAdmission},
+		{"payload changed", changed, crdt.ErrAdmission},
 		{"foreign", raws(t, other)[0], crdt.ErrForeign},
 		{"future clock", future.Bytes(), crdt.ErrFuture},
 	}
@@ -251,7 +262,7 @@ func TestHubReplica(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub := NewHubReplica(l)
+	hub := NewHubReplica(l, a.Keys().Ticket())
 	var envs []*crdt.Envelope
 	for _, raw := range raws(t, a) {
 		e, err := hub.Accept(raw)
@@ -269,6 +280,15 @@ func TestHubReplica(t *testing.T) {
 	other, _ := initNode(t, true)
 	if _, err := hub.Accept(raws(t, other)[0]); !errors.Is(err, crdt.ErrForeign) {
 		t.Fatalf("Accept of a foreign op: %v, want ErrForeign", err)
+	}
+	// At the door, like members: an outsider who knows the id, and a
+	// clock too far ahead.
+	now := time.Now()
+	if _, err := hub.Accept(forge(t, crdt.Ticket{Gathering: a.Gathering()}, crdt.Clock{Wall: now.UnixMilli()})); !errors.Is(err, crdt.ErrAdmission) {
+		t.Fatalf("Accept of an outsider's op: %v, want ErrAdmission", err)
+	}
+	if _, err := hub.Accept(forge(t, a.Keys().Ticket(), crdt.Clock{Wall: now.Add(time.Hour).UnixMilli()})); !errors.Is(err, crdt.ErrFuture) {
+		t.Fatalf("Accept of an op an hour ahead: %v, want ErrFuture", err)
 	}
 	// A relay cannot read, but cannot be fooled by signatures either; what
 	// it stores is what the members made.
@@ -612,7 +632,7 @@ func TestRelayGatheringsSorted(t *testing.T) {
 	gs := []crdt.GatheringID{{3}, {1}, {2}}
 	r, err := OpenRelay(context.Background(), RelayConfig{
 		Dir:        t.TempDir(),
-		Gatherings: gs,
+		Gatherings: []crdt.Ticket{{Gathering: gs[0]}, {Gathering: gs[1]}, {Gathering: gs[2]}},
 		Mesh:       mesh.Config{Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")}},
 	})
 	if err != nil {
@@ -664,7 +684,7 @@ func TestDuplicateSkipsSignatureCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	tampered := append([]byte(nil), held[1]...)
-	tampered[len(tampered)-80] ^= 1 // in the sealed payload
+	tampered[len(tampered)-1] ^= 1 // in the signature: a change before it fails admission, with no signature check
 
 	before := b.verified.Load()
 	res, err := b.Ingest(ctx, held)

@@ -3,32 +3,37 @@ package node
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/node/recon"
 	"github.com/convene/convene/node/store"
 )
 
-// HubReplica is a gathering's log on a relay that holds only the
-// gathering id: it checks encodings, gathering and signatures, and stores
-// and forwards sealed operations it cannot read. It implements the
-// replica interface of node/mesh, like *Node.
+// HubReplica is a gathering's log on a relay that holds only a hub ticket:
+// it checks encodings, gathering, admission tags, clock drift and
+// signatures, and stores and forwards sealed operations it cannot read. It
+// implements the replica interface of node/mesh, like *Node.
 type HubReplica struct {
-	log *store.Log
+	log    *store.Log
+	ticket crdt.Ticket
+	now    func() time.Time
 }
 
-// NewHubReplica serves log to the mesh.
-func NewHubReplica(log *store.Log) *HubReplica { return &HubReplica{log: log} }
+// NewHubReplica serves log, the log of t's gathering, to the mesh.
+func NewHubReplica(log *store.Log, t crdt.Ticket) *HubReplica {
+	return &HubReplica{log: log, ticket: t, now: time.Now}
+}
 
 // Gathering is the gathering replicated.
 func (h *HubReplica) Gathering() crdt.GatheringID { return h.log.Gathering() }
 
-// Accept checks one encoded operation without storing it. The clock is
-// not checked against drift: members do that when they open it, and a
-// relay's own clock should not hold back operations between sites. An
+// Accept checks one encoded operation without storing it: first the door
+// (crdt.Admit: gathering, admission tag, clock drift, as on members), so
+// that an outsider who knows only the id costs no signature check. An
 // operation already stored is answered without a signature check.
 func (h *HubReplica) Accept(raw []byte) (*crdt.Envelope, error) {
-	e, err := crdt.DecodeEnvelope(raw)
+	e, err := crdt.Admit(h.ticket, raw, h.now().UnixMilli())
 	if err != nil {
 		return nil, err
 	}

@@ -54,7 +54,7 @@ func (m *Mesh) check(g *gathering, raws [][]byte, seen map[crdt.OpID]struct{}) v
 		case err == nil:
 			v.envs = append(v.envs, c.env)
 		case errors.Is(err, crdt.ErrDuplicate), errors.Is(err, crdt.ErrFuture):
-		case errors.Is(err, crdt.ErrSignature), errors.Is(err, crdt.ErrForeign), errors.Is(err, crdt.ErrTooLarge):
+		case errors.Is(err, crdt.ErrSignature), errors.Is(err, crdt.ErrForeign), errors.Is(err, crdt.ErrTooLarge), errors.Is(err, crdt.ErrAdmission):
 			v.addBad(err)
 		default:
 			// The replica could not take it; find out whether the envelope
