@@ -79,7 +79,15 @@ func (k Keys) Seal(s Signer, c Clock, body Body) (*Envelope, Op, error) {
 	if err := body.validate(); err != nil {
 		return nil, Op{}, err
 	}
-	plain := pad(appendPayload(nil, body))
+	env, err := k.sealPadded(s, c, pad(appendPayload(nil, body)))
+	if err != nil {
+		return nil, Op{}, err
+	}
+	return env, Op{ID: env.ID(), Author: s.ID, Clock: c, Body: body}, nil
+}
+
+// sealPadded seals, tags and signs a padded payload.
+func (k Keys) sealPadded(s Signer, c Clock, plain []byte) (*Envelope, error) {
 	hdr := header(k.Gathering, s.ID, c, k.Epoch)
 	mac := hmac.New(sha256.New, k.nonce[:])
 	mac.Write(hdr)
@@ -87,14 +95,9 @@ func (k Keys) Seal(s Signer, c Clock, body Body) (*Envelope, Op, error) {
 	nonce := mac.Sum(nil)[:chacha20poly1305.NonceSizeX]
 	aead, err := chacha20poly1305.NewX(k.seal[:])
 	if err != nil {
-		return nil, Op{}, err
+		return nil, err
 	}
-	sealed := aead.Seal(nonce, nonce, plain, hdr)
-	env, err := signEnvelope(s, hdr, sealed, &k.admission)
-	if err != nil {
-		return nil, Op{}, err
-	}
-	return env, Op{ID: env.ID(), Author: s.ID, Clock: c, Body: body}, nil
+	return signEnvelope(s, hdr, aead.Seal(nonce, nonce, plain, hdr), &k.admission)
 }
 
 // AcceptSealed checks what can be checked knowing only the gathering id:

@@ -2,13 +2,9 @@ package crdt
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 	"strings"
 	"testing"
-
-	"golang.org/x/crypto/chacha20poly1305"
 )
 
 func TestBucket(t *testing.T) {
@@ -126,7 +122,10 @@ func TestOpenRefusesBadPadding(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			env := sealPlain(t, w.keys, alice, Clock{Wall: admitNow}, tc.plain)
+			env, err := w.keys.sealPadded(alice, Clock{Wall: admitNow}, tc.plain)
+			if err != nil {
+				t.Fatal(err)
+			}
 			_, op, err := w.keys.Accept(env.Bytes())
 			if tc.ok {
 				if err != nil || op.Body.(*IdentityBody).Name != name {
@@ -139,25 +138,6 @@ func TestOpenRefusesBadPadding(t *testing.T) {
 			}
 		})
 	}
-}
-
-// sealPlain seals plain as it is, like Seal but without padding it.
-func sealPlain(t *testing.T, k Keys, s Signer, c Clock, plain []byte) *Envelope {
-	t.Helper()
-	hdr := header(k.Gathering, s.ID, c, k.Epoch)
-	mac := hmac.New(sha256.New, k.nonce[:])
-	mac.Write(hdr)
-	mac.Write(plain)
-	nonce := mac.Sum(nil)[:chacha20poly1305.NonceSizeX]
-	aead, err := chacha20poly1305.NewX(k.seal[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := signEnvelope(s, hdr, aead.Seal(nonce, nonce, plain, hdr), &k.admission)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return env
 }
 
 // TestDecodeEnvelopeStrict: one encoding per envelope; anything else is

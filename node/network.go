@@ -47,7 +47,7 @@ func (p meshPeers) Freshness(g crdt.GatheringID) Freshness {
 	return Freshness{Peers: n, LastSync: last}
 }
 
-// Relay is a hub: it serves gatherings it knows only by id, storing and
+// Relay is a hub: it serves gatherings it knows only by hub ticket, storing and
 // forwarding their sealed operations without reading them.
 type Relay struct {
 	store *store.Store
@@ -58,7 +58,7 @@ type Relay struct {
 // RelayConfig says how to run a hub.
 type RelayConfig struct {
 	Dir        string // holds peer.key and store/
-	Gatherings []crdt.Ticket // what members' `convene status` prints
+	Gatherings []crdt.Ticket
 	Mesh       mesh.Config // Hub is set by OpenRelay
 	Logger     *slog.Logger
 }
