@@ -235,3 +235,29 @@ func mustParseTicket(t *testing.T, s string) Ticket {
 	}
 	return tk
 }
+
+// BenchmarkAdmit is the door's cost per operation, beside the signature
+// check it saves for what it refuses.
+func BenchmarkAdmit(b *testing.B) {
+	w := sampleOps(b)
+	raw := w.envs[len(w.envs)-1].Bytes()
+	ticket := w.keys.Ticket()
+	b.Run("admit", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Admit(ticket, raw, admitNow); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("verify", func(b *testing.B) {
+		e, err := DecodeEnvelope(raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if err := e.Verify(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
