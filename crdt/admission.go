@@ -34,26 +34,20 @@ var (
 // hold one of several.
 type Admitter interface {
 	gathering() GatheringID
-	// admissionKey is the key of an epoch, or nil if it is not held.
-	admissionKey(epoch uint64) *[32]byte
+	// admissionKey is the key of an epoch, if it is held.
+	admissionKey(epoch uint64) ([32]byte, bool)
 }
 
 func (k Keys) gathering() GatheringID { return k.Gathering }
 
-func (k Keys) admissionKey(epoch uint64) *[32]byte {
-	if epoch != k.Epoch {
-		return nil
-	}
-	return &k.admission
+func (k Keys) admissionKey(epoch uint64) ([32]byte, bool) {
+	return k.admission, epoch == k.Epoch
 }
 
 func (t Ticket) gathering() GatheringID { return t.Gathering }
 
-func (t Ticket) admissionKey(epoch uint64) *[32]byte {
-	if epoch != t.Epoch {
-		return nil
-	}
-	return &t.Key
+func (t Ticket) admissionKey(epoch uint64) ([32]byte, bool) {
+	return t.Key, epoch == t.Epoch
 }
 
 // CheckAdmission checks that e belongs to a's gathering and carries a valid
@@ -65,12 +59,12 @@ func CheckAdmission(a Admitter, e *Envelope) error {
 	if g := a.gathering(); e.Gathering != g {
 		return fmt.Errorf("%w: %s", ErrForeign, e.Gathering)
 	}
-	key := a.admissionKey(e.Epoch)
-	if key == nil {
+	key, ok := a.admissionKey(e.Epoch)
+	if !ok {
 		return fmt.Errorf("%w: epoch %d of operation %s", ErrEpoch, e.Epoch, e.id)
 	}
 	end := len(e.raw) - sigSize
-	if !hmac.Equal(appendTag(nil, e.raw[:end-tagSize], key), e.raw[end-tagSize:end]) {
+	if !hmac.Equal(appendTag(nil, e.raw[:end-tagSize], &key), e.raw[end-tagSize:end]) {
 		return fmt.Errorf("%w: operation %s", ErrAdmission, e.id)
 	}
 	return nil

@@ -124,7 +124,7 @@ func (k Keys) Accept(b []byte) (*Envelope, Op, error) {
 	if err != nil {
 		return nil, Op{}, err
 	}
-	if err := CheckAdmission(k, e); err != nil {
+	if err := CheckAdmission(&k, e); err != nil {
 		return nil, Op{}, err
 	}
 	if err := e.Verify(); err != nil {

@@ -832,7 +832,7 @@ const minPerWorker = 32
 // without a signature check (its id is the hash of all its bytes, so a
 // changed copy has another id and is checked in full).
 func (n *Node) accept(raw []byte, now int64) (*crdt.Envelope, crdt.Op, error) {
-	env, err := crdt.Admit(n.keys, raw, now)
+	env, err := crdt.Admit(&n.keys, raw, now)
 	if err != nil {
 		return nil, crdt.Op{}, err
 	}

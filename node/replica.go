@@ -33,7 +33,7 @@ func (h *HubReplica) Gathering() crdt.GatheringID { return h.log.Gathering() }
 // that an outsider who knows only the id costs no signature check. An
 // operation already stored is answered without a signature check.
 func (h *HubReplica) Accept(raw []byte) (*crdt.Envelope, error) {
-	e, err := crdt.Admit(h.ticket, raw, h.now().UnixMilli())
+	e, err := crdt.Admit(&h.ticket, raw, h.now().UnixMilli())
 	if err != nil {
 		return nil, err
 	}
