@@ -214,7 +214,7 @@ func TestEnvelopeVector(t *testing.T) {
 	const (
 		wantGathering = "39d01c4b3150b96c7ea17706c4e1d164efc772f02df150d3c6733d4e6cc0c8cd"
 		wantID        = "73c841b39d721ef6d3a6f8ac131eef2498a3782dca0b6eed79f9f4707500f35a"
-		wantSize      = fixedSize + 1 + 2 + minSealed + tagSize + sigSize
+		wantSize      = headerSize + 1 + 2 + minSealed + tagSize + sigSize
 	)
 	if got := k.Gathering.String(); got != wantGathering {
 		t.Errorf("gathering id %s, want %s", got, wantGathering)

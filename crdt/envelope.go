@@ -28,10 +28,10 @@ const (
 	EnvelopeVersion = 2
 	// MaxEnvelopeSize bounds one operation on the wire and on disk.
 	MaxEnvelopeSize = 32 << 10
-	// fixedSize is the part of the header before the epoch.
-	fixedSize = 1 + 32 + 32 + 8 + 4
-	tagSize   = 16
-	sigSize   = ed25519.SignatureSize
+	// headerSize is the fixed part of the header, before the epoch.
+	headerSize = 1 + 32 + 32 + 8 + 4
+	tagSize    = 16
+	sigSize    = ed25519.SignatureSize
 )
 
 // Envelope is an operation as it travels and is stored: readable header,
@@ -60,7 +60,7 @@ func DecodeEnvelope(b []byte) (*Envelope, error) {
 	if len(b) > MaxEnvelopeSize {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(b), MaxEnvelopeSize)
 	}
-	if len(b) < fixedSize+2+minSealed+tagSize+sigSize {
+	if len(b) < headerSize+2+minSealed+tagSize+sigSize {
 		return nil, fmt.Errorf("%w: %d bytes is too short", ErrMalformed, len(b))
 	}
 	if b[0] != EnvelopeVersion {
@@ -74,7 +74,7 @@ func DecodeEnvelope(b []byte) (*Envelope, error) {
 	if e.Clock.Wall < 0 {
 		return nil, fmt.Errorf("%w: negative clock", ErrMalformed)
 	}
-	off := fixedSize
+	off := headerSize
 	epoch, w := binary.Uvarint(b[off:])
 	if w <= 0 || w != uvarintLen(epoch) {
 		return nil, fmt.Errorf("%w: bad epoch", ErrMalformed)
@@ -108,7 +108,7 @@ func (e *Envelope) Verify() error {
 // the additional data of the seal, so a payload cannot be moved to another
 // envelope or epoch.
 func header(g GatheringID, author IdentityID, c Clock, epoch uint64) []byte {
-	h := make([]byte, fixedSize, fixedSize+2*binary.MaxVarintLen64)
+	h := make([]byte, headerSize, headerSize+2*binary.MaxVarintLen64)
 	h[0] = EnvelopeVersion
 	copy(h[1:33], g[:])
 	copy(h[33:65], author[:])
