@@ -35,7 +35,7 @@ const (
 )
 
 // Envelope is an operation as it travels and is stored: readable header,
-// sealed payload, signature. It is immutable once decoded or sealed.
+// sealed payload, admission tag, signature. It is immutable once decoded or sealed.
 type Envelope struct {
 	Gathering GatheringID
 	Author    IdentityID
