@@ -24,6 +24,7 @@ testnet-lan: build
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzAccept -fuzztime 30s ./crdt/
 	$(GO) test -run XXX -fuzz FuzzDecodeEnvelope -fuzztime 30s ./crdt/
+	$(GO) test -run XXX -fuzz FuzzParseTicket -fuzztime 30s ./crdt/
 
 clean:
 	rm -rf bin

@@ -7,33 +7,40 @@ import (
 	"fmt"
 )
 
-// Envelope encoding, version 1 (all integers big-endian):
+// Envelope encoding, version 2 (fixed-width integers big-endian):
 //
-//	version    1 byte  (1)
+//	version    1 byte  (2)
 //	gathering 32 bytes
 //	author    32 bytes (ed25519 public key)
 //	wall       8 bytes (int64 Unix ms)
 //	logical    4 bytes
+//	epoch      uvarint, minimal (the epoch of the keys that sealed it)
 //	length     uvarint, minimal
 //	sealed     length bytes (nonce, then XChaCha20-Poly1305 ciphertext)
-//	signature 64 bytes (ed25519 over everything before it)
+//	tag       16 bytes (admission: HMAC-SHA-256 under the epoch's admission
+//	                    key of everything before it, truncated)
+//	signature 64 bytes (ed25519 over everything before it, tag included)
 //
-// A hub holding only the gathering id can decode and verify an envelope
-// without reading the sealed payload.
+// A hub holding a Ticket can decode an envelope, check its admission tag and
+// verify it without reading the sealed payload. Version 1 (no epoch, no tag)
+// is not accepted: see docs/DECISIONS.md.
 const (
-	EnvelopeVersion = 1
+	EnvelopeVersion = 2
 	// MaxEnvelopeSize bounds one operation on the wire and on disk.
 	MaxEnvelopeSize = 32 << 10
-	headerSize      = 1 + 32 + 32 + 8 + 4
-	sigSize         = ed25519.SignatureSize
+	// headerSize is the fixed part of the header, before the epoch.
+	headerSize = 1 + 32 + 32 + 8 + 4
+	tagSize    = 16
+	sigSize    = ed25519.SignatureSize
 )
 
 // Envelope is an operation as it travels and is stored: readable header,
-// sealed payload, signature. It is immutable once decoded or sealed.
+// sealed payload, admission tag, signature. It is immutable once decoded or sealed.
 type Envelope struct {
 	Gathering GatheringID
 	Author    IdentityID
 	Clock     Clock
+	Epoch     uint64
 	Sealed    []byte
 
 	raw []byte
@@ -46,13 +53,14 @@ func (e *Envelope) ID() OpID { return e.id }
 // Bytes is the canonical encoding. Callers must not modify it.
 func (e *Envelope) Bytes() []byte { return e.raw }
 
-// DecodeEnvelope parses and checks the shape of an encoded envelope. It does
-// not verify the signature (see Verify), so that cheap checks come first.
+// DecodeEnvelope parses and checks the shape of an encoded envelope. It
+// checks neither the admission tag (see CheckAdmission) nor the signature
+// (see Verify), so that cheap checks come first.
 func DecodeEnvelope(b []byte) (*Envelope, error) {
 	if len(b) > MaxEnvelopeSize {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(b), MaxEnvelopeSize)
 	}
-	if len(b) < headerSize+1+sigSize {
+	if len(b) < headerSize+2+minSealed+tagSize+sigSize {
 		return nil, fmt.Errorf("%w: %d bytes is too short", ErrMalformed, len(b))
 	}
 	if b[0] != EnvelopeVersion {
@@ -66,31 +74,38 @@ func DecodeEnvelope(b []byte) (*Envelope, error) {
 	if e.Clock.Wall < 0 {
 		return nil, fmt.Errorf("%w: negative clock", ErrMalformed)
 	}
-	n, w := binary.Uvarint(b[headerSize:])
+	off := headerSize
+	epoch, w := binary.Uvarint(b[off:])
+	if w <= 0 || w != uvarintLen(epoch) {
+		return nil, fmt.Errorf("%w: bad epoch", ErrMalformed)
+	}
+	e.Epoch = epoch
+	off += w
+	n, w := binary.Uvarint(b[off:])
 	if w <= 0 || w != uvarintLen(n) {
 		return nil, fmt.Errorf("%w: bad payload length", ErrMalformed)
 	}
-	start := headerSize + w
-	if n < minSealed || uint64(len(b)-start-sigSize) != n {
+	off += w
+	if n < minSealed || uint64(len(b)-off-tagSize-sigSize) != n {
 		return nil, fmt.Errorf("%w: payload length %d does not match the envelope", ErrMalformed, n)
 	}
-	e.Sealed = b[start : start+int(n) : start+int(n)]
+	e.Sealed = b[off : off+int(n) : off+int(n)]
 	e.raw = b
 	e.id = sha256.Sum256(b)
 	return e, nil
 }
 
-// header encodes the fields before the sealed payload. It is also the
-// additional data of the seal, so a payload cannot be moved to another
-// envelope.
-func header(g GatheringID, author IdentityID, c Clock) []byte {
-	h := make([]byte, headerSize, headerSize+binary.MaxVarintLen64)
+// header encodes the fields before the sealed payload's length. It is also
+// the additional data of the seal, so a payload cannot be moved to another
+// envelope or epoch.
+func header(g GatheringID, author IdentityID, c Clock, epoch uint64) []byte {
+	h := make([]byte, headerSize, headerSize+2*binary.MaxVarintLen64)
 	h[0] = EnvelopeVersion
 	copy(h[1:33], g[:])
 	copy(h[33:65], author[:])
 	binary.BigEndian.PutUint64(h[65:73], uint64(c.Wall))
 	binary.BigEndian.PutUint32(h[73:77], c.Logical)
-	return h
+	return binary.AppendUvarint(h, epoch)
 }
 
 func uvarintLen(n uint64) int {
@@ -98,11 +113,12 @@ func uvarintLen(n uint64) int {
 	return binary.PutUvarint(buf[:], n)
 }
 
-// signEnvelope assembles and signs an envelope.
-func signEnvelope(s Signer, g GatheringID, c Clock, sealed []byte) (*Envelope, error) {
-	b := header(g, s.ID, c)
-	b = binary.AppendUvarint(b, uint64(len(sealed)))
+// signEnvelope assembles an envelope from its header and sealed payload,
+// tags it with the admission key and signs it.
+func signEnvelope(s Signer, hdr, sealed []byte, admission *[32]byte) (*Envelope, error) {
+	b := binary.AppendUvarint(hdr, uint64(len(sealed)))
 	b = append(b, sealed...)
+	b = appendTag(b, b, admission)
 	b = append(b, ed25519.Sign(s.Key, b)...)
 	if len(b) > MaxEnvelopeSize {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(b), MaxEnvelopeSize)

@@ -48,13 +48,14 @@ func FuzzDecodeEnvelope(f *testing.F) {
 			t.Fatal("decoded envelope does not keep its bytes")
 		}
 		// Re-encode from the fields: one encoding per envelope.
-		again := header(e.Gathering, e.Author, e.Clock)
+		again := header(e.Gathering, e.Author, e.Clock, e.Epoch)
 		again = binary.AppendUvarint(again, uint64(len(e.Sealed)))
 		again = append(again, e.Sealed...)
-		again = append(again, b[len(b)-sigSize:]...)
+		again = append(again, b[len(b)-tagSize-sigSize:]...)
 		if !bytes.Equal(again, b) {
 			t.Fatalf("envelope re-encodes differently:\n%x\n%x", b, again)
 		}
+		_ = CheckAdmission(w.keys, e)
 		_ = e.Verify()
 	})
 }

@@ -17,12 +17,13 @@ const (
 
 const (
 	// MaxKeep is the most operations one removal keeps. With the reason at
-	// its limit, a removal keeping MaxKeep operations is about 31.5 KiB
-	// sealed, under MaxEnvelopeSize with a margin for a larger header. An
+	// its limit, a removal keeping MaxKeep operations is under 28 KiB, so
+	// that padded to its 4 KiB bucket (seal.go) and sealed it stays under
+	// MaxEnvelopeSize. An
 	// identity with more operations is removed by several removals, each
 	// keeping a part: what counts of it is what any counting removal of it
 	// keeps (see RemovalBodies).
-	MaxKeep   = 3840
+	MaxKeep   = 3400
 	maxReason = 500
 )
 

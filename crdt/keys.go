@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/hkdf"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -75,25 +76,64 @@ type Credentials struct {
 	Founder IdentityID
 }
 
-// Keys are derived from Credentials: the gathering id (public, safe to give a
-// hub) and the key that seals operation payloads (known only to members).
+// Keys are one epoch's keys of a gathering, derived from Credentials: the
+// gathering id (public, safe to give a hub), the admission key (given to
+// hubs in a Ticket, so that they refuse non-members at the door), and the
+// keys that seal payloads (known only to members).
+//
+// Each key has its own HKDF label, so that no key doubles as another: the
+// AEAD key is not the key of the synthetic nonce's HMAC, and a hub that holds
+// the admission key learns nothing of either.
+//
+// Keys are per epoch. Epoch 0's secret is the invite's; a rotation (issue
+// 10) gives members the secret of the next epoch, from which DeriveEpoch
+// makes that epoch's keys. The gathering id is derived from the first
+// secret only and never changes.
 type Keys struct {
 	Gathering GatheringID
 	Founder   IdentityID
-	seal      [32]byte
+	Epoch     uint64
+	seal      [32]byte // XChaCha20-Poly1305 key
+	nonce     [32]byte // HMAC key of the synthetic nonce
+	admission [32]byte // HMAC key of the admission tag
 }
 
-// Derive computes a gathering's keys. The founder is mixed in, so an invite
-// whose founder was changed names a different gathering.
+// HKDF labels. The gathering id's label is the one of the first version, so
+// ids stay what they were; the epoch keys are new with envelope version 2.
+const (
+	labelGathering = "convene/v1/gathering-id"
+	labelSeal      = "convene/v2/seal"
+	labelNonce     = "convene/v2/seal-nonce"
+	labelAdmission = "convene/v2/admission"
+)
+
+// Derive computes a gathering's keys of epoch 0. The founder is mixed in, so
+// an invite whose founder was changed names a different gathering.
 func (c Credentials) Derive() Keys {
-	k := Keys{Founder: c.Founder}
-	copy(k.Gathering[:], derive(c, "convene/v1/gathering-id"))
-	copy(k.seal[:], derive(c, "convene/v1/seal"))
+	var g GatheringID
+	copy(g[:], hkdfKey(c.Secret, c.Founder[:], labelGathering))
+	return DeriveEpoch(g, c.Founder, 0, c.Secret)
+}
+
+// DeriveEpoch computes the keys of one epoch of gathering g from that
+// epoch's secret. The salt binds them to the gathering and the epoch, so two
+// epochs never share a key, even given the same secret.
+func DeriveEpoch(g GatheringID, founder IdentityID, epoch uint64, secret [32]byte) Keys {
+	salt := binary.BigEndian.AppendUint64(append(make([]byte, 0, 40), g[:]...), epoch)
+	k := Keys{Gathering: g, Founder: founder, Epoch: epoch}
+	copy(k.seal[:], hkdfKey(secret, salt, labelSeal))
+	copy(k.nonce[:], hkdfKey(secret, salt, labelNonce))
+	copy(k.admission[:], hkdfKey(secret, salt, labelAdmission))
 	return k
 }
 
-func derive(c Credentials, info string) []byte {
-	out, err := hkdf.Key(sha256.New, c.Secret[:], c.Founder[:], info, 32)
+// Ticket is what a hub needs to serve this epoch of the gathering.
+func (k Keys) Ticket() Ticket {
+	return Ticket{Gathering: k.Gathering, Epoch: k.Epoch, Key: k.admission}
+}
+
+func hkdfKey(secret [32]byte, salt []byte, info string) []byte {
+	out, err := hkdf.Key(sha256.New, secret[:], salt, info, 32)
 	if err != nil {
 		panic(err) // only for lengths hkdf cannot produce
 	}

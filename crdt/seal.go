@@ -13,7 +13,53 @@ import (
 // body by construction. (Version 1, JSON, was never deployed.)
 const payloadVersion = 2
 
-const minSealed = chacha20poly1305.NonceSizeX + chacha20poly1305.Overhead + 2
+const minSealed = chacha20poly1305.NonceSizeX + chacha20poly1305.Overhead + minBucket
+
+// Padding. Before sealing, a payload is followed by one 0x80 byte and zeros
+// up to the size of its bucket: powers of two from minBucket up to
+// pageBucket, then multiples of pageBucket. A hub or a peer on the LAN so
+// sees a bucket, not the kind of an operation: every kind of fixed size
+// (endorsements, hides, registrations, scribes…) seals to minBucket. The
+// padding has one form for each payload, and Open refuses any other.
+const (
+	minBucket  = 128
+	pageBucket = 4096
+	padMarker  = 0x80
+)
+
+// bucket is the padded size of a payload of n bytes, marker included.
+func bucket(n int) int {
+	if n > pageBucket {
+		return (n + pageBucket - 1) / pageBucket * pageBucket
+	}
+	b := minBucket
+	for b < n {
+		b <<= 1
+	}
+	return b
+}
+
+// pad appends the marker and the zeros of plain's bucket.
+func pad(plain []byte) []byte {
+	n := bucket(len(plain) + 1)
+	out := make([]byte, n)
+	copy(out, plain)
+	out[len(plain)] = padMarker
+	return out
+}
+
+// unpad returns the payload of a padded plaintext, refusing any padding
+// other than the one pad makes.
+func unpad(p []byte) ([]byte, error) {
+	end := len(p)
+	for end > 0 && p[end-1] == 0 {
+		end--
+	}
+	if end == 0 || p[end-1] != padMarker || bucket(end) != len(p) {
+		return nil, fmt.Errorf("%w: bad padding", ErrMalformed)
+	}
+	return p[:end-1], nil
+}
 
 // Op is an opened operation: who made it, when, and what it says.
 type Op struct {
@@ -23,35 +69,40 @@ type Op struct {
 	Body   Body
 }
 
-// Seal makes a new operation: it validates the body, seals it with the
-// gathering's key and signs the envelope as s.
+// Seal makes a new operation: it validates the body, pads it, seals it with
+// the epoch's key, tags the envelope for admission and signs it as s.
 //
-// The nonce is derived from the key, header and payload (a synthetic IV), so
-// sealing stays a pure function and equal inputs give equal envelopes.
+// The nonce is an HMAC, under its own key, of the header and the padded
+// payload (a synthetic IV), so sealing stays a pure function and equal
+// inputs give equal envelopes.
 func (k Keys) Seal(s Signer, c Clock, body Body) (*Envelope, Op, error) {
 	if err := body.validate(); err != nil {
 		return nil, Op{}, err
 	}
-	plain := appendPayload(nil, body)
-	hdr := header(k.Gathering, s.ID, c)
-	mac := hmac.New(sha256.New, k.seal[:])
-	mac.Write(hdr)
-	mac.Write(plain)
-	nonce := mac.Sum(nil)[:chacha20poly1305.NonceSizeX]
-	aead, err := chacha20poly1305.NewX(k.seal[:])
-	if err != nil {
-		return nil, Op{}, err
-	}
-	sealed := aead.Seal(nonce, nonce, plain, hdr)
-	env, err := signEnvelope(s, k.Gathering, c, sealed)
+	env, err := k.sealPadded(s, c, pad(appendPayload(nil, body)))
 	if err != nil {
 		return nil, Op{}, err
 	}
 	return env, Op{ID: env.ID(), Author: s.ID, Clock: c, Body: body}, nil
 }
 
-// AcceptSealed is what a node that cannot read a gathering (a hub) checks:
-// the encoding, the gathering and the signature.
+// sealPadded seals, tags and signs a padded payload.
+func (k Keys) sealPadded(s Signer, c Clock, plain []byte) (*Envelope, error) {
+	hdr := header(k.Gathering, s.ID, c, k.Epoch)
+	mac := hmac.New(sha256.New, k.nonce[:])
+	mac.Write(hdr)
+	mac.Write(plain)
+	nonce := mac.Sum(nil)[:chacha20poly1305.NonceSizeX]
+	aead, err := chacha20poly1305.NewX(k.seal[:])
+	if err != nil {
+		return nil, err
+	}
+	return signEnvelope(s, hdr, aead.Seal(nonce, nonce, plain, hdr), &k.admission)
+}
+
+// AcceptSealed checks what can be checked knowing only the gathering id:
+// the encoding, the gathering and the signature. It does not check the
+// admission tag; receivers that hold a ticket or keys call Admit first.
 func AcceptSealed(g GatheringID, b []byte) (*Envelope, error) {
 	e, err := DecodeEnvelope(b)
 	if err != nil {
@@ -66,11 +117,17 @@ func AcceptSealed(g GatheringID, b []byte) (*Envelope, error) {
 	return e, nil
 }
 
-// Accept decodes, verifies and opens an encoded operation of this
-// gathering. It does not look at the clock (see CheckDrift).
+// Accept decodes, admits, verifies and opens an encoded operation of this
+// gathering. It does not look at the clock (see Admit and CheckDrift).
 func (k Keys) Accept(b []byte) (*Envelope, Op, error) {
-	e, err := AcceptSealed(k.Gathering, b)
+	e, err := DecodeEnvelope(b)
 	if err != nil {
+		return nil, Op{}, err
+	}
+	if err := CheckAdmission(&k, e); err != nil {
+		return nil, Op{}, err
+	}
+	if err := e.Verify(); err != nil {
 		return nil, Op{}, err
 	}
 	op, err := k.Open(e)
@@ -83,15 +140,22 @@ func (k Keys) Open(e *Envelope) (Op, error) {
 	if e.Gathering != k.Gathering {
 		return Op{}, fmt.Errorf("%w: %s", ErrForeign, e.Gathering)
 	}
+	if e.Epoch != k.Epoch {
+		return Op{}, fmt.Errorf("%w: epoch %d of operation %s", ErrEpoch, e.Epoch, e.ID())
+	}
 	aead, err := chacha20poly1305.NewX(k.seal[:])
 	if err != nil {
 		return Op{}, err
 	}
 	nonce := e.Sealed[:chacha20poly1305.NonceSizeX]
-	hdr := header(e.Gathering, e.Author, e.Clock)
-	plain, err := aead.Open(nil, nonce, e.Sealed[chacha20poly1305.NonceSizeX:], hdr)
+	hdr := header(e.Gathering, e.Author, e.Clock, e.Epoch)
+	padded, err := aead.Open(nil, nonce, e.Sealed[chacha20poly1305.NonceSizeX:], hdr)
 	if err != nil {
 		return Op{}, fmt.Errorf("%w: operation %s", ErrSealed, e.ID())
+	}
+	plain, err := unpad(padded)
+	if err != nil {
+		return Op{}, fmt.Errorf("operation %s: %w", e.ID(), err)
 	}
 	body, err := decodePayload(plain)
 	if err != nil {

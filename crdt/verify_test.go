@@ -45,9 +45,10 @@ func unhex(tb testing.TB, s string) []byte {
 func forge(tb testing.TB, author, sig []byte) *Envelope {
 	var a IdentityID
 	copy(a[:], author)
-	b := header(GatheringID{1}, a, Clock{Wall: 1})
+	b := header(GatheringID{1}, a, Clock{Wall: 1}, 0)
 	b = binary.AppendUvarint(b, minSealed)
 	b = append(b, make([]byte, minSealed)...)
+	b = appendTag(b, b, &[32]byte{})
 	b = append(b, sig...)
 	e, err := DecodeEnvelope(b)
 	if err != nil {
@@ -56,8 +57,8 @@ func forge(tb testing.TB, author, sig []byte) *Envelope {
 	return e
 }
 
-// resign replaces an envelope's signature.
-func resign(tb testing.TB, e *Envelope, sig []byte) *Envelope {
+// resignSig replaces an envelope's signature.
+func resignSig(tb testing.TB, e *Envelope, sig []byte) *Envelope {
 	msg, _ := e.signed()
 	b := append(append([]byte(nil), msg...), sig...)
 	out, err := DecodeEnvelope(b)
@@ -150,7 +151,7 @@ var badKinds = []struct {
 		_, sig := g.signed()
 		s := append([]byte(nil), sig...)
 		s[r.IntN(len(s))] ^= 1 << r.IntN(8)
-		return resign(tb, g, s)
+		return resignSig(tb, g, s)
 	}},
 	{"S + ℓ", func(tb testing.TB, g *Envelope, _ *rand.Rand) *Envelope {
 		_, sig := g.signed()
@@ -161,7 +162,7 @@ var badKinds = []struct {
 			v := uint16(s[32+i]) + uint16(l[i]) + carry
 			s[32+i], carry = byte(v), v>>8
 		}
-		return resign(tb, g, s)
+		return resignSig(tb, g, s)
 	}},
 	{"small-order author", func(tb testing.TB, _ *Envelope, r *rand.Rand) *Envelope {
 		a := unhex(tb, smallOrder[r.IntN(len(smallOrder))])
@@ -170,7 +171,7 @@ var badKinds = []struct {
 	{"small-order R", func(tb testing.TB, g *Envelope, r *rand.Rand) *Envelope {
 		_, sig := g.signed()
 		s := append(unhex(tb, smallOrder[r.IntN(len(smallOrder))]), sig[32:]...)
-		return resign(tb, g, s)
+		return resignSig(tb, g, s)
 	}},
 	{"non-canonical author", func(tb testing.TB, _ *Envelope, r *rand.Rand) *Envelope {
 		a := unhex(tb, nonCanonical[r.IntN(len(nonCanonical))])

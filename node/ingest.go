@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"errors"
-	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -39,11 +38,11 @@ type keeper interface {
 
 // pipeline takes in a gathering's operations for a keeper.
 type pipeline struct {
-	g crdt.GatheringID
-	k keeper
-	// now, when set, refuses clocks too far ahead of it (a hub has none:
-	// members check drift, and a relay's clock should not hold back
-	// operations between sites).
+	// door admits an encoding of this gathering with a valid admission
+	// tag: the member's keys, or a hub's ticket.
+	door crdt.Admitter
+	k    keeper
+	// now refuses clocks too far ahead of it, on members and hubs alike.
 	now func() time.Time
 
 	// verified counts signature checks, so that tests can tell that a
@@ -117,10 +116,7 @@ func distinct(raws [][]byte, res *IngestResult) [][]byte {
 // check decodes distinct encodings, drops the held and the recently
 // refused, and verifies and opens the rest, counting refusals in res.
 func (p *pipeline) check(raws [][]byte, res *IngestResult) ([]*crdt.Envelope, []crdt.Op) {
-	var now int64
-	if p.now != nil {
-		now = p.now().UnixMilli()
-	}
+	now := p.now().UnixMilli()
 	cands := make([]*crdt.Envelope, 0, len(raws))
 	for _, raw := range raws {
 		e, err := crdt.DecodeEnvelope(raw)
@@ -128,8 +124,15 @@ func (p *pipeline) check(raws [][]byte, res *IngestResult) ([]*crdt.Envelope, []
 			res.Refuse(err, mesh.SendersFault)
 			continue
 		}
-		if e.Gathering != p.g {
-			res.Refuse(fmt.Errorf("%w: %s", crdt.ErrForeign, e.Gathering), mesh.SendersFault)
+		// Before anything that costs: only an outsider (or a holder of a
+		// leaked ticket) sends a foreign gathering or a bad tag; an epoch
+		// this node has no key for yet is not the sender's doing.
+		if err := crdt.CheckAdmission(p.door, e); err != nil {
+			why := mesh.SendersFault
+			if errors.Is(err, crdt.ErrEpoch) {
+				why = mesh.NotTheSender
+			}
+			res.Refuse(err, why)
 			continue
 		}
 		if p.k.held(e) {
@@ -144,11 +147,9 @@ func (p *pipeline) check(raws [][]byte, res *IngestResult) ([]*crdt.Envelope, []
 			res.Refuse(err, why)
 			continue
 		}
-		if p.now != nil {
-			if err := crdt.CheckDrift(e.Clock, now); err != nil {
-				res.Refuse(err, mesh.NotTheSender)
-				continue
-			}
+		if err := crdt.CheckDrift(e.Clock, now); err != nil {
+			res.Refuse(err, mesh.NotTheSender)
+			continue
 		}
 		cands = append(cands, e)
 	}

@@ -50,7 +50,7 @@ func (p meshPeers) Freshness(g crdt.GatheringID) Freshness {
 	return Freshness{Peers: n, LastSync: last}
 }
 
-// Relay is a hub: it serves gatherings it knows only by id, storing and
+// Relay is a hub: it serves gatherings it knows only by hub ticket, storing and
 // forwarding their sealed operations without reading them.
 type Relay struct {
 	store *store.Store
@@ -61,7 +61,7 @@ type Relay struct {
 // RelayConfig says how to run a hub.
 type RelayConfig struct {
 	Dir        string // holds peer.key and store/
-	Gatherings []crdt.GatheringID
+	Gatherings []crdt.Ticket
 	Mesh       mesh.Config // Hub is set by OpenRelay
 	Logger     *slog.Logger
 }
@@ -70,7 +70,7 @@ type RelayConfig struct {
 // to every gathering named.
 func OpenRelay(ctx context.Context, cfg RelayConfig) (*Relay, error) {
 	if len(cfg.Gatherings) == 0 {
-		return nil, errors.New("a relay needs at least one gathering id")
+		return nil, errors.New("a relay needs at least one hub ticket")
 	}
 	key, err := LoadPeerKey(cfg.Dir)
 	if err != nil {
@@ -85,6 +85,9 @@ func OpenRelay(ctx context.Context, cfg RelayConfig) (*Relay, error) {
 	}
 	cfg.Mesh.Key = key
 	cfg.Mesh.Hub = true
+	if cfg.Mesh.Now == nil {
+		cfg.Mesh.Now = time.Now
+	}
 	if cfg.Mesh.Logger == nil {
 		cfg.Mesh.Logger = cfg.Logger
 	}
@@ -94,14 +97,15 @@ func OpenRelay(ctx context.Context, cfg RelayConfig) (*Relay, error) {
 		return nil, fmt.Errorf("start the hub's mesh: %w", err)
 	}
 	r := &Relay{store: st, mesh: m, logs: map[crdt.GatheringID]*store.Log{}}
-	for _, g := range cfg.Gatherings {
+	for _, t := range cfg.Gatherings {
+		g := t.Gathering
 		l, err := st.Log(ctx, g)
 		if err != nil {
 			r.Close()
 			return nil, err
 		}
 		r.logs[g] = l
-		if err := m.Join(ctx, NewHubReplica(l)); err != nil {
+		if err := m.Join(ctx, NewHubReplica(l, t, cfg.Mesh.Now)); err != nil {
 			r.Close()
 			return nil, fmt.Errorf("join gathering %s: %w", g, err)
 		}

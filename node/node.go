@@ -112,7 +112,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.keys = n.creds.Derive()
-	n.in.g, n.in.k, n.in.now = n.keys.Gathering, member{n}, n.now
+	n.in.door, n.in.k, n.in.now = n.keys, member{n}, n.now
 	if n.ids, err = loadIdentities(cfg.Dir); err != nil {
 		return nil, err
 	}

@@ -3,7 +3,9 @@ package node
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -123,20 +125,25 @@ func TestActRefusals(t *testing.T) {
 	}
 }
 
-// forge builds an envelope of gathering g by someone who knows only g (a
-// relay): well formed and signed, but its payload is not sealed with the
-// gathering's key.
-func forge(t testing.TB, g crdt.GatheringID, c crdt.Clock) []byte {
+// forge builds an envelope of a gathering by someone who holds only its
+// hub ticket (a relay): well formed, admitted and signed, but its payload
+// is not sealed with the gathering's key. It follows crdt's envelope
+// encoding, version 2.
+func forge(t testing.TB, tk crdt.Ticket, c crdt.Clock) []byte {
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	b := []byte{crdt.EnvelopeVersion}
-	b = append(b, g[:]...)
+	b = append(b, tk.Gathering[:]...)
 	b = append(b, key.Public().(ed25519.PublicKey)...)
 	b = binary.BigEndian.AppendUint64(b, uint64(c.Wall))
 	b = binary.BigEndian.AppendUint32(b, c.Logical)
-	sealed := make([]byte, 64)
+	b = binary.AppendUvarint(b, tk.Epoch)
+	sealed := make([]byte, 256)
 	rand.Read(sealed)
 	b = binary.AppendUvarint(b, uint64(len(sealed)))
 	b = append(b, sealed...)
+	mac := hmac.New(sha256.New, tk.Key[:])
+	mac.Write(b)
+	b = append(b, mac.Sum(nil)[:16]...)
 	return append(b, ed25519.Sign(key, b)...)
 }
 
@@ -149,6 +156,8 @@ func TestIngestRefusesBadOps(t *testing.T) {
 	good := raws(t, a)
 
 	tampered := tamper(good[2])
+	changed := append([]byte(nil), good[2]...)
+	changed[len(changed)-81] ^= 1 // in the sealed payload, which the admission tag covers
 	author := b.ids[0].signer
 	now := time.Now()
 	future, _, err := a.Keys().Seal(author, crdt.Clock{Wall: now.Add(10 * time.Minute).UnixMilli()}, &crdt.CommentBody{Proposal: proposal, Text: "from the future"})
@@ -163,7 +172,9 @@ func TestIngestRefusesBadOps(t *testing.T) {
 		{"garbage", []byte("not an operation at all, really not"), crdt.ErrMalformed},
 		{"oversized", make([]byte, crdt.MaxEnvelopeSize+1), crdt.ErrTooLarge},
 		{"tampered", tampered, crdt.ErrSignature},
-		{"forged by a relay", forge(t, a.Gathering(), crdt.Clock{Wall: now.UnixMilli()}), crdt.ErrSealed},
+		{"forged by a relay", forge(t, a.Keys().Ticket(), crdt.Clock{Wall: now.UnixMilli()}), crdt.ErrSealed},
+		{"forged by an outsider", forge(t, crdt.Ticket{Gathering: a.Gathering()}, crdt.Clock{Wall: now.UnixMilli()}), crdt.ErrAdmission},
+		{"payload changed", changed, crdt.ErrAdmission},
 		{"foreign", raws(t, other)[0], crdt.ErrForeign},
 		{"future clock", future.Bytes(), crdt.ErrFuture},
 	}
@@ -244,7 +255,7 @@ func TestHubReplica(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub := NewHubReplica(l)
+	hub := NewHubReplica(l, a.Keys().Ticket(), time.Now)
 	all := raws(t, a)
 	res, err := hub.Take(ctx, append(all, all[0]), mesh.KeepGood)
 	if err != nil || res.Added != len(all) || len(res.Fresh) != len(all) || res.Duplicate != 1 {
@@ -256,6 +267,21 @@ func TestHubReplica(t *testing.T) {
 	other, _ := initNode(t, true)
 	if res, _ := hub.Take(ctx, raws(t, other)[:1], mesh.KeepGood); res.Bad != 1 || !errors.Is(res.BadErr, crdt.ErrForeign) {
 		t.Fatalf("Take of a foreign op: %+v, want ErrForeign", res)
+	}
+	// At the door, like members: an outsider who knows the id, and a
+	// clock too far ahead.
+	now := time.Now()
+	before := hub.in.verified.Load()
+	stranger := forge(t, crdt.Ticket{Gathering: a.Gathering()}, crdt.Clock{Wall: now.UnixMilli()})
+	if res, _ := hub.Take(ctx, [][]byte{stranger}, mesh.KeepGood); res.Bad != 1 || !errors.Is(res.BadErr, crdt.ErrAdmission) {
+		t.Fatalf("Take of an outsider's op: %+v, want ErrAdmission", res)
+	}
+	ahead := forge(t, a.Keys().Ticket(), crdt.Clock{Wall: now.Add(time.Hour).UnixMilli()})
+	if res, _ := hub.Take(ctx, [][]byte{ahead}, mesh.KeepGood); res.Added != 0 || !errors.Is(res.FirstError, crdt.ErrFuture) {
+		t.Fatalf("Take of an op an hour ahead: %+v, want ErrFuture", res)
+	}
+	if got := hub.in.verified.Load() - before; got != 0 {
+		t.Fatalf("%d signature checks at the door, want 0", got)
 	}
 	// A relay cannot read, but cannot be fooled by signatures either; what
 	// it stores is what the members made.
@@ -281,9 +307,10 @@ func TestHubReplica(t *testing.T) {
 	if a.Status().Digest != b.Status().Digest {
 		t.Fatal("did not converge through the hub")
 	}
-	// An operation signed by an outsider is stored (the hub cannot read
-	// it); one whose signature is broken is the sender's fault.
-	outsider := forge(t, a.Gathering(), crdt.Clock{Wall: time.Now().UnixMilli()})
+	// An operation with a good tag, signed by a key of its own, is stored
+	// (the hub cannot read it: only a holder of the ticket can make one);
+	// one whose signature is broken is the sender's fault.
+	outsider := forge(t, a.Keys().Ticket(), crdt.Clock{Wall: time.Now().UnixMilli()})
 	tampered := tamper(all[1])
 	res, err = hub.Take(ctx, [][]byte{tampered, outsider}, mesh.KeepGood)
 	if err != nil || res.Added != 1 || res.Bad != 1 || res.Forged == nil {
@@ -603,7 +630,7 @@ func TestRelayGatheringsSorted(t *testing.T) {
 	gs := []crdt.GatheringID{{3}, {1}, {2}}
 	r, err := OpenRelay(context.Background(), RelayConfig{
 		Dir:        t.TempDir(),
-		Gatherings: gs,
+		Gatherings: []crdt.Ticket{{Gathering: gs[0]}, {Gathering: gs[1]}, {Gathering: gs[2]}},
 		Mesh:       mesh.Config{Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")}},
 	})
 	if err != nil {
@@ -690,7 +717,7 @@ func TestOneCheckPerDistinctOp(t *testing.T) {
 	workshop(t, a)
 	all := raws(t, a)
 	forged := tamper(all[1])
-	outsider := forge(t, a.Gathering(), crdt.Clock{Wall: time.Now().UnixMilli()})
+	outsider := forge(t, a.Keys().Ticket(), crdt.Clock{Wall: time.Now().UnixMilli()})
 	copies := func(raw []byte) [][]byte { return slices.Repeat([][]byte{raw}, 4096) }
 	for _, tc := range []struct {
 		name   string
@@ -702,7 +729,7 @@ func TestOneCheckPerDistinctOp(t *testing.T) {
 		{"new, by gossip", mesh.AllOrNothing, all[2], func(r IngestResult) bool { return r.Added == 1 && r.Duplicate == 4095 }, 0},
 		{"new, by reconciliation", mesh.KeepGood, all[3], func(r IngestResult) bool { return r.Added == 1 && r.Duplicate == 4095 }, 0},
 		{"forged", mesh.AllOrNothing, forged, func(r IngestResult) bool { return r.Added == 0 && r.Bad == 1 && r.Forged != nil }, 0},
-		{"an outsider's", mesh.KeepGood, outsider, func(r IngestResult) bool { return r.Added == 0 && r.Bad == 0 && r.Unreadable == 1 }, 0},
+		{"a ticket holder's", mesh.KeepGood, outsider, func(r IngestResult) bool { return r.Added == 0 && r.Bad == 0 && r.Unreadable == 1 }, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := joinNode(t, a.Credentials(), true)

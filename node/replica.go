@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"time"
 
 	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/node/mesh"
@@ -9,8 +10,9 @@ import (
 	"github.com/convene/convene/node/store"
 )
 
-// HubReplica is a gathering's log on a relay that holds only the
-// gathering id: it checks encodings, gathering and signatures through the
+// HubReplica is a gathering's log on a relay that holds only a hub ticket:
+// it checks encodings, gathering, admission tags, clock drift and
+// signatures through the
 // same pipeline as a member, and stores and forwards sealed operations it
 // cannot read. It implements the replica interface of node/mesh, like
 // *Node.
@@ -21,10 +23,12 @@ type HubReplica struct {
 
 var _ mesh.Replica = (*HubReplica)(nil)
 
-// NewHubReplica serves log to the mesh.
-func NewHubReplica(log *store.Log) *HubReplica {
+// NewHubReplica serves log, the log of t's gathering, to the mesh. The
+// ticket is the door: an operation without its gathering's admission tag
+// costs no signature check and is never stored.
+func NewHubReplica(log *store.Log, t crdt.Ticket, now func() time.Time) *HubReplica {
 	h := &HubReplica{log: log}
-	h.in.g, h.in.k = log.Gathering(), hubKeeper{log}
+	h.in.door, h.in.k, h.in.now = t, hubKeeper{log}, now
 	return h
 }
 
@@ -32,8 +36,8 @@ func NewHubReplica(log *store.Log) *HubReplica {
 func (h *HubReplica) Gathering() crdt.GatheringID { return h.log.Gathering() }
 
 // Take checks encoded operations and stores the good ones, sealed. The
-// clock is not checked against drift: members do that when they open it,
-// and a relay's own clock should not hold back operations between sites.
+// clock is checked against drift as on members: a relay that stored an
+// operation stamped years ahead would offer it to members in every round.
 func (h *HubReplica) Take(ctx context.Context, raws [][]byte, pol mesh.Policy) (mesh.Ingested, error) {
 	return h.in.ingest(ctx, raws, pol)
 }

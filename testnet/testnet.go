@@ -248,7 +248,7 @@ func (n *Net) openHub(ctx context.Context) error {
 	n.register(id, n.hubIndex())
 	r, err := node.OpenRelay(ctx, node.RelayConfig{
 		Dir:        n.hubDir,
-		Gatherings: []crdt.GatheringID{n.nodes[0].Gathering()},
+		Gatherings: []crdt.Ticket{n.nodes[0].Keys().Ticket()},
 		Mesh:       n.meshConfig(n.hubIndex()),
 		Logger:     n.log.With("node", "hub"),
 	})

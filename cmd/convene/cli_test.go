@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/convene/convene/crdt"
 )
 
 // TestUsageErrors: bad usage exits 2, a failure 1, each with one line on
@@ -47,6 +49,7 @@ func TestUsageErrors(t *testing.T) {
 		{"import without file", []string{"import", "--data", dir}, 2, "FILE"},
 		{"relay without listen", []string{"relay", "--data", empty, "--gathering", strings.Repeat("0", 64)}, 2, "--listen"},
 		{"relay bad gathering", []string{"relay", "--data", empty, "--listen", "/ip4/127.0.0.1/tcp/0", "--gathering", "abc"}, 2, "--gathering"},
+		{"relay with a bare gathering id", []string{"relay", "--data", empty, "--listen", "/ip4/127.0.0.1/tcp/0", "--gathering", strings.Repeat("0", 64)}, 2, "`convene status` on a member laptop"},
 		{"status without gathering", []string{"status", "--data", empty}, 1, "no gathering"},
 		{"export without gathering", []string{"export", "--data", empty, "--format", "md"}, 1, "no gathering"},
 		{"invite without gathering", []string{"invite", "--data", empty}, 1, "invite"},
@@ -123,6 +126,19 @@ func TestInitJoinInvite(t *testing.T) {
 	}
 	if b.Identity.Name != "Bob" || a.Identity.Name != "organizer" {
 		t.Errorf("identities %q and %q, want organizer and Bob", a.Identity.Name, b.Identity.Name)
+	}
+	// Every member prints the same hub ticket, for this gathering.
+	var tickets []crdt.Ticket
+	for _, dir := range []string{dirA, dirB} {
+		_, line, _ := strings.Cut(cliOK(t, "status", "--data", dir), "\nhub ticket: ")
+		tk, err := crdt.ParseTicket(strings.SplitN(line, "\n", 2)[0])
+		if err != nil {
+			t.Fatalf("status prints no hub ticket: %v", err)
+		}
+		tickets = append(tickets, tk)
+	}
+	if tickets[0] != tickets[1] || tickets[0].Gathering.String() != a.Gathering.ID {
+		t.Errorf("hub tickets %v and %v, for gathering %s", tickets[0].Gathering, tickets[1].Gathering, a.Gathering.ID)
 	}
 }
 

@@ -27,7 +27,7 @@ const usage = `usage:
   convene join   --data DIR [--identity NAME] INVITE
   convene invite --data DIR [--qr]
   convene run    --data DIR [--ui ADDR] [--ui-public ADDR] [--listen MULTIADDR]... [--peer MULTIADDR]... [--hub MULTIADDR]... [--no-mdns]
-  convene relay  --data DIR --listen MULTIADDR... [--gathering ID]...
+  convene relay  --data DIR --listen MULTIADDR... --gathering TICKET...
   convene export --data DIR --format json|csv|ics|md|activitystreams|bundle [--session ID]
                  [--csv proposals|endorsements] [--since RFC3339-TIME] [-o FILE]
   convene import --data DIR FILE

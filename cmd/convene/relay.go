@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/node"
@@ -18,7 +19,7 @@ func cmdRelay(ctx context.Context, args []string, stdout io.Writer) error {
 	var gatherings stringList
 	fs.Var(&listen, "listen", "listen multiaddr (repeatable, at least one), e.g. /ip4/0.0.0.0/tcp/4001")
 	fs.Var(&peers, "peer", "another hub or node to keep connected to (repeatable)")
-	fs.Var(&gatherings, "gathering", "id of a gathering to serve (repeatable; `convene status` shows it)")
+	fs.Var(&gatherings, "gathering", "hub ticket of a gathering to serve (repeatable; `convene status` on a member laptop prints it)")
 	noMDNS := fs.Bool("no-mdns", false, "do not discover peers on the LAN by mDNS")
 	syncInterval := syncIntervalFlag(fs)
 	if err := parse(fs, args); err != nil {
@@ -34,15 +35,15 @@ func cmdRelay(ctx context.Context, args []string, stdout io.Writer) error {
 		return usagef("give at least one --listen address")
 	}
 	if len(gatherings) == 0 {
-		return usagef("give at least one --gathering ID")
+		return usagef("give at least one --gathering TICKET")
 	}
-	ids := make([]crdt.GatheringID, len(gatherings))
+	tickets := make([]crdt.Ticket, len(gatherings))
 	for i, s := range gatherings {
-		id, err := crdt.ParseGatheringID(s)
+		t, err := parseHubTicket(s)
 		if err != nil {
-			return usagef("--gathering %q: want the 64-hex-digit gathering id", s)
+			return err
 		}
-		ids[i] = id
+		tickets[i] = t
 	}
 	if err := os.MkdirAll(*data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
@@ -50,7 +51,7 @@ func cmdRelay(ctx context.Context, args []string, stdout io.Writer) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	r, err := node.OpenRelay(ctx, node.RelayConfig{
 		Dir:        *data,
-		Gatherings: ids,
+		Gatherings: tickets,
 		Mesh:       mesh.Config{Listen: listen, Peers: peers, MDNS: !*noMDNS, SyncInterval: *syncInterval, Logger: log},
 		Logger:     log,
 	})
@@ -61,10 +62,33 @@ func cmdRelay(ctx context.Context, args []string, stdout io.Writer) error {
 	for _, a := range r.Mesh().Addrs() {
 		fmt.Fprintf(stdout, "listen: %s\n", a)
 	}
-	for _, g := range ids {
-		log.Info("serving gathering", "id", g)
+	for _, t := range tickets {
+		log.Info("serving gathering", "id", t.Gathering, "epoch", t.Epoch)
 	}
 	<-ctx.Done()
 	log.Info("shutting down")
 	return nil
+}
+
+// parseHubTicket reads a --gathering value. A bare gathering id is what
+// hubs were given before admission; it no longer lets a hub refuse
+// outsiders, so it is refused with where to find the ticket.
+func parseHubTicket(s string) (crdt.Ticket, error) {
+	if _, err := crdt.ParseGatheringID(strings.TrimSpace(s)); err == nil {
+		return crdt.Ticket{}, usagef("--gathering takes a hub ticket, not a gathering id: run `convene status` on a member laptop and copy its \"hub ticket:\" line")
+	}
+	t, err := crdt.ParseTicket(s)
+	if err != nil {
+		return crdt.Ticket{}, usagef("--gathering: %v (`convene status` on a member laptop prints the hub ticket)", err)
+	}
+	return t, nil
+}
+
+// printHubTicket prints the line `convene status` adds for hubs. It reads
+// the credentials from the data directory, so it says nothing where there
+// are none.
+func printHubTicket(w io.Writer, dir string) {
+	if creds, _, err := node.LoadGathering(dir); err == nil {
+		fmt.Fprintf(w, "hub ticket: %s\n", creds.Derive().Ticket())
+	}
 }

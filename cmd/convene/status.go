@@ -29,6 +29,7 @@ func cmdStatus(ctx context.Context, args []string, stdout io.Writer) error {
 		return enc.Encode(st)
 	}
 	printStatus(stdout, st, running)
+	printHubTicket(stdout, *data)
 	return nil
 }
 

@@ -3,7 +3,9 @@ package mesh_test
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -97,18 +99,23 @@ func TestFutureOperationsWait(t *testing.T) {
 	}
 }
 
-// resealed makes a genuinely signed operation of the gathering whose
-// payload no member can open: the sealed payload altered and the whole
-// signed by another key (see crdt's envelope encoding).
-func resealed(t *testing.T, raw []byte) *crdt.Envelope {
+// resealed makes a genuinely signed and admitted operation of the
+// gathering whose payload no member can open, as the holder of a hub
+// ticket could: the sealed payload altered, tagged with the ticket and the
+// whole signed by another key (see crdt's envelope encoding).
+func resealed(t *testing.T, tk crdt.Ticket, raw []byte) *crdt.Envelope {
 	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := bytes.Clone(raw[:len(raw)-ed25519.SignatureSize])
+	const tagSize = 16
+	b := bytes.Clone(raw[:len(raw)-tagSize-ed25519.SignatureSize])
 	copy(b[33:65], pub)
 	b[len(b)-1] ^= 1
+	mac := hmac.New(sha256.New, tk.Key[:])
+	mac.Write(b)
+	b = append(b, mac.Sum(nil)[:tagSize]...)
 	b = append(b, ed25519.Sign(priv, b)...)
 	e, err := crdt.AcceptSealed(crdt.GatheringID(raw[1:33]), b)
 	if err != nil {
@@ -125,7 +132,7 @@ func TestUnreadableFromHubNotPenalized(t *testing.T) {
 	a, creds := newGathering(t)
 	b := joinNode(t, creds, "bob")
 	g := creds.Derive().Gathering
-	mh, hubLog := hub(t, g, mesh.Config{})
+	mh, hubLog := hub(t, creds.Derive().Ticket(), mesh.Config{})
 
 	var bad []*crdt.Envelope
 	for _, id := range act(t, a, "original", 100) {
@@ -133,7 +140,7 @@ func TestUnreadableFromHubNotPenalized(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		bad = append(bad, resealed(t, raw))
+		bad = append(bad, resealed(t, creds.Derive().Ticket(), raw))
 	}
 	if _, err := hubLog.Put(ctx, bad); err != nil {
 		t.Fatal(err)

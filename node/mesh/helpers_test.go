@@ -132,19 +132,19 @@ func replica(t testing.TB, n *node.Node, cfg mesh.Config) *mesh.Mesh {
 	return m
 }
 
-// hub starts a hub mesh holding gathering g by id only.
-func hub(t testing.TB, g crdt.GatheringID, cfg mesh.Config) (*mesh.Mesh, *store.Log) {
+// hub starts a hub mesh holding a gathering by its hub ticket only.
+func hub(t testing.TB, tk crdt.Ticket, cfg mesh.Config) (*mesh.Mesh, *store.Log) {
 	t.Helper()
 	ctx := testContext(t)
 	st := store.OpenMemory()
 	t.Cleanup(func() { st.Close() })
-	l, err := st.Log(ctx, g)
+	l, err := st.Log(ctx, tk.Gathering)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Hub = true
 	m := newMesh(t, cfg)
-	if err := m.Join(ctx, node.NewHubReplica(l)); err != nil {
+	if err := m.Join(ctx, node.NewHubReplica(l, tk, time.Now)); err != nil {
 		t.Fatal(err)
 	}
 	return m, l

@@ -289,7 +289,7 @@ func TestHubRelays(t *testing.T) {
 
 	// Reconciliation runs often: pairs reconcile only with each other, so
 	// what b brought the hub reaches a at a's next round with the hub.
-	mh, hubLog := hub(t, g, mesh.Config{Gater: keep.gater(""), SyncInterval: 300 * time.Millisecond})
+	mh, hubLog := hub(t, creds.Derive().Ticket(), mesh.Config{Gater: keep.gater(""), SyncInterval: 300 * time.Millisecond})
 	hubs := mesh.Config{Hubs: addrs(t, mh), SyncInterval: 300 * time.Millisecond}
 	hubs.Gater = keep.gater(ida)
 	ma := member(t, a, hubs)

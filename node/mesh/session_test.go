@@ -148,13 +148,13 @@ func TestPEXOnlyWithinGatherings(t *testing.T) {
 
 	// A hub of both gatherings.
 	mh := newMesh(t, mesh.Config{Hub: true})
-	for _, g := range []crdt.GatheringID{g1, g2} {
+	for _, tk := range []crdt.Ticket{creds.Derive().Ticket(), other.Derive().Ticket()} {
 		st := storeFor(t)
-		l, err := st.Log(ctx, g)
+		l, err := st.Log(ctx, tk.Gathering)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := mh.Join(ctx, node.NewHubReplica(l)); err != nil {
+		if err := mh.Join(ctx, node.NewHubReplica(l, tk, time.Now)); err != nil {
 			t.Fatal(err)
 		}
 	}

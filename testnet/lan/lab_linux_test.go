@@ -6,7 +6,6 @@ package lan
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -365,7 +364,7 @@ func converged(t *testing.T, what string, nodes ...*node) {
 
 // gathering makes a gathering in a new directory and joins count more
 // directories to it from its invite, as laptops do at a venue. It returns
-// the directories (the founder's first) and the gathering id.
+// the directories (the founder's first) and the hub ticket.
 func gathering(t *testing.T, name string, count int) ([]string, string) {
 	t.Helper()
 	dirs := []string{t.TempDir()}
@@ -383,9 +382,11 @@ func gathering(t *testing.T, name string, count int) ([]string, string) {
 		conveneCmd(t, "join", "--data", d, "--identity", fmt.Sprintf("laptop %d", i+1), invite)
 		dirs = append(dirs, d)
 	}
-	var st status
-	if err := json.Unmarshal([]byte(conveneCmd(t, "status", "--data", dirs[0], "--json")), &st); err != nil {
-		t.Fatal(err)
+	for _, l := range strings.Split(conveneCmd(t, "status", "--data", dirs[0]), "\n") {
+		if ticket, ok := strings.CutPrefix(l, "hub ticket: "); ok {
+			return dirs, ticket
+		}
 	}
-	return dirs, st.Gathering.ID
+	t.Fatal("convene status printed no hub ticket")
+	return nil, ""
 }

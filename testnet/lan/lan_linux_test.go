@@ -141,12 +141,12 @@ const partitionHold = 40 * time.Second
 func TestLANClientIsolation(t *testing.T) {
 	t.Parallel()
 	l := newLab(t)
-	dirs, gid := gathering(t, "Isolated venue", 2)
+	dirs, ticket := gathering(t, "Isolated venue", 2)
 	hubHost := l.addHost(1, "br0")
 	// The hub does no mDNS: the laptops reach it only because --hub
 	// names it.
 	hubDir := t.TempDir()
-	hub := hubHost.start("hub", hubDir, "relay", "--data", hubDir, "--listen", "/ip4/10.77.0.1/tcp/4001", "--gathering", gid, "--no-mdns")
+	hub := hubHost.start("hub", hubDir, "relay", "--data", hubDir, "--listen", "/ip4/10.77.0.1/tcp/4001", "--gathering", ticket, "--no-mdns")
 	hubAddr := ""
 	for _, a := range hub.Listen {
 		if strings.HasPrefix(a, "/ip4/10.77.0.1/tcp/4001/p2p/") {
