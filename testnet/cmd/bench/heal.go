@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"runtime/pprof"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/convene/convene/testnet"
@@ -74,7 +73,7 @@ func healInChild(ctx context.Context, opts testnet.HealOptions) (testnet.HealRes
 	cctx, cancel := context.WithTimeout(ctx, healLimit)
 	defer cancel()
 	cmd := exec.CommandContext(cctx, self, "-heal-child", string(arg))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = dieWithParent()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err = cmd.Run()

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/convene/convene/testnet/proc"
@@ -88,7 +87,7 @@ func (l *lab) start(ctx context.Context, data string, extra ...string) (*proc.Pr
 		Data:   data,
 		Stderr: stderr,
 		// The node dies with the benchmark, even if the benchmark is killed.
-		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+		SysProcAttr: dieWithParent(),
 		Timeout:     2 * time.Minute,
 	})
 	if err != nil {

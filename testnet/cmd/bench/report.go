@@ -12,6 +12,8 @@ import (
 	"runtime/pprof"
 	"strings"
 	"time"
+
+	"github.com/convene/convene/internal/atomicfile"
 )
 
 // section is the outcome of one benchmark: its rows in the budget table,
@@ -235,11 +237,7 @@ func writeReport(file string, m machine, args string, secs []section) error {
 	if !bytes.Contains(b.Bytes(), []byte("\n"+analysisHeading+"\n")) {
 		fmt.Fprintf(&b, "%s\n\n(None yet: read the figures and the profiles above and write here why a figure misses and what would close it.)\n", analysisHeading)
 	}
-	tmp := file + ".tmp"
-	if err := os.WriteFile(tmp, b.Bytes(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Clean(file))
+	return atomicfile.WriteFile(filepath.Clean(file), 0o644, b.Bytes())
 }
 
 // cell makes text safe inside a table cell.
