@@ -5,6 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"math"
+
+	"github.com/convene/convene/internal/varint"
 )
 
 // Envelope encoding, version 1 (all integers big-endian):
@@ -66,8 +69,8 @@ func DecodeEnvelope(b []byte) (*Envelope, error) {
 	if e.Clock.Wall < 0 {
 		return nil, fmt.Errorf("%w: negative clock", ErrMalformed)
 	}
-	n, w := binary.Uvarint(b[headerSize:])
-	if w <= 0 || w != uvarintLen(n) {
+	n, w, err := varint.Uvarint(b[headerSize:], math.MaxUint64)
+	if err != nil {
 		return nil, fmt.Errorf("%w: bad payload length", ErrMalformed)
 	}
 	start := headerSize + w
@@ -100,11 +103,6 @@ func header(g GatheringID, author IdentityID, c Clock) []byte {
 	binary.BigEndian.PutUint64(h[65:73], uint64(c.Wall))
 	binary.BigEndian.PutUint32(h[73:77], c.Logical)
 	return h
-}
-
-func uvarintLen(n uint64) int {
-	var buf [binary.MaxVarintLen64]byte
-	return binary.PutUvarint(buf[:], n)
 }
 
 // signEnvelope assembles and signs an envelope.

@@ -13,6 +13,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/internal/varint"
 )
 
 const (
@@ -241,15 +242,18 @@ func readEnvelopes(br *bufio.Reader, max int64) ([][]byte, error) {
 		total int64
 	)
 	for {
-		l, err := binary.ReadUvarint(br)
+		l, err := varint.Read(br, crdt.MaxEnvelopeSize)
 		if errors.Is(err, io.EOF) {
 			return raws, nil
+		}
+		if errors.Is(err, varint.ErrBad) || errors.Is(err, varint.ErrLimit) {
+			return nil, fmt.Errorf("%w: length of operation %d: %w", ErrBadBundle, len(raws), err)
 		}
 		if err != nil {
 			return nil, err
 		}
-		if l < 1 || l > crdt.MaxEnvelopeSize {
-			return nil, fmt.Errorf("%w: operation %d has length %d, limit %d", ErrBadBundle, len(raws), l, crdt.MaxEnvelopeSize)
+		if l < 1 {
+			return nil, fmt.Errorf("%w: operation %d is empty", ErrBadBundle, len(raws))
 		}
 		if total += int64(l) + 1; total > max {
 			return nil, fmt.Errorf("%w: more than %d bytes of operations", ErrBadBundle, max)
