@@ -17,6 +17,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/internal/testkit"
 	"github.com/convene/convene/node"
 )
 
@@ -43,9 +44,7 @@ func newNet(t testing.TB, opts Options) *Net {
 }
 
 func testContext(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	t.Cleanup(cancel)
-	return ctx
+	return testkit.Context(t, testTimeout)
 }
 
 func write(t testing.TB, n *Net, i int, body crdt.Body) crdt.OpID {
@@ -67,14 +66,7 @@ func waitConverged(t testing.TB, n *Net, nodes ...int) {
 // eventually polls cond until it holds, failing the test after testTimeout.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	ctx := testContext(t)
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("timed out waiting for %s", what)
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+	testkit.Eventually(t, testTimeout, what, func() (bool, string) { return cond(), "" })
 }
 
 // has reports whether node i has applied operation id.

@@ -19,6 +19,7 @@ import (
 	"github.com/multiformats/go-multiaddr"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/internal/testkit"
 	"github.com/convene/convene/node"
 	"github.com/convene/convene/node/mesh"
 	"github.com/convene/convene/node/store"
@@ -185,13 +186,7 @@ func act(t testing.TB, nd *node.Node, prefix string, n int) []crdt.OpID {
 // waitFor polls cond until it holds or the test times out.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(testTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.Eventually(t, testTimeout, what, func() (bool, string) { return cond(), "" })
 }
 
 // waitConverged waits until all nodes hold the same operations.

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/convene/convene/internal/wait"
 	"github.com/convene/convene/testnet/proc"
 )
 
@@ -145,19 +146,8 @@ func statusOf(ctx context.Context, a *proc.Client) (status, error) {
 // poll calls fn every interval until it returns true or an error, or ctx
 // or the deadline ends.
 func poll(ctx context.Context, interval, limit time.Duration, fn func() (bool, error)) error {
-	deadline := time.Now().Add(limit)
-	for {
+	return wait.Until(ctx, limit, interval, interval, func() (bool, string, error) {
 		ok, err := fn()
-		if err != nil || ok {
-			return err
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not done after %s", limit)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(interval):
-		}
-	}
+		return ok, "", err
+	})
 }
