@@ -92,12 +92,12 @@ func ParseInvite(s string) (Invite, error) {
 		}
 		a, err := ma.NewMultiaddrBytes(ab)
 		if err != nil {
-			return Invite{}, fmt.Errorf("%w: address %d: %v", ErrBadInvite, i, err)
+			return Invite{}, fmt.Errorf("%w: address %d: %w", ErrBadInvite, i, err)
 		}
 		inv.Addrs = append(inv.Addrs, a)
 	}
 	if r.err != nil {
-		return Invite{}, fmt.Errorf("%w: %v", ErrBadInvite, r.err)
+		return Invite{}, fmt.Errorf("%w: %w", ErrBadInvite, r.err)
 	}
 	if len(r.b) != 0 {
 		return Invite{}, fmt.Errorf("%w: trailing bytes", ErrBadInvite)

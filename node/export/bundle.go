@@ -226,13 +226,13 @@ func wrapBad(err error) error {
 		return err
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("%w: truncated: %v", ErrBadBundle, err)
+		return fmt.Errorf("%w: truncated: %w", ErrBadBundle, err)
 	}
 	var re readError
 	if errors.As(err, &re) {
 		return fmt.Errorf("read bundle: %w", re.err)
 	}
-	return fmt.Errorf("%w: corrupt stream: %v", ErrBadBundle, err)
+	return fmt.Errorf("%w: corrupt stream: %w", ErrBadBundle, err)
 }
 
 // readEnvelopes reads length-prefixed envelopes until a clean end.
