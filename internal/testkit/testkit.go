@@ -4,9 +4,12 @@ package testkit
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
 	"testing"
 	"time"
 
+	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/internal/wait"
 )
 
@@ -30,4 +33,15 @@ func Context(t testing.TB, timeout time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// Signer is the identity named name: the same key pair in every test and
+// every process, so that a child process can rebuild a parent's fixtures.
+func Signer(name string) crdt.Signer {
+	seed := sha256.Sum256([]byte("convene test signer " + name))
+	s, err := crdt.NewSigner(ed25519.NewKeyFromSeed(seed[:]))
+	if err != nil {
+		panic(err) // a 32-byte seed always makes a key
+	}
+	return s
 }
