@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -187,27 +186,7 @@ type attacker struct {
 
 func newAttacker(t testing.TB, g crdt.GatheringID) *attacker {
 	t.Helper()
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() {
-		cancel()
-		h.Close()
-	})
-	ps, err := pubsub.NewGossipSub(ctx, h, pubsub.WithFloodPublish(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	topic, err := ps.Join(g.Topic())
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Subscribing announces the topic, so the nodes graft the attacker.
-	if _, err := topic.Subscribe(); err != nil {
-		t.Fatal(err)
-	}
+	h, topic := testkit.GossipPeer(t, g.Topic())
 	return &attacker{h: h, topic: topic}
 }
 
