@@ -370,7 +370,7 @@ func TestAuth(t *testing.T) {
 	}
 	origin := h.ts.URL
 
-	body := map[string]any{"name": "G"}
+	body := map[string]any{"title": "S"}
 	cases := []struct {
 		name   string
 		opts   []reqOpt
@@ -400,7 +400,7 @@ func TestAuth(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			digest := h.digest()
-			status, b, _ := h.do("POST", "/api/v1/groups", body, tc.opts...)
+			status, b, _ := h.do("POST", "/api/v1/sessions", body, tc.opts...)
 			if status != tc.status {
 				t.Fatalf("status %d, want %d: %s", status, tc.status, b)
 			}

@@ -60,6 +60,8 @@ func errorStatus(err error) (int, string) {
 		return http.StatusForbidden, apiv1.CodeForbidden
 	case errors.Is(err, crdt.ErrCapReached):
 		return http.StatusConflict, apiv1.CodeCapReached
+	case errors.Is(err, crdt.ErrLimit):
+		return http.StatusConflict, apiv1.CodeLimitReached
 	case errors.Is(err, crdt.ErrConflict):
 		return http.StatusConflict, apiv1.CodeConflict
 	case errors.Is(err, crdt.ErrClosed):

@@ -16,6 +16,7 @@ const (
 	CodeForbidden        = "forbidden"
 	CodeNotScribe        = "not_scribe"
 	CodeCapReached       = "cap_reached"
+	CodeLimitReached     = "limit_reached"
 	CodeConflict         = "conflict"
 	CodeSessionClosed    = "session_closed"
 	CodeTooLarge         = "too_large"
