@@ -5,6 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"math"
+
+	"github.com/convene/convene/internal/varint"
 )
 
 // Envelope encoding, version 2 (fixed-width integers big-endian):
@@ -75,14 +78,14 @@ func DecodeEnvelope(b []byte) (*Envelope, error) {
 		return nil, fmt.Errorf("%w: negative clock", ErrMalformed)
 	}
 	off := headerSize
-	epoch, w := binary.Uvarint(b[off:])
-	if w <= 0 || w != uvarintLen(epoch) {
+	epoch, w, err := varint.Uvarint(b[off:], math.MaxUint64)
+	if err != nil {
 		return nil, fmt.Errorf("%w: bad epoch", ErrMalformed)
 	}
 	e.Epoch = epoch
 	off += w
-	n, w := binary.Uvarint(b[off:])
-	if w <= 0 || w != uvarintLen(n) {
+	n, w, err := varint.Uvarint(b[off:], math.MaxUint64)
+	if err != nil {
 		return nil, fmt.Errorf("%w: bad payload length", ErrMalformed)
 	}
 	off += w
@@ -106,11 +109,6 @@ func header(g GatheringID, author IdentityID, c Clock, epoch uint64) []byte {
 	binary.BigEndian.PutUint64(h[65:73], uint64(c.Wall))
 	binary.BigEndian.PutUint32(h[73:77], c.Logical)
 	return binary.AppendUvarint(h, epoch)
-}
-
-func uvarintLen(n uint64) int {
-	var buf [binary.MaxVarintLen64]byte
-	return binary.PutUvarint(buf[:], n)
 }
 
 // signEnvelope assembles an envelope from its header and sealed payload,

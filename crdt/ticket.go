@@ -7,7 +7,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
+
+	"github.com/convene/convene/internal/varint"
 )
 
 // Ticket is what a hub is handed to serve one epoch of a gathering: the
@@ -75,8 +78,8 @@ func ParseTicket(s string) (Ticket, error) {
 	}
 	var t Ticket
 	copy(t.Gathering[:], body[1:33])
-	epoch, w := binary.Uvarint(body[33:])
-	if w <= 0 || w != uvarintLen(epoch) {
+	epoch, w, err := varint.Uvarint(body[33:], math.MaxUint64)
+	if err != nil {
 		return Ticket{}, fmt.Errorf("%w: bad epoch", ErrBadTicket)
 	}
 	t.Epoch = epoch

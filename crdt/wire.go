@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"unicode/utf8"
+
+	"github.com/convene/convene/internal/varint"
 )
 
 // The binary encoding of bodies, shared by the sealed payload and the
@@ -112,8 +114,8 @@ func (r *reader) uvarint() uint64 {
 	if r.err != nil {
 		return 0
 	}
-	v, n := binary.Uvarint(r.b[r.off:])
-	if n <= 0 || n != uvarintLen(v) {
+	v, n, err := varint.Uvarint(r.b[r.off:], math.MaxUint64)
+	if err != nil {
 		r.fail(ErrMalformed, "bad varint")
 		return 0
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/internal/atomicfile"
 )
 
 // Files of the data directory.
@@ -65,7 +66,7 @@ func saveGathering(dir string, creds crdt.Credentials, name string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, gatheringFile), 0o600, append(b, '\n')); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, gatheringFile), 0o600, append(b, '\n')); err != nil {
 		return fmt.Errorf("write %s: %w", gatheringFile, err)
 	}
 	return nil
@@ -138,7 +139,7 @@ func saveIdentities(dir string, ids []localKey) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, identitiesFile), 0o600, append(b, '\n')); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, identitiesFile), 0o600, append(b, '\n')); err != nil {
 		return fmt.Errorf("write %s: %w", identitiesFile, err)
 	}
 	return nil
@@ -168,47 +169,8 @@ func LoadPeerKey(dir string) (crypto.PrivKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(path, 0o600, b); err != nil {
+	if err := atomicfile.WriteFile(path, 0o600, b); err != nil {
 		return nil, fmt.Errorf("write %s: %w", peerKeyFile, err)
 	}
 	return k, nil
-}
-
-// writeFileAtomic replaces path with the concatenation of parts: a
-// temporary file in the same directory, synced, then renamed over path,
-// then the directory synced, so a crash leaves either the old file or the
-// new one, never a torn one.
-func writeFileAtomic(path string, perm os.FileMode, parts ...[]byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // fails harmlessly once renamed
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	for _, b := range parts {
-		if _, err := f.Write(b); err != nil {
-			f.Close()
-			return err
-		}
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }

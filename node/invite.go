@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/internal/varint"
 	ma "github.com/multiformats/go-multiaddr"
 )
 
@@ -91,12 +92,12 @@ func ParseInvite(s string) (Invite, error) {
 		}
 		a, err := ma.NewMultiaddrBytes(ab)
 		if err != nil {
-			return Invite{}, fmt.Errorf("%w: address %d: %v", ErrBadInvite, i, err)
+			return Invite{}, fmt.Errorf("%w: address %d: %w", ErrBadInvite, i, err)
 		}
 		inv.Addrs = append(inv.Addrs, a)
 	}
 	if r.err != nil {
-		return Invite{}, fmt.Errorf("%w: %v", ErrBadInvite, r.err)
+		return Invite{}, fmt.Errorf("%w: %w", ErrBadInvite, r.err)
 	}
 	if len(r.b) != 0 {
 		return Invite{}, fmt.Errorf("%w: trailing bytes", ErrBadInvite)
@@ -129,13 +130,9 @@ func (r *inviteReader) uvarint(max uint64) uint64 {
 	if r.err != nil {
 		return 0
 	}
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.err = errors.New("bad length")
-		return 0
-	}
-	if v > max {
-		r.err = fmt.Errorf("length %d over limit %d", v, max)
+	v, n, err := varint.Uvarint(r.b, max)
+	if err != nil {
+		r.err = fmt.Errorf("length: %w", err)
 		return 0
 	}
 	r.b = r.b[n:]

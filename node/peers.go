@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 
 	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/convene/convene/internal/atomicfile"
 )
 
 // invitePeersFile keeps the addresses an invite carried, so that every
@@ -39,7 +41,7 @@ func SaveInvite(dir string, inv Invite) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, invitePeersFile), 0o600, b); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, invitePeersFile), 0o600, b); err != nil {
 		return fmt.Errorf("save invite peers: %w", err)
 	}
 	return nil

@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/convene/convene/internal/atomicfile"
 )
 
 // snapshotFile holds the state snapshot, next to the store rather than in
@@ -50,7 +52,7 @@ func writeSnapshot(dir string, key snapshotKey, body []byte) error {
 	h = append(h, key.digest...)
 	sum := crc32.Update(crc32.Checksum(h, castagnoli), castagnoli, body)
 	h = binary.BigEndian.AppendUint32(h, sum)
-	if err := writeFileAtomic(filepath.Join(dir, snapshotFile), 0o600, h, body); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, snapshotFile), 0o600, h, body); err != nil {
 		return fmt.Errorf("write the state snapshot: %w", err)
 	}
 	return nil

@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/internal/testkit"
 	"github.com/convene/convene/node"
 )
 
@@ -43,9 +43,7 @@ func newNet(t testing.TB, opts Options) *Net {
 }
 
 func testContext(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	t.Cleanup(cancel)
-	return ctx
+	return testkit.Context(t, testTimeout)
 }
 
 func write(t testing.TB, n *Net, i int, body crdt.Body) crdt.OpID {
@@ -67,14 +65,7 @@ func waitConverged(t testing.TB, n *Net, nodes ...int) {
 // eventually polls cond until it holds, failing the test after testTimeout.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	ctx := testContext(t)
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("timed out waiting for %s", what)
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+	testkit.Eventually(t, testTimeout, what, func() (bool, string) { return cond(), "" })
 }
 
 // has reports whether node i has applied operation id.
@@ -195,27 +186,7 @@ type attacker struct {
 
 func newAttacker(t testing.TB, g crdt.GatheringID) *attacker {
 	t.Helper()
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() {
-		cancel()
-		h.Close()
-	})
-	ps, err := pubsub.NewGossipSub(ctx, h, pubsub.WithFloodPublish(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	topic, err := ps.Join(g.Topic())
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Subscribing announces the topic, so the nodes graft the attacker.
-	if _, err := topic.Subscribe(); err != nil {
-		t.Fatal(err)
-	}
+	h, topic := testkit.GossipPeer(t, g.Topic())
 	return &attacker{h: h, topic: topic}
 }
 

@@ -263,7 +263,7 @@ func (n *Net) meshConfig(i int) mesh.Config {
 	return mesh.Config{
 		Listen:       []multiaddr.Multiaddr{multiaddr.StringCast("/ip4/127.0.0.1/tcp/0")},
 		SyncInterval: n.opts.SyncInterval,
-		Gater:        &gater{net: n, self: i},
+		Gater:        n.gater(i),
 		Logger:       n.log.With("node", i),
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/convene/convene/internal/httpsec"
 	"github.com/convene/convene/node"
 	"github.com/convene/convene/web/apiv1"
 )
@@ -36,11 +37,6 @@ const (
 
 // APIPrefix is where the JSON API lives.
 const APIPrefix = apiv1.Prefix
-
-// Security headers. The Content-Security-Policy allows only this origin's
-// scripts, styles and connections, and no framing.
-const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 
 // Config says how to serve a node.
 type Config struct {
@@ -175,13 +171,7 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		httpsec.Set(w.Header())
 		next.ServeHTTP(w, r)
 	})
 }

@@ -7,10 +7,10 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/internal/atomicfile"
 	"github.com/convene/convene/node"
 	"github.com/convene/convene/node/export"
 	"github.com/convene/convene/web/apiv1"
@@ -84,23 +84,7 @@ func writeOutput(file string, stdout io.Writer, fn func(io.Writer) error) error 
 	if file == "" {
 		return fn(stdout)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(file), ".convene-export-*")
-	if err != nil {
-		return fmt.Errorf("create %s: %w", file, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := fn(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", file, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", file, err)
-	}
-	return os.Rename(tmp.Name(), file)
+	return atomicfile.Write(file, 0o600, fn)
 }
 
 func cmdImport(ctx context.Context, args []string, stdout io.Writer) error {

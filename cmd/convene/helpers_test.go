@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/convene/convene/internal/testkit"
 	"github.com/convene/convene/testnet/proc"
 	"github.com/convene/convene/web/apiv1"
 )
@@ -243,7 +244,7 @@ func (p *running) document(sid string) document {
 // eventually polls cond until it holds, for at most convergeTimeout.
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	proc.Eventually(t, convergeTimeout, what, cond)
+	testkit.Eventually(t, convergeTimeout, what, cond)
 }
 
 // apiError is the body of an error answer.

@@ -1,7 +1,7 @@
 // Command convene runs a convene node and manages its data directory.
 //
-// See README.md and docs/API.md; the interface is /work/shared/API.md's
-// "Command line".
+// See README.md and docs/API.md; the interface is the product spec's
+// API.md, "Command line".
 package main
 
 import (

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/convene/convene/internal/atomicfile"
 	"github.com/convene/convene/web/apiv1"
 )
 
@@ -32,11 +33,10 @@ func writeRunFile(dir string, rf runFile) error {
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(dir, runFileName+".tmp")
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return fmt.Errorf("write run file: %w", err)
+	if err := atomicfile.WriteFile(filepath.Join(dir, runFileName), 0o600, b); err != nil {
+		return fmt.Errorf("run file: %w", err)
 	}
-	return os.Rename(tmp, filepath.Join(dir, runFileName))
+	return nil
 }
 
 func removeRunFile(dir string) { os.Remove(filepath.Join(dir, runFileName)) }

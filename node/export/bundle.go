@@ -14,6 +14,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/internal/varint"
 )
 
 const (
@@ -226,13 +227,13 @@ func wrapBad(err error) error {
 		return err
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("%w: truncated: %v", ErrBadBundle, err)
+		return fmt.Errorf("%w: truncated: %w", ErrBadBundle, err)
 	}
 	var re readError
 	if errors.As(err, &re) {
 		return fmt.Errorf("read bundle: %w", re.err)
 	}
-	return fmt.Errorf("%w: corrupt stream: %v", ErrBadBundle, err)
+	return fmt.Errorf("%w: corrupt stream: %w", ErrBadBundle, err)
 }
 
 // readEnvelopes reads length-prefixed envelopes until a clean end. It
@@ -248,15 +249,18 @@ func readEnvelopes(br *bufio.Reader, max int64) ([][]byte, int, error) {
 	)
 	seen := make(map[string]struct{})
 	for {
-		l, err := binary.ReadUvarint(br)
+		l, err := varint.Read(br, crdt.MaxEnvelopeSize)
 		if errors.Is(err, io.EOF) {
 			return raws, count, nil
+		}
+		if errors.Is(err, varint.ErrBad) || errors.Is(err, varint.ErrLimit) {
+			return nil, 0, fmt.Errorf("%w: length of operation %d: %w", ErrBadBundle, count, err)
 		}
 		if err != nil {
 			return nil, 0, err
 		}
-		if l < 1 || l > crdt.MaxEnvelopeSize {
-			return nil, 0, fmt.Errorf("%w: operation %d has length %d, limit %d", ErrBadBundle, count, l, crdt.MaxEnvelopeSize)
+		if l < 1 {
+			return nil, 0, fmt.Errorf("%w: operation %d is empty", ErrBadBundle, count)
 		}
 		if total += int64(l) + 1; total > max {
 			return nil, 0, fmt.Errorf("%w: more than %d bytes of operations", ErrBadBundle, max)

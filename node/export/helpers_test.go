@@ -2,12 +2,12 @@ package export
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"crypto/sha256"
 	"testing"
 	"time"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/internal/testkit"
 )
 
 // Test helpers for the export package: deterministic signers and a world
@@ -17,17 +17,8 @@ import (
 // baseWall is the clock of the first operation of a world (2026-03-01).
 var baseWall = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC).UnixMilli()
 
-func testSigner(name string) crdt.Signer {
-	seed := sha256.Sum256([]byte("convene export test signer " + name))
-	s, err := crdt.NewSigner(ed25519.NewKeyFromSeed(seed[:]))
-	if err != nil {
-		panic(err)
-	}
-	return s
-}
-
 func testCredentials(secret string) crdt.Credentials {
-	return crdt.Credentials{Secret: sha256.Sum256([]byte(secret)), Founder: testSigner("founder").ID}
+	return crdt.Credentials{Secret: sha256.Sum256([]byte(secret)), Founder: testkit.Signer("founder").ID}
 }
 
 type world struct {
@@ -48,7 +39,7 @@ func newWorld(tb testing.TB, secret string) *world {
 func (w *world) do(signer string, body crdt.Body) crdt.OpID {
 	w.tb.Helper()
 	w.wall += 1000
-	env, op, err := w.keys.Seal(testSigner(signer), crdt.Clock{Wall: w.wall}, body)
+	env, op, err := w.keys.Seal(testkit.Signer(signer), crdt.Clock{Wall: w.wall}, body)
 	if err != nil {
 		w.tb.Fatalf("seal %T: %v", body, err)
 	}

@@ -9,6 +9,7 @@ import (
 	ics "github.com/arran4/golang-ical"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/internal/testkit"
 )
 
 func parseICS(t *testing.T, x Export) (*ics.Calendar, string) {
@@ -154,7 +155,7 @@ func TestICS(t *testing.T) {
 	if got := prop(t, d, ics.ComponentPropertyUrl).Value; got != "https://meet.example.org/convene" {
 		t.Errorf("URL %q", got)
 	}
-	if got := prop(t, d, ics.ComponentPropertyOrganizer).Value; got != "urn:convene:identity:"+testSigner("bob").ID.String() {
+	if got := prop(t, d, ics.ComponentPropertyOrganizer).Value; got != "urn:convene:identity:"+testkit.Signer("bob").ID.String() {
 		t.Errorf("ORGANIZER without a group %q", got)
 	}
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/internal/testkit"
 	"github.com/convene/convene/node"
 )
 
@@ -225,7 +226,7 @@ func forgeSealed(t *testing.T, g crdt.GatheringID) []byte {
 	// Seal with keys of another secret, then re-point the header at g and
 	// re-sign: the signature is good, the seal does not open with g's key.
 	otherKeys := testCredentials("forger").Derive()
-	s := testSigner("forger")
+	s := testkit.Signer("forger")
 	env, _, err := otherKeys.Seal(s, crdt.Clock{Wall: time.Now().UnixMilli()}, &crdt.IdentityBody{Name: "x"})
 	if err != nil {
 		t.Fatal(err)

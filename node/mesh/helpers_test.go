@@ -12,13 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/control"
 	"github.com/libp2p/go-libp2p/core/crypto"
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/internal/gate"
+	"github.com/convene/convene/internal/testkit"
 	"github.com/convene/convene/node"
 	"github.com/convene/convene/node/mesh"
 	"github.com/convene/convene/node/store"
@@ -29,9 +29,7 @@ import (
 const testTimeout = 20 * time.Second
 
 func testContext(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(t.Context(), 45*time.Second)
-	t.Cleanup(cancel)
-	return ctx
+	return testkit.Context(t, 45*time.Second)
 }
 
 func testLogger() *slog.Logger {
@@ -186,13 +184,7 @@ func act(t testing.TB, nd *node.Node, prefix string, n int) []crdt.OpID {
 // waitFor polls cond until it holds or the test times out.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(testTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.Eventually(t, testTimeout, what, func() (bool, string) { return cond(), "" })
 }
 
 // waitConverged waits until all nodes hold the same operations.
@@ -232,20 +224,9 @@ func (g apart) blocked(self, p peer.ID) bool {
 }
 
 // gater returns the gater for the host self.
-func (g apart) gater(self peer.ID) gate { return gate{apart: g, self: self} }
-
-type gate struct {
-	apart
-	self peer.ID
+func (g apart) gater(self peer.ID) gate.Gater {
+	return gate.Gater{Peer: func(p peer.ID) bool { return !g.blocked(self, p) }}
 }
-
-func (g gate) InterceptPeerDial(p peer.ID) bool                        { return !g.blocked(g.self, p) }
-func (g gate) InterceptAddrDial(p peer.ID, _ multiaddr.Multiaddr) bool { return !g.blocked(g.self, p) }
-func (g gate) InterceptAccept(network.ConnMultiaddrs) bool             { return true }
-func (g gate) InterceptSecured(_ network.Direction, p peer.ID, _ network.ConnMultiaddrs) bool {
-	return !g.blocked(g.self, p)
-}
-func (g gate) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) { return true, 0 }
 
 // runningFunc returns the first of funcs that some goroutine is running,
 // or "".

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/convene/convene/internal/varint"
 )
 
 // Message encoding, version 1:
@@ -172,27 +174,12 @@ func (d *decoder) fail(format string, args ...any) error {
 }
 
 func (d *decoder) uvarint(what string, max uint64) (uint64, error) {
-	v, n := binary.Uvarint(d.b[d.off:])
-	if n <= 0 {
-		return 0, d.fail("bad %s", what)
-	}
-	if n != uvarintLen(v) {
-		return 0, d.fail("%s is not minimally encoded", what)
-	}
-	if v > max {
-		return 0, d.fail("%s %d is above %d", what, v, max)
+	v, n, err := varint.Uvarint(d.b[d.off:], max)
+	if err != nil {
+		return 0, d.fail("%s: %v", what, err)
 	}
 	d.off += n
 	return v, nil
-}
-
-func uvarintLen(v uint64) int {
-	n := 1
-	for v >= 0x80 {
-		v >>= 7
-		n++
-	}
-	return n
 }
 
 func (d *decoder) take(n int, what string) ([]byte, error) {

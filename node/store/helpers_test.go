@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/sha256"
 	"fmt"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/internal/testkit"
 )
 
 // testGathering is a gathering with one author, derived from seed so that a
@@ -24,11 +24,7 @@ type testGathering struct {
 
 func newTestGathering(t testing.TB, seed string) testGathering {
 	t.Helper()
-	key := ed25519.NewKeyFromSeed(sum(seed + "/author"))
-	s, err := crdt.NewSigner(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testkit.Signer(seed + "/author")
 	creds := crdt.Credentials{Secret: [32]byte(sum(seed + "/secret")), Founder: s.ID}
 	return testGathering{keys: creds.Derive(), signer: s}
 }

@@ -51,6 +51,12 @@ func (s *Store) scan(ctx context.Context, prefix string, from []byte, keysOnly b
 	return ctx.Err()
 }
 
+// scanPebble reaches around the go-datastore interface (which stays the
+// store's interface for everything else) because a datastore query hands
+// every entry through a channel with its key converted to a string:
+// BenchmarkScan reads a log 1.6 times slower that way (≈ 4.4 µs against
+// 2.7 µs an operation, decoding included), ≈ 1.6 s more to start a node
+// of a million operations, whose budget is 1 s.
 func (s *Store) scanPebble(ctx context.Context, lower, upper []byte, keysOnly bool, fn func(key, val []byte) error) error {
 	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {

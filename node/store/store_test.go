@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/internal/testkit"
 	"github.com/convene/convene/node/recon"
 )
 
@@ -495,20 +497,13 @@ func TestCloseWaitsForCalls(t *testing.T) {
 	closed := make(chan error, 1)
 	go func() { closed <- s.Close() }()
 	// Wait until Close has begun: from then on, new calls are refused.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testkit.Eventually(t, 10*time.Second, "Close began", func() (bool, string) {
 		_, err := l.Get(ctx, sortedItems(envs[:1]))
-		if errors.Is(err, ErrClosed) {
-			break
-		}
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrClosed) {
 			t.Fatal(err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("Close never began")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return errors.Is(err, ErrClosed), fmt.Sprint(err)
+	})
 	select {
 	case err := <-closed:
 		t.Fatalf("Close returned (%v) while a call was in flight", err)

@@ -23,6 +23,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/convene/convene/internal/testkit"
 	"github.com/convene/convene/testnet/proc"
 )
 
@@ -340,7 +341,7 @@ func (n *node) documentJSON(sid string) string {
 // eventually polls cond until it holds, for at most convergeTimeout.
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	proc.Eventually(t, convergeTimeout, what, cond)
+	testkit.Eventually(t, convergeTimeout, what, cond)
 }
 
 // converged waits until every node holds the same operations.

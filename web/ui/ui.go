@@ -21,14 +21,15 @@ import (
 	"strings"
 
 	"github.com/skip2/go-qrcode"
+
+	"github.com/convene/convene/internal/httpsec"
 )
 
 //go:embed templates/*.html static i18n/*.json
 var files embed.FS
 
 // CSP is the Content-Security-Policy of every response of the handler.
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+const CSP = httpsec.CSP
 
 // Config says what the handler serves.
 type Config struct {
@@ -126,11 +127,7 @@ func New(cfg Config) (http.Handler, error) {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
 func setSecurityHeaders(w http.ResponseWriter) {
-	hd := w.Header()
-	hd.Set("Content-Security-Policy", CSP)
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Referrer-Policy", "no-referrer")
-	hd.Set("X-Frame-Options", "DENY")
+	httpsec.Set(w.Header())
 }
 
 // pageData is what a page's template sees. Data goes to the page's script

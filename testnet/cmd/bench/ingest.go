@@ -38,7 +38,7 @@ func benchIngest(ctx context.Context, l *lab, cfg config) section {
 	sec.details = append(sec.details,
 		fmt.Sprintf("%d operations of the realistic mix (revisions, endorsements, comments, registrations, proposals), %d bytes on average, ingested in batches of %d into a fresh pebble store, each batch one synced write.",
 			len(bulk), size/len(bulk), ingestBatch),
-		"The ratio is ingest rate ÷ verify rate in the same run; the budget wants ≥ 0.8, so the table shows 0.8 ÷ ratio (≤ 1 is within budget).")
+		"The ratio is ingest rate ÷ verify rate in the same run; the budget wants ≥ 1.5, so the table shows 1.5 ÷ ratio (≤ 1 is within budget).")
 
 	cores := []int{1}
 	if runtime.NumCPU() > 1 {
@@ -52,10 +52,11 @@ func benchIngest(ctx context.Context, l *lab, cfg config) section {
 		}
 		ratio := ingest / verify
 		sec.rows = append(sec.rows, row{
-			what:  fmt.Sprintf("ingest ÷ ed25519 verify, %d core%s", procs, plural(procs)),
-			value: fmt.Sprintf("%.2f (%.0f ops/s ÷ %.0f verify/s)", ratio, ingest, verify),
-			limit: "≥ 0.80",
-			ratio: 0.8 / ratio,
+			budget: "ingest",
+			what:   fmt.Sprintf("ingest ÷ ed25519 verify, %d core%s", procs, plural(procs)),
+			value:  fmt.Sprintf("%.2f (%.0f ops/s ÷ %.0f verify/s)", ratio, ingest, verify),
+			limit:  "≥ 1.50",
+			ratio:  1.5 / ratio,
 		})
 	}
 	if sec.missed() {

@@ -120,10 +120,11 @@ func benchLatency(ctx context.Context, l *lab, cfg config) section {
 	slices.Sort(lat)
 	p50, p99, maxLat := quantile(lat, missing, 0.50), quantile(lat, missing, 0.99), quantile(lat, missing, 1)
 	sec.rows = append(sec.rows, row{
-		what:  fmt.Sprintf("change → every other UI, p99 (%d nodes)", len(procs)),
-		value: fmt.Sprintf("%s (p50 %s, max %s)", msOrLost(p99), msOrLost(p50), msOrLost(maxLat)),
-		limit: "≤ 100 ms",
-		ratio: float64(p99) / float64(100*time.Millisecond),
+		budget: "latency",
+		what:   fmt.Sprintf("change → every other UI, p99 (%d nodes; the budget's 50 do not fit the benchmark machine)", len(procs)),
+		value:  fmt.Sprintf("%s (p50 %s, max %s)", msOrLost(p99), msOrLost(p50), msOrLost(maxLat)),
+		limit:  "≤ 50 ms",
+		ratio:  float64(p99) / float64(50*time.Millisecond),
 	})
 	sec.details = append(sec.details,
 		fmt.Sprintf("%d `convene run` processes on loopback (`--no-mdns`, TCP), the first made by `convene init`, the others by `convene join` with its invite and `--peer` the first; connected peers per node when measuring: %v.", len(procs), peers),

@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/convene/convene/internal/wait"
 	"github.com/convene/convene/testnet/proc"
 )
 
@@ -88,7 +88,7 @@ func (l *lab) start(ctx context.Context, data string, extra ...string) (*proc.Pr
 		Data:   data,
 		Stderr: stderr,
 		// The node dies with the benchmark, even if the benchmark is killed.
-		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+		SysProcAttr: dieWithParent(),
 		Timeout:     2 * time.Minute,
 	})
 	if err != nil {
@@ -130,19 +130,8 @@ func peakRSS(p *proc.Proc) (int64, error) {
 // poll calls fn every interval until it returns true or an error, or ctx
 // or the deadline ends.
 func poll(ctx context.Context, interval, limit time.Duration, fn func() (bool, error)) error {
-	deadline := time.Now().Add(limit)
-	for {
+	return wait.Until(ctx, limit, interval, interval, func() (bool, string, error) {
 		ok, err := fn()
-		if err != nil || ok {
-			return err
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not done after %s", limit)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(interval):
-		}
-	}
+		return ok, "", err
+	})
 }

@@ -12,6 +12,8 @@ import (
 	"runtime/pprof"
 	"strings"
 	"time"
+
+	"github.com/convene/convene/internal/atomicfile"
 )
 
 // section is the outcome of one benchmark: its rows in the budget table,
@@ -27,10 +29,11 @@ type section struct {
 
 // row is one figure of the budget.
 type row struct {
-	what  string
-	value string
-	limit string
-	ratio float64 // ≤ 1 is within budget; NaN: not measured
+	budget string // the budgetItem's id
+	what   string
+	value  string
+	limit  string
+	ratio  float64 // ≤ 1 is within budget; NaN: not measured
 }
 
 func (s *section) missed() bool {
@@ -182,26 +185,20 @@ func writeReport(file string, m machine, args string, secs []section) error {
 	fmt.Fprintf(&b, "| load average (1, 5, 15 min) | %s at the start, %s at the end |\n\n", m.loadBefore, m.loadAfter)
 	fmt.Fprintf(&b, "The machine is shared: a load average above its core count means other work competed for the CPU, and every timing here is then pessimistic.\n\n")
 
-	fmt.Fprintf(&b, "## The budget\n\n")
+	fmt.Fprintf(&b, "%s\n\n", budgetHeading)
 	fmt.Fprintf(&b, "The ratio column reads \"≤ 1 is within budget\": figure ÷ limit for times, bytes and memory; limit ÷ figure for the ingest ratio, whose limit is a floor.\n\n")
-	fmt.Fprintf(&b, "| figure | measured | limit | ratio | |\n|---|---|---|---|---|\n")
-	for _, s := range secs {
-		if s.err != nil && len(s.rows) == 0 {
-			fmt.Fprintf(&b, "| %s | not measured: %s | | | ✗ |\n", s.title, cell(s.err.Error()))
-			continue
+	fmt.Fprintf(&b, "| budget | figure | measured | limit | ratio | |\n|---|---|---|---|---|---|\n")
+	for _, r := range budgetRows(secs) {
+		mark, ratio := "✓", fmt.Sprintf("%.2f", r.ratio)
+		switch {
+		case r.ratio > 1e6:
+			mark, ratio = "✗ miss", "∞"
+		case math.IsNaN(r.ratio):
+			mark, ratio = "✗", "–"
+		case r.ratio > 1:
+			mark = "✗ miss"
 		}
-		for _, r := range s.rows {
-			mark, ratio := "✓", fmt.Sprintf("%.2f", r.ratio)
-			switch {
-			case r.ratio > 1e6:
-				mark, ratio = "✗ miss", "∞"
-			case math.IsNaN(r.ratio):
-				mark, ratio = "✗", "–"
-			case r.ratio > 1:
-				mark = "✗ miss"
-			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", r.what, cell(r.value), r.limit, ratio, mark)
-		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", r.budget, cell(r.what), cell(r.value), r.limit, ratio, mark)
 	}
 	b.WriteString("\n")
 	for _, s := range secs {
@@ -222,6 +219,9 @@ func writeReport(file string, m machine, args string, secs []section) error {
 			}
 		}
 	}
+	if err := checkBudget(b.Bytes()); err != nil {
+		return err
+	}
 	if file == "" {
 		_, err := os.Stdout.Write(b.Bytes())
 		return err
@@ -235,11 +235,7 @@ func writeReport(file string, m machine, args string, secs []section) error {
 	if !bytes.Contains(b.Bytes(), []byte("\n"+analysisHeading+"\n")) {
 		fmt.Fprintf(&b, "%s\n\n(None yet: read the figures and the profiles above and write here why a figure misses and what would close it.)\n", analysisHeading)
 	}
-	tmp := file + ".tmp"
-	if err := os.WriteFile(tmp, b.Bytes(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Clean(file))
+	return atomicfile.WriteFile(filepath.Clean(file), 0o644, b.Bytes())
 }
 
 // cell makes text safe inside a table cell.
