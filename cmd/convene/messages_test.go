@@ -128,6 +128,31 @@ func TestRunNamesAndAlreadyRunning(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, want) || strings.Count(r.stderr, "\n") != 1 {
 		t.Errorf("second run: exit %d, stderr %q, want %q", r.code, r.stderr, want)
 	}
+	// CSV beside the running node (through its API) is spreadsheet-safe
+	// unless asked raw; the same after it stops (from the store).
+	var g, sess, prop struct{ ID string }
+	a.call("POST", "/groups", map[string]any{"name": "@Table 1"}, 201, &g)
+	a.call("POST", "/sessions", map[string]any{"title": "Water"}, 201, &sess)
+	a.call("POST", "/sessions/"+sess.ID+"/proposals", map[string]any{"group": g.ID, "text": "=HYPERLINK(\"http://x\")"}, 201, &prop)
+	checkCSV := func(when string) {
+		t.Helper()
+		for _, c := range []struct{ csv, has, hasNot string }{
+			{"proposals", `"'=HYPERLINK(""http://x"")"`, "\uFEFF"},
+			{"proposals,bom", "\uFEFFsession,", ",=HYPERLINK"},
+			{"proposals,raw", `,"=HYPERLINK(""http://x"")"`, "'"},
+			{"endorsements", ",'@Table 1", ",@Table 1"},
+		} {
+			out := cliOK(t, "export", "--data", dir, "--format", "csv", "--csv", c.csv)
+			if !strings.Contains(out, c.has) || strings.Contains(out, c.hasNot) {
+				t.Errorf("%s, --csv %s:\n%s", when, c.csv, out)
+			}
+		}
+		if r := cli(t, "export", "--data", dir, "--format", "csv", "--csv", "proposals,rawest"); r.code != 2 || !strings.Contains(r.stderr, "rawest") {
+			t.Errorf("%s, a bad --csv: exit %d, stderr %q", when, r.code, r.stderr)
+		}
+	}
+	checkCSV("running")
+
 	out := cliOK(t, "invite", "--data", dir, "--qr")
 	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
 	for i, l := range lines[1:] {
@@ -138,6 +163,7 @@ func TestRunNamesAndAlreadyRunning(t *testing.T) {
 	if code := a.signal(syscall.SIGTERM); code != 0 {
 		t.Fatalf("run exited %d on SIGTERM", code)
 	}
+	checkCSV("stopped")
 
 	// Renaming: the founder may; an identity keeps its name; a laptop that
 	// joined is no facilitator.
