@@ -2,6 +2,8 @@ package export
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -125,14 +127,14 @@ type (
 // group). Descriptions become HTML-escaped paragraphs.
 //
 // Ids are urn:convene: names built from the gathering's and the events'
-// ids, never from the exporting node's address: every laptop, running or
+// ids (see collectionURN), never from the exporting node's address: every laptop, running or
 // stopped, gives the same event the same id, so a consumer that imports
 // two exports sees one event, not two. Only url, a link for people, uses
 // x.BaseURL, and only when another machine can open it (publicBase).
 func ActivityStreams(w io.Writer, x Export) error {
 	c := asCollection{
 		Context:      asContext,
-		ID:           "urn:convene:gathering:" + x.Gathering.String() + ":events",
+		ID:           collectionURN(x.Gathering),
 		Type:         "OrderedCollection",
 		Name:         x.Name,
 		OrderedItems: make([]asEvent, 0, len(x.Events)),
@@ -217,6 +219,15 @@ func (x *Export) asEvent(e crdt.Event) asEvent {
 		ev.Attachment = []asLink{{Type: "Link", Href: e.OnlineURL, MediaType: "text/html", Name: "Website"}}
 	}
 	return ev
+}
+
+// collectionURN names a gathering's events collection by a one-way
+// function of its id: exports are published (on a fediverse server, a
+// web page), and the gathering id names its GossipSub topic, which would
+// let a watcher see who takes part.
+func collectionURN(g crdt.GatheringID) string {
+	h := sha256.Sum256(append([]byte("convene activitystreams collection\x00"), g[:]...))
+	return "urn:convene:events:" + hex.EncodeToString(h[:16])
 }
 
 func hasPlace(e crdt.Event) bool {

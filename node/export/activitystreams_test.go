@@ -57,7 +57,7 @@ func TestActivityStreamsStableIDs(t *testing.T) {
 	if err := json.Unmarshal(fromA, &c); err != nil {
 		t.Fatal(err)
 	}
-	if c.ID != "urn:convene:gathering:"+creds.Derive().Gathering.String()+":events" || len(c.Items) != 1 ||
+	if !strings.HasPrefix(c.ID, "urn:convene:events:") || strings.Contains(string(fromA), creds.Derive().Gathering.String()) || len(c.Items) != 1 ||
 		!strings.HasPrefix(c.Items[0].ID, "urn:convene:event:") || c.Items[0].AttributedTo != "urn:convene:group:"+g.String() || c.Items[0].URL != "" {
 		t.Errorf("ids: %+v", c)
 	}
