@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -128,6 +129,22 @@ func TestRunNamesAndAlreadyRunning(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, want) || strings.Count(r.stderr, "\n") != 1 {
 		t.Errorf("second run: exit %d, stderr %q, want %q", r.code, r.stderr, want)
 	}
+	// Without its run file (a node still starting), the store's lock
+	// still tells (where the lock fails with EAGAIN: not Windows).
+	rf := filepath.Join(dir, "run.json")
+	saved, err := os.ReadFile(rf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(rf)
+	r = cli(t, "run", "--data", dir, "--ui", "127.0.0.1:0")
+	if runtime.GOOS != "windows" && (r.code != 1 || !strings.Contains(r.stderr, "already running on "+dir+": another convene process holds its store")) {
+		t.Errorf("second run without a run file: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if err := os.WriteFile(rf, saved, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
 	// CSV beside the running node (through its API) is spreadsheet-safe
 	// unless asked raw; the same after it stops (from the store).
 	var g, sess, prop struct{ ID string }

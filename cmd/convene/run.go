@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/convene/convene/crdt"
@@ -57,9 +58,7 @@ func cmdRun(ctx context.Context, args []string, stdout io.Writer) error {
 	// Another node on this directory holds its store: say where it is,
 	// rather than fail on the store's lock.
 	if _, err := runningNode(ctx, *data); err == nil {
-		if rf, err := readRunFile(*data); err == nil {
-			return fmt.Errorf("already running on %s (pid %d, ui %s)", *data, rf.PID, rf.UI)
-		}
+		return alreadyRunning(*data)
 	}
 	// The UI's addresses are taken before anything else, so that a port in
 	// use fails before a new data directory, or a gathering in it, exists.
@@ -177,6 +176,12 @@ func cmdRun(ctx context.Context, args []string, stdout io.Writer) error {
 // name given for a gathering that exists renames it.
 func openOrCreate(ctx context.Context, cfg node.Config, name, identity string, log *slog.Logger) (*node.Node, error) {
 	n, err := node.Open(ctx, cfg)
+	if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK) {
+		// The store's lock is taken: another process runs on this
+		// directory but did not answer at its run file's address (it is
+		// still starting, or its UI is wedged).
+		return nil, alreadyRunning(cfg.Dir)
+	}
 	if errors.Is(err, node.ErrNoGathering) {
 		gname, err := ask.name(ctx, name, "Name of the new gathering", defaultGatheringName)
 		if err != nil {
@@ -213,6 +218,15 @@ func openOrCreate(ctx context.Context, cfg node.Config, name, identity string, l
 		log.Info("renamed the gathering", "from", st.Name, "to", name)
 	}
 	return n, nil
+}
+
+// alreadyRunning is the error of a run on a directory another process
+// runs on, with where to find that one when its run file says.
+func alreadyRunning(dir string) error {
+	if rf, err := readRunFile(dir); err == nil {
+		return fmt.Errorf("already running on %s (pid %d, ui %s)", dir, rf.PID, rf.UI)
+	}
+	return fmt.Errorf("already running on %s: another convene process holds its store", dir)
 }
 
 // checkLoopback refuses a UI address other machines can reach: the full UI
