@@ -29,6 +29,9 @@ const (
 	KindEvent         Kind = 13 // create an event
 	KindEventUpdate   Kind = 14 // change an event's fields
 	KindParticipation Kind = 15 // an identity's going / maybe / not going
+	KindRemoval       Kind = 16 // facilitators remove an identity (govern.go)
+	KindSeating       Kind = 17 // facilitators set the gathering open or seated
+	KindSeat          Kind = 18 // facilitators seat or unseat a group
 )
 
 // Size bounds, in bytes of UTF-8.
@@ -104,6 +107,12 @@ func newBody(k Kind) Body {
 		return &EventUpdateBody{}
 	case KindParticipation:
 		return &ParticipationBody{}
+	case KindRemoval:
+		return &RemovalBody{}
+	case KindSeating:
+		return &SeatingBody{}
+	case KindSeat:
+		return &SeatBody{}
 	}
 	return nil
 }
@@ -175,7 +184,9 @@ type CommentBody struct {
 	Text     string `json:"text"`
 }
 
-// HideBody hides or shows a proposal, revision or comment.
+// HideBody hides or shows content: a proposal, revision, comment, group
+// (its name), event or identity (its name; Target holds the identity's
+// key, which has the size of an operation id).
 type HideBody struct {
 	Target OpID `json:"target"`
 	Hidden bool `json:"hidden"`

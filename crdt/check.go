@@ -7,8 +7,9 @@ import (
 
 // Check reports whether author may make an operation with this body now:
 // nil, or an error wrapping ErrNotFound, ErrNotScribe, ErrForbidden,
-// ErrCapReached, ErrClosed, ErrConflict or ErrInvalid. Nodes call it before
-// making a local operation; remote operations are never refused by it.
+// ErrCapReached, ErrClosed, ErrConflict, ErrLimit or ErrInvalid. Nodes call
+// it before making a local operation; remote operations are never refused
+// by it. A removed identity may make nothing.
 func (s *State) Check(author IdentityID, body Body) error {
 	if body == nil {
 		return fmt.Errorf("%w: no body", ErrInvalid)
@@ -18,10 +19,46 @@ func (s *State) Check(author IdentityID, body Body) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.settle()
+	if s.isRemoved(author) {
+		return fmt.Errorf("%w: identity %s was removed from the gathering", ErrForbidden, author)
+	}
 	switch b := body.(type) {
 	case *GatheringBody:
 		return s.checkFacil(author, "rename the gathering")
-	case *IdentityBody, *SessionBody, *GroupBody:
+	case *IdentityBody, *SessionBody:
+		return nil
+	case *GroupBody:
+		n := 0
+		for _, g := range s.authorGroups[author] {
+			if s.refreshGroup(g); g.ok {
+				n++
+			}
+		}
+		if n >= MaxGroupsPerIdentity {
+			return fmt.Errorf("%w: an identity creates at most %d groups", ErrLimit, MaxGroupsPerIdentity)
+		}
+		return nil
+	case *RemovalBody:
+		if err := s.checkFacil(author, "remove an identity"); err != nil {
+			return err
+		}
+		switch b.Identity {
+		case s.founder:
+			return fmt.Errorf("%w: the founder cannot be removed", ErrForbidden)
+		case author:
+			return fmt.Errorf("%w: a facilitator cannot remove itself", ErrInvalid)
+		}
+		return nil
+	case *SeatingBody:
+		return s.checkFacil(author, "change the seating")
+	case *SeatBody:
+		if err := s.checkFacil(author, "seat a group"); err != nil {
+			return err
+		}
+		if _, ok := s.validGroup(b.Group); !ok {
+			return fmt.Errorf("%w: group %s", ErrNotFound, b.Group)
+		}
 		return nil
 	case *FacilitatorBody:
 		return s.checkFacil(author, "appoint a facilitator")
@@ -38,6 +75,9 @@ func (s *State) Check(author IdentityID, body Body) error {
 			return err
 		}
 		if err := s.checkScribe(b.Group, author); err != nil {
+			return err
+		}
+		if err := s.checkSeated(b.Group); err != nil {
 			return err
 		}
 		if !sv.Open {
@@ -81,8 +121,18 @@ func (s *State) Check(author IdentityID, body Body) error {
 		}
 		return nil
 	case *CommentBody:
-		if _, ok := s.validProposal(b.Proposal); !ok {
+		p, ok := s.validProposal(b.Proposal)
+		if !ok {
 			return fmt.Errorf("%w: proposal %s", ErrNotFound, b.Proposal)
+		}
+		n := 0
+		for _, c := range p.comments {
+			if c.Author == author && s.counts(c) {
+				n++
+			}
+		}
+		if n >= MaxCommentsPerIdentity {
+			return fmt.Errorf("%w: at most %d comments per identity on one proposal", ErrLimit, MaxCommentsPerIdentity)
 		}
 		return nil
 	case *HideBody:
@@ -91,11 +141,13 @@ func (s *State) Check(author IdentityID, body Body) error {
 		}
 		if t := s.ops.get(b.Target); t != nil {
 			switch t.Body.(type) {
-			case *ProposalBody, *RevisionBody, *CommentBody:
+			case *ProposalBody, *RevisionBody, *CommentBody, *GroupBody, *EventBody:
 				return nil
 			}
+		} else if _, ok := s.seen[IdentityID(b.Target)]; ok {
+			return nil
 		}
-		return fmt.Errorf("%w: no proposal, revision or comment %s", ErrNotFound, b.Target)
+		return fmt.Errorf("%w: no proposal, revision, comment, group, event or identity %s", ErrNotFound, b.Target)
 	case *EventBody:
 		if b.Group != nil {
 			return s.checkScribe(*b.Group, author)
@@ -118,7 +170,7 @@ func (s *State) Check(author IdentityID, body Body) error {
 }
 
 func (s *State) checkFacil(id IdentityID, what string) error {
-	if !s.isFacil(id) {
+	if !s.isActiveFacil(id) {
 		return fmt.Errorf("%w: only a facilitator can %s", ErrForbidden, what)
 	}
 	return nil
@@ -133,8 +185,16 @@ func (s *State) checkSession(id OpID) (Session, error) {
 	return Session{}, fmt.Errorf("%w: session %s", ErrNotFound, id)
 }
 
+// checkSeated: in a seated gathering, only seated groups act.
+func (s *State) checkSeated(gid OpID) error {
+	if !s.canAct(gid) {
+		return fmt.Errorf("%w: the gathering is seated and group %s is not", ErrForbidden, gid)
+	}
+	return nil
+}
+
 func (s *State) checkScribe(gid OpID, id IdentityID) error {
-	if g := s.groups[gid]; g == nil || g.op == nil {
+	if _, ok := s.validGroup(gid); !ok {
 		return fmt.Errorf("%w: group %s", ErrNotFound, gid)
 	}
 	if !s.isScribe(gid, id) {
@@ -151,6 +211,9 @@ func (s *State) checkGroupAct(pid, gid OpID, author IdentityID) (*proposal, erro
 		return nil, fmt.Errorf("%w: proposal %s", ErrNotFound, pid)
 	}
 	if err := s.checkScribe(gid, author); err != nil {
+		return nil, err
+	}
+	if err := s.checkSeated(gid); err != nil {
 		return nil, err
 	}
 	if sv, _ := s.sessionView(p.sess); !sv.Open {

@@ -5,6 +5,28 @@ import (
 	"testing"
 )
 
+// checkCase is one call of Check and the error it should give (nil, or
+// one that errors.Is want).
+type checkCase struct {
+	name  string
+	state *State
+	who   string
+	body  Body
+	want  error
+}
+
+func runChecks(t *testing.T, cases []checkCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := c.state.Check(who(c.who), c.body)
+			if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
+				t.Errorf("Check = %v, want %v", err, c.want)
+			}
+		})
+	}
+}
+
 func TestCheck(t *testing.T) {
 	w := newWorld(t)
 	setup(w) // session s with cap 3, groups ga, gb, gc
@@ -23,13 +45,7 @@ func TestCheck(t *testing.T) {
 	w.op("", "founder", 40, &HideBody{Target: w.ref("p3"), Hidden: true})
 	s := w.state()
 
-	cases := []struct {
-		name  string
-		state *State
-		who   string
-		body  Body
-		want  error
-	}{
+	runChecks(t, []checkCase{
 		{"rename by founder", s, "founder", &GatheringBody{Name: "X"}, nil},
 		{"rename by appointed facilitator", s, "fred", &GatheringBody{Name: "X"}, nil},
 		{"rename by anyone", s, "alice", &GatheringBody{Name: "X"}, ErrForbidden},
@@ -68,7 +84,11 @@ func TestCheck(t *testing.T) {
 		{"hide comment", s, "fred", &HideBody{Target: w.ref("c"), Hidden: true}, nil},
 		{"hide revision", s, "fred", &HideBody{Target: w.ref("rb"), Hidden: true}, nil},
 		{"hide by anyone", s, "alice", &HideBody{Target: w.ref("c"), Hidden: true}, ErrForbidden},
-		{"hide a group", s, "founder", &HideBody{Target: w.ref("ga"), Hidden: true}, ErrNotFound},
+		{"hide a group", s, "founder", &HideBody{Target: w.ref("ga"), Hidden: true}, nil},
+		{"hide an event", s, "founder", &HideBody{Target: w.ref("e"), Hidden: true}, nil},
+		{"hide an identity's name", s, "founder", &HideBody{Target: OpID(who("erin")), Hidden: true}, nil},
+		{"hide an identity never seen", s, "founder", &HideBody{Target: OpID(who("zed")), Hidden: true}, ErrNotFound},
+		{"hide a session", s, "founder", &HideBody{Target: w.ref("s"), Hidden: true}, ErrNotFound},
 		{"event", s, "zed", &EventBody{EventFields{Title: "E", Start: "2026-05-01T10:00:00Z", End: "2026-05-01T12:00:00Z", Timezone: "UTC", Status: Confirmed}}, nil},
 		{"event for a group by non-scribe", s, "zed", &EventBody{EventFields{Title: "E", Start: "2026-05-01T10:00:00Z", End: "2026-05-01T12:00:00Z", Timezone: "UTC", Status: Confirmed, Group: w.refp("ga")}}, ErrNotScribe},
 		{"edit event by creator", s, "alice", &EventUpdateBody{Event: w.ref("e"), Set: EventPatch{Title: ptr("F")}}, nil},
@@ -77,15 +97,7 @@ func TestCheck(t *testing.T) {
 		{"edit missing event", s, "alice", &EventUpdateBody{Event: w.ref("s"), Set: EventPatch{Title: ptr("F")}}, ErrNotFound},
 		{"register", s, "zed", &ParticipationBody{Event: w.ref("e"), Status: Going}, nil},
 		{"register for missing event", s, "zed", &ParticipationBody{Event: w.ref("s"), Status: Going}, ErrNotFound},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			err := c.state.Check(who(c.who), c.body)
-			if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
-				t.Errorf("Check = %v, want %v", err, c.want)
-			}
-		})
-	}
+	})
 
 	t.Run("cap reached counts waiting, not hidden", func(t *testing.T) {
 		body := &ProposalBody{Session: w.ref("s"), Group: w.ref("gc"), Text: "new"}

@@ -25,4 +25,6 @@ var (
 	ErrConflict   = errors.New("conflict with the current state")
 	ErrClosed     = errors.New("session is closed")
 	ErrInvalid    = errors.New("invalid operation")
+	// ErrLimit: a per-identity limit of limits.go is reached.
+	ErrLimit = errors.New("limit reached")
 )

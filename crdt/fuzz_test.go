@@ -26,6 +26,10 @@ func sampleOps(tb testing.TB) *world {
 		OnlineURL: "https://example.org/x", Group: w.refp("ga"), Language: "fr", Tags: []string{"a"}, Capacity: 3, Status: Confirmed}})
 	w.op("", "bob", 28, &EventUpdateBody{Event: w.ref("e"), Set: EventPatch{Title: ptr("M"), Tags: &[]string{}, Capacity: ptr(0)}})
 	w.op("", "bob", 29, &ParticipationBody{Event: w.ref("e"), Status: Going})
+	w.op("", "founder", 30, &SeatBody{Group: w.ref("ga"), Seated: true})
+	w.op("", "founder", 31, &SeatingBody{Seating: SeatingSeated})
+	w.op("", "founder", 32, &HideBody{Target: w.ref("gb"), Hidden: true})
+	w.op("", "founder", 33, &RemovalBody{Identity: who("mallory"), Reason: "spam", Keep: []uint64{1, 1 << 63}})
 	return w
 }
 

@@ -127,8 +127,12 @@ func dump(tb testing.TB, s *State) []byte {
 		Proposals  []propDump `json:"proposals"`
 		Groups     []Group    `json:"groups"`
 		Events     []Event    `json:"events"`
+		Members    []Member   `json:"members"`
+		Gathering  Gathering  `json:"gathering"`
 	}
 	all.Name = s.Name()
+	all.Members = s.Members()
+	all.Gathering = s.Gathering()
 	all.Identities = s.Identities()
 	all.Sessions = s.Sessions()
 	for _, ss := range all.Sessions {

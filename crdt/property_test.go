@@ -69,7 +69,7 @@ func (m *sim) body(site *simSite, me IdentityID) Body {
 	events := st.Events()
 	person, _ := pick(r, m.people)
 	text := fmt.Sprintf("t%d", r.IntN(1000))
-	switch r.IntN(20) {
+	switch r.IntN(27) {
 	case 0:
 		return &IdentityBody{Name: text}
 	case 1:
@@ -193,12 +193,60 @@ func (m *sim) body(site *simSite, me IdentityID) Body {
 			set.Status = ptr(Confirmed)
 		}
 		return &EventUpdateBody{Event: e.ID, Set: set}
-	default:
+	case 18, 19:
 		e, ok := pick(r, events)
 		if !ok {
 			return nil
 		}
 		return &ParticipationBody{Event: e.ID, Status: []string{Going, Going, Maybe, NotGoing}[r.IntN(4)]}
+	default:
+		return m.governBody(site, groups, events, props)
+	}
+}
+
+// governBody makes a random operation of governance: a removal (keeping
+// all or part of what the site holds), the seating, a seat, a hide of any
+// content, or one more group or comment than the limits allow.
+func (m *sim) governBody(site *simSite, groups []Group, events []Event, props []Proposal) Body {
+	r, st := m.r, site.state
+	person, _ := pick(r, m.people)
+	switch r.IntN(7) {
+	case 0:
+		if r.IntN(4) != 0 {
+			return nil // removals are rare, or everyone is soon removed
+		}
+		b := st.RemovalBodies(person, "r")[0]
+		if r.IntN(3) == 0 {
+			// A facilitator's node that held only part of the history.
+			b.Keep = slices.DeleteFunc(slices.Clone(b.Keep), func(uint64) bool { return r.IntN(2) == 0 })
+		}
+		return b
+	case 1:
+		return &SeatingBody{Seating: []string{SeatingOpen, SeatingSeated}[r.IntN(2)]}
+	case 2, 3:
+		g, ok := pick(r, groups)
+		if !ok {
+			return nil
+		}
+		return &SeatBody{Group: g.ID, Seated: r.IntN(4) != 0}
+	case 4:
+		targets := []OpID{OpID(person)}
+		for _, g := range groups {
+			targets = append(targets, g.ID)
+		}
+		for _, e := range events {
+			targets = append(targets, e.ID)
+		}
+		t, _ := pick(r, targets)
+		return &HideBody{Target: t, Hidden: r.IntN(3) != 0}
+	case 5:
+		return &GroupBody{Name: "more"}
+	default:
+		p, ok := pick(r, props)
+		if !ok {
+			return nil
+		}
+		return &CommentBody{Proposal: p.ID, Text: "again"}
 	}
 }
 
@@ -222,6 +270,10 @@ func (m *sim) act(site *simSite) {
 		return
 	}
 	c := site.hlc.Now(m.now + site.skew)
+	if m.r.IntN(30) == 0 {
+		// A hand-built client backdates, without moving its clock.
+		c = Clock{Wall: m.r.Int64N(m.now + 1)}
+	}
 	_, op, err := m.keys.Seal(sg, c, body)
 	if err != nil {
 		return // the random body broke a size or shape rule
@@ -245,49 +297,58 @@ func (m *sim) sync(a, b *simSite) {
 	}
 }
 
+// runSim runs the random simulation of one seed: five sites, partitions
+// that come and go, then a heal after which every site holds every
+// operation.
+func runSim(t *testing.T, seed uint64, steps int) *sim {
+	r := rand.New(rand.NewPCG(seed, 0xc0ffee))
+	founder := testSigner("founder")
+	m := &sim{t: t, r: r, keys: testKeys(founder.ID), now: 1_700_000_000_000}
+	for i := range 5 {
+		site := &simSite{known: make(map[OpID]bool), state: NewState(founder.ID), skew: r.Int64N(4000) - 2000}
+		if i == 0 {
+			site.signers = append(site.signers, founder)
+		}
+		for j := range 1 + r.IntN(2) {
+			site.signers = append(site.signers, testSigner(fmt.Sprintf("site%d-%d", i, j)))
+		}
+		for _, sg := range site.signers {
+			m.people = append(m.people, sg.ID)
+		}
+		m.sites = append(m.sites, site)
+	}
+	// Everyone starts connected, then partitions come and go.
+	part := make([]int, len(m.sites))
+	for step := range steps {
+		m.now += r.Int64N(40)
+		switch x := r.IntN(100); {
+		case x < 2:
+			for i := range part {
+				part[i] = r.IntN(3)
+			}
+		case x < 12:
+			a, b := m.sites[r.IntN(len(m.sites))], r.IntN(len(m.sites))
+			if part[b] == part[slicesIndex(m.sites, a)] || step < 100 {
+				m.sync(a, m.sites[b])
+			}
+		default:
+			m.act(m.sites[r.IntN(len(m.sites))])
+		}
+	}
+	// Heal: everyone gets everything.
+	for _, a := range m.sites {
+		for _, b := range m.sites {
+			m.sync(a, b)
+		}
+	}
+	return m
+}
+
 func TestConvergence(t *testing.T) {
 	for seed := range uint64(6) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			r := rand.New(rand.NewPCG(seed, 0xc0ffee))
-			founder := testSigner("founder")
-			m := &sim{t: t, r: r, keys: testKeys(founder.ID), now: 1_700_000_000_000}
-			for i := range 5 {
-				site := &simSite{known: make(map[OpID]bool), state: NewState(founder.ID), skew: r.Int64N(4000) - 2000}
-				if i == 0 {
-					site.signers = append(site.signers, founder)
-				}
-				for j := range 1 + r.IntN(2) {
-					site.signers = append(site.signers, testSigner(fmt.Sprintf("site%d-%d", i, j)))
-				}
-				for _, sg := range site.signers {
-					m.people = append(m.people, sg.ID)
-				}
-				m.sites = append(m.sites, site)
-			}
-			// Everyone starts connected, then partitions come and go.
-			part := make([]int, len(m.sites))
-			for step := range 3000 {
-				m.now += r.Int64N(40)
-				switch x := r.IntN(100); {
-				case x < 2:
-					for i := range part {
-						part[i] = r.IntN(3)
-					}
-				case x < 12:
-					a, b := m.sites[r.IntN(len(m.sites))], r.IntN(len(m.sites))
-					if part[b] == part[slicesIndex(m.sites, a)] || step < 100 {
-						m.sync(a, m.sites[b])
-					}
-				default:
-					m.act(m.sites[r.IntN(len(m.sites))])
-				}
-			}
-			// Heal: everyone gets everything.
-			for _, a := range m.sites {
-				for _, b := range m.sites {
-					m.sync(a, b)
-				}
-			}
+			m := runSim(t, seed, 3000)
+			r, founder := m.r, testSigner("founder")
 			union := m.sites[0].ops
 			fresh := applyOps(founder.ID, shuffled(r, union))
 			want := dump(t, fresh)
@@ -312,8 +373,19 @@ func TestConvergence(t *testing.T) {
 					}
 				}
 			}
-			t.Logf("%d operations, %d proposals, %d in conflict, %d waiting, %d hidden, %d events",
-				len(union), proposals, conflicts, waiting, hidden, len(fresh.Events()))
+			var removed, seated int
+			for _, mb := range fresh.Members() {
+				if mb.Removed {
+					removed++
+				}
+			}
+			for _, g := range fresh.Groups() {
+				if g.Seated {
+					seated++
+				}
+			}
+			t.Logf("%d operations, %d proposals, %d in conflict, %d waiting, %d hidden, %d events, %d removed of %d, %d groups seated, seating %s",
+				len(union), proposals, conflicts, waiting, hidden, len(fresh.Events()), removed, len(m.people), seated, fresh.Gathering().Seating)
 			if proposals == 0 || len(fresh.Events()) == 0 {
 				t.Errorf("the simulation made too little to compare")
 			}
@@ -359,5 +431,69 @@ func TestSnapshot(t *testing.T) {
 		if _, err := LoadSnapshot(w.founder.ID, c.b); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: err = %v, want malformed", c.name, err)
 		}
+	}
+}
+
+// TestRemovedCountNowhere: once the founder removes an identity, keeping
+// what its node held, any further operation of that identity, with any
+// clock (backdated before the removal, before its own history, or later),
+// changes nothing anywhere.
+func TestRemovedCountNowhere(t *testing.T) {
+	for seed := range uint64(4) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			m := runSim(t, 100+seed, 1500)
+			r, founder := m.r, testSigner("founder")
+			union := slices.Clone(m.sites[0].ops)
+			held := applyOps(founder.ID, union)
+			// The target: a person on another site, not removed yet.
+			var site *simSite
+			var target Signer
+			for _, st := range m.sites[1:] {
+				for _, sg := range st.signers {
+					if site == nil && !held.IsRemoved(sg.ID) {
+						site, target = st, sg
+					}
+				}
+			}
+			if site == nil {
+				t.Skip("everyone is removed already")
+			}
+			base := slices.Clone(union)
+			for i, b := range held.RemovalBodies(target.ID, "property") {
+				_, op, err := m.keys.Seal(founder, Clock{Wall: m.now + 1000, Logical: uint32(i)}, b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				base = append(base, op)
+			}
+			// The removed laptop keeps writing with a hand-built client.
+			var extra []Op
+			for len(extra) < 300 {
+				body := m.body(site, target.ID)
+				if body == nil {
+					continue
+				}
+				c := Clock{Wall: r.Int64N(m.now + 3000), Logical: r.Uint32N(4)}
+				_, op, err := m.keys.Seal(target, c, body)
+				if err != nil {
+					continue
+				}
+				extra = append(extra, op)
+				if r.IntN(4) == 0 {
+					site.receive(op) // later operations build on earlier ones
+				}
+			}
+			want := dump(t, applyOps(founder.ID, base))
+			got := applyOps(founder.ID, shuffled(r, append(slices.Clone(base), extra...)))
+			requireSameDump(t, "after the removed identity's operations", want, dump(t, got))
+			if !got.IsRemoved(target.ID) {
+				t.Fatal("the target is not removed")
+			}
+			// Without the removal the same operations would count: the
+			// comparison above could fail.
+			if bytes.Equal(dump(t, applyOps(founder.ID, union)), dump(t, applyOps(founder.ID, append(slices.Clone(union), extra...)))) {
+				t.Error("the removed identity's operations would change nothing even without the removal")
+			}
+		})
 	}
 }

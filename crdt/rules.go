@@ -3,7 +3,6 @@ package crdt
 import (
 	"cmp"
 	"slices"
-	"time"
 )
 
 // The functions below derive the views from the index. Each evaluates the
@@ -14,7 +13,7 @@ import (
 func (s *State) hidden(target OpID) bool {
 	var best *Op
 	for _, o := range s.hides[target] {
-		if s.isFacil(o.Author) && (best == nil || opLess(best, o)) {
+		if s.isFacil(o.Author) && s.counts(o) && (best == nil || opLess(best, o)) {
 			best = o
 		}
 	}
@@ -27,7 +26,7 @@ func (s *State) gatheringName() string {
 	}
 	var best *Op
 	for _, o := range s.gatheringOps {
-		if s.isFacil(o.Author) && (best == nil || opLess(best, o)) {
+		if s.isFacil(o.Author) && s.counts(o) && (best == nil || opLess(best, o)) {
 			best = o
 		}
 	}
@@ -40,9 +39,9 @@ func (s *State) gatheringName() string {
 }
 
 // sessionView resolves a session's fields; ok is false until the session
-// operation has arrived.
+// operation has arrived, and if it does not count.
 func (s *State) sessionView(ss *session) (Session, bool) {
-	if ss.op == nil {
+	if ss.op == nil || !s.counts(ss.op) {
 		return Session{}, false
 	}
 	if ss.view.fresh(s.epoch) {
@@ -56,7 +55,7 @@ func (s *State) sessionView(ss *session) (Session, bool) {
 	// updates are sorted, so applying the valid ones in order leaves each
 	// field at its last writer.
 	for _, u := range ss.updates {
-		if !ss.op.Clock.Less(u.Clock) || !s.isFacil(u.Author) {
+		if !ss.op.Clock.Less(u.Clock) || !s.isFacil(u.Author) || !s.counts(u) {
 			continue
 		}
 		ub := u.Body.(*SessionUpdateBody)
@@ -124,7 +123,8 @@ func (s *State) refreshProposal(p *proposal) {
 	}
 	b := p.op.Body.(*ProposalBody)
 	ss := s.sessions[b.Session]
-	if ss == nil || ss.op == nil || !ss.op.Clock.Less(p.op.Clock) || !s.isScribe(b.Group, p.op.Author) {
+	if ss == nil || ss.op == nil || !s.counts(ss.op) || !ss.op.Clock.Less(p.op.Clock) ||
+		!s.counts(p.op) || !s.isScribe(b.Group, p.op.Author) || !s.canAct(b.Group) {
 		p.d = nil
 		return
 	}
@@ -140,7 +140,7 @@ func (s *State) refreshProposal(p *proposal) {
 	valid[0] = p.op
 	for _, r := range p.revs {
 		rb := r.Body.(*RevisionBody)
-		if !s.isScribe(rb.Group, r.Author) {
+		if !s.counts(r) || !s.isScribe(rb.Group, r.Author) || !s.canAct(rb.Group) {
 			continue
 		}
 		ok := true
@@ -177,7 +177,8 @@ func (s *State) refreshProposal(p *proposal) {
 	state := map[OpID]*Op{}
 	for _, e := range p.endorse {
 		eb := e.Body.(*EndorseBody)
-		if eb.Revision != head.ID || !head.Clock.Less(e.Clock) || !s.isScribe(eb.Group, e.Author) {
+		if eb.Revision != head.ID || !head.Clock.Less(e.Clock) || !s.counts(e) ||
+			!s.isScribe(eb.Group, e.Author) || !s.canAct(eb.Group) {
 			continue
 		}
 		if cur := state[eb.Group]; cur == nil || opLess(cur, e) {
@@ -237,7 +238,7 @@ func (s *State) document(ss *session) (Document, bool) {
 		}
 	}
 	n := min(sv.Cap, len(visible))
-	in, over := visible[:n], visible[n:]
+	in, over := visible[:n], waitingWithin(visible[n:])
 	// ss.props is in (clock, id) order, so a stable sort by endorsements
 	// leaves ties in that order.
 	ranked := slices.Clone(in)
@@ -258,8 +259,17 @@ func (s *State) document(ss *session) (Document, bool) {
 		p.d.rank = 0
 		doc.Proposals = append(doc.Proposals, p.d.base)
 	}
+	for _, p := range visible[n:] {
+		p.d.rank, p.d.dropped = 0, true
+	}
+	for _, p := range in {
+		p.d.dropped = false
+	}
+	for _, p := range hidden {
+		p.d.dropped = false
+	}
 	for _, p := range over {
-		p.d.rank = 0
+		p.d.rank, p.d.dropped = 0, false
 		doc.Waiting = append(doc.Waiting, Waiting{
 			ID: p.id, Text: p.d.base.Text, Revision: p.d.base.Revision, Group: p.d.base.Group,
 		})
@@ -268,7 +278,29 @@ func (s *State) document(ss *session) (Document, bool) {
 	return doc, true
 }
 
-// validProposal returns the proposal with its document placement settled.
+// waitingWithin keeps, of the proposals over the cap (in (clock, id)
+// order), those within MaxWaitingPerGroup and MaxWaiting; the others are
+// not shown at all.
+func waitingWithin(over []*proposal) []*proposal {
+	var per map[OpID]int
+	out := make([]*proposal, 0, min(len(over), MaxWaiting))
+	for _, p := range over {
+		if len(out) == MaxWaiting {
+			break
+		}
+		if per == nil {
+			per = make(map[OpID]int)
+		}
+		if g := p.d.base.Group; per[g] < MaxWaitingPerGroup {
+			per[g]++
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// validProposal returns the proposal with its document placement settled,
+// if the document shows it (in place, hidden or waiting).
 func (s *State) validProposal(id OpID) (*proposal, bool) {
 	p := s.proposals[id]
 	if p == nil {
@@ -279,6 +311,9 @@ func (s *State) validProposal(id OpID) (*proposal, bool) {
 		return nil, false
 	}
 	s.document(p.sess)
+	if p.d.dropped {
+		return nil, false
+	}
 	return p, true
 }
 
@@ -304,9 +339,21 @@ func (s *State) revisions(p *proposal) []Revision {
 	return out
 }
 
+// comments lists the counting comments, each identity's first
+// MaxCommentsPerIdentity on the proposal.
 func (s *State) comments(p *proposal) []Comment {
 	out := make([]Comment, 0, len(p.comments))
+	var per map[IdentityID]int
 	for _, c := range p.comments {
+		if !s.counts(c) {
+			continue
+		}
+		if per == nil {
+			per = make(map[IdentityID]int)
+		}
+		if per[c.Author]++; per[c.Author] > MaxCommentsPerIdentity {
+			continue
+		}
 		v := Comment{ID: c.ID, Author: c.Author, At: c.Clock.Time(), Hidden: s.hidden(c.ID)}
 		if !v.Hidden {
 			v.Text = c.Body.(*CommentBody).Text
@@ -317,135 +364,21 @@ func (s *State) comments(p *proposal) []Comment {
 }
 
 func (s *State) groupView(g *group) (Group, bool) {
-	if g.op == nil {
+	if s.refreshGroup(g); !g.ok {
 		return Group{}, false
 	}
 	if g.view.fresh(s.epoch) {
 		return g.view.val, true
 	}
-	v := Group{ID: g.id, Name: g.op.Body.(*GroupBody).Name, Scribes: make([]IdentityID, 0, len(g.scribes))}
+	v := Group{ID: g.id, Name: g.op.Body.(*GroupBody).Name, Scribes: make([]IdentityID, 0, len(g.scribes)),
+		Seated: g.seat, Hidden: s.hidden(g.id)}
+	if v.Hidden {
+		v.Name = ""
+	}
 	for id := range g.scribes {
 		v.Scribes = append(v.Scribes, id)
 	}
 	slices.SortFunc(v.Scribes, func(a, b IdentityID) int { return cmp.Compare(string(a[:]), string(b[:])) })
 	g.view.set(v, s.epoch)
 	return v, true
-}
-
-// canEditEvent: the creator, a scribe of the organizing group, or a
-// facilitator.
-func (s *State) canEditEvent(e *event, id IdentityID) bool {
-	if id == e.op.Author || s.isFacil(id) {
-		return true
-	}
-	g := e.op.Body.(*EventBody).Group
-	return g != nil && s.isScribe(*g, id)
-}
-
-func (s *State) refreshEvent(e *event) {
-	if !e.dirty && e.epoch == s.epoch {
-		return
-	}
-	e.dirty, e.epoch = false, s.epoch
-	e.valid, e.view = false, Event{}
-	if e.op == nil {
-		return
-	}
-	b := e.op.Body.(*EventBody)
-	if b.Group != nil && !s.isScribe(*b.Group, e.op.Author) {
-		return
-	}
-	e.valid = true
-	v := Event{ID: e.id, EventFields: b.EventFields, Creator: e.op.Author}
-	v.Created = e.op.Clock.Time()
-	v.Modified = v.Created
-	for _, u := range e.updates {
-		if !e.op.Clock.Less(u.Clock) || !s.canEditEvent(e, u.Author) {
-			continue
-		}
-		u.Body.(*EventUpdateBody).Set.apply(&v.EventFields)
-		v.Sequence++
-		v.Modified = u.Clock.Time()
-	}
-	// Start and end may be moved by separate updates; show them in order.
-	start, err1 := time.Parse(time.RFC3339, v.Start)
-	end, err2 := time.Parse(time.RFC3339, v.End)
-	if err1 == nil && err2 == nil && end.Before(start) {
-		v.Start, v.End = v.End, v.Start
-		start = end
-	}
-	e.start = start.UnixMilli()
-
-	going := make([]*Op, 0, len(e.parts))
-	var others []*Op
-	for _, o := range e.parts {
-		if o.Body.(*ParticipationBody).Status == Going {
-			going = append(going, o)
-		} else {
-			others = append(others, o)
-		}
-	}
-	slices.SortFunc(going, func(a, b *Op) int {
-		if c := a.Clock.Compare(b.Clock); c != 0 {
-			return c
-		}
-		return cmp.Compare(string(a.Author[:]), string(b.Author[:]))
-	})
-	slices.SortFunc(others, func(a, b *Op) int { return cmp.Compare(string(a.Author[:]), string(b.Author[:])) })
-	v.Participants = make([]Participant, 0, len(e.parts))
-	for i, o := range going {
-		w := v.Capacity > 0 && i >= v.Capacity
-		v.Participants = append(v.Participants, Participant{Identity: o.Author, Status: Going, Waitlisted: w})
-		if w {
-			v.Waitlist++
-		} else {
-			v.Going++
-		}
-	}
-	for _, o := range others {
-		st := o.Body.(*ParticipationBody).Status
-		if st == Maybe {
-			v.Maybe++
-		}
-		v.Participants = append(v.Participants, Participant{Identity: o.Author, Status: st})
-	}
-	e.view = v
-}
-
-// apply sets the fields the patch names. Slices and places are replaced
-// whole and shared, never modified.
-func (p *EventPatch) apply(f *EventFields) {
-	if p.Title != nil {
-		f.Title = *p.Title
-	}
-	if p.Description != nil {
-		f.Description = *p.Description
-	}
-	if p.Start != nil {
-		f.Start = *p.Start
-	}
-	if p.End != nil {
-		f.End = *p.End
-	}
-	if p.Timezone != nil {
-		f.Timezone = *p.Timezone
-	}
-	if p.Place != nil {
-		f.Place = p.Place
-	}
-	if p.OnlineURL != nil {
-		f.OnlineURL = *p.OnlineURL
-	}
-	if p.Language != nil {
-		f.Language = *p.Language
-	}
-	if p.Tags != nil {
-		f.Tags = *p.Tags
-	}
-	if p.Capacity != nil {
-		f.Capacity = *p.Capacity
-	}
-	if p.Status != nil {
-		f.Status = *p.Status
-	}
 }

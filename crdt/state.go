@@ -25,26 +25,34 @@ type State struct {
 	ops     opIndex
 	free    []Op // room for the next operations, see newOp
 
-	// Facilitators: a monotone closure. epoch grows whenever the set does;
-	// every cache that depends on facilitator authority records the epoch it
+	// Authority (authority.go): facilitators, removals and the seating,
+	// settled from their operations when authDirty. epoch grows whenever
+	// the outcome does; every cache that depends on it records the epoch it
 	// was computed at.
-	facil        map[IdentityID]struct{}
-	facilPending map[IdentityID][]IdentityID
-	epoch        uint64
+	facilOps   []*Op // by (clock, id), as are the other lists of operations
+	removalOps []*Op
+	seatingOps []*Op
+	authDirty  bool
+	facil      map[IdentityID]struct{}
+	removed    map[IdentityID]keepSet // removed identities, with what counts of them
+	seated     bool
+	epoch      uint64
 
 	gatheringOps []*Op
 	name         cached[string]
 
-	idents     map[IdentityID]*Op // the winning name operation per identity
+	idents     map[IdentityID][]*Op // name operations per identity
 	identsList cached[[]Identity]
+	seen       map[IdentityID]struct{} // every author of an operation held
 
 	sessions  map[OpID]*session
 	sessOrder []*session // sessions whose operation arrived, by (clock, id)
 	sessList  cached[[]Session]
 
-	groups     map[OpID]*group
-	groupOrder []*group
-	groupList  cached[[]Group]
+	groups       map[OpID]*group
+	groupOrder   []*group
+	groupList    cached[[]Group]
+	authorGroups map[IdentityID][]*group // groups by their creator, by (clock, id)
 
 	proposals map[OpID]*proposal
 	hides     map[OpID][]*Op // hide operations by target
@@ -77,17 +85,25 @@ type session struct {
 	doc     cached[Document]
 }
 
-// group indexes a group and the scribe closure.
+// group indexes a group: its operation, scribe grants and seats, and what
+// depends on it.
 type group struct {
-	id      OpID
-	op      *Op
-	scribes map[IdentityID]struct{}
-	// pending holds scribe grants whose author is not (yet) a scribe.
-	pending map[IdentityID][]IdentityID
+	id     OpID
+	op     *Op
+	grants []*Op // scribe operations, by (clock, id)
+	seats  []*Op // seat operations, by (clock, id)
 	// Everything whose validity depends on this group's scribes.
 	props  map[*proposal]struct{}
 	events map[*event]struct{}
 	view   cached[Group]
+
+	// Derived by refreshGroup, valid when !dirty && epoch == State.epoch:
+	// whether the group counts, its scribe closure and its seat.
+	dirty   bool
+	epoch   uint64
+	ok      bool
+	scribes map[IdentityID]struct{}
+	seat    bool
 }
 
 // proposal indexes one proposal id; what is derived from the index lives
@@ -111,6 +127,7 @@ type proposalDerived struct {
 	heads     []*Op    // shown head first, then descending (clock, id)
 	base      Proposal // its view, but for the rank
 	rank      int      // as last placed in its session's document
+	dropped   bool     // over the cap and beyond the waiting list's limits
 }
 
 // event indexes one event id.
@@ -118,7 +135,7 @@ type event struct {
 	id      OpID
 	op      *Op
 	updates []*Op // by (clock, id)
-	parts   map[IdentityID]*Op
+	parts   []*Op // participations, as they arrived
 	dirty   bool
 	epoch   uint64
 	valid   bool
@@ -132,9 +149,10 @@ func NewState(founder IdentityID) *State {
 		founder:      founder,
 		ops:          opIndex{short: make(map[uint64]*Op)},
 		facil:        map[IdentityID]struct{}{founder: {}},
-		facilPending: make(map[IdentityID][]IdentityID),
 		epoch:        1,
-		idents:       make(map[IdentityID]*Op),
+		idents:       make(map[IdentityID][]*Op),
+		seen:         make(map[IdentityID]struct{}),
+		authorGroups: make(map[IdentityID][]*group),
 		sessions:     make(map[OpID]*session),
 		groups:       make(map[OpID]*group),
 		proposals:    make(map[OpID]*proposal),
@@ -199,21 +217,27 @@ func (s *State) Len() int {
 // index files an operation under what it refers to and marks stale the
 // views it can change.
 func (s *State) index(o *Op) {
+	s.seen[o.Author] = struct{}{}
 	switch b := o.Body.(type) {
 	case *GatheringBody:
 		s.gatheringOps = append(s.gatheringOps, o)
 		s.name.dirty = true
 	case *IdentityBody:
-		if cur := s.idents[o.Author]; cur == nil || opLess(cur, o) {
-			s.idents[o.Author] = o
-			s.identsList.dirty = true
-		}
+		s.idents[o.Author] = insertOp(s.idents[o.Author], o)
+		s.identsList.dirty = true
 	case *FacilitatorBody:
-		if s.isFacil(o.Author) {
-			s.addFacil(b.Identity)
-		} else {
-			s.facilPending[o.Author] = append(s.facilPending[o.Author], b.Identity)
-		}
+		s.facilOps = insertOp(s.facilOps, o)
+		s.authDirty = true
+	case *RemovalBody:
+		s.removalOps = insertOp(s.removalOps, o)
+		s.authDirty = true
+	case *SeatingBody:
+		s.seatingOps = insertOp(s.seatingOps, o)
+		s.authDirty = true
+	case *SeatBody:
+		g := s.group(b.Group)
+		g.seats = insertOp(g.seats, o)
+		s.dirtyGroup(g)
 	case *SessionBody:
 		ss := s.session(o.ID)
 		ss.op = o
@@ -230,15 +254,12 @@ func (s *State) index(o *Op) {
 		g := s.group(o.ID)
 		g.op = o
 		s.groupOrder = insertByOp(s.groupOrder, g, func(x *group) *Op { return x.op })
-		s.addScribe(g, o.Author)
+		s.addAuthorGroup(g)
 		s.dirtyGroup(g)
 	case *ScribeBody:
 		g := s.group(b.Group)
-		if g.op != nil && g.has(o.Author) {
-			s.addScribe(g, b.Identity)
-		} else {
-			g.pending[o.Author] = append(g.pending[o.Author], b.Identity)
-		}
+		g.grants = insertOp(g.grants, o)
+		s.dirtyGroup(g)
 	case *ProposalBody:
 		p := s.proposal(o.ID)
 		p.op = o
@@ -264,14 +285,7 @@ func (s *State) index(o *Op) {
 		p.comments = insertOp(p.comments, o)
 	case *HideBody:
 		s.hides[b.Target] = append(s.hides[b.Target], o)
-		if t := s.ops.get(b.Target); t != nil {
-			switch tb := t.Body.(type) {
-			case *ProposalBody:
-				s.dirtyProposal(s.proposal(t.ID))
-			case *RevisionBody:
-				s.dirtyProposal(s.proposal(tb.Proposal))
-			}
-		}
+		s.dirtyHidden(b.Target)
 	case *EventBody:
 		e := s.event(o.ID)
 		e.op = o
@@ -285,13 +299,30 @@ func (s *State) index(o *Op) {
 		s.dirtyEvent(e)
 	case *ParticipationBody:
 		e := s.event(b.Event)
-		if e.parts == nil {
-			e.parts = make(map[IdentityID]*Op)
-		}
-		if cur := e.parts[o.Author]; cur == nil || opLess(cur, o) {
-			e.parts[o.Author] = o
-			s.dirtyEvent(e)
-		}
+		e.parts = append(e.parts, o)
+		s.dirtyEvent(e)
+	}
+}
+
+// dirtyHidden marks stale what shows a hidden target, whichever kind of
+// content it is (an identity's key is never an operation id).
+func (s *State) dirtyHidden(target OpID) {
+	t := s.ops.get(target)
+	if t == nil {
+		s.identsList.dirty = true
+		return
+	}
+	switch tb := t.Body.(type) {
+	case *ProposalBody:
+		s.dirtyProposal(s.proposal(t.ID))
+	case *RevisionBody:
+		s.dirtyProposal(s.proposal(tb.Proposal))
+	case *GroupBody:
+		g := s.group(t.ID)
+		g.view.dirty = true
+		s.groupList.dirty = true
+	case *EventBody:
+		s.dirtyEvent(s.event(t.ID))
 	}
 }
 
@@ -344,10 +375,10 @@ func (s *State) group(id OpID) *group {
 	if g == nil {
 		g = &group{
 			id:      id,
-			scribes: make(map[IdentityID]struct{}),
-			pending: make(map[IdentityID][]IdentityID),
 			props:   make(map[*proposal]struct{}),
 			events:  make(map[*event]struct{}),
+			scribes: make(map[IdentityID]struct{}),
+			dirty:   true,
 		}
 		g.view.dirty = true
 		s.groups[id] = g
@@ -392,6 +423,7 @@ func (s *State) dirtyEvent(e *event) {
 }
 
 func (s *State) dirtyGroup(g *group) {
+	g.dirty = true
 	g.view.dirty = true
 	s.groupList.dirty = true
 	for p := range g.props {
@@ -402,58 +434,17 @@ func (s *State) dirtyGroup(g *group) {
 	}
 }
 
+// isFacil reports whether id is a facilitator for the rules: an operation
+// of id that counts has a facilitator's authority. A removed facilitator
+// keeps it for what its removal kept.
 func (s *State) isFacil(id IdentityID) bool {
 	_, ok := s.facil[id]
 	return ok
 }
 
-// addFacil grows the facilitator closure, releasing grants made by the new
-// facilitators before they became one.
-func (s *State) addFacil(id IdentityID) {
-	work := []IdentityID{id}
-	for len(work) > 0 {
-		x := work[len(work)-1]
-		work = work[:len(work)-1]
-		if s.isFacil(x) {
-			continue
-		}
-		s.facil[x] = struct{}{}
-		s.epoch++
-		work = append(work, s.facilPending[x]...)
-		delete(s.facilPending, x)
-	}
-}
-
-func (g *group) has(id IdentityID) bool {
-	_, ok := g.scribes[id]
-	return ok
-}
-
-// addScribe grows a group's scribe closure, like addFacil.
-func (s *State) addScribe(g *group, id IdentityID) {
-	work := []IdentityID{id}
-	changed := false
-	for len(work) > 0 {
-		x := work[len(work)-1]
-		work = work[:len(work)-1]
-		if g.has(x) {
-			continue
-		}
-		g.scribes[x] = struct{}{}
-		changed = true
-		work = append(work, g.pending[x]...)
-		delete(g.pending, x)
-	}
-	if changed {
-		s.dirtyGroup(g)
-	}
-}
-
-// isScribe reports whether id acts for group: the group exists and id is in
-// its scribe closure.
-func (s *State) isScribe(gid OpID, id IdentityID) bool {
-	g := s.groups[gid]
-	return g != nil && g.op != nil && g.has(id)
+// isActiveFacil: a facilitator who is not removed, who may act now.
+func (s *State) isActiveFacil(id IdentityID) bool {
+	return s.isFacil(id) && !s.isRemoved(id)
 }
 
 // opLess is the order of operations everywhere: clock, then id bytes.

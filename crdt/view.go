@@ -61,8 +61,27 @@ type Revision struct {
 // Group is a group and its scribes.
 type Group struct {
 	ID      OpID         `json:"id"`
-	Name    string       `json:"name"`
+	Name    string       `json:"name"` // "" when hidden
 	Scribes []IdentityID `json:"scribes"`
+	Seated  bool         `json:"seated"`
+	Hidden  bool         `json:"hidden"`
+}
+
+// Member is an identity the gathering has seen, for GET /members: every
+// author of an operation held, the founder and every removed identity.
+type Member struct {
+	ID          IdentityID `json:"id"`
+	Name        string     `json:"name"` // "" when hidden or never given
+	Facilitator bool       `json:"facilitator"`
+	Removed     bool       `json:"removed"`
+	Groups      []OpID     `json:"groups"` // groups it is a scribe of
+	Hidden      bool       `json:"hidden"`
+}
+
+// Gathering is the gathering's own fields.
+type Gathering struct {
+	Name    string `json:"name"`
+	Seating string `json:"seating"`
 }
 
 // Identity is an identity known to the gathering (from its own operation).
@@ -95,6 +114,9 @@ type Event struct {
 	Modified     time.Time     `json:"modified"`
 	// Sequence counts the updates applied, for iCalendar's SEQUENCE.
 	Sequence int `json:"sequence"`
+	// Hidden withholds the event's text (title, description, place,
+	// link, tags).
+	Hidden bool `json:"hidden"`
 }
 
 // Participant is one identity's registration for an event.

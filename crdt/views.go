@@ -17,6 +17,7 @@ import (
 func (s *State) Name() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.settle()
 	return s.gatheringName()
 }
 
@@ -24,10 +25,13 @@ func (s *State) Name() string {
 func (s *State) Identities() []Identity {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.settle()
 	if !s.identsList.fresh(s.epoch) {
 		list := make([]Identity, 0, len(s.idents))
-		for id, o := range s.idents {
-			list = append(list, Identity{ID: id, Name: o.Body.(*IdentityBody).Name, Facilitator: s.isFacil(id)})
+		for id := range s.idents {
+			if v, ok := s.identity(id); ok {
+				list = append(list, v)
+			}
 		}
 		slices.SortFunc(list, func(a, b Identity) int {
 			if c := cmp.Compare(a.Name, b.Name); c != 0 {
@@ -44,30 +48,113 @@ func (s *State) Identities() []Identity {
 func (s *State) Identity(id IdentityID) (Identity, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o := s.idents[id]
-	if o == nil {
+	s.settle()
+	return s.identity(id)
+}
+
+// identity is an identity's last counting name (withheld if hidden).
+func (s *State) identity(id IdentityID) (Identity, bool) {
+	var best *Op
+	for _, o := range s.idents[id] {
+		if s.counts(o) {
+			best = o // the list is sorted
+		}
+	}
+	if best == nil {
 		return Identity{}, false
 	}
-	return Identity{ID: id, Name: o.Body.(*IdentityBody).Name, Facilitator: s.isFacil(id)}, true
+	v := Identity{ID: id, Name: best.Body.(*IdentityBody).Name, Facilitator: s.isActiveFacil(id)}
+	if s.hidden(OpID(id)) {
+		v.Name = ""
+	}
+	return v, true
 }
 
 // IsFacilitator reports whether id is the founder or was appointed by a
-// facilitator.
+// facilitator, and is not removed.
 func (s *State) IsFacilitator(id IdentityID) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.isFacil(id)
+	s.settle()
+	return s.isActiveFacil(id)
+}
+
+// IsRemoved reports whether id was removed from the gathering.
+func (s *State) IsRemoved(id IdentityID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settle()
+	return s.isRemoved(id)
+}
+
+// Gathering returns the gathering's name and seating.
+func (s *State) Gathering() Gathering {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settle()
+	g := Gathering{Name: s.gatheringName(), Seating: SeatingOpen}
+	if s.seated {
+		g.Seating = SeatingSeated
+	}
+	return g
+}
+
+// Members lists every identity the gathering has seen (see Member), by
+// name then id.
+func (s *State) Members() []Member {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settle()
+	byID := make(map[IdentityID]*Member, len(s.seen)+1)
+	add := func(id IdentityID) {
+		if byID[id] != nil {
+			return
+		}
+		m := &Member{ID: id, Facilitator: s.isActiveFacil(id), Removed: s.isRemoved(id), Groups: []OpID{}, Hidden: s.hidden(OpID(id))}
+		if v, ok := s.identity(id); ok {
+			m.Name = v.Name
+		}
+		byID[id] = m
+	}
+	add(s.founder)
+	for id := range s.seen {
+		add(id)
+	}
+	for id := range s.removed {
+		add(id)
+	}
+	for _, g := range s.groupOrder {
+		if s.refreshGroup(g); g.ok {
+			for id := range g.scribes {
+				add(id)
+				byID[id].Groups = append(byID[id].Groups, g.id)
+			}
+		}
+	}
+	list := make([]Member, 0, len(byID))
+	for _, m := range byID {
+		list = append(list, *m)
+	}
+	slices.SortFunc(list, func(a, b Member) int {
+		if c := cmp.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return cmp.Compare(string(a.ID[:]), string(b.ID[:]))
+	})
+	return list
 }
 
 // Sessions lists the sessions in the order they were created.
 func (s *State) Sessions() []Session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.settle()
 	if !s.sessList.fresh(s.epoch) {
 		list := make([]Session, 0, len(s.sessOrder))
 		for _, ss := range s.sessOrder {
-			v, _ := s.sessionView(ss)
-			list = append(list, v)
+			if v, ok := s.sessionView(ss); ok {
+				list = append(list, v)
+			}
 		}
 		s.sessList.set(list, s.epoch)
 	}
@@ -78,6 +165,7 @@ func (s *State) Sessions() []Session {
 func (s *State) Session(id OpID) (Session, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.settle()
 	ss := s.sessions[id]
 	if ss == nil {
 		return Session{}, false
@@ -90,6 +178,7 @@ func (s *State) Session(id OpID) (Session, bool) {
 func (s *State) Document(session OpID) (Document, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.settle()
 	ss := s.sessions[session]
 	if ss == nil {
 		return Document{}, false
@@ -101,11 +190,13 @@ func (s *State) Document(session OpID) (Document, bool) {
 func (s *State) Groups() []Group {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.settle()
 	if !s.groupList.fresh(s.epoch) {
 		list := make([]Group, 0, len(s.groupOrder))
 		for _, g := range s.groupOrder {
-			v, _ := s.groupView(g)
-			list = append(list, v)
+			if v, ok := s.groupView(g); ok {
+				list = append(list, v)
+			}
 		}
 		s.groupList.set(list, s.epoch)
 	}
@@ -116,6 +207,7 @@ func (s *State) Groups() []Group {
 func (s *State) Group(id OpID) (Group, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.settle()
 	g := s.groups[id]
 	if g == nil {
 		return Group{}, false
@@ -127,6 +219,7 @@ func (s *State) Group(id OpID) (Group, bool) {
 func (s *State) IsScribe(group OpID, id IdentityID) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.settle()
 	return s.isScribe(group, id)
 }
 
@@ -135,6 +228,7 @@ func (s *State) IsScribe(group OpID, id IdentityID) bool {
 func (s *State) Proposal(id OpID) (p Proposal, session OpID, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.settle()
 	pp, ok := s.validProposal(id)
 	if !ok {
 		return Proposal{}, OpID{}, false
@@ -152,6 +246,7 @@ func (s *State) Proposal(id OpID) (p Proposal, session OpID, ok bool) {
 func (s *State) SessionOf(id OpID) (OpID, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.settle()
 	o := s.ops.get(id)
 	if o == nil {
 		return OpID{}, false
@@ -177,6 +272,7 @@ func (s *State) SessionOf(id OpID) (OpID, bool) {
 func (s *State) Revisions(proposal OpID) ([]Revision, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.settle()
 	p, ok := s.validProposal(proposal)
 	if !ok {
 		return nil, false
@@ -188,6 +284,7 @@ func (s *State) Revisions(proposal OpID) ([]Revision, bool) {
 func (s *State) Comments(proposal OpID) ([]Comment, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.settle()
 	p, ok := s.validProposal(proposal)
 	if !ok {
 		return nil, false
@@ -199,6 +296,7 @@ func (s *State) Comments(proposal OpID) ([]Comment, bool) {
 func (s *State) Events() []Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.settle()
 	if !s.eventList.fresh(s.epoch) {
 		var evs []*event
 		for _, e := range s.events {
@@ -226,6 +324,7 @@ func (s *State) Events() []Event {
 func (s *State) Event(id OpID) (Event, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.settle()
 	e := s.events[id]
 	if e == nil {
 		return Event{}, false

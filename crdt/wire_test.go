@@ -51,6 +51,7 @@ func TestWireStrict(t *testing.T) {
 	placeUpdate := func(place []byte) []byte {
 		return cat(hdr(KindEventUpdate), id, []byte{0, 0, 0, 0, 0, 1}, place, []byte{0, 0, 0, 0, 0})
 	}
+	u64 := func(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 	for _, c := range []struct {
 		name  string
 		plain []byte
@@ -82,6 +83,18 @@ func TestWireStrict(t *testing.T) {
 		{"place", placeUpdate(cat([]byte{0, 0, 1}, zero, []byte{1}, zero)), nil},
 		{"lat NaN", placeUpdate(cat([]byte{0, 0, 1}, nan, []byte{1}, zero)), ErrMalformed},
 		{"lat without lon", placeUpdate(cat([]byte{0, 0, 1}, zero, []byte{0})), ErrInvalid},
+		{"removal", cat(hdr(KindRemoval), id, []byte{1, 'r', 2}, u64(1), u64(2)), nil},
+		{"removal keeps nothing", cat(hdr(KindRemoval), id, []byte{0, 0}), nil},
+		{"removal keep unsorted", cat(hdr(KindRemoval), id, []byte{0, 2}, u64(2), u64(1)), ErrInvalid},
+		{"removal keep repeated", cat(hdr(KindRemoval), id, []byte{0, 2}, u64(2), u64(2)), ErrInvalid},
+		{"removal keep truncated", cat(hdr(KindRemoval), id, []byte{0, 2}, u64(1), []byte{0, 0, 0}), ErrMalformed},
+		{"removal keep over limit", cat(hdr(KindRemoval), id, []byte{0}, binary.AppendUvarint(nil, MaxKeep+1)), ErrTooLarge},
+		{"removal reason over limit", cat(hdr(KindRemoval), id, binary.AppendUvarint(nil, maxReason+1)), ErrTooLarge},
+		{"seating", cat(hdr(KindSeating), []byte{6}, []byte("seated")), nil},
+		{"seating unknown", cat(hdr(KindSeating), []byte{6}, []byte("closed")), ErrInvalid},
+		{"seating too long", cat(hdr(KindSeating), []byte{7}, []byte("seatedx")), ErrTooLarge},
+		{"seat", cat(hdr(KindSeat), id, []byte{1}), nil},
+		{"seat bool 2", cat(hdr(KindSeat), id, []byte{2}), ErrMalformed},
 		{"tags over limit", cat(hdr(KindEventUpdate), id, []byte{0, 0, 0, 0, 0, 0, 0, 0, 1}, binary.AppendUvarint(nil, MaxTags+1)), ErrTooLarge},
 	} {
 		body, err := decodePayload(c.plain)

@@ -4,26 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/convene/convene/crdt"
-	"github.com/convene/convene/node/recon"
 	"github.com/convene/convene/node/store"
-)
-
-// replica is node/mesh's Replica, restated so the tests check that *Node
-// and *HubReplica provide it without importing the mesh.
-type replica interface {
-	Gathering() crdt.GatheringID
-	Accept(raw []byte) (*crdt.Envelope, error)
-	Store(ctx context.Context, envs []*crdt.Envelope) (added int, err error)
-	Get(ctx context.Context, items []recon.Item) ([][]byte, error)
-	ReadIndex(fn func(ix *recon.Index))
-}
-
-var (
-	_ replica = (*Node)(nil)
-	_ replica = (*HubReplica)(nil)
 )
 
 // initNode creates a gathering in a new directory and opens its node.
@@ -121,4 +106,12 @@ func withStore(t testing.TB, dir string, g crdt.GatheringID, fn func(l *store.Lo
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// tamper is a copy of raw with a byte of its sealed payload changed, so
+// that its signature no longer matches.
+func tamper(raw []byte) []byte {
+	b := slices.Clone(raw)
+	b[len(b)-80] ^= 1
+	return b
 }

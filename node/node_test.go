@@ -148,8 +148,7 @@ func TestIngestRefusesBadOps(t *testing.T) {
 	_, _, proposal := workshop(t, a)
 	good := raws(t, a)
 
-	tampered := append([]byte(nil), good[2]...)
-	tampered[len(tampered)-80] ^= 1 // in the sealed payload
+	tampered := tamper(good[2])
 	author := b.ids[0].signer
 	now := time.Now()
 	future, _, err := a.Keys().Seal(author, crdt.Clock{Wall: now.Add(10 * time.Minute).UnixMilli()}, &crdt.CommentBody{Proposal: proposal, Text: "from the future"})
@@ -181,9 +180,6 @@ func TestIngestRefusesBadOps(t *testing.T) {
 			if st := b.Status(); st.Ops != before.Ops || st.Digest != before.Digest {
 				t.Fatal("a rejected op was stored")
 			}
-			if _, err := b.Accept(tc.raw); !errors.Is(err, tc.want) {
-				t.Fatalf("Accept: %v, want %v", err, tc.want)
-			}
 		})
 	}
 
@@ -200,9 +196,6 @@ func TestIngestRefusesBadOps(t *testing.T) {
 	res, err = b.Ingest(ctx, good)
 	if err != nil || res.Duplicate != len(good) || res.Added != 0 {
 		t.Fatalf("ingest again: %+v, %v; want all duplicates", res, err)
-	}
-	if _, err := b.Accept(good[1]); !errors.Is(err, crdt.ErrDuplicate) {
-		t.Fatalf("Accept of a stored op: %v, want ErrDuplicate", err)
 	}
 }
 
@@ -252,23 +245,17 @@ func TestHubReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 	hub := NewHubReplica(l)
-	var envs []*crdt.Envelope
-	for _, raw := range raws(t, a) {
-		e, err := hub.Accept(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		envs = append(envs, e)
+	all := raws(t, a)
+	res, err := hub.Take(ctx, append(all, all[0]), mesh.KeepGood)
+	if err != nil || res.Added != len(all) || len(res.Fresh) != len(all) || res.Duplicate != 1 {
+		t.Fatalf("Take: %+v, %v", res, err)
 	}
-	if n, err := hub.Store(ctx, envs); err != nil || n != len(envs) {
-		t.Fatalf("Store: %d, %v", n, err)
-	}
-	if _, err := hub.Accept(envs[0].Bytes()); !errors.Is(err, crdt.ErrDuplicate) {
-		t.Fatalf("Accept of a stored op: %v, want ErrDuplicate", err)
+	if res, err := hub.Take(ctx, all[:1], mesh.KeepGood); err != nil || res.Duplicate != 1 || res.Added != 0 {
+		t.Fatalf("Take of a stored op: %+v, %v; want a duplicate", res, err)
 	}
 	other, _ := initNode(t, true)
-	if _, err := hub.Accept(raws(t, other)[0]); !errors.Is(err, crdt.ErrForeign) {
-		t.Fatalf("Accept of a foreign op: %v, want ErrForeign", err)
+	if res, _ := hub.Take(ctx, raws(t, other)[:1], mesh.KeepGood); res.Bad != 1 || !errors.Is(res.BadErr, crdt.ErrForeign) {
+		t.Fatalf("Take of a foreign op: %+v, want ErrForeign", res)
 	}
 	// A relay cannot read, but cannot be fooled by signatures either; what
 	// it stores is what the members made.
@@ -294,33 +281,37 @@ func TestHubReplica(t *testing.T) {
 	if a.Status().Digest != b.Status().Digest {
 		t.Fatal("did not converge through the hub")
 	}
+	// An operation signed by an outsider is stored (the hub cannot read
+	// it); one whose signature is broken is the sender's fault.
+	outsider := forge(t, a.Gathering(), crdt.Clock{Wall: time.Now().UnixMilli()})
+	tampered := tamper(all[1])
+	res, err = hub.Take(ctx, [][]byte{tampered, outsider}, mesh.KeepGood)
+	if err != nil || res.Added != 1 || res.Bad != 1 || res.Forged == nil {
+		t.Fatalf("Take of a forgery and an outsider's op: %+v, %v", res, err)
+	}
+	if res, _ := hub.Take(ctx, [][]byte{outsider}, mesh.KeepGood); res.Duplicate != 1 {
+		t.Fatalf("Take of the outsider's op again: %+v", res)
+	}
 }
 
-// TestReplicaStore: the mesh path (Accept, then Store) applies and
-// notifies like Ingest.
-func TestReplicaStore(t *testing.T) {
+// TestReplicaTake: the mesh's way in (Take) applies and notifies like
+// Ingest.
+func TestReplicaTake(t *testing.T) {
 	ctx := context.Background()
 	a, _ := initNode(t, true)
 	session, _, _ := workshop(t, a)
 	b := joinNode(t, a.Credentials(), true)
 	ch, cancel := b.Subscribe()
 	defer cancel()
-	var envs []*crdt.Envelope
-	for _, raw := range raws(t, a) {
-		e, err := b.Accept(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		envs = append(envs, e)
+	all := raws(t, a)
+	if res, err := b.Take(ctx, append(all, all[0]), mesh.KeepGood); err != nil || res.Added != len(all) || len(res.Fresh) != len(all) {
+		t.Fatalf("Take: %+v, %v; want %d added", res, err, len(all))
 	}
-	if n, err := b.Store(ctx, append(envs, envs[0])); err != nil || n != len(envs) {
-		t.Fatalf("Store: %d, %v; want %d", n, err, len(envs))
-	}
-	if n, err := b.Store(ctx, envs); err != nil || n != 0 {
-		t.Fatalf("Store again: %d, %v; want 0", n, err)
+	if res, err := b.Take(ctx, all, mesh.KeepGood); err != nil || res.Added != 0 || res.Duplicate != len(all) {
+		t.Fatalf("Take again: %+v, %v; want all duplicates", res, err)
 	}
 	sawSession := false
-	for range envs {
+	for range all {
 		c := <-ch
 		if c.Local {
 			t.Fatal("a replicated change is marked local")
@@ -385,7 +376,7 @@ func TestSubscriberOverflow(t *testing.T) {
 	}()
 	var last crdt.OpID
 	for i := 0; i < total; i++ {
-		last = act(t, n, &crdt.GroupBody{Name: "g"}).ID
+		last = act(t, n, &crdt.IdentityBody{Name: "g"}).ID
 	}
 	<-got // the fast subscriber may still lag; its reader got everything
 
@@ -397,7 +388,7 @@ func TestSubscriberOverflow(t *testing.T) {
 		t.Fatalf("slow subscriber holds %d changes, last %+v; want %d ending in a resync", len(seen), seen[len(seen)-1], subscriberBuffer)
 	}
 	for _, c := range seen[:len(seen)-1] {
-		if c.Op.IsZero() || !c.Local || c.Kind != crdt.KindGroup {
+		if c.Op.IsZero() || !c.Local || c.Kind != crdt.KindIdentity {
 			t.Fatalf("unexpected change %+v", c)
 		}
 	}
@@ -663,34 +654,101 @@ func TestDuplicateSkipsSignatureCheck(t *testing.T) {
 	if _, err := b.Ingest(ctx, held); err != nil {
 		t.Fatal(err)
 	}
-	tampered := append([]byte(nil), held[1]...)
-	tampered[len(tampered)-80] ^= 1 // in the sealed payload
+	tampered := tamper(held[1])
 
-	before := b.verified.Load()
+	before := b.in.verified.Load()
 	res, err := b.Ingest(ctx, held)
 	if err != nil || res.Duplicate != len(held) || res.Added != 0 || res.Rejected != 0 {
 		t.Fatalf("Ingest of held ops: %+v, %v; want all duplicates", res, err)
 	}
-	if _, err := b.Accept(held[0]); !errors.Is(err, crdt.ErrDuplicate) {
-		t.Fatalf("Accept of a held op: %v, want ErrDuplicate", err)
-	}
-	if got := b.verified.Load() - before; got != 0 {
+	if got := b.in.verified.Load() - before; got != 0 {
 		t.Fatalf("%d signature checks for duplicates, want none", got)
 	}
 
+	// A changed copy is checked once; refused again, it is remembered.
 	st := b.Status()
-	if _, err := b.Accept(tampered); !errors.Is(err, crdt.ErrSignature) {
-		t.Fatalf("Accept of a changed copy: %v, want ErrSignature", err)
+	for range 2 {
+		res, err = b.Ingest(ctx, [][]byte{tampered})
+		if err != nil || res.Rejected != 1 || !errors.Is(res.FirstError, crdt.ErrSignature) {
+			t.Fatalf("Ingest of a changed copy: %+v, %v; want one rejection", res, err)
+		}
 	}
-	res, err = b.Ingest(ctx, [][]byte{tampered})
-	if err != nil || res.Rejected != 1 || !errors.Is(res.FirstError, crdt.ErrSignature) {
-		t.Fatalf("Ingest of a changed copy: %+v, %v; want one rejection", res, err)
-	}
-	if got := b.verified.Load() - before; got != 2 {
-		t.Fatalf("%d signature checks for two changed copies, want 2", got)
+	if got := b.in.verified.Load() - before; got != 1 {
+		t.Fatalf("%d signature checks for a changed copy sent twice, want 1", got)
 	}
 	if now := b.Status(); now.Ops != st.Ops || now.Digest != st.Digest {
 		t.Fatal("a changed copy was stored")
+	}
+}
+
+// TestOneCheckPerDistinctOp: however often a batch repeats an operation,
+// and whichever path it takes, the operation costs one signature check;
+// one refused is refused again without one.
+func TestOneCheckPerDistinctOp(t *testing.T) {
+	ctx := context.Background()
+	a, _ := initNode(t, true)
+	workshop(t, a)
+	all := raws(t, a)
+	forged := tamper(all[1])
+	outsider := forge(t, a.Gathering(), crdt.Clock{Wall: time.Now().UnixMilli()})
+	copies := func(raw []byte) [][]byte { return slices.Repeat([][]byte{raw}, 4096) }
+	for _, tc := range []struct {
+		name   string
+		pol    mesh.Policy
+		raw    []byte
+		check  func(r IngestResult) bool
+		checks int64 // the second time
+	}{
+		{"new, by gossip", mesh.AllOrNothing, all[2], func(r IngestResult) bool { return r.Added == 1 && r.Duplicate == 4095 }, 0},
+		{"new, by reconciliation", mesh.KeepGood, all[3], func(r IngestResult) bool { return r.Added == 1 && r.Duplicate == 4095 }, 0},
+		{"forged", mesh.AllOrNothing, forged, func(r IngestResult) bool { return r.Added == 0 && r.Bad == 1 && r.Forged != nil }, 0},
+		{"an outsider's", mesh.KeepGood, outsider, func(r IngestResult) bool { return r.Added == 0 && r.Bad == 0 && r.Unreadable == 1 }, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := joinNode(t, a.Credentials(), true)
+			res, err := b.Take(ctx, copies(tc.raw), tc.pol)
+			if err != nil || !tc.check(res) {
+				t.Fatalf("Take: %+v, %v", res, err)
+			}
+			if got := b.in.verified.Load(); got != 1 {
+				t.Fatalf("%d signature checks for 4096 copies of one operation, want 1", got)
+			}
+			again, err := b.Take(ctx, copies(tc.raw), tc.pol)
+			if err != nil || again.Added != 0 || again.Unreadable != 0 || again.Bad != res.Bad {
+				t.Fatalf("Take again: %+v, %v", again, err)
+			}
+			if got := b.in.verified.Load(); got != 1 {
+				t.Fatalf("%d signature checks after sending it again, want still 1", got)
+			}
+		})
+	}
+}
+
+// TestAllOrNothing: a gossip batch with one forged operation stores
+// nothing; the same batch by reconciliation keeps the good ones.
+func TestAllOrNothing(t *testing.T) {
+	ctx := context.Background()
+	a, _ := initNode(t, true)
+	workshop(t, a)
+	all := raws(t, a)
+	forged := tamper(all[1])
+	batch := append(slices.Clone(all), forged)
+	for _, tc := range []struct {
+		pol   mesh.Policy
+		added int
+	}{
+		{mesh.AllOrNothing, 0},
+		{mesh.KeepGood, len(all)},
+	} {
+		b := joinNode(t, a.Credentials(), true)
+		before := b.Status().Ops
+		res, err := b.Take(ctx, batch, tc.pol)
+		if err != nil || res.Added != tc.added || res.Bad != 1 {
+			t.Fatalf("policy %d: %+v, %v; want %d added, 1 bad", tc.pol, res, err, tc.added)
+		}
+		if got := b.Status().Ops - before; got != tc.added {
+			t.Fatalf("policy %d: %d stored, want %d", tc.pol, got, tc.added)
+		}
 	}
 }
 
@@ -712,8 +770,7 @@ func TestIngestPipelined(t *testing.T) {
 		}
 		raw = append(raw, e.Bytes())
 	}
-	tampered := append([]byte(nil), raw[len(raw)-1]...)
-	tampered[len(tampered)-80] ^= 1
+	tampered := tamper(raw[len(raw)-1])
 	input := append(slices.Clone(raw), raw[3], tampered, raw[len(raw)/2])
 
 	b := joinNode(t, a.Credentials(), false)

@@ -204,19 +204,24 @@ func HealPartition(ctx context.Context, opts HealOptions) (HealResult, error) {
 func writeShare(ctx context.Context, nd *node.Node, count int, group, mine, theirs crdt.OpID) ([][]byte, error) {
 	raws := make([][]byte, 0, count)
 	head := mine
+	comments := 0
 	for k := range count {
 		var body crdt.Body
-		if k%8 == 0 {
+		// An identity comments at most crdt.MaxCommentsPerIdentity times
+		// on one proposal; it edits instead once it has.
+		rev := k%8 == 0 || comments == crdt.MaxCommentsPerIdentity
+		if rev {
 			body = &crdt.RevisionBody{Proposal: mine, Group: group, Parents: []crdt.OpID{head},
 				Text: fmt.Sprintf("Revision %d of this proposal: fewer cars, more trees, and benches every hundred metres", k)}
 		} else {
 			body = &crdt.CommentBody{Proposal: theirs, Text: fmt.Sprintf("Comment %d: agreed in principle, but who pays for it, and when?", k)}
+			comments++
 		}
 		op, err := nd.Act(ctx, crdt.IdentityID{}, body)
 		if err != nil {
 			return nil, err
 		}
-		if k%8 == 0 {
+		if rev {
 			head = op.ID
 		}
 		raw, ok, err := nd.Log().GetByID(ctx, op.ID)

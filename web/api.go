@@ -1,16 +1,12 @@
 package web
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/convene/convene/crdt"
-	"github.com/convene/convene/node"
+	"github.com/convene/convene/web/apiv1"
 )
 
 // route is one API endpoint. Public routes are also served, read-only, by
@@ -94,11 +90,11 @@ func (s *Server) apiMux(publicOnly bool) *http.ServeMux {
 		allowed := strings.Join(methods, ", ")
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allowed)
-			writeError(w, http.StatusMethodNotAllowed, codeMethodNotAllowed, r.Method+" is not allowed here; allowed: "+allowed)
+			writeError(w, http.StatusMethodNotAllowed, apiv1.CodeMethodNotAllowed, r.Method+" is not allowed here; allowed: "+allowed)
 		})
 	}
 	mux.HandleFunc(APIPrefix+"/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, codeNotFound, "no such API endpoint")
+		writeError(w, http.StatusNotFound, apiv1.CodeNotFound, "no such API endpoint")
 	})
 	return mux
 }
@@ -119,7 +115,7 @@ func serveView[T any](s *Server, w http.ResponseWriter, r *http.Request, param, 
 	var ok bool
 	s.view(func(st *crdt.State) { v, ok = get(st, id) })
 	if !ok {
-		writeError(w, http.StatusNotFound, codeNotFound, "no such "+what)
+		writeError(w, http.StatusNotFound, apiv1.CodeNotFound, "no such "+what)
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
@@ -134,93 +130,14 @@ func (s *Server) isLocal(id crdt.IdentityID) bool {
 	return false
 }
 
-// act makes an operation as the named local identity or, when as is nil,
-// as the first local identity (default first) that the rules allow to make
-// it — for group acts, a scribe of the group. When none may, the first one
-// with the standing to make it tries (a scribe facing a full session), or
-// else the default identity, so that the answer carries the rules' reason.
-func (s *Server) act(ctx context.Context, as *crdt.IdentityID, body crdt.Body) (crdt.Op, error) {
-	var who crdt.IdentityID
-	if as != nil {
-		who = *as
-	} else {
-		ids := s.node.Identities() // the default first
-		s.view(func(st *crdt.State) {
-			standing := false
-			for _, li := range ids {
-				err := st.Check(li.ID, body)
-				if err == nil {
-					who = li.ID
-					return
-				}
-				if !standing && !errors.Is(err, crdt.ErrNotScribe) && !errors.Is(err, crdt.ErrForbidden) {
-					who, standing = li.ID, true
-				}
-			}
-		})
-	}
-	return s.node.Act(ctx, who, body)
-}
-
 // --- status
 
-type statusJSON struct {
-	PeerID    string        `json:"peer_id"`
-	Addrs     []string      `json:"addrs"`
-	Gathering nameJSON      `json:"gathering"`
-	Identity  nameJSON      `json:"identity"`
-	Peers     []node.Peer   `json:"peers"`
-	Ops       int           `json:"ops"`
-	Digest    string        `json:"digest"`
-	Freshness freshnessJSON `json:"freshness"`
-	StoreSize int64         `json:"store_size"`
-}
-
-type nameJSON struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-}
-
-type freshnessJSON struct {
-	Peers    int        `json:"peers"`
-	LastSync *time.Time `json:"last_sync"`
-}
-
-func freshness(f node.Freshness) freshnessJSON {
-	out := freshnessJSON{Peers: f.Peers}
-	if !f.LastSync.IsZero() {
-		t := f.LastSync.UTC()
-		out.LastSync = &t
-	}
-	return out
-}
-
 func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) {
-	st := s.node.Status()
-	writeJSON(w, http.StatusOK, statusJSON{
-		PeerID:    st.PeerID,
-		Addrs:     nonNil(st.Addrs),
-		Gathering: nameJSON{ID: st.Gathering.String(), Name: st.Name},
-		Identity:  nameJSON{ID: st.Identity.ID.String(), Name: st.Identity.Name},
-		Peers:     nonNilPeers(st.Peers),
-		Ops:       st.Ops,
-		Digest:    st.Digest,
-		Freshness: freshness(st.Freshness),
-		StoreSize: st.StoreSize,
-	})
+	writeJSON(w, http.StatusOK, apiv1.StatusOf(s.node.Status()))
 }
 
 func (s *Server) getPeers(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, nonNilPeers(s.node.Status().Peers))
-}
-
-func nonNilPeers(ps []node.Peer) []node.Peer {
-	out := make([]node.Peer, len(ps))
-	for i, p := range ps {
-		p.Addrs = nonNil(p.Addrs)
-		out[i] = p
-	}
-	return out
+	writeJSON(w, http.StatusOK, apiv1.PeersOf(s.node.Status().Peers))
 }
 
 func nonNil[T any](s []T) []T {
@@ -241,19 +158,17 @@ type localIdentityJSON struct {
 
 func (s *Server) getIdentities(w http.ResponseWriter, r *http.Request) {
 	ids := s.node.Identities()
-	out := make([]localIdentityJSON, len(ids))
+	out := make([]apiv1.LocalIdentity, len(ids))
 	s.view(func(st *crdt.State) {
 		for i, li := range ids {
-			out[i] = localIdentityJSON{ID: li.ID, Name: li.Name, Default: li.Default, Facilitator: st.IsFacilitator(li.ID)}
+			out[i] = apiv1.LocalIdentity{ID: li.ID, Name: li.Name, Default: li.Default, Facilitator: st.IsFacilitator(li.ID)}
 		}
 	})
 	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) postIdentity(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Name string `json:"name"`
-	}
+	var req apiv1.CreateIdentity
 	if err := decode(w, r, &req); err != nil {
 		s.writeErr(w, r, err)
 		return
@@ -263,12 +178,7 @@ func (s *Server) postIdentity(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, localIdentityJSON{ID: li.ID, Name: li.Name, Default: li.Default})
-}
-
-type identityJSON struct {
-	crdt.Identity
-	Local bool `json:"local"`
+	writeJSON(w, http.StatusCreated, apiv1.LocalIdentity{ID: li.ID, Name: li.Name, Default: li.Default})
 }
 
 func (s *Server) getIdentity(w http.ResponseWriter, r *http.Request) {
@@ -281,22 +191,19 @@ func (s *Server) getIdentity(w http.ResponseWriter, r *http.Request) {
 	var ok bool
 	s.view(func(st *crdt.State) { ident, ok = st.Identity(id) })
 	if !ok {
-		writeError(w, http.StatusNotFound, codeNotFound, "no such identity in this gathering")
+		writeError(w, http.StatusNotFound, apiv1.CodeNotFound, "no such identity in this gathering")
 		return
 	}
-	writeJSON(w, http.StatusOK, identityJSON{Identity: ident, Local: s.isLocal(id)})
+	writeJSON(w, http.StatusOK, apiv1.Identity{Identity: ident, Local: s.isLocal(id)})
 }
 
 func (s *Server) postFacilitator(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Identity crdt.IdentityID  `json:"identity"`
-		As       *crdt.IdentityID `json:"as"`
-	}
+	var req apiv1.AddFacilitator
 	if err := decode(w, r, &req); err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	if _, err := s.act(r.Context(), req.As, &crdt.FacilitatorBody{Identity: req.Identity}); err != nil {
+	if _, err := s.node.ActAs(r.Context(), req.As, &crdt.FacilitatorBody{Identity: req.Identity}); err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
@@ -316,12 +223,7 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) postSession(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Title  string           `json:"title"`
-		Prompt string           `json:"prompt"`
-		Cap    *int             `json:"cap"`
-		As     *crdt.IdentityID `json:"as"`
-	}
+	var req apiv1.CreateSession
 	if err := decode(w, r, &req); err != nil {
 		s.writeErr(w, r, err)
 		return
@@ -330,7 +232,7 @@ func (s *Server) postSession(w http.ResponseWriter, r *http.Request) {
 	if req.Cap != nil {
 		body.Cap = *req.Cap
 	}
-	op, err := s.act(r.Context(), req.As, body)
+	op, err := s.node.ActAs(r.Context(), req.As, body)
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
@@ -350,39 +252,27 @@ func (s *Server) patchSession(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
-	var req struct {
-		Title  *string          `json:"title"`
-		Prompt *string          `json:"prompt"`
-		Cap    *int             `json:"cap"`
-		Open   *bool            `json:"open"`
-		As     *crdt.IdentityID `json:"as"`
-	}
+	var req apiv1.UpdateSession
 	if err := decode(w, r, &req); err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
 	body := &crdt.SessionUpdateBody{Session: sid, Title: req.Title, Prompt: req.Prompt, Cap: req.Cap, Open: req.Open}
-	if _, err := s.act(r.Context(), req.As, body); err != nil {
+	if _, err := s.node.ActAs(r.Context(), req.As, body); err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
 	s.getSession(w, r)
 }
 
-// documentJSON is a session's document with how fresh this node's view is.
-type documentJSON struct {
-	crdt.Document
-	Freshness freshnessJSON `json:"freshness"`
-}
-
 // getDocument serves the document as the state assembled it. Its slices
 // are the state's cache, shared with other readers: they are never
 // modified here (crdt makes them non-nil, and Heads never empty).
 func (s *Server) getDocument(w http.ResponseWriter, r *http.Request) {
-	fr := freshness(s.node.Freshness())
-	serveView(s, w, r, "sid", "session", func(st *crdt.State, sid crdt.OpID) (documentJSON, bool) {
+	fr := apiv1.FreshnessOf(s.node.Freshness())
+	serveView(s, w, r, "sid", "session", func(st *crdt.State, sid crdt.OpID) (apiv1.Document, bool) {
 		doc, ok := st.Document(sid)
-		return documentJSON{Document: doc, Freshness: fr}, ok
+		return apiv1.Document{Document: doc, Freshness: fr}, ok
 	})
 }
 
@@ -410,15 +300,12 @@ func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) postGroup(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Name string           `json:"name"`
-		As   *crdt.IdentityID `json:"as"`
-	}
+	var req apiv1.CreateGroup
 	if err := decode(w, r, &req); err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	op, err := s.act(r.Context(), req.As, &crdt.GroupBody{Name: req.Name})
+	op, err := s.node.ActAs(r.Context(), req.As, &crdt.GroupBody{Name: req.Name})
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
@@ -438,15 +325,12 @@ func (s *Server) postScribe(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
-	var req struct {
-		Identity crdt.IdentityID  `json:"identity"`
-		As       *crdt.IdentityID `json:"as"`
-	}
+	var req apiv1.AddScribe
 	if err := decode(w, r, &req); err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	if _, err := s.act(r.Context(), req.As, &crdt.ScribeBody{Group: gid, Identity: req.Identity}); err != nil {
+	if _, err := s.node.ActAs(r.Context(), req.As, &crdt.ScribeBody{Group: gid, Identity: req.Identity}); err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
@@ -461,30 +345,21 @@ func (s *Server) postProposal(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
-	var req struct {
-		Group crdt.OpID        `json:"group"`
-		Text  string           `json:"text"`
-		As    *crdt.IdentityID `json:"as"`
-	}
+	var req apiv1.Propose
 	if err := decode(w, r, &req); err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	op, err := s.act(r.Context(), req.As, &crdt.ProposalBody{Session: sid, Group: req.Group, Text: req.Text})
+	op, err := s.node.ActAs(r.Context(), req.As, &crdt.ProposalBody{Session: sid, Group: req.Group, Text: req.Text})
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]crdt.OpID{"id": op.ID, "revision": op.ID})
-}
-
-type proposalJSON struct {
-	crdt.Proposal
-	Session crdt.OpID `json:"session"`
+	writeJSON(w, http.StatusCreated, apiv1.ProposalCreated{ID: op.ID, Revision: op.ID})
 }
 
 func (s *Server) getProposal(w http.ResponseWriter, r *http.Request) {
-	serveView(s, w, r, "pid", "proposal", func(st *crdt.State, pid crdt.OpID) (out proposalJSON, ok bool) {
+	serveView(s, w, r, "pid", "proposal", func(st *crdt.State, pid crdt.OpID) (out apiv1.Proposal, ok bool) {
 		out.Proposal, out.Session, ok = st.Proposal(pid)
 		return out, ok
 	})
@@ -494,62 +369,23 @@ func (s *Server) getRevisions(w http.ResponseWriter, r *http.Request) {
 	serveView(s, w, r, "pid", "proposal", (*crdt.State).Revisions)
 }
 
-func compareID(a, b crdt.OpID) int { return bytes.Compare(a[:], b[:]) }
-
 func (s *Server) postRevision(w http.ResponseWriter, r *http.Request) {
 	pid, err := pathID(r, "pid")
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	var req struct {
-		Group crdt.OpID        `json:"group"`
-		Text  string           `json:"text"`
-		Base  []crdt.OpID      `json:"base"`
-		As    *crdt.IdentityID `json:"as"`
-	}
+	var req apiv1.Revise
 	if err := decode(w, r, &req); err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	if len(req.Base) == 0 {
-		s.writeErr(w, r, badRequest("base must name the revision(s) the edit starts from"))
-		return
-	}
-	if len(req.Base) > crdt.MaxParents {
-		s.writeErr(w, r, badRequest("base names at most %d revisions", crdt.MaxParents))
-		return
-	}
-	base := slices.Clone(req.Base)
-	slices.SortFunc(base, compareID)
-	base = slices.Compact(base)
-
-	var heads []crdt.OpID
-	var ok bool
-	s.view(func(st *crdt.State) {
-		var p crdt.Proposal
-		p, _, ok = st.Proposal(pid)
-		heads = slices.Clone(p.Heads)
-	})
-	if !ok {
-		writeError(w, http.StatusNotFound, codeNotFound, "no such proposal")
-		return
-	}
-	slices.SortFunc(heads, compareID)
-	if !slices.Equal(base, heads) {
-		writeErrorBody(w, http.StatusConflict, apiError{
-			Error:   codeConflict,
-			Message: "base is not the proposal's current heads; re-read the proposal and edit again",
-			Heads:   heads,
-		})
-		return
-	}
-	op, err := s.act(r.Context(), req.As, &crdt.RevisionBody{Proposal: pid, Group: req.Group, Text: req.Text, Parents: base})
+	op, err := s.node.Revise(r.Context(), req.As, pid, req.Group, req.Text, req.Base)
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]crdt.OpID{"revision": op.ID})
+	writeJSON(w, http.StatusCreated, apiv1.RevisionCreated{Revision: op.ID})
 }
 
 func (s *Server) putEndorsement(w http.ResponseWriter, r *http.Request)    { s.endorse(w, r, true) }
@@ -572,15 +408,7 @@ func (s *Server) endorse(w http.ResponseWriter, r *http.Request, endorse bool) {
 		s.writeErr(w, r, err)
 		return
 	}
-	var p crdt.Proposal
-	var ok bool
-	s.view(func(st *crdt.State) { p, _, ok = st.Proposal(pid) })
-	if !ok {
-		writeError(w, http.StatusNotFound, codeNotFound, "no such proposal")
-		return
-	}
-	body := &crdt.EndorseBody{Proposal: pid, Group: gid, Revision: p.Revision, Endorse: endorse}
-	if _, err := s.act(r.Context(), as, body); err != nil {
+	if err := s.node.Endorse(r.Context(), as, pid, gid, endorse); err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
@@ -597,20 +425,17 @@ func (s *Server) postComment(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
-	var req struct {
-		Text string           `json:"text"`
-		As   *crdt.IdentityID `json:"as"`
-	}
+	var req apiv1.PostComment
 	if err := decode(w, r, &req); err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	op, err := s.act(r.Context(), req.As, &crdt.CommentBody{Proposal: pid, Text: req.Text})
+	op, err := s.node.ActAs(r.Context(), req.As, &crdt.CommentBody{Proposal: pid, Text: req.Text})
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]crdt.OpID{"id": op.ID})
+	writeJSON(w, http.StatusCreated, apiv1.CommentCreated{ID: op.ID})
 }
 
 func (s *Server) putHidden(w http.ResponseWriter, r *http.Request)    { s.hide(w, r, true) }
@@ -627,7 +452,7 @@ func (s *Server) hide(w http.ResponseWriter, r *http.Request, hidden bool) {
 		s.writeErr(w, r, err)
 		return
 	}
-	if _, err := s.act(r.Context(), as, &crdt.HideBody{Target: id, Hidden: hidden}); err != nil {
+	if _, err := s.node.ActAs(r.Context(), as, &crdt.HideBody{Target: id, Hidden: hidden}); err != nil {
 		s.writeErr(w, r, err)
 		return
 	}

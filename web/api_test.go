@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/convene/convene/web/apiv1"
 )
 
 func TestStatusAndIdentities(t *testing.T) {
@@ -327,8 +329,8 @@ func TestBadRequests(t *testing.T) {
 			if ct := hdr.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 				t.Errorf("Content-Type %q", ct)
 			}
-			var e apiError
-			if err := json.Unmarshal(b, &e); err != nil || e.Error != tc.code || e.Message == "" {
+			var e apiv1.ErrorBody
+			if err := json.Unmarshal(b, &e); err != nil || e.Code != tc.code || e.Message == "" {
 				t.Fatalf("error body %s, want code %s", b, tc.code)
 			}
 			if hdr.Get("X-Content-Type-Options") != "nosniff" {
@@ -368,7 +370,7 @@ func TestAuth(t *testing.T) {
 	}
 	origin := h.ts.URL
 
-	body := map[string]any{"name": "G"}
+	body := map[string]any{"title": "S"}
 	cases := []struct {
 		name   string
 		opts   []reqOpt
@@ -398,13 +400,13 @@ func TestAuth(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			digest := h.digest()
-			status, b, _ := h.do("POST", "/api/v1/groups", body, tc.opts...)
+			status, b, _ := h.do("POST", "/api/v1/sessions", body, tc.opts...)
 			if status != tc.status {
 				t.Fatalf("status %d, want %d: %s", status, tc.status, b)
 			}
 			if status == 403 {
-				var e apiError
-				if err := json.Unmarshal(b, &e); err != nil || e.Error != "forbidden" {
+				var e apiv1.ErrorBody
+				if err := json.Unmarshal(b, &e); err != nil || e.Code != "forbidden" {
 					t.Fatalf("error body %s", b)
 				}
 				if h.digest() != digest {

@@ -10,66 +10,15 @@ import (
 
 	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/node/export"
+	"github.com/convene/convene/web/apiv1"
 )
-
-// eventJSON is an event as the API shows it: every field present, even
-// when empty, so that pages need not guess.
-type eventJSON struct {
-	ID           crdt.OpID          `json:"id"`
-	Title        string             `json:"title"`
-	Description  string             `json:"description"`
-	Start        string             `json:"start"`
-	End          string             `json:"end"`
-	Timezone     string             `json:"timezone"`
-	Place        *crdt.Place        `json:"place"`
-	OnlineURL    string             `json:"online_url"`
-	Group        *crdt.OpID         `json:"group"`
-	Language     string             `json:"language"`
-	Tags         []string           `json:"tags"`
-	Capacity     int                `json:"capacity"`
-	Status       string             `json:"status"`
-	Going        int                `json:"going"`
-	Maybe        int                `json:"maybe"`
-	Waitlist     int                `json:"waitlist"`
-	Creator      crdt.IdentityID    `json:"creator"`
-	Participants []crdt.Participant `json:"participants"`
-	Created      time.Time          `json:"created"`
-	Modified     time.Time          `json:"modified"`
-	Sequence     int                `json:"sequence"`
-}
-
-func toEventJSON(e crdt.Event) eventJSON {
-	return eventJSON{
-		ID:           e.ID,
-		Title:        e.Title,
-		Description:  e.Description,
-		Start:        e.Start,
-		End:          e.End,
-		Timezone:     e.Timezone,
-		Place:        e.Place,
-		OnlineURL:    e.OnlineURL,
-		Group:        e.Group,
-		Language:     e.Language,
-		Tags:         nonNil(e.Tags),
-		Capacity:     e.Capacity,
-		Status:       e.Status,
-		Going:        e.Going,
-		Maybe:        e.Maybe,
-		Waitlist:     e.Waitlist,
-		Creator:      e.Creator,
-		Participants: nonNil(e.Participants),
-		Created:      e.Created,
-		Modified:     e.Modified,
-		Sequence:     e.Sequence,
-	}
-}
 
 func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
 	var es []crdt.Event
 	s.view(func(st *crdt.State) { es = st.Events() }) // by start, then creation
-	out := make([]eventJSON, len(es))
+	out := make([]apiv1.Event, len(es))
 	for i, e := range es {
-		out[i] = toEventJSON(e)
+		out[i] = apiv1.EventOf(e)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -116,7 +65,7 @@ func (s *Server) serveICS(w http.ResponseWriter, r *http.Request, only *crdt.OpI
 	if only != nil {
 		x.Events = slices.DeleteFunc(x.Events, func(e crdt.Event) bool { return e.ID != *only })
 		if len(x.Events) == 0 {
-			writeError(w, http.StatusNotFound, codeNotFound, "no such event")
+			writeError(w, http.StatusNotFound, apiv1.CodeNotFound, "no such event")
 			return
 		}
 		filename = only.String() + ".ics"
@@ -135,17 +84,14 @@ func (s *Server) serveICS(w http.ResponseWriter, r *http.Request, only *crdt.OpI
 }
 
 func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		crdt.EventFields
-		As *crdt.IdentityID `json:"as"`
-	}
+	var req apiv1.CreateEvent
 	if err := decode(w, r, &req); err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
 	body := &crdt.EventBody{EventFields: req.EventFields}
 	body.Status = cmp.Or(body.Status, crdt.Confirmed)
-	op, err := s.act(r.Context(), req.As, body)
+	op, err := s.node.ActAs(r.Context(), req.As, body)
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
@@ -158,10 +104,10 @@ func (s *Server) answerEvent(w http.ResponseWriter, status int, eid crdt.OpID) {
 	var ok bool
 	s.view(func(st *crdt.State) { e, ok = st.Event(eid) })
 	if !ok {
-		writeError(w, http.StatusNotFound, codeNotFound, "no such event")
+		writeError(w, http.StatusNotFound, apiv1.CodeNotFound, "no such event")
 		return
 	}
-	writeJSON(w, status, toEventJSON(e))
+	writeJSON(w, status, apiv1.EventOf(e))
 }
 
 func (s *Server) patchEvent(w http.ResponseWriter, r *http.Request) {
@@ -170,10 +116,7 @@ func (s *Server) patchEvent(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
-	var req struct {
-		crdt.EventPatch
-		As *crdt.IdentityID `json:"as"`
-	}
+	var req apiv1.UpdateEvent
 	if err := decode(w, r, &req); err != nil {
 		s.writeErr(w, r, err)
 		return
@@ -183,7 +126,7 @@ func (s *Server) patchEvent(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, badRequest("nothing to change"))
 		return
 	}
-	if _, err := s.act(r.Context(), req.As, &crdt.EventUpdateBody{Event: eid, Set: p}); err != nil {
+	if _, err := s.node.ActAs(r.Context(), req.As, &crdt.EventUpdateBody{Event: eid, Set: p}); err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
@@ -201,41 +144,15 @@ func (s *Server) putParticipant(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
-	var req struct {
-		Status string `json:"status"`
-	}
+	var req apiv1.Register
 	if err := decode(w, r, &req); err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	if !s.isLocal(who) {
-		writeError(w, http.StatusForbidden, codeForbidden, "only an identity held on this node can register here")
+	reg, err := s.node.Register(r.Context(), who, eid, req.Status)
+	if err != nil {
+		s.writeErr(w, r, err)
 		return
 	}
-	out := struct {
-		Status     string `json:"status"`
-		Waitlisted bool   `json:"waitlisted"`
-	}{}
-	registration := func() {
-		s.view(func(st *crdt.State) {
-			e, _ := st.Event(eid)
-			for _, p := range e.Participants {
-				if p.Identity == who {
-					out.Status, out.Waitlisted = p.Status, p.Waitlisted
-				}
-			}
-		})
-	}
-	// Registering again with the same status makes no operation: a second
-	// click on "going" must not move its author down the waitlist.
-	registration()
-	if out.Status != req.Status {
-		if _, err := s.node.Act(r.Context(), who, &crdt.ParticipationBody{Event: eid, Status: req.Status}); err != nil {
-			s.writeErr(w, r, err)
-			return
-		}
-		out.Status = req.Status
-		registration()
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, apiv1.Registration{Status: reg.Status, Waitlisted: reg.Waitlisted})
 }

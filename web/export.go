@@ -8,6 +8,7 @@ import (
 
 	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/node/export"
+	"github.com/convene/convene/web/apiv1"
 )
 
 // MaxBundle bounds an uploaded bundle (POST /import).
@@ -20,13 +21,13 @@ func (s *Server) getExport(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	req := export.Request{Format: q.Get("format"), Now: time.Now(), BaseURL: "http://" + r.Host}
 	if req.Format == "" {
-		writeError(w, http.StatusBadRequest, codeBadRequest, "give format=json, csv, ics, md, activitystreams or bundle")
+		writeError(w, http.StatusBadRequest, apiv1.CodeBadRequest, "give format=json, csv, ics, md, activitystreams or bundle")
 		return
 	}
 	if sid := q.Get("session"); sid != "" {
 		id, err := crdt.ParseOpID(sid)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, codeBadRequest, "session: "+err.Error())
+			writeError(w, http.StatusBadRequest, apiv1.CodeBadRequest, "session: "+err.Error())
 			return
 		}
 		req.Session = id
@@ -34,14 +35,14 @@ func (s *Server) getExport(w http.ResponseWriter, r *http.Request) {
 	if k := q.Get("csv"); k != "" {
 		kind, err := export.ParseCSVKind(k)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+			writeError(w, http.StatusBadRequest, apiv1.CodeBadRequest, err.Error())
 			return
 		}
 		req.CSV = kind
 	}
 	since, err := export.ParseSince(q.Get("since"))
 	if err != nil {
-		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+		writeError(w, http.StatusBadRequest, apiv1.CodeBadRequest, err.Error())
 		return
 	}
 	req.Since = since
@@ -97,7 +98,7 @@ func (sw *streamWriter) Write(p []byte) (int, error) {
 // badRequestIfFormat turns an unknown format into a client error.
 func badRequestIfFormat(err error) error {
 	if errors.Is(err, export.ErrUnknownFormat) {
-		return &requestError{http.StatusBadRequest, codeBadRequest, err.Error()}
+		return &requestError{http.StatusBadRequest, apiv1.CodeBadRequest, err.Error()}
 	}
 	return err
 }
@@ -109,15 +110,15 @@ func (s *Server) postImport(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			writeError(w, http.StatusRequestEntityTooLarge, codeTooLarge, fmt.Sprintf("bundle is larger than %d bytes", MaxBundle))
+			writeError(w, http.StatusRequestEntityTooLarge, apiv1.CodeTooLarge, fmt.Sprintf("bundle is larger than %d bytes", MaxBundle))
 			return
 		}
 		if errors.Is(err, export.ErrBadBundle) {
-			writeError(w, http.StatusBadRequest, "bad_bundle", err.Error())
+			writeError(w, http.StatusBadRequest, apiv1.CodeBadBundle, err.Error())
 			return
 		}
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"added": res.Added, "duplicate": res.Duplicate})
+	writeJSON(w, http.StatusOK, apiv1.ImportResult{Added: res.Added, Duplicate: res.Duplicate})
 }

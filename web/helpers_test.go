@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/convene/convene/node"
+	"github.com/convene/convene/web/apiv1"
 )
 
 // harness is a real node in a temporary directory served over HTTP.
@@ -124,15 +125,15 @@ func (h *harness) call(method, path string, body any, want int, out any, opts ..
 }
 
 // callErr sends a request that must fail with status and code.
-func (h *harness) callErr(method, path string, body any, status int, code string, opts ...reqOpt) apiError {
+func (h *harness) callErr(method, path string, body any, status int, code string, opts ...reqOpt) apiv1.ErrorBody {
 	h.t.Helper()
-	var e apiError
+	var e apiv1.ErrorBody
 	h.call(method, path, body, status, &e, opts...)
-	if e.Error != code {
-		h.t.Fatalf("%s %s: error %q, want %q (%s)", method, path, e.Error, code, e.Message)
+	if e.Code != code {
+		h.t.Fatalf("%s %s: error %q, want %q (%s)", method, path, e.Code, code, e.Message)
 	}
 	if e.Message == "" {
-		h.t.Fatalf("%s %s: error %q without a message", method, path, e.Error)
+		h.t.Fatalf("%s %s: error %q without a message", method, path, e.Code)
 	}
 	return e
 }

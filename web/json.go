@@ -8,44 +8,23 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/node"
-)
-
-// Error codes: stable snake_case words that clients may switch on.
-const (
-	codeBadRequest       = "bad_request"
-	codeNotFound         = "not_found"
-	codeForbidden        = "forbidden"
-	codeNotScribe        = "not_scribe"
-	codeCapReached       = "cap_reached"
-	codeConflict         = "conflict"
-	codeSessionClosed    = "session_closed"
-	codeTooLarge         = "too_large"
-	codeUnsupportedMedia = "unsupported_media_type"
-	codeMethodNotAllowed = "method_not_allowed"
-	codeInternal         = "internal"
+	"github.com/convene/convene/web/apiv1"
 )
 
 // MaxBody bounds a JSON request body. The largest field (an event's
 // description) is 16 KB of UTF-8; JSON escaping can at most sextuple it.
 const MaxBody = 64 << 10
 
-// apiError is the body of every error answer. Heads is set for a conflict
-// on a revision's base.
-type apiError struct {
-	Error   string      `json:"error"`
-	Message string      `json:"message"`
-	Heads   []crdt.OpID `json:"heads,omitempty"`
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, codeInternal, "cannot encode the answer")
+		writeError(w, http.StatusInternalServerError, apiv1.CodeInternal, "cannot encode the answer")
 		return
 	}
 	h := w.Header()
@@ -56,10 +35,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeErrorBody(w, status, apiError{Error: code, Message: msg})
+	writeErrorBody(w, status, apiv1.ErrorBody{Code: code, Message: msg})
 }
 
-func writeErrorBody(w http.ResponseWriter, status int, e apiError) {
+func writeErrorBody(w http.ResponseWriter, status int, e apiv1.ErrorBody) {
 	b, _ := json.Marshal(e)
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
@@ -72,37 +51,45 @@ func writeErrorBody(w http.ResponseWriter, status int, e apiError) {
 func errorStatus(err error) (int, string) {
 	switch {
 	case errors.Is(err, node.ErrUnknownIdentity):
-		return http.StatusBadRequest, codeBadRequest
+		return http.StatusBadRequest, apiv1.CodeBadRequest
 	case errors.Is(err, crdt.ErrNotFound):
-		return http.StatusNotFound, codeNotFound
+		return http.StatusNotFound, apiv1.CodeNotFound
 	case errors.Is(err, crdt.ErrNotScribe):
-		return http.StatusForbidden, codeNotScribe
+		return http.StatusForbidden, apiv1.CodeNotScribe
 	case errors.Is(err, crdt.ErrForbidden):
-		return http.StatusForbidden, codeForbidden
+		return http.StatusForbidden, apiv1.CodeForbidden
 	case errors.Is(err, crdt.ErrCapReached):
-		return http.StatusConflict, codeCapReached
+		return http.StatusConflict, apiv1.CodeCapReached
+	case errors.Is(err, crdt.ErrLimit):
+		return http.StatusConflict, apiv1.CodeLimitReached
 	case errors.Is(err, crdt.ErrConflict):
-		return http.StatusConflict, codeConflict
+		return http.StatusConflict, apiv1.CodeConflict
 	case errors.Is(err, crdt.ErrClosed):
-		return http.StatusConflict, codeSessionClosed
+		return http.StatusConflict, apiv1.CodeSessionClosed
 	case errors.Is(err, crdt.ErrTooLarge):
-		return http.StatusRequestEntityTooLarge, codeTooLarge
+		return http.StatusRequestEntityTooLarge, apiv1.CodeTooLarge
 	case errors.Is(err, crdt.ErrInvalid), errors.Is(err, crdt.ErrMalformed):
-		return http.StatusBadRequest, codeBadRequest
+		return http.StatusBadRequest, apiv1.CodeBadRequest
 	}
-	return http.StatusInternalServerError, codeInternal
+	return http.StatusInternalServerError, apiv1.CodeInternal
 }
 
 // fail answers with the error's status. Internal errors are logged and
 // not shown in detail.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, code := errorStatus(err)
-	msg := err.Error()
+	body := apiv1.ErrorBody{Code: code, Message: err.Error()}
 	if status == http.StatusInternalServerError {
 		s.log.Error("API request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		msg = "internal error; see the node's log"
+		body.Message = "internal error; see the node's log"
 	}
-	writeError(w, status, code, msg)
+	var ce *node.ConflictError
+	if errors.As(err, &ce) {
+		// The editor was behind: the answer names the heads to edit from.
+		body.Message = "base is not the proposal's current heads; re-read the proposal and edit again"
+		body.Heads = ce.Heads
+	}
+	writeErrorBody(w, status, body)
 }
 
 // requestError is a client mistake found before the node is asked.
@@ -115,7 +102,7 @@ type requestError struct {
 func (e *requestError) Error() string { return e.msg }
 
 func badRequest(format string, args ...any) error {
-	return &requestError{http.StatusBadRequest, codeBadRequest, fmt.Sprintf(format, args...)}
+	return &requestError{http.StatusBadRequest, apiv1.CodeBadRequest, fmt.Sprintf(format, args...)}
 }
 
 // writeRequestError answers err, which is a *requestError or comes from
@@ -130,25 +117,25 @@ func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // decode reads a JSON request body into v strictly: the right content
-// type, bounded size, valid UTF-8, no unknown fields, nothing after the
-// value.
+// type, bounded size, valid UTF-8, no unknown fields, field names exactly
+// as written (not in another case) and each once, nothing after the value.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
-		return &requestError{http.StatusUnsupportedMediaType, codeUnsupportedMedia, "Content-Type must be application/json"}
+		return &requestError{http.StatusUnsupportedMediaType, apiv1.CodeUnsupportedMedia, "Content-Type must be application/json"}
 	}
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil || mt != "application/json" {
-		return &requestError{http.StatusUnsupportedMediaType, codeUnsupportedMedia, "Content-Type must be application/json"}
+		return &requestError{http.StatusUnsupportedMediaType, apiv1.CodeUnsupportedMedia, "Content-Type must be application/json"}
 	}
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
-		return &requestError{http.StatusUnsupportedMediaType, codeUnsupportedMedia, "JSON must be UTF-8"}
+		return &requestError{http.StatusUnsupportedMediaType, apiv1.CodeUnsupportedMedia, "JSON must be UTF-8"}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return &requestError{http.StatusRequestEntityTooLarge, codeTooLarge, fmt.Sprintf("request body is larger than %d bytes", MaxBody)}
+			return &requestError{http.StatusRequestEntityTooLarge, apiv1.CodeTooLarge, fmt.Sprintf("request body is larger than %d bytes", MaxBody)}
 		}
 		return badRequest("cannot read the request body: %v", err)
 	}
@@ -165,6 +152,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return badRequest("malformed JSON: data after the value")
+	}
+	if err := checkFieldNames(body, reflect.TypeOf(v)); err != nil {
+		return badRequest("malformed JSON: %v", err)
 	}
 	return nil
 }

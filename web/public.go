@@ -1,6 +1,10 @@
 package web
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/convene/convene/web/apiv1"
+)
 
 // buildPublic makes the read-only handler: for phones in the room, on an
 // address other machines can reach.
@@ -8,7 +12,7 @@ func (s *Server) buildPublic(pages http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(APIPrefix+"/", s.apiMux(true))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, codeNotFound, "no such API endpoint")
+		writeError(w, http.StatusNotFound, apiv1.CodeNotFound, "no such API endpoint")
 	})
 	if pages != nil {
 		// The projection and events pages; static assets are expected
@@ -26,12 +30,12 @@ func (s *Server) buildPublic(pages http.Handler) http.Handler {
 		}
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, codeNotFound, "not served on the public address")
+		writeError(w, http.StatusNotFound, apiv1.CodeNotFound, "not served on the public address")
 	})
 	return securityHeaders(refuseCrossSite(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			writeError(w, http.StatusMethodNotAllowed, codeMethodNotAllowed, "the public address is read-only")
+			writeError(w, http.StatusMethodNotAllowed, apiv1.CodeMethodNotAllowed, "the public address is read-only")
 			return
 		}
 		mux.ServeHTTP(w, r)

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/convene/convene/node"
+	"github.com/convene/convene/web/apiv1"
 )
 
 // Names the browser UI uses for its CSRF protection: the server sets the
@@ -34,7 +35,7 @@ const (
 )
 
 // APIPrefix is where the JSON API lives.
-const APIPrefix = "/api/v1"
+const APIPrefix = apiv1.Prefix
 
 // Security headers. The Content-Security-Policy allows only this origin's
 // scripts, styles and connections, and no framing.
@@ -148,7 +149,7 @@ func (s *Server) buildHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(APIPrefix+"/", s.api)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, codeNotFound, "no such API endpoint")
+		writeError(w, http.StatusNotFound, apiv1.CodeNotFound, "no such API endpoint")
 	})
 	mux.HandleFunc("/", s.servePage)
 	return securityHeaders(refuseCrossSite(s.checkHost(s.checkRemote(s.checkWrite(mux)))))
@@ -166,7 +167,7 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	if s.ui == nil {
-		writeError(w, http.StatusNotFound, codeNotFound, "no pages are served here")
+		writeError(w, http.StatusNotFound, apiv1.CodeNotFound, "no pages are served here")
 		return
 	}
 	s.ui.ServeHTTP(w, r)
@@ -190,7 +191,7 @@ func securityHeaders(next http.Handler) http.Handler {
 func (s *Server) checkHost(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.hostAllowed(r.Host) {
-			writeError(w, http.StatusForbidden, codeForbidden, "Host header is not this node's UI address, localhost or a loopback address")
+			writeError(w, http.StatusForbidden, apiv1.CodeForbidden, "Host header is not this node's UI address, localhost or a loopback address")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -232,7 +233,7 @@ func (s *Server) hostAllowed(hostport string) bool {
 func refuseCrossSite(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/api/") && r.Header.Get("Sec-Fetch-Site") == "cross-site" {
-			writeError(w, http.StatusForbidden, codeForbidden, "cross-site request refused")
+			writeError(w, http.StatusForbidden, apiv1.CodeForbidden, "cross-site request refused")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -259,7 +260,7 @@ func (s *Server) checkRemote(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		writeError(w, http.StatusForbidden, codeForbidden,
+		writeError(w, http.StatusForbidden, apiv1.CodeForbidden,
 			"from another machine send Authorization: Bearer TOKEN, or open the read-only address that convene run --ui-public serves")
 	})
 }
@@ -280,7 +281,7 @@ func (s *Server) checkWrite(next http.Handler) http.Handler {
 			return
 		}
 		if msg := s.authorize(r); msg != "" {
-			writeError(w, http.StatusForbidden, codeForbidden, msg)
+			writeError(w, http.StatusForbidden, apiv1.CodeForbidden, msg)
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -51,7 +51,7 @@ func (s *Server) getStream(w http.ResponseWriter, r *http.Request) {
 				break
 			}
 			var b []byte
-			if b, err = json.Marshal(c); err == nil {
+			if b, err = json.Marshal(c); err == nil { // an apiv1.Change
 				_, err = fmt.Fprintf(w, "event: change\ndata: %s\n\n", b)
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/node"
 	"github.com/convene/convene/node/export"
+	"github.com/convene/convene/web/apiv1"
 )
 
 func cmdExport(ctx context.Context, args []string, stdout io.Writer) error {
@@ -63,7 +64,10 @@ func cmdExport(ctx context.Context, args []string, stdout io.Writer) error {
 			if *since != "" {
 				q.Set("since", *since)
 			}
-			return c.do(ctx, "GET", "/export?"+q.Encode(), nil, w)
+			if err := c.Export(ctx, q, w); err != nil {
+				return refused(err)
+			}
+			return nil
 		}
 		n, err := openExisting(ctx, *data)
 		if err != nil {
@@ -112,10 +116,10 @@ func cmdImport(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer f.Close()
-	var res struct{ Added, Duplicate int }
+	var res apiv1.ImportResult
 	if c, err := runningNode(ctx, *data); err == nil {
-		if err := c.do(ctx, "POST", "/import", f, &res); err != nil {
-			return err
+		if res, err = c.Import(ctx, f); err != nil {
+			return refused(err)
 		}
 	} else {
 		n, err := openExisting(ctx, *data)

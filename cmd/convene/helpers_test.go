@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/convene/convene/testnet/proc"
+	"github.com/convene/convene/web/apiv1"
 )
 
 // conveneBin is the binary built by TestMain for this test run.
@@ -145,7 +146,7 @@ func (p *running) signal(sig syscall.Signal) int {
 }
 
 // reqOpt changes a request before it is sent.
-type reqOpt = proc.RequestOption
+type reqOpt = apiv1.RequestOption
 
 func noAuth(r *http.Request)   { r.Header.Del("Authorization") }
 func withHost(h string) reqOpt { return func(r *http.Request) { r.Host = h } }
@@ -189,32 +190,9 @@ func (p *running) call(method, path string, body any, want int, out any) {
 	}
 }
 
-// status is the part of GET /status the tests read.
-type status struct {
-	PeerID    string   `json:"peer_id"`
-	Addrs     []string `json:"addrs"`
-	Gathering struct {
-		ID   string `json:"id"`
-		Name string `json:"name"`
-	} `json:"gathering"`
-	Identity struct {
-		ID string `json:"id"`
-	} `json:"identity"`
-	Peers []struct {
-		PeerID string `json:"peer_id"`
-		Via    string `json:"via"`
-	} `json:"peers"`
-	Ops       int    `json:"ops"`
-	Digest    string `json:"digest"`
-	Freshness struct {
-		Peers    int        `json:"peers"`
-		LastSync *time.Time `json:"last_sync"`
-	} `json:"freshness"`
-}
-
-func (p *running) status() status {
+func (p *running) status() apiv1.Status {
 	p.t.Helper()
-	var st status
+	var st apiv1.Status
 	p.call("GET", "/status", nil, 200, &st)
 	return st
 }
@@ -248,7 +226,7 @@ type proposal struct {
 // canonical JSON for comparison.
 func (p *running) documentJSON(sid string) string {
 	p.t.Helper()
-	doc, err := p.API.DocumentJSON(context.Background(), sid)
+	doc, err := proc.DocumentJSON(context.Background(), p.API, sid)
 	if err != nil {
 		p.t.Fatal(err)
 	}

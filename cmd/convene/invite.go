@@ -32,10 +32,10 @@ func cmdInvite(ctx context.Context, args []string, stdout io.Writer) error {
 	// The running node knows its current addresses; without one, the
 	// invite carries the credentials only and peers meet by mDNS or --peer.
 	if c, err := runningNode(ctx, *data); err == nil {
-		var st struct {
-			Addrs []string `json:"addrs"`
-		}
-		if err := c.do(ctx, "GET", "/status", nil, &st); err == nil {
+		sctx, cancel := context.WithTimeout(ctx, jsonRequestTimeout)
+		st, err := c.Status(sctx)
+		cancel()
+		if err == nil {
 			inv.Addrs = inviteAddrs(st.Addrs)
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/convene/convene/web/apiv1"
 )
 
 // TestThreeNodesLoopback is the hotspot set-up of README, on loopback:
@@ -112,10 +114,7 @@ func TestThreeNodesLoopback(t *testing.T) {
 		da, dd := a.status().Digest, d2.status().Digest
 		return da == dd, da + " " + dd
 	})
-	if st := d2.status(); len(st.Peers) == 0 || !slices.ContainsFunc(st.Peers, func(p struct {
-		PeerID string `json:"peer_id"`
-		Via    string `json:"via"`
-	}) bool {
+	if st := d2.status(); len(st.Peers) == 0 || !slices.ContainsFunc(st.Peers, func(p apiv1.Peer) bool {
 		return p.PeerID == a.status().PeerID && p.Via == "invite"
 	}) {
 		t.Errorf("the late laptop does not list A via invite: %+v", st.Peers)

@@ -90,7 +90,7 @@ func TestMessages(t *testing.T) {
 		if err := json.Unmarshal([]byte(cliOK(t, "status", "--data", dir, "--json")), &st); err != nil {
 			t.Fatal(err)
 		}
-		if n := strings.Count(out, st.Identity.ID.String()); n != 1 {
+		if n := strings.Count(out, st.Identity.ID); n != 1 {
 			t.Errorf("the identity appears %d times:\n%s", n, out)
 		}
 	})

@@ -1,18 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/convene/convene/web/apiv1"
 )
 
 // runFile tells other convene commands that a node is running on a data
@@ -41,19 +41,12 @@ func writeRunFile(dir string, rf runFile) error {
 
 func removeRunFile(dir string) { os.Remove(filepath.Join(dir, runFileName)) }
 
-// apiClient talks to the node running on a data directory.
-type apiClient struct {
-	base  string
-	token string
-	http  *http.Client
-}
-
 // errNotRunning: no node answers for this data directory.
 var errNotRunning = errors.New("no running node")
 
 // runningNode returns a client for the node running on dir, or
 // errNotRunning.
-func runningNode(ctx context.Context, dir string) (*apiClient, error) {
+func runningNode(ctx context.Context, dir string) (*apiv1.Client, error) {
 	rf, err := readRunFile(dir)
 	if err != nil {
 		return nil, err
@@ -62,10 +55,10 @@ func runningNode(ctx context.Context, dir string) (*apiClient, error) {
 	if err != nil {
 		return nil, errNotRunning
 	}
-	c := &apiClient{base: strings.TrimRight(rf.UI, "/") + "/api/v1", token: strings.TrimSpace(string(tok)), http: newLocalClient()}
+	c := &apiv1.Client{Base: strings.TrimRight(rf.UI, "/"), Token: strings.TrimSpace(string(tok)), HTTP: newLocalClient()}
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if err := c.do(pctx, http.MethodGet, "/status", nil, nil); err != nil {
+	if _, err := c.Status(pctx); err != nil {
 		return nil, errNotRunning
 	}
 	return c, nil
@@ -102,58 +95,5 @@ func newLocalClient() *http.Client {
 	}}
 }
 
-// do sends a request; out, if not nil, receives the JSON answer, or the raw
-// body when it is an io.Writer.
-func (c *apiClient) do(ctx context.Context, method, path string, in, out any) error {
-	_, upload := in.(io.Reader)
-	_, download := out.(io.Writer)
-	if !upload && !download {
-		// A JSON exchange: small, so bounded as a whole.
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, jsonRequestTimeout)
-		defer cancel()
-	}
-	var body io.Reader
-	if in != nil {
-		if r, ok := in.(io.Reader); ok {
-			body = r
-		} else {
-			b, err := json.Marshal(in)
-			if err != nil {
-				return err
-			}
-			body = bytes.NewReader(b)
-		}
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	if in != nil {
-		if _, ok := in.(io.Reader); ok {
-			req.Header.Set("Content-Type", "application/octet-stream")
-		} else {
-			req.Header.Set("Content-Type", "application/json")
-		}
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("talk to the running node: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		var e struct{ Error, Message string }
-		json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&e)
-		return fmt.Errorf("running node refused %s %s: %s (%s)", method, path, e.Message, e.Error)
-	}
-	switch o := out.(type) {
-	case nil:
-		return nil
-	case io.Writer:
-		_, err = io.Copy(o, resp.Body)
-		return err
-	default:
-		return json.NewDecoder(resp.Body).Decode(out)
-	}
-}
+// refused says that the running node refused or failed a request.
+func refused(err error) error { return fmt.Errorf("running node refused %w", err) }

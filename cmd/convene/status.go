@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/convene/convene/node"
+	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/web/apiv1"
 )
 
 func cmdStatus(ctx context.Context, args []string, stdout io.Writer) error {
@@ -34,43 +35,38 @@ func cmdStatus(ctx context.Context, args []string, stdout io.Writer) error {
 // readStatus asks the running node, or opens the data directory when none
 // runs.
 func readStatus(ctx context.Context, dir string) (statusView, bool, error) {
-	var st statusView
 	if c, err := runningNode(ctx, dir); err == nil {
-		return st, true, c.do(ctx, "GET", "/status", nil, &st)
+		ctx, cancel := context.WithTimeout(ctx, jsonRequestTimeout)
+		defer cancel()
+		var st statusView
+		if st.Status, err = c.Status(ctx); err != nil {
+			return st, true, refused(err)
+		}
+		if st.Identities, err = c.Identities(ctx); err != nil {
+			return st, true, refused(err)
+		}
+		return st, true, nil
 	}
 	n, err := openExisting(ctx, dir)
 	if err != nil {
-		return st, false, err
+		return statusView{}, false, err
 	}
 	defer n.Close()
-	return newStatusView(n.Status(), n.Identities()), false, nil
+	st := statusView{Status: apiv1.StatusOf(n.Status())}
+	n.View(func(s *crdt.State) {
+		for _, li := range n.Identities() {
+			st.Identities = append(st.Identities, apiv1.LocalIdentity{ID: li.ID, Name: li.Name, Default: li.Default, Facilitator: s.IsFacilitator(li.ID)})
+		}
+	})
+	return st, false, nil
 }
 
-// statusView is the status in the shape of GET /api/v1/status, so that the
+// statusView is GET /api/v1/status with the local identities, so that the
 // command prints the same whether it asked a running node or opened the
 // store itself.
 type statusView struct {
-	PeerID    string   `json:"peer_id"`
-	Addrs     []string `json:"addrs"`
-	Gathering struct {
-		ID   string `json:"id"`
-		Name string `json:"name"`
-	} `json:"gathering"`
-	Identity   node.LocalIdentity   `json:"identity"`
-	Identities []node.LocalIdentity `json:"identities"`
-	Peers      []node.Peer          `json:"peers"`
-	Ops        int                  `json:"ops"`
-	Digest     string               `json:"digest"`
-	Freshness  node.Freshness       `json:"freshness"`
-	StoreSize  int64                `json:"store_size"`
-}
-
-func newStatusView(s node.Status, ids []node.LocalIdentity) statusView {
-	v := statusView{PeerID: s.PeerID, Addrs: s.Addrs, Identity: s.Identity, Identities: ids,
-		Peers: s.Peers, Ops: s.Ops, Digest: s.Digest, Freshness: s.Freshness, StoreSize: s.StoreSize}
-	v.Gathering.ID = s.Gathering.String()
-	v.Gathering.Name = s.Name
-	return v
+	apiv1.Status
+	Identities []apiv1.LocalIdentity `json:"identities"`
 }
 
 func printStatus(w io.Writer, st statusView, running bool) {
@@ -88,7 +84,7 @@ func printStatus(w io.Writer, st statusView, running bool) {
 	}
 	fmt.Fprintf(w, "identity:   %s (%s)\n", st.Identity.Name, st.Identity.ID)
 	for _, id := range st.Identities {
-		if id.ID == st.Identity.ID {
+		if id.ID.String() == st.Identity.ID {
 			continue // the line above
 		}
 		fmt.Fprintf(w, "  identity: %s (%s)\n", id.Name, id.ID)
@@ -96,7 +92,7 @@ func printStatus(w io.Writer, st statusView, running bool) {
 	fmt.Fprintf(w, "operations: %d\n", st.Ops)
 	fmt.Fprintf(w, "digest:     %s\n", st.Digest)
 	fmt.Fprintf(w, "store size: %d bytes\n", st.StoreSize)
-	if st.Freshness.LastSync.IsZero() {
+	if st.Freshness.LastSync == nil {
 		fmt.Fprintf(w, "last sync:  never\n")
 	} else {
 		fmt.Fprintf(w, "last sync:  %s with %d peers\n", st.Freshness.LastSync.Format("2006-01-02 15:04:05Z07:00"), st.Freshness.Peers)

@@ -2,6 +2,7 @@ package export
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/binary"
@@ -120,8 +121,8 @@ type BundleInfo struct {
 	Since     crdt.Clock
 }
 
-// ReadBundle reads a bundle of gathering g and returns its envelope
-// encodings, each decoded, of g, at or after the bundle's since point and
+// ReadBundle reads a bundle of gathering g and returns its distinct
+// envelope encodings (copies dropped), each decoded, of g, at or after the bundle's since point and
 // correctly signed. max bounds the decompressed size (≤ 0: DefaultMaxBundle).
 // A truncated, corrupt, tampered or foreign bundle is refused as a whole
 // with an error wrapping ErrBadBundle (and crdt.ErrForeign for another
@@ -185,7 +186,7 @@ func readBundle(r io.Reader, g crdt.GatheringID, max int64) ([][]byte, BundleInf
 		return nil, info, fmt.Errorf("read bundle: %w", err)
 	}
 	defer dec.Close()
-	raws, err := readEnvelopes(bufio.NewReader(dec), max)
+	raws, total, err := readEnvelopes(bufio.NewReader(dec), max)
 	if err != nil {
 		if hb.err != nil && !errors.Is(hb.err, io.EOF) {
 			err = hb.err
@@ -204,8 +205,8 @@ func readBundle(r io.Reader, g crdt.GatheringID, max int64) ([][]byte, BundleInf
 	if subtle.ConstantTimeCompare(h.Sum(nil), tail[8:]) != 1 {
 		return nil, info, fmt.Errorf("%w: checksum mismatch: the file is corrupt or was changed", ErrBadBundle)
 	}
-	if count := binary.BigEndian.Uint64(tail[:8]); count != uint64(len(raws)) {
-		return nil, info, fmt.Errorf("%w: header says %d operations, the stream holds %d", ErrBadBundle, count, len(raws))
+	if count := binary.BigEndian.Uint64(tail[:8]); count != uint64(total) {
+		return nil, info, fmt.Errorf("%w: header says %d operations, the stream holds %d", ErrBadBundle, count, total)
 	}
 	for i, raw := range raws {
 		e, err := crdt.AcceptSealed(g, raw)
@@ -234,33 +235,48 @@ func wrapBad(err error) error {
 	return fmt.Errorf("%w: corrupt stream: %v", ErrBadBundle, err)
 }
 
-// readEnvelopes reads length-prefixed envelopes until a clean end.
-func readEnvelopes(br *bufio.Reader, max int64) ([][]byte, error) {
+// readEnvelopes reads length-prefixed envelopes until a clean end. It
+// returns each distinct one once, and how many the stream held: a bundle
+// of copies of one operation (which compresses to almost nothing) costs
+// one copy of memory and, later, one signature check.
+func readEnvelopes(br *bufio.Reader, max int64) ([][]byte, int, error) {
 	var (
 		raws  [][]byte
+		count int
 		total int64
+		buf   []byte
 	)
+	seen := make(map[string]struct{})
 	for {
 		l, err := binary.ReadUvarint(br)
 		if errors.Is(err, io.EOF) {
-			return raws, nil
+			return raws, count, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if l < 1 || l > crdt.MaxEnvelopeSize {
-			return nil, fmt.Errorf("%w: operation %d has length %d, limit %d", ErrBadBundle, len(raws), l, crdt.MaxEnvelopeSize)
+			return nil, 0, fmt.Errorf("%w: operation %d has length %d, limit %d", ErrBadBundle, count, l, crdt.MaxEnvelopeSize)
 		}
 		if total += int64(l) + 1; total > max {
-			return nil, fmt.Errorf("%w: more than %d bytes of operations", ErrBadBundle, max)
+			return nil, 0, fmt.Errorf("%w: more than %d bytes of operations", ErrBadBundle, max)
 		}
-		raw := make([]byte, l)
+		if uint64(cap(buf)) < l {
+			buf = make([]byte, crdt.MaxEnvelopeSize)
+		}
+		raw := buf[:l]
 		if _, err := io.ReadFull(br, raw); err != nil {
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
 			}
-			return nil, err
+			return nil, 0, err
 		}
+		count++
+		if _, dup := seen[string(raw)]; dup {
+			continue
+		}
+		raw = bytes.Clone(raw)
+		seen[string(raw)] = struct{}{}
 		raws = append(raws, raw)
 	}
 }

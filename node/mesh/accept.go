@@ -3,12 +3,10 @@ package mesh
 import (
 	"context"
 	"errors"
-	"runtime"
-	"sync"
-	"sync/atomic"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/convene/convene/crdt"
-	"github.com/convene/convene/node/recon"
 )
 
 // Taking in operations, whether they came by gossip or by reconciliation.
@@ -26,128 +24,89 @@ import (
 //     or a body that does not decode or validate): a hub verifies
 //     signatures but cannot read payloads, so it cannot know.
 //
-// None of these is stored.
+// None of these is stored. The replica sorts them (it is the one that
+// checks) and the mesh settles with the sender (take).
 
-// verdict is what checking a batch of operations found.
-type verdict struct {
-	envs []*crdt.Envelope // to store: new and valid
-	// bad counts the operations that show the sender misbehaving; badErr
-	// is the first of their errors, forged the first bad signature.
-	bad    int
-	badErr error
-	forged error
-	// unreadable counts the signed operations that could not be opened,
-	// not already counted in seen.
-	unreadable int
+// Policy says what Replica.Take does with the good operations of a batch
+// that also holds bad ones.
+type Policy uint8
+
+const (
+	// KeepGood stores the good operations (reconciliation, imports).
+	KeepGood Policy = iota
+	// AllOrNothing stores none: a gossip message is forwarded or
+	// refused whole.
+	AllOrNothing
+)
+
+// Ingested is what Replica.Take did with a batch.
+type Ingested struct {
+	// Added counts the operations stored by this call; Fresh holds them,
+	// once each, in input order (what a hub forwards).
+	Added int
+	Fresh []*crdt.Envelope
+	// Duplicate counts operations already held or repeated in the batch.
+	Duplicate int
+	// Rejected counts every other refusal, whoever is at fault, including
+	// operations refused recently and refused again without a check;
+	// FirstError is the first of their errors.
+	Rejected   int
+	FirstError error
+
+	// Bad counts the operations that show the sender misbehaving; BadErr
+	// is the first of their errors, Forged the first bad signature.
+	Bad    int
+	BadErr error
+	Forged error
+	// Unreadable counts the signed operations that could not be opened
+	// and had not been refused recently.
+	Unreadable int
 }
 
-// check runs g's replica's Accept on every operation of a batch and sorts
-// the results. seen, if not nil, holds the ids of unreadable operations
-// already counted in this session; new ones are added to it.
-func (m *Mesh) check(g *gathering, raws [][]byte, seen map[crdt.OpID]struct{}) verdict {
-	var v verdict
-	results := acceptAll(g.r, raws)
-	v.envs = make([]*crdt.Envelope, 0, len(raws))
-	for i, c := range results {
-		err := c.err
-		switch {
-		case err == nil:
-			v.envs = append(v.envs, c.env)
-		case errors.Is(err, crdt.ErrDuplicate), errors.Is(err, crdt.ErrFuture):
-		case errors.Is(err, crdt.ErrSignature), errors.Is(err, crdt.ErrForeign), errors.Is(err, crdt.ErrTooLarge):
-			v.addBad(err)
-		default:
-			// The replica could not take it; find out whether the envelope
-			// itself is at fault (it does not decode) or only its payload,
-			// which the signer, not the sender, answers for.
-			e, aerr := crdt.AcceptSealed(g.id, raws[i])
-			if aerr != nil {
-				v.addBad(aerr)
-				continue
-			}
-			if seen != nil {
-				if _, ok := seen[e.ID()]; ok {
-					continue
-				}
-				seen[e.ID()] = struct{}{}
-			}
-			v.unreadable++
-			m.log.Debug("not storing a signed operation that cannot be opened", "gathering", g.id, "op", e.ID(), "err", err)
+// Refusal says whose fault a refusal is.
+type Refusal uint8
+
+const (
+	// NotTheSender: a clock too far ahead, or an operation refused
+	// recently and refused again without a check (unless a bad signature).
+	NotTheSender Refusal = iota
+	// Unreadable: signed, but it does not open here (first refusal).
+	Unreadable
+	// SendersFault: it does not decode, is of another gathering, or its
+	// signature is bad.
+	SendersFault
+)
+
+// Refuse counts an operation refused with err.
+func (r *Ingested) Refuse(err error, why Refusal) {
+	r.Rejected++
+	if r.FirstError == nil {
+		r.FirstError = err
+	}
+	switch why {
+	case SendersFault:
+		r.Bad++
+		if r.BadErr == nil {
+			r.BadErr = err
 		}
-	}
-	return v
-}
-
-func (v *verdict) addBad(err error) {
-	v.bad++
-	if v.badErr == nil {
-		v.badErr = err
-	}
-	if v.forged == nil && errors.Is(err, crdt.ErrSignature) {
-		v.forged = err
-	}
-}
-
-type checked struct {
-	env *crdt.Envelope
-	err error
-}
-
-// acceptAll runs r.Accept on each raw, on every core for a large batch:
-// the signature checks are nearly all the cost of taking in a batch, and
-// each is independent.
-func acceptAll(r Replica, raws [][]byte) []checked {
-	out := make([]checked, len(raws))
-	workers := min(len(raws)/32, runtime.GOMAXPROCS(0))
-	if workers <= 1 {
-		for i, raw := range raws {
-			out[i].env, out[i].err = r.Accept(raw)
+		if r.Forged == nil && errors.Is(err, crdt.ErrSignature) {
+			r.Forged = err
 		}
-		return out
+	case Unreadable:
+		r.Unreadable++
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(raws) {
-					return
-				}
-				out[i].env, out[i].err = r.Accept(raws[i])
-			}
-		})
-	}
-	wg.Wait()
-	return out
 }
 
-// store stores accepted envelopes and returns how many the replica added
-// and which of envs (once each) were not held before. The stores of one gathering
-// are serialised, so that what was new is exact for everything arriving
-// through the mesh: a hub forwards only that.
-func (m *Mesh) store(ctx context.Context, g *gathering, envs []*crdt.Envelope) (int, []*crdt.Envelope, error) {
-	g.storeMu.Lock()
-	defer g.storeMu.Unlock()
-	var fresh []*crdt.Envelope
-	seen := make(map[crdt.OpID]struct{}, len(envs))
-	g.r.ReadIndex(func(ix *recon.Index) {
-		for _, e := range envs {
-			if _, dup := seen[e.ID()]; dup {
-				continue
-			}
-			seen[e.ID()] = struct{}{}
-			if !ix.Has(recon.Item{Clock: e.Clock, ID: e.ID()}) {
-				fresh = append(fresh, e)
-			}
-		}
-	})
-	if len(fresh) == 0 {
-		return 0, nil, nil
+// take hands a batch from peer p to g's replica, and counts and penalizes
+// what shows p misbehaving.
+func (m *Mesh) take(ctx context.Context, g *gathering, p peer.ID, raws [][]byte, pol Policy) (Ingested, error) {
+	res, err := g.r.Take(ctx, raws, pol)
+	m.stats.rejected.Add(int64(res.Bad + res.Unreadable))
+	if res.Bad > 0 {
+		m.penalize(p, res.Bad, res.BadErr)
 	}
-	added, err := g.r.Store(ctx, fresh)
-	if err != nil {
-		return 0, nil, err
+	if res.Unreadable > 0 {
+		m.log.Debug("not storing signed operations that cannot be opened", "gathering", g.id, "count", res.Unreadable, "err", res.FirstError)
 	}
-	return added, fresh, nil
+	return res, err
 }

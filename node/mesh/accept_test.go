@@ -13,15 +13,21 @@ import (
 	"github.com/convene/convene/node/store"
 )
 
-// lateReplica is a hub's replica whose Accept ran before another path
-// stored the same operations: it reports nothing as a duplicate.
+// lateReplica is a hub's replica that does not see what another path
+// stored meanwhile until it writes: only its write knows what is new.
 type lateReplica struct{ *store.Log }
 
-func (r lateReplica) Accept(raw []byte) (*crdt.Envelope, error) {
-	return crdt.AcceptSealed(r.Gathering(), raw)
-}
-func (r lateReplica) Store(ctx context.Context, envs []*crdt.Envelope) (int, error) {
-	return r.Put(ctx, envs)
+func (r lateReplica) Take(ctx context.Context, raws [][]byte, _ Policy) (Ingested, error) {
+	envs := make([]*crdt.Envelope, 0, len(raws))
+	for _, raw := range raws {
+		e, err := crdt.AcceptSealed(r.Gathering(), raw)
+		if err != nil {
+			return Ingested{}, err
+		}
+		envs = append(envs, e)
+	}
+	fresh, err := r.PutNew(ctx, envs)
+	return Ingested{Added: len(fresh), Fresh: fresh}, err
 }
 func (r lateReplica) Get(ctx context.Context, items []recon.Item) ([][]byte, error) {
 	return r.Log.Get(ctx, items)
@@ -68,7 +74,7 @@ func TestHubForwardsOnlyNew(t *testing.T) {
 		t.Fatal(err)
 	}
 	batch := c.encode([][]byte{envs[0].Bytes(), envs[1].Bytes(), envs[2].Bytes(), envs[1].Bytes()})
-	if err := m.receive(ctx, g, "", batch, nil); err != nil {
+	if err := m.receive(ctx, g, "", batch); err != nil {
 		t.Fatal(err)
 	}
 	close(g.out)

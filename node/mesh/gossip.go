@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -39,8 +38,7 @@ type gathering struct {
 	sub   *pubsub.Subscription
 	out   chan []byte // operations waiting to be published
 
-	storeMu sync.Mutex // serialises Mesh.store
-	claims  *claims    // what this node's sessions are pulling
+	claims *claims // what this node's sessions are pulling
 	// initiating holds a token per session this side initiated and runs.
 	initiating chan struct{}
 
@@ -174,12 +172,12 @@ func (m *Mesh) publishLoop(g *gathering) {
 // localBatch marks a message this node published.
 type localBatch struct{}
 
-// validator checks a gossip message before GossipSub accepts or forwards it:
-// a strict decode, then Replica.Accept on every operation (see check). A
-// message with any operation that shows the sender misbehaving is
-// rejected whole; one with nothing to store is ignored. The accepted
-// envelopes travel to delivery in ValidatorData, so nothing is verified
-// twice.
+// validator takes in a gossip message before GossipSub accepts or
+// forwards it: a strict decode, then the replica's Take, all or nothing
+// (see take). A message with any operation that shows the sender
+// misbehaving is rejected whole and nothing of it is stored; one with
+// nothing new is ignored. What is accepted is already stored and applied,
+// so GossipSub forwards only what this node holds.
 func (m *Mesh) validator(g *gathering) pubsub.ValidatorEx {
 	return func(ctx context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
 		if _, ok := msg.ValidatorData.(localBatch); ok && from == m.h.ID() {
@@ -191,60 +189,28 @@ func (m *Mesh) validator(g *gathering) pubsub.ValidatorEx {
 			m.penalize(from, 1, err)
 			return pubsub.ValidationReject
 		}
-		v := m.check(g, raws, nil)
-		m.stats.rejected.Add(int64(v.bad + v.unreadable))
-		if v.bad > 0 {
-			m.penalize(from, v.bad, v.badErr)
+		res, err := m.take(ctx, g, from, raws, AllOrNothing)
+		switch {
+		case res.Bad > 0:
 			return pubsub.ValidationReject
-		}
-		if len(v.envs) == 0 {
+		case err != nil:
+			if m.ctx.Err() == nil {
+				m.log.Error("storing gossip failed", "gathering", g.id, "err", err)
+			}
+			return pubsub.ValidationIgnore
+		case res.Added == 0:
 			return pubsub.ValidationIgnore // duplicates, or nothing this node can take yet
 		}
-		msg.ValidatorData = v.envs
 		return pubsub.ValidationAccept
 	}
 }
 
-// deliver stores what the validator accepted. Messages that arrive while a
-// store is running are stored together, in one synced batch.
+// deliver drains the subscription: the validator has already stored what
+// it accepted.
 func (m *Mesh) deliver(g *gathering) {
-	in := make(chan []*crdt.Envelope, 256)
-	m.wg.Go(func() {
-		defer close(in)
-		for {
-			msg, err := g.sub.Next(m.ctx)
-			if err != nil {
-				return
-			}
-			if msg.ReceivedFrom == m.h.ID() {
-				continue
-			}
-			envs, ok := msg.ValidatorData.([]*crdt.Envelope)
-			if !ok {
-				continue
-			}
-			select {
-			case in <- envs:
-			case <-m.ctx.Done():
-				return
-			}
-		}
-	})
-	for envs := range in {
-	drain:
-		for len(envs) < maxBatchOps {
-			select {
-			case more, ok := <-in:
-				if !ok {
-					break drain
-				}
-				envs = append(envs, more...)
-			default:
-				break drain
-			}
-		}
-		if _, _, err := m.store(m.ctx, g, envs); err != nil && m.ctx.Err() == nil {
-			m.log.Error("storing gossip failed", "gathering", g.id, "err", err)
+	for {
+		if _, err := g.sub.Next(m.ctx); err != nil {
+			return
 		}
 	}
 }

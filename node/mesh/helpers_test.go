@@ -167,13 +167,14 @@ func addrOf(t testing.TB, m *mesh.Mesh) multiaddr.Multiaddr {
 	return a
 }
 
-// act makes n operations on nd (groups, which any identity may create).
+// act makes n operations on nd (names, which any identity may give itself
+// any number of times).
 func act(t testing.TB, nd *node.Node, prefix string, n int) []crdt.OpID {
 	t.Helper()
 	ctx := testContext(t)
 	var ids []crdt.OpID
 	for i := range n {
-		op, err := nd.Act(ctx, crdt.IdentityID{}, &crdt.GroupBody{Name: fmt.Sprintf("%s %d", prefix, i)})
+		op, err := nd.Act(ctx, crdt.IdentityID{}, &crdt.IdentityBody{Name: fmt.Sprintf("%s %d", prefix, i)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -274,12 +275,12 @@ type dropper struct {
 	dropped atomic.Int64 // operations lost
 }
 
-func (d *dropper) Store(ctx context.Context, envs []*crdt.Envelope) (int, error) {
+func (d *dropper) Take(ctx context.Context, raws [][]byte, p mesh.Policy) (mesh.Ingested, error) {
 	if d.drop.Load() {
-		d.dropped.Add(int64(len(envs)))
-		return 0, nil
+		d.dropped.Add(int64(len(raws)))
+		return mesh.Ingested{}, nil
 	}
-	return d.Node.Store(ctx, envs)
+	return d.Node.Take(ctx, raws, p)
 }
 
 func storeFor(t testing.TB) *store.Store {

@@ -17,10 +17,13 @@ import (
 // Replica is one gathering's operation log as the mesh sees it.
 type Replica interface {
 	Gathering() crdt.GatheringID
-	// Accept fully checks one encoded op without storing it. An error wrapping crdt.ErrDuplicate means ignore; any other error means reject (and penalize the peer).
-	Accept(raw []byte) (*crdt.Envelope, error)
-	// Store durably stores and applies accepted envelopes (one synced batch); idempotent.
-	Store(ctx context.Context, envs []*crdt.Envelope) (added int, err error)
+	// Take takes in a batch of encoded operations, whatever path
+	// brought them: it checks each distinct one once, stores the good
+	// ones (one synced write) and applies them, and says what it did and
+	// whose fault each refusal was (see Ingested). With AllOrNothing it
+	// stores nothing if any operation shows the sender misbehaving. The
+	// error is for a failure to store.
+	Take(ctx context.Context, raws [][]byte, p Policy) (Ingested, error)
 	// Get returns the encodings of the given items (missing ones skipped).
 	Get(ctx context.Context, items []recon.Item) ([][]byte, error)
 	// ReadIndex runs fn with the reconciliation index under a read lock.

@@ -80,7 +80,7 @@ type Stats struct {
 	OpsRequested  int64 // operations asked of peers
 	OpsSent       int64 // operations sent in answer to requests
 	OpsReceived   int64 // operations received and newly stored
-	Rejected      int64 // operations refused: forged, malformed, foreign, or signed but unreadable here (once per session); a batch not asked for counts as one
+	Rejected      int64 // operations refused: forged, malformed, foreign, or signed but unreadable here (once while remembered); a batch not asked for counts as one
 }
 
 type stats struct {
@@ -351,7 +351,6 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 
 	pl := &puller{c: g.claims}
 	defer pl.end()
-	unreadable := make(map[crdt.OpID]struct{})
 	done, sentEnd, peerDone := false, false, false
 	for !sentEnd || !peerDone {
 		// Taken before looking at the claims, so that a release after the
@@ -437,7 +436,7 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 				m.stats.rejected.Add(1)
 				return violation(fmt.Errorf("%w: operations not asked for", errFrame))
 			}
-			if err := m.receive(ctx, g, p, f.payload, unreadable); err != nil {
+			if err := m.receive(ctx, g, p, f.payload); err != nil {
 				return err
 			}
 		case frameAnswered:
@@ -520,39 +519,30 @@ func (m *Mesh) answer(ctx context.Context, g *gathering, w *frameWriter, items [
 	return w.send(frameAnswered, nil)
 }
 
-// receive checks a batch received operation by operation (see check),
-// stores the good ones and counts the bad. A forged operation ends the
-// session: an honest peer never holds one, since it checked everything it
-// stored. unreadable holds the session's signed operations that could not
-// be opened, so that each is counted once.
-func (m *Mesh) receive(ctx context.Context, g *gathering, p peer.ID, b []byte, unreadable map[crdt.OpID]struct{}) error {
+// receive takes in a batch received operation by operation (see take),
+// storing the good ones. A forged operation ends the session: an honest
+// peer never holds one, since it checked everything it stored.
+func (m *Mesh) receive(ctx context.Context, g *gathering, p peer.ID, b []byte) error {
 	raws, err := m.codec.decode(b)
 	if err != nil {
 		m.stats.rejected.Add(1)
 		m.penalize(p, 1, err)
 		return fmt.Errorf("%w: %v", errSession, err)
 	}
-	v := m.check(g, raws, unreadable)
-	if len(v.envs) > 0 {
-		added, fresh, err := m.store(ctx, g, v.envs)
-		if err != nil {
-			return fmt.Errorf("%w: storing: %v", errSession, err)
-		}
-		m.stats.opsReceived.Add(int64(added))
-		if m.cfg.Hub && added > 0 {
-			// A hub passes what one site brought on to the others now,
-			// rather than at their next reconciliation. (Laptops do not:
-			// after a partition heals that would flood the room with
-			// copies of what reconciliation is already carrying.)
-			m.forward(g, fresh)
-		}
+	res, err := m.take(ctx, g, p, raws, KeepGood)
+	if err != nil {
+		return fmt.Errorf("%w: storing: %v", errSession, err)
 	}
-	m.stats.rejected.Add(int64(v.bad + v.unreadable))
-	if v.bad > 0 {
-		m.penalize(p, v.bad, v.badErr)
+	m.stats.opsReceived.Add(int64(res.Added))
+	if m.cfg.Hub && res.Added > 0 {
+		// A hub passes what one site brought on to the others now,
+		// rather than at their next reconciliation. (Laptops do not:
+		// after a partition heals that would flood the room with
+		// copies of what reconciliation is already carrying.)
+		m.forward(g, res.Fresh)
 	}
-	if v.forged != nil {
-		return fmt.Errorf("%w: peer sent a forged operation: %v", errSession, v.forged)
+	if res.Forged != nil {
+		return fmt.Errorf("%w: peer sent a forged operation: %v", errSession, res.Forged)
 	}
 	return nil
 }

@@ -423,50 +423,6 @@ func TestKillDuringPuts(t *testing.T) {
 	t.Logf("%d acknowledged, %d stored", len(acked), l.Len())
 }
 
-func TestSnapshotKey(t *testing.T) {
-	ctx := context.Background()
-	g := newTestGathering(t, "snap")
-	for name, s := range stores(t) {
-		t.Run(name, func(t *testing.T) {
-			l := openLogT(t, s, g.keys.Gathering)
-			if _, ok, err := l.Snapshot(ctx); ok || err != nil {
-				t.Fatalf("Snapshot of a new log: %v, %v", ok, err)
-			}
-			if _, err := l.Put(ctx, g.ops(t, 3)); err != nil {
-				t.Fatal(err)
-			}
-			if err := l.PutSnapshot(ctx, []byte("state")); err != nil {
-				t.Fatal(err)
-			}
-			b, ok, err := l.Snapshot(ctx)
-			if !ok || err != nil || string(b) != "state" {
-				t.Fatalf("Snapshot: %q, %v, %v", b, ok, err)
-			}
-			// The snapshot is not an operation.
-			if l.Len() != 3 || len(iterateIDs(t, l)) != 3 {
-				t.Fatal("the snapshot shows up as an operation")
-			}
-		})
-	}
-}
-
-// TestSnapshotOnFailingDisk: a snapshot write the disk refuses is an
-// error (ErrFailed), as for operations, not a crash.
-func TestSnapshotOnFailingDisk(t *testing.T) {
-	ctx := context.Background()
-	fs, toggle := failingFS()
-	s, err := Open("/db", withFS(fs), WithLogger(slog.New(&records{})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	l := openLogT(t, s, newTestGathering(t, "snapfail").keys.Gathering)
-	toggle.On()
-	if err := l.PutSnapshot(ctx, []byte("state")); !errors.Is(err, ErrFailed) {
-		t.Fatalf("PutSnapshot on a failing disk: %v, want ErrFailed", err)
-	}
-}
-
 // TestClosed: after Close, every method that reads or writes the store
 // returns ErrClosed (pebble itself panics when used closed).
 func TestClosed(t *testing.T) {
@@ -494,8 +450,6 @@ func TestClosed(t *testing.T) {
 				{"Iterate", func() error { return l.Iterate(ctx, func(*crdt.Envelope) error { return nil }) }},
 				{"Items", func() error { return l.Items(ctx, func(Item) error { return nil }) }},
 				{"DiskUsage", func() error { _, err := l.DiskUsage(ctx); return err }},
-				{"PutSnapshot", func() error { return l.PutSnapshot(ctx, []byte("x")) }},
-				{"Snapshot", func() error { _, _, err := l.Snapshot(ctx); return err }},
 				{"Gatherings", func() error { _, err := s.Gatherings(ctx); return err }},
 				{"Log", func() error { _, err := s.Log(ctx, crdt.GatheringID{9}); return err }},
 			} {

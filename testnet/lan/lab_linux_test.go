@@ -331,7 +331,7 @@ func (n *node) status() status {
 // comparing nodes.
 func (n *node) documentJSON(sid string) string {
 	n.t.Helper()
-	doc, err := n.API.DocumentJSON(context.Background(), sid)
+	doc, err := proc.DocumentJSON(context.Background(), n.API, sid)
 	if err != nil {
 		n.t.Fatalf("%s: %v", n.name, err)
 	}

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/convene/convene/web/apiv1"
 )
 
 // Build returns the convene binary to run: $CONVENE_BIN when set, or else
@@ -85,7 +87,7 @@ type Proc struct {
 	// Started is just before exec, Printed when the awaited line came.
 	Started, Printed time.Time
 	// API is a client of UI with the data directory's token; nil for relay.
-	API *Client
+	API *apiv1.Client
 }
 
 // Start execs convene as cfg says and returns once it printed its address:
@@ -171,7 +173,7 @@ func Start(ctx context.Context, cfg Config) (*Proc, error) {
 		if cfg.Transport != nil {
 			c.Transport = cfg.Transport
 		}
-		p.API = &Client{Base: p.UI, Token: strings.TrimSpace(string(tok)), HTTP: c}
+		p.API = &apiv1.Client{Base: p.UI, Token: strings.TrimSpace(string(tok)), HTTP: c}
 	}
 	return p, nil
 }

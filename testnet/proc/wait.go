@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/convene/convene/web/apiv1"
 )
 
 // Eventually polls cond, backing off from 20 ms to 500 ms, until it holds;
@@ -28,13 +30,12 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() (o
 }
 
 // DocumentJSON fetches a session's document without its freshness, which
-// differs between nodes and restarts, as canonical JSON for comparing nodes.
-func (c *Client) DocumentJSON(ctx context.Context, sid string) (string, error) {
-	var doc map[string]any
-	if _, err := c.Call(ctx, "GET", "/api/v1/sessions/"+sid+"/document", nil, 200, &doc); err != nil {
+// differs between nodes and restarts, as JSON for comparing nodes.
+func DocumentJSON(ctx context.Context, c *apiv1.Client, sid string) (string, error) {
+	var doc apiv1.Document
+	if _, err := c.Get(ctx, apiv1.Prefix+"/sessions/"+sid+"/document", &doc); err != nil {
 		return "", err
 	}
-	delete(doc, "freshness")
-	b, err := json.Marshal(doc)
+	b, err := json.Marshal(doc.Document)
 	return string(b), err
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/convene/convene/node"
 	"github.com/convene/convene/node/mesh"
 	"github.com/convene/convene/testnet/proc"
+	"github.com/convene/convene/web/apiv1"
 )
 
 // benchJoin times a new laptop joining a gathering of 100,000 operations:
@@ -43,7 +43,7 @@ func benchJoin(ctx context.Context, l *lab, cfg config) section {
 		return sec
 	}
 	defer sp.p.Stop(stopTimeout)
-	srcStatus, err := statusOf(ctx, sp.p.API)
+	srcStatus, err := sp.p.API.Status(ctx)
 	if err != nil || len(srcStatus.Addrs) == 0 {
 		sec.err = fmt.Errorf("source status: %v (addresses %v)", err, srcStatus.Addrs)
 		return sec
@@ -94,8 +94,8 @@ func benchJoin(ctx context.Context, l *lab, cfg config) section {
 			}
 		}
 		if synced == 0 {
-			a, err1 := statusOf(ctx, jp.API)
-			b, err2 := statusOf(ctx, sp.p.API)
+			a, err1 := jp.API.Status(ctx)
+			b, err2 := sp.p.API.Status(ctx)
 			if err1 == nil && err2 == nil && a.Digest == b.Digest {
 				synced = time.Since(jp.Started)
 			}
@@ -125,13 +125,9 @@ func benchJoin(ctx context.Context, l *lab, cfg config) section {
 
 // document is a session's document as JSON, without the freshness, which
 // differs between nodes.
-func document(ctx context.Context, a *proc.Client, sid crdt.OpID) ([]byte, error) {
-	var doc map[string]json.RawMessage
-	if _, err := a.Get(ctx, "/api/v1/sessions/"+sid.String()+"/document", &doc); err != nil {
-		return nil, err
-	}
-	delete(doc, "freshness")
-	return json.Marshal(doc)
+func document(ctx context.Context, a *apiv1.Client, sid crdt.OpID) ([]byte, error) {
+	doc, err := proc.DocumentJSON(ctx, a, sid.String())
+	return []byte(doc), err
 }
 
 // profileJoin joins the source again, from a node in this process (what

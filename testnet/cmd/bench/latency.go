@@ -13,7 +13,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/testnet/proc"
+	"github.com/convene/convene/web/apiv1"
 )
 
 // benchLatency starts real nodes on loopback, listens to every node's live
@@ -37,7 +39,7 @@ func benchLatency(ctx context.Context, l *lab, cfg config) section {
 	}
 	peers := make([]int, len(procs))
 	for i, p := range procs {
-		if st, err := statusOf(ctx, p.API); err == nil {
+		if st, err := p.API.Status(ctx); err == nil {
 			peers[i] = len(st.Peers)
 		}
 	}
@@ -60,21 +62,26 @@ func benchLatency(ctx context.Context, l *lab, cfg config) section {
 	var order []string
 	for c := range changes {
 		from := c % len(procs)
-		var path string
-		var body any
-		if c%2 == 0 {
-			path, body = "/api/v1/sessions", map[string]any{"title": fmt.Sprintf("latency session %d", c), "cap": 10}
-		} else {
-			path, body = "/api/v1/groups", map[string]any{"name": fmt.Sprintf("latency group %d", c)}
-		}
-		var ans struct{ ID string }
+		api := procs[from].API
+		var id crdt.OpID
+		var err error
 		at := time.Now()
-		if _, err := procs[from].API.Post(ctx, path, body, &ans); err != nil {
+		if c%2 == 0 {
+			cap := 10
+			var sess apiv1.Session
+			sess, err = api.CreateSession(ctx, apiv1.CreateSession{Title: fmt.Sprintf("latency session %d", c), Cap: &cap})
+			id = sess.ID
+		} else {
+			var g apiv1.Group
+			g, err = api.CreateGroup(ctx, apiv1.CreateGroup{Name: fmt.Sprintf("latency group %d", c)})
+			id = g.ID
+		}
+		if err != nil {
 			sec.err = fmt.Errorf("change %d on node %d: %w", c, from, err)
 			return sec
 		}
-		made[ans.ID] = sent{from, at}
-		order = append(order, ans.ID)
+		made[id.String()] = sent{from, at}
+		order = append(order, id.String())
 		// People make changes far apart; 20 ms keeps the run short
 		// without piling changes up.
 		time.Sleep(20 * time.Millisecond)
@@ -144,7 +151,7 @@ func startGathering(ctx context.Context, l *lab, name string, n int) ([]*proc.Pr
 		return nil, err
 	}
 	procs := []*proc.Proc{p0}
-	st, err := statusOf(ctx, p0.API)
+	st, err := p0.API.Status(ctx)
 	if err != nil {
 		return procs, err
 	}
@@ -165,7 +172,7 @@ func startGathering(ctx context.Context, l *lab, name string, n int) ([]*proc.Pr
 	err = poll(ctx, 50*time.Millisecond, time.Minute, func() (bool, error) {
 		var first string
 		for i, p := range procs {
-			st, err := statusOf(ctx, p.API)
+			st, err := p.API.Status(ctx)
 			if err != nil {
 				return false, err
 			}
@@ -198,8 +205,8 @@ type stream struct {
 
 // openStream subscribes to a node's GET /api/v1/stream and returns once
 // the server said it is connected.
-func openStream(ctx context.Context, a *proc.Client) (*stream, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.Base+"/api/v1/stream", nil)
+func openStream(ctx context.Context, a *apiv1.Client) (*stream, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.Base+apiv1.Prefix+"/stream", nil)
 	if err != nil {
 		return nil, err
 	}

@@ -127,22 +127,6 @@ func peakRSS(p *proc.Proc) (int64, error) {
 	return 0, errors.New("no VmHWM in /proc/PID/status")
 }
 
-// status is the part of GET /api/v1/status the benchmarks read.
-type status struct {
-	Addrs []string `json:"addrs"`
-	Peers []struct {
-		PeerID string `json:"peer_id"`
-	} `json:"peers"`
-	Ops    int    `json:"ops"`
-	Digest string `json:"digest"`
-}
-
-func statusOf(ctx context.Context, a *proc.Client) (status, error) {
-	var st status
-	_, err := a.Get(ctx, "/api/v1/status", &st)
-	return st, err
-}
-
 // poll calls fn every interval until it returns true or an error, or ctx
 // or the deadline ends.
 func poll(ctx context.Context, interval, limit time.Duration, fn func() (bool, error)) error {

@@ -192,6 +192,16 @@ export const store = {
   set(k, v) { try { localStorage.setItem('convene.' + k, v); } catch (e) { /* private mode */ } },
 };
 
+// withChosenIdentity adds to a write's body the identity last chosen on a
+// page of this node (as "as"), when this node still holds it, so that the
+// person, not the server, says who acts.
+export async function withChosenIdentity(body) {
+  const id = store.get('identity');
+  if (!id) return body;
+  const ids = (await api('GET', '/identities')) || [];
+  return ids.some((i) => i.id === id) ? { ...body, as: id } : body;
+}
+
 // fillSelect replaces a select's options, keeping value if it is present.
 export function fillSelect(select, items, value, emptyLabel) {
   clear(select);

@@ -100,7 +100,7 @@ if (!PAGE.read_only) {
           patch[k] = v;
         }
       }
-      if (Object.keys(patch).length) await api('PATCH', `/events/${enc(eid)}`, patch);
+      if (Object.keys(patch).length) await api('PATCH', `/events/${enc(eid)}`, identity ? { ...patch, as: identity } : patch);
       $('edit').open = false;
       live(t('event.saved'));
       await refresh();

@@ -1,7 +1,7 @@
 // The events list, by day in each event's own time zone, and the form that
 // creates an event.
 
-import { $, PAGE, api, clear, el, errorText, follow, live, t } from './common.js';
+import { $, PAGE, api, clear, el, errorText, follow, live, t, withChosenIdentity } from './common.js';
 import { dayOf, eventCard, fillForm, readForm } from './events-common.js';
 
 async function refresh() {
@@ -35,7 +35,7 @@ if (!PAGE.read_only) {
     e.preventDefault();
     $('event-error').textContent = '';
     try {
-      const ev = await api('POST', '/events', readForm());
+      const ev = await api('POST', '/events', await withChosenIdentity(readForm()));
       live(t('event.created'));
       window.location.assign('/events/' + encodeURIComponent(ev.id));
     } catch (err) {

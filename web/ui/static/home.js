@@ -1,7 +1,7 @@
 // The gathering: sessions, upcoming events, who is connected and how fresh
 // this node's view is.
 
-import { $, api, clear, el, errorText, follow, freshnessLine, gatheringName, relTime, shortId, t } from './common.js';
+import { $, api, clear, el, errorText, follow, freshnessLine, gatheringName, relTime, shortId, t, withChosenIdentity } from './common.js';
 import { eventCard } from './events-common.js';
 
 const showFreshness = freshnessLine($('freshness'));
@@ -68,7 +68,7 @@ $('session-form').addEventListener('submit', async (ev) => {
   const cap = parseInt($('s-cap').value, 10);
   if (cap > 0) body.cap = cap;
   try {
-    const s = await api('POST', '/sessions', body);
+    const s = await api('POST', '/sessions', await withChosenIdentity(body));
     window.location.assign('/s/' + encodeURIComponent(s.id));
   } catch (e) {
     $('session-error').textContent = errorText(e);

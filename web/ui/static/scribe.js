@@ -150,7 +150,7 @@ $('propose-form').addEventListener('submit', async (ev) => {
   if (!text) return;
   if (!canAct()) { $('propose-error').textContent = t('scribe.choose_group'); return; }
   try {
-    await api('POST', `/sessions/${enc(sid)}/proposals`, { group: state.group, text });
+    await api('POST', `/sessions/${enc(sid)}/proposals`, { group: state.group, text, as: state.identity });
     $('proposal-text').value = '';
     live(t('scribe.proposed'));
     await refresh();
@@ -258,7 +258,7 @@ async function toggleEndorse(item) {
   item.error.textContent = '';
   const mine = (item.p.endorsed_by || []).includes(state.group);
   try {
-    await api(mine ? 'DELETE' : 'PUT', `/proposals/${enc(item.id)}/endorsements/${enc(state.group)}`);
+    await api(mine ? 'DELETE' : 'PUT', `/proposals/${enc(item.id)}/endorsements/${enc(state.group)}?as=${enc(state.identity)}`);
     live(mine ? t('proposal.withdrawn') : t('proposal.endorsed'));
     await refresh();
   } catch (e) {
@@ -288,7 +288,7 @@ async function saveEdit(item) {
   clear(item.editNote);
   try {
     await api('POST', `/proposals/${enc(item.id)}/revisions`,
-      { group: state.group, text, base: item.editing.base });
+      { group: state.group, text, base: item.editing.base, as: state.identity });
     item.editing = null;
     item.editor.hidden = true;
     live(t('proposal.saved'));

@@ -1,0 +1,140 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/node/recon"
+)
+
+// load rebuilds the state: from the snapshot file saved at the last Close
+// plus the stored operations it lacks, or, without a usable snapshot, from
+// the whole log. Stored operations were verified before they were stored,
+// so they are only opened, not verified again.
+func (n *Node) load(ctx context.Context) error {
+	var err error
+	if n.oplog, err = n.st.Log(ctx, n.keys.Gathering); err != nil {
+		return err
+	}
+	start := time.Now()
+	logKey := snapshotKey{ops: n.oplog.Len(), digest: n.oplog.Digest()}
+	var last crdt.Clock
+	var missing []recon.Item
+	from := "log"
+	if !n.memory {
+		// Loading a snapshot allocates the whole state and frees almost
+		// nothing, so collecting at the usual pace would only mark the
+		// same heap again and again. (Rebuilding from the log makes
+		// garbage of every envelope, so it keeps the usual pace.)
+		gc := debug.SetGCPercent(400)
+		key, body, err := readSnapshot(n.dir)
+		switch {
+		case errors.Is(err, errNoSnapshot):
+		case err != nil:
+			n.log.Warn("cannot read the state snapshot; rebuilding", "err", err)
+		default:
+			if n.state, err = crdt.LoadSnapshot(n.creds.Founder, body); err != nil {
+				n.log.Warn("unusable state snapshot; rebuilding", "err", err)
+				n.state = nil
+			}
+		}
+		debug.SetGCPercent(gc)
+		if n.state != nil {
+			from = "snapshot"
+			matches := key == logKey
+			present := 0
+			n.oplog.ReadIndex(func(ix *recon.Index) {
+				ix.Range(recon.Bound{}, recon.Infinity(), func(it recon.Item) bool {
+					if !matches {
+						if n.state.Has(it.ID) {
+							present++
+						} else {
+							missing = append(missing, it)
+						}
+					}
+					last = it.Clock
+					return true
+				})
+			})
+			if !matches && present < n.state.Len() {
+				// Taken of another log (restored from elsewhere?): the
+				// log is the truth, and the state must not show more.
+				n.log.Warn("the state snapshot holds operations the log lacks; rebuilding")
+				n.state, missing, last, from = nil, nil, crdt.Clock{}, "log"
+			}
+		}
+	}
+	bad := 0
+	apply := func(e *crdt.Envelope) error {
+		op, err := n.keys.Open(e)
+		if err != nil {
+			if bad++; bad <= 10 {
+				n.log.Warn("skipping a stored operation that does not open", "op", e.ID(), "err", err)
+			}
+			return nil
+		}
+		n.state.Apply(op)
+		if last.Less(e.Clock) {
+			last = e.Clock
+		}
+		return nil
+	}
+	if n.state == nil {
+		n.state = crdt.NewState(n.creds.Founder)
+		err = n.oplog.Iterate(ctx, apply)
+		n.unsaved = n.state.Len()
+	} else if len(missing) > 0 {
+		n.unsaved = len(missing)
+		var raws [][]byte
+		if raws, err = n.oplog.Get(ctx, missing); err == nil {
+			for _, raw := range raws {
+				e, derr := crdt.DecodeEnvelope(raw)
+				if derr != nil {
+					err = fmt.Errorf("corrupt stored operation: %w", derr)
+					break
+				}
+				apply(e)
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("open: %w", err)
+	}
+	n.hlc.Observe(last)
+	n.log.Debug("state loaded", "from", from, "ops", logKey.ops, "replayed", len(missing), "unreadable", bad, "took", time.Since(start))
+	return nil
+}
+
+// announce makes the operations a node must have made but that the store
+// lacks: a local identity's name, and for the founder the gathering's name.
+// That happens with an in-memory store, or after a crash between writing
+// the data directory's files and its store.
+func (n *Node) announce(ctx context.Context) error {
+	var missing []localKey
+	var founder *localKey
+	n.mu.RLock()
+	for _, k := range n.ids {
+		if _, ok := n.state.Identity(k.ID); !ok {
+			missing = append(missing, k)
+		}
+		if k.ID == n.creds.Founder && n.state.Name() == "" && n.name != "" {
+			founder = &k
+		}
+	}
+	n.mu.RUnlock()
+	if founder != nil {
+		if _, err := n.Act(ctx, founder.ID, &crdt.GatheringBody{Name: n.name}); err != nil {
+			return fmt.Errorf("announce the gathering: %w", err)
+		}
+	}
+	for _, k := range missing {
+		if _, err := n.Act(ctx, k.ID, &crdt.IdentityBody{Name: k.Name}); err != nil {
+			return fmt.Errorf("announce identity %s: %w", k.Name, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,109 @@
+package node
+
+import (
+	"context"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/node/mesh"
+)
+
+// Peer is a connected peer and how it was found.
+type Peer = mesh.Peer
+
+// Freshness says how current this node's view is.
+type Freshness struct {
+	Peers    int       `json:"peers"`
+	LastSync time.Time `json:"last_sync,omitzero"`
+}
+
+// Status is a snapshot of the node for /api/v1/status and `convene status`.
+type Status struct {
+	PeerID    string           `json:"peer_id"`
+	Addrs     []string         `json:"addrs"`
+	Gathering crdt.GatheringID `json:"gathering_id"`
+	Name      string           `json:"gathering_name"`
+	Identity  LocalIdentity    `json:"identity"`
+	Peers     []Peer           `json:"peers"`
+	Ops       int              `json:"ops"`
+	Digest    string           `json:"digest"`
+	Freshness Freshness        `json:"freshness"`
+	StoreSize int64            `json:"store_size"`
+}
+
+// Publisher sends a new local operation to peers (the mesh's gossip).
+type Publisher interface {
+	Publish(ctx context.Context, g crdt.GatheringID, raw []byte) error
+}
+
+// PeerSource tells the node about its network side, for Status.
+type PeerSource interface {
+	Peers() []Peer
+	Freshness(crdt.GatheringID) Freshness
+	ID() string
+	Addrs() []string
+}
+
+// Invite is the invite to this gathering, with the node's addresses.
+func (n *Node) Invite() Invite {
+	inv := Invite{Credentials: n.creds, Name: n.gatheringName()}
+	for _, a := range n.Status().Addrs {
+		if m, err := ma.NewMultiaddr(a); err == nil {
+			inv.Addrs = append(inv.Addrs, m)
+		}
+	}
+	return inv
+}
+
+func (n *Node) gatheringName() string {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	if s := n.state.Name(); s != "" {
+		return s
+	}
+	return n.name
+}
+
+// Status reports the node's state.
+func (n *Node) Status() Status {
+	s := Status{
+		Gathering: n.keys.Gathering,
+		Name:      n.gatheringName(),
+		Identity:  n.DefaultIdentity(),
+		Ops:       n.oplog.Len(),
+		Digest:    n.oplog.Digest(),
+		Peers:     []Peer{},
+		Addrs:     []string{},
+	}
+	if size, err := n.st.DiskUsage(context.Background()); err == nil {
+		s.StoreSize = size
+	}
+	ps := n.peerSource()
+	if ps != nil {
+		s.PeerID = ps.ID()
+		s.Addrs = ps.Addrs()
+		s.Peers = ps.Peers()
+		s.Freshness = ps.Freshness(n.keys.Gathering)
+	} else if id, err := peer.IDFromPrivateKey(n.pkey); err == nil {
+		s.PeerID = id.String()
+	}
+	return s
+}
+
+// Freshness says how current the node's view is: the cheap part of Status,
+// for answers that carry it with every read.
+func (n *Node) Freshness() Freshness {
+	if ps := n.peerSource(); ps != nil {
+		return ps.Freshness(n.keys.Gathering)
+	}
+	return Freshness{}
+}
+
+func (n *Node) peerSource() PeerSource {
+	n.extMu.RLock()
+	defer n.extMu.RUnlock()
+	return n.peers
+}
