@@ -3,13 +3,21 @@ export CGO_ENABLED := 0
 GO ?= go
 BIN := bin/convene
 
-.PHONY: run build test bench testnet-lan fuzz vet vet-cross clean
+.PHONY: run build install test bench testnet-lan fuzz vet vet-cross clean
 
 run: build
 	$(BIN) run $(ARGS)
 
 build:
 	$(GO) build -o $(BIN) ./cmd/convene
+
+# install puts convene in $(PREFIX)/bin: by default Go's own bin directory
+# (`go env GOPATH`/bin, often already on PATH); PREFIX=~/.local or
+# PREFIX=/usr/local for another.
+PREFIX ?= $(shell $(GO) env GOPATH)
+install:
+	$(GO) build -o $(DESTDIR)$(PREFIX)/bin/convene ./cmd/convene
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/convene"
 
 test:
 	$(GO) vet ./...

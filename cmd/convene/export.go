@@ -20,7 +20,7 @@ func cmdExport(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, data := newFlags("export")
 	format := fs.String("format", "", "json, csv, ics, md, activitystreams or bundle")
 	session := fs.String("session", "", "only this session (default: every session)")
-	csvKind := fs.String("csv", "proposals", "with --format csv: proposals or endorsements")
+	csvKind := fs.String("csv", "proposals", "with --format csv: proposals or endorsements, then ,raw (cells as written, not defused against spreadsheet formulas) and ,bom (for Excel)")
 	since := fs.String("since", "", "with --format bundle: only operations from this RFC 3339 time on")
 	out := fs.String("o", "", "write to this file (default: standard output)")
 	if err := parse(fs, args); err != nil {

@@ -24,13 +24,34 @@ func newFlags(name string) (*flag.FlagSet, *string) {
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
-			fs.SetOutput(os.Stderr)
+			fmt.Fprint(notes, "usage:\n"+commandUsage(fs.Name()))
+			fs.SetOutput(notes)
 			fs.PrintDefaults()
 			return err
 		}
 		return usageError{err.Error()}
 	}
 	return nil
+}
+
+// commandUsage is the part of the usage text about one command: its line
+// and the lines that continue it, which name its positional arguments
+// (FILE, INVITE) that the flag list cannot show.
+func commandUsage(name string) string {
+	var b strings.Builder
+	in := false
+	for _, l := range strings.SplitAfter(usage, "\n") {
+		switch f := strings.Fields(l); {
+		case len(f) >= 2 && f[0] == "convene":
+			in = f[1] == name
+		case len(f) == 0 || !strings.HasPrefix(l, "    "):
+			in = false
+		}
+		if in {
+			b.WriteString(l)
+		}
+	}
+	return b.String()
 }
 
 // defaultDataDir is $XDG_DATA_HOME/convene, or ~/.local/share/convene.

@@ -8,11 +8,16 @@ import (
 	"github.com/convene/convene/node"
 	"github.com/mdp/qrterminal/v3"
 	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
+	"rsc.io/qr"
 )
+
+// qrColumns is the widest QR code invite --qr prints: a classic terminal.
+const qrColumns = 80
 
 func cmdInvite(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, data := newFlags("invite")
-	qr := fs.Bool("qr", false, "also print the invite as a QR code")
+	showQR := fs.Bool("qr", false, "also print the invite as a QR code")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -31,22 +36,69 @@ func cmdInvite(ctx context.Context, args []string, stdout io.Writer) error {
 		st, err := c.Status(sctx)
 		cancel()
 		if err == nil {
-			for _, s := range st.Addrs {
-				if a, err := ma.NewMultiaddr(s); err == nil {
-					inv.Addrs = append(inv.Addrs, a)
-				}
-			}
+			inv.Addrs = inviteAddrs(st.Addrs)
 		}
 	}
 	text := inv.String()
 	fmt.Fprintln(stdout, text)
-	if *qr {
-		qrterminal.GenerateWithConfig(text, qrterminal.Config{
+	if len(inv.Addrs) == 0 {
+		fmt.Fprintf(notes, "note: no convene run is running on %s, so this invite carries no addresses: laptops that cannot find this one by mDNS need --peer, or the invite printed while convene run runs\n", *data)
+	}
+	if *showQR {
+		code, left := fitQR(inv, qrColumns)
+		if left > 0 {
+			fmt.Fprintf(notes, "note: the QR code leaves out %d of the %d addresses to fit %d columns; the text above has them all\n", left, len(inv.Addrs), qrColumns)
+		}
+		qrterminal.GenerateWithConfig(code, qrterminal.Config{
 			Level: qrterminal.L, Writer: stdout, HalfBlocks: true,
 			BlackChar: qrterminal.BLACK_BLACK, WhiteChar: qrterminal.WHITE_WHITE,
 			BlackWhiteChar: qrterminal.BLACK_WHITE, WhiteBlackChar: qrterminal.WHITE_BLACK,
-			QuietZone: 1,
+			QuietZone: qrQuietZone,
 		})
 	}
 	return nil
+}
+
+// qrQuietZone is the margin of the printed QR code, in modules. The
+// standard asks for 4; phone cameras read 1 on a terminal's dark
+// background, and every module saved keeps a larger invite in 80 columns.
+const qrQuietZone = 1
+
+// fitQR returns the invite text for the QR code: inv with as many of its
+// addresses as keep the code within columns (half blocks: one column per
+// module), and how many it left out. Addresses come in the node's order of
+// preference, so the last ones go first.
+func fitQR(inv node.Invite, columns int) (string, int) {
+	all := len(inv.Addrs)
+	for n := all; ; n-- {
+		inv.Addrs = inv.Addrs[:n]
+		text := inv.String()
+		code, err := qr.Encode(text, qr.L)
+		if n == 0 || (err == nil && code.Size+2*qrQuietZone <= columns) {
+			return text, all - n
+		}
+	}
+}
+
+// inviteAddrs keeps the addresses another laptop can dial: loopback ones
+// reach only this machine, so they are left out unless they are all
+// there is (a node listening on loopback only, as in tests and labs).
+func inviteAddrs(addrs []string) []ma.Multiaddr {
+	var out, loopback []ma.Multiaddr
+	for _, s := range addrs {
+		a, err := ma.NewMultiaddr(s)
+		switch {
+		case err != nil:
+		case manet.IsIPLoopback(a):
+			loopback = append(loopback, a)
+		case manet.IsIP6LinkLocal(a):
+			// fe80:: needs a zone that only this machine knows.
+		default:
+			out = append(out, a)
+		}
+	}
+	if len(out) == 0 {
+		return loopback
+	}
+	return out
 }

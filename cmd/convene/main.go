@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -26,13 +27,34 @@ const usage = `usage:
   convene init   --data DIR --name NAME [--identity NAME]
   convene join   --data DIR [--identity NAME] INVITE
   convene invite --data DIR [--qr]
-  convene run    --data DIR [--ui ADDR] [--ui-public ADDR] [--listen MULTIADDR]... [--peer MULTIADDR]... [--hub MULTIADDR]... [--no-mdns]
+  convene run    --data DIR [--name NAME] [--identity NAME] [--ui ADDR] [--ui-public ADDR] [--listen MULTIADDR]...
+                 [--peer MULTIADDR]... [--hub MULTIADDR]... [--no-mdns]
   convene relay  --data DIR --listen MULTIADDR... --gathering TICKET...
   convene export --data DIR --format json|csv|ics|md|activitystreams|bundle [--session ID]
-                 [--csv proposals|endorsements] [--since RFC3339-TIME] [-o FILE]
+                 [--csv proposals|endorsements[,raw][,bom]] [--since RFC3339-TIME] [-o FILE]
   convene import --data DIR FILE
   convene status --data DIR
+  convene --version
 `
+
+// version is this build's version; a release build sets it with
+// -ldflags "-X main.version=…".
+var version = "0.1.0-dev"
+
+// versionLine is what --version prints: the version, and the commit and Go
+// release it was built from where the build recorded them.
+func versionLine() string {
+	s := "convene " + version
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, kv := range bi.Settings {
+			if kv.Key == "vcs.revision" && len(kv.Value) >= 12 {
+				s += " (" + kv.Value[:12] + ")"
+			}
+		}
+		s += " " + bi.GoVersion
+	}
+	return s
+}
 
 // usageError marks a command-line mistake (exit status 2).
 type usageError struct{ msg string }
@@ -59,10 +81,16 @@ func commands() map[string]command {
 }
 
 func main() {
+	ask = stdinAsker()
 	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 func realMain(args []string, stdout, stderr io.Writer) int {
+	notes = stderr
+	if len(args) == 1 && (args[0] == "--version" || args[0] == "-version") {
+		fmt.Fprintln(stdout, versionLine())
+		return exitOK
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stderr, usage)
 		if len(args) == 0 {

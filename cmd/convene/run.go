@@ -11,20 +11,20 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
 
+	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/node"
 	"github.com/convene/convene/node/mesh"
 	"github.com/convene/convene/web"
 	"github.com/convene/convene/web/ui"
 )
 
-// defaultGatheringName names the gathering `convene run` creates on a data
-// directory that has none, so that the first run needs no other step.
-const defaultGatheringName = "My gathering"
-
 func cmdRun(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, data := newFlags("run")
+	name := fs.String("name", "", "the gathering's name: names a new gathering (asked on a terminal; default \""+defaultGatheringName+"\"), or renames this one (facilitators only)")
+	identity := fs.String("identity", "", "your name in a new gathering (asked on a terminal; default \""+defaultFounderName+"\")")
 	uiAddr := fs.String("ui", "127.0.0.1:7777", "address of the browser UI and HTTP API (port 0: a free port)")
 	publicAddr := fs.String("ui-public", "", "also serve the projection and events read-only on this address (for phones on the LAN)")
 	noMDNS := fs.Bool("no-mdns", false, "do not discover peers on the LAN by mDNS")
@@ -55,6 +55,26 @@ func cmdRun(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
+	// Another node on this directory holds its store: say where it is,
+	// rather than fail on the store's lock.
+	if _, err := runningNode(ctx, *data); err == nil {
+		return alreadyRunning(*data)
+	}
+	// The UI's addresses are taken before anything else, so that a port in
+	// use fails before a new data directory, or a gathering in it, exists.
+	ln, err := net.Listen("tcp", *uiAddr)
+	if err != nil {
+		return fmt.Errorf("UI address: %w", err)
+	}
+	defer ln.Close()
+	var publicLn net.Listener
+	if *publicAddr != "" {
+		if publicLn, err = net.Listen("tcp", *publicAddr); err != nil {
+			return fmt.Errorf("public UI address: %w", err)
+		}
+		defer publicLn.Close()
+	}
+
 	if err := os.MkdirAll(*data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
@@ -62,15 +82,7 @@ func cmdRun(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg := node.Config{Dir: *data, Logger: log}
-	n, err := node.Open(ctx, cfg)
-	if errors.Is(err, node.ErrNoGathering) {
-		if _, err = node.Init(ctx, *data, defaultGatheringName, "organizer"); err != nil {
-			return err
-		}
-		log.Info("created a new gathering", "dir", *data, "name", defaultGatheringName)
-		n, err = node.Open(ctx, cfg)
-	}
+	n, err := openOrCreate(ctx, node.Config{Dir: *data, Logger: log}, *name, *identity, log)
 	if err != nil {
 		return err
 	}
@@ -88,21 +100,14 @@ func cmdRun(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer m.Close()
+	if *noMDNS && len(peers) == 0 && len(hubs) == 0 && len(invitePeers) == 0 {
+		fmt.Fprintln(notes, "note: --no-mdns, and no --peer, --hub or addresses in the invite: this node meets only the peers that dial it. "+
+			"Give it --peer (another laptop's listen: line) or join with the invite that `convene invite` prints beside a running node")
+	}
 
 	token, err := web.LoadOrCreateToken(*data)
 	if err != nil {
 		return err
-	}
-	ln, err := net.Listen("tcp", *uiAddr)
-	if err != nil {
-		return fmt.Errorf("UI address: %w", err)
-	}
-	var publicLn net.Listener
-	if *publicAddr != "" {
-		if publicLn, err = net.Listen("tcp", *publicAddr); err != nil {
-			ln.Close()
-			return fmt.Errorf("public UI address: %w", err)
-		}
 	}
 	joinURL := func() string {
 		if publicLn == nil {
@@ -164,6 +169,64 @@ func cmdRun(ctx context.Context, args []string, stdout io.Writer) error {
 		s.Shutdown(sctx)
 	}
 	return serveErr
+}
+
+// openOrCreate opens the gathering in cfg.Dir, creating it first on a
+// directory that has none, so that the first run needs no other step. A
+// name given for a gathering that exists renames it.
+func openOrCreate(ctx context.Context, cfg node.Config, name, identity string, log *slog.Logger) (*node.Node, error) {
+	n, err := node.Open(ctx, cfg)
+	if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK) {
+		// The store's lock is taken: another process runs on this
+		// directory but did not answer at its run file's address (it is
+		// still starting, or its UI is wedged).
+		return nil, alreadyRunning(cfg.Dir)
+	}
+	if errors.Is(err, node.ErrNoGathering) {
+		gname, err := ask.name(ctx, name, "Name of the new gathering", defaultGatheringName)
+		if err != nil {
+			return nil, err
+		}
+		who, err := ask.name(ctx, identity, "Your name in "+gname, defaultFounderName)
+		if err != nil {
+			return nil, err
+		}
+		if _, err = node.Init(ctx, cfg.Dir, gname, who); err != nil {
+			return nil, err
+		}
+		log.Info("created a new gathering", "dir", cfg.Dir, "name", gname, "identity", who)
+		if name == "" {
+			fmt.Fprintf(notes, "note: the gathering is named %q; rename it with: convene run --data %s --name NAME\n", gname, cfg.Dir)
+		}
+		return node.Open(ctx, cfg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	st := n.Status()
+	if identity != "" && identity != st.Identity.Name {
+		n.Close()
+		// Local identities keep their name in the data directory as well
+		// as in the gathering, and node has no way yet to change both.
+		return nil, usagef("--identity %q: this laptop's identity is already %q, and an identity cannot be renamed yet (--identity names the first identity of a new gathering)", identity, st.Identity.Name)
+	}
+	if name != "" && name != st.Name {
+		if _, err := n.Act(ctx, crdt.IdentityID{}, &crdt.GatheringBody{Name: name}); err != nil {
+			n.Close()
+			return nil, fmt.Errorf("rename the gathering to %q: %w", name, err)
+		}
+		log.Info("renamed the gathering", "from", st.Name, "to", name)
+	}
+	return n, nil
+}
+
+// alreadyRunning is the error of a run on a directory another process
+// runs on, with where to find that one when its run file says.
+func alreadyRunning(dir string) error {
+	if rf, err := readRunFile(dir); err == nil {
+		return fmt.Errorf("already running on %s (pid %d, ui %s)", dir, rf.PID, rf.UI)
+	}
+	return fmt.Errorf("already running on %s: another convene process holds its store", dir)
 }
 
 // checkLoopback refuses a UI address other machines can reach: the full UI

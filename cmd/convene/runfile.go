@@ -47,13 +47,9 @@ var errNotRunning = errors.New("no running node")
 // runningNode returns a client for the node running on dir, or
 // errNotRunning.
 func runningNode(ctx context.Context, dir string) (*apiv1.Client, error) {
-	b, err := os.ReadFile(filepath.Join(dir, runFileName))
+	rf, err := readRunFile(dir)
 	if err != nil {
-		return nil, errNotRunning
-	}
-	var rf runFile
-	if json.Unmarshal(b, &rf) != nil || rf.UI == "" {
-		return nil, errNotRunning
+		return nil, err
 	}
 	tok, err := os.ReadFile(filepath.Join(dir, "api-token"))
 	if err != nil {
@@ -66,6 +62,20 @@ func runningNode(ctx context.Context, dir string) (*apiv1.Client, error) {
 		return nil, errNotRunning
 	}
 	return c, nil
+}
+
+// readRunFile reads dir's run file, or fails with errNotRunning; whether
+// the node it names still runs is for runningNode to find out.
+func readRunFile(dir string) (runFile, error) {
+	b, err := os.ReadFile(filepath.Join(dir, runFileName))
+	if err != nil {
+		return runFile{}, errNotRunning
+	}
+	var rf runFile
+	if json.Unmarshal(b, &rf) != nil || rf.UI == "" {
+		return runFile{}, errNotRunning
+	}
+	return rf, nil
 }
 
 // jsonRequestTimeout bounds a request that carries no bundle.

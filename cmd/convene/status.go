@@ -85,6 +85,9 @@ func printStatus(w io.Writer, st statusView, running bool) {
 	}
 	fmt.Fprintf(w, "identity:   %s (%s)\n", st.Identity.Name, st.Identity.ID)
 	for _, id := range st.Identities {
+		if id.ID.String() == st.Identity.ID {
+			continue // the line above
+		}
 		fmt.Fprintf(w, "  identity: %s (%s)\n", id.Name, id.ID)
 	}
 	fmt.Fprintf(w, "operations: %d\n", st.Ops)

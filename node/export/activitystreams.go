@@ -1,6 +1,9 @@
 package export
 
 import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -14,8 +17,14 @@ import (
 
 // asContext is the JSON-LD context of the events, with the terms Mobilizon
 // uses for its Event extensions (its mz: namespace, schema.org for
-// capacity and places, the iCalendar namespace for status), so that
+// capacity and addresses, the iCalendar namespace for status), so that
 // Mobilizon and other fediverse software read the fields they know.
+// location, latitude and longitude keep their ActivityStreams meaning
+// (as:location, an as:Place): redefining them as schema.org terms, as
+// Mobilizon's own context does, hides the place from every consumer that
+// knows only ActivityStreams. Mobilizon reads the same JSON keys either
+// way. status is not aliased to ical:status: the object carries
+// ical:status itself, and an alias would state it twice.
 var asContext = []any{
 	"https://www.w3.org/ns/activitystreams",
 	map[string]any{
@@ -27,9 +36,6 @@ var asContext = []any{
 		"PostalAddress":             "sc:PostalAddress",
 		"address":                   map[string]string{"@id": "sc:address", "@type": "sc:PostalAddress"},
 		"streetAddress":             "sc:streetAddress",
-		"location":                  map[string]string{"@id": "sc:location", "@type": "sc:Place"},
-		"latitude":                  map[string]string{"@id": "sc:latitude", "@type": "sc:Number"},
-		"longitude":                 map[string]string{"@id": "sc:longitude", "@type": "sc:Number"},
 		"maximumAttendeeCapacity":   "sc:maximumAttendeeCapacity",
 		"remainingAttendeeCapacity": "sc:remainingAttendeeCapacity",
 		"inLanguage":                "sc:inLanguage",
@@ -47,7 +53,6 @@ var asContext = []any{
 		"commentsEnabled":             map[string]string{"@id": "pt:commentsEnabled", "@type": "sc:Boolean"},
 		"isOnline":                    map[string]string{"@id": "mz:isOnline", "@type": "sc:Boolean"},
 		"timezone":                    map[string]string{"@id": "mz:timezone", "@type": "sc:Text"},
-		"status":                      "ical:status",
 	},
 }
 
@@ -79,7 +84,6 @@ type (
 		AttributedTo                  string   `json:"attributedTo"`
 		To                            []string `json:"to"`
 		ICalStatus                    string   `json:"ical:status"`
-		Status                        string   `json:"status"`
 		JoinMode                      string   `json:"joinMode"`
 		ParticipantCount              int      `json:"participantCount"`
 		MaximumAttendeeCapacity       *int     `json:"maximumAttendeeCapacity"`
@@ -121,15 +125,19 @@ type (
 // (joinMode, participantCount, capacities, ical:status, a Place with a
 // PostalAddress and coordinates, Hashtag tags, attributedTo the organizing
 // group). Descriptions become HTML-escaped paragraphs.
+//
+// Ids are urn:convene: names built from the gathering's and the events'
+// ids (see collectionURN), never from the exporting node's address: every laptop, running or
+// stopped, gives the same event the same id, so a consumer that imports
+// two exports sees one event, not two. Only url, a link for people, uses
+// x.BaseURL, and only when another machine can open it (publicBase).
 func ActivityStreams(w io.Writer, x Export) error {
 	c := asCollection{
 		Context:      asContext,
+		ID:           collectionURN(x.Gathering),
 		Type:         "OrderedCollection",
 		Name:         x.Name,
 		OrderedItems: make([]asEvent, 0, len(x.Events)),
-	}
-	if x.BaseURL != "" {
-		c.ID = strings.TrimRight(x.BaseURL, "/") + "/events"
 	}
 	for _, e := range x.Events {
 		c.OrderedItems = append(c.OrderedItems, x.asEvent(e))
@@ -162,15 +170,10 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 func (x *Export) asEvent(e crdt.Event) asEvent {
-	id := "urn:convene:event:" + e.ID.String()
-	base := strings.TrimRight(x.BaseURL, "/")
-	if base != "" {
-		id = base + "/events/" + e.ID.String()
-	}
 	ev := asEvent{
-		ID:                      id,
+		ID:                      "urn:convene:event:" + e.ID.String(),
 		Type:                    "Event",
-		URL:                     id,
+		URL:                     x.pageURL(e),
 		UUID:                    e.ID.String(),
 		Name:                    e.Title,
 		Content:                 htmlParagraphs(e.Description),
@@ -185,16 +188,12 @@ func (x *Export) asEvent(e crdt.Event) asEvent {
 		JoinMode:                "free",
 		ParticipantCount:        e.Going,
 		RepliesModerationOption: "closed",
-		IsOnline:                e.OnlineURL != "",
+		IsOnline:                isOnlineOnly(e),
 		InLanguage:              e.Language,
 		Tag:                     make([]asTag, 0, len(e.Tags)),
 	}
-	ev.Status = ev.ICalStatus
 	if e.Group != nil {
 		ev.AttributedTo = groupURN(*e.Group)
-		if base != "" {
-			ev.AttributedTo = base + "/groups/" + e.Group.String()
-		}
 	} else {
 		ev.AttributedTo = "urn:convene:identity:" + e.Creator.String()
 	}
@@ -207,8 +206,10 @@ func (x *Export) asEvent(e crdt.Event) asEvent {
 			ev.Tag = append(ev.Tag, asTag{Type: "Hashtag", Name: "#" + h})
 		}
 	}
-	if p := e.Place; p != nil && (p.Venue != "" || p.Address != "" || p.Lat != nil) {
-		pl := &asPlace{Type: "Place", Name: p.Venue, Latitude: p.Lat, Longitude: p.Lon}
+	if p := e.Place; hasPlace(e) {
+		// A plain ActivityStreams consumer reads only name and the
+		// coordinates, so name says the address when there is no venue.
+		pl := &asPlace{Type: "Place", Name: cmp.Or(p.Venue, p.Address), Latitude: p.Lat, Longitude: p.Lon}
 		if p.Address != "" {
 			pl.Address = &asPostalAddress{Type: "PostalAddress", StreetAddress: p.Address}
 		}
@@ -219,6 +220,25 @@ func (x *Export) asEvent(e crdt.Event) asEvent {
 	}
 	return ev
 }
+
+// collectionURN names a gathering's events collection by a one-way
+// function of its id: exports are published (on a fediverse server, a
+// web page), and the gathering id names its GossipSub topic, which would
+// let a watcher see who takes part.
+func collectionURN(g crdt.GatheringID) string {
+	h := sha256.Sum256(append([]byte("convene activitystreams collection\x00"), g[:]...))
+	return "urn:convene:events:" + hex.EncodeToString(h[:16])
+}
+
+func hasPlace(e crdt.Event) bool {
+	p := e.Place
+	return p != nil && (p.Venue != "" || p.Address != "" || p.Lat != nil)
+}
+
+// isOnlineOnly: the event happens online and nowhere else. Mobilizon's
+// isOnline means "no place to go to", so a hybrid event (a place and a
+// link) is not online.
+func isOnlineOnly(e crdt.Event) bool { return e.OnlineURL != "" && !hasPlace(e) }
 
 // inZone rewrites an RFC 3339 time in the event's zone, as Mobilizon
 // does, keeping it as it is if either does not parse.

@@ -294,7 +294,7 @@ func TestActivityStreams(t *testing.T) {
 	}
 	want := map[string]any{
 		"type":                      "Event",
-		"id":                        "http://127.0.0.1:7777/events/" + s.eventParis.String(),
+		"id":                        "urn:convene:event:" + s.eventParis.String(),
 		"name":                      "Assembly, Paris",
 		"startTime":                 "2026-03-29T01:30:00+01:00",
 		"endTime":                   "2026-03-29T05:00:00+02:00",
@@ -304,7 +304,7 @@ func TestActivityStreams(t *testing.T) {
 		"participantCount":          2.0,
 		"maximumAttendeeCapacity":   2.0,
 		"remainingAttendeeCapacity": 0.0,
-		"attributedTo":              "http://127.0.0.1:7777/groups/" + s.groupA.String(),
+		"attributedTo":              "urn:convene:group:" + s.groupA.String(),
 		"inLanguage":                "fr",
 		"content":                   "<p>Bring ideas;<br>and friends, &lt;b&gt;all&lt;/b&gt;.</p>",
 		"mediaType":                 "text/html",
@@ -333,7 +333,7 @@ func TestActivityStreams(t *testing.T) {
 	if err := json.Unmarshal(buf.Bytes(), &one); err != nil {
 		t.Fatal(err)
 	}
-	if one["@context"] == nil || one["isOnline"] != true || one["maximumAttendeeCapacity"] != nil {
+	if one["@context"] == nil || one["isOnline"] != true || one["maximumAttendeeCapacity"] != nil || one["url"] != nil {
 		t.Errorf("single event: %v", one)
 	}
 	if att := one["attachment"].([]any)[0].(map[string]any); att["href"] != "https://meet.example.org/convene" {

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -93,10 +95,9 @@ func ICS(w io.Writer, x Export) error {
 			ev.SetURL(u)
 		}
 		if e.Group != nil {
-			ev.SetProperty(ics.ComponentPropertyOrganizer, groupURN(*e.Group), ics.WithCN(paramText(x.groupName(*e.Group))))
+			addOrganizer(ev, groupURN(*e.Group), x.groupName(*e.Group))
 		} else {
-			ev.SetProperty(ics.ComponentPropertyOrganizer, "urn:convene:identity:"+e.Creator.String(),
-				ics.WithCN(paramText(x.identityName(e.Creator))))
+			addOrganizer(ev, "urn:convene:identity:"+e.Creator.String(), x.identityName(e.Creator))
 		}
 		for _, t := range e.Tags {
 			// One CATEGORIES property per tag: the library escapes commas
@@ -236,39 +237,74 @@ func placeText(e crdt.Event) string {
 }
 
 // eventURL is the event's page: its online link if it has one, else its
-// page on the exporting node when a base URL is known.
+// page on the exporting node when other machines can open it.
 func (x *Export) eventURL(e crdt.Event) string {
-	if e.OnlineURL != "" {
-		return e.OnlineURL
-	}
-	if x.BaseURL != "" {
-		return strings.TrimRight(x.BaseURL, "/") + "/events/" + e.ID.String()
+	return cmp.Or(e.OnlineURL, x.pageURL(e))
+}
+
+// pageURL is the event's page under publicBase, or "".
+func (x *Export) pageURL(e crdt.Event) string {
+	if base := x.publicBase(); base != "" {
+		return base + "/events/" + e.ID.String()
 	}
 	return ""
 }
 
+// publicBase is x.BaseURL without its trailing slash when another machine
+// can open it, else "". A loopback address is the full UI of the laptop
+// that exported: in anyone else's calendar or fediverse server it points
+// at their own machine.
+func (x *Export) publicBase() string {
+	u, err := url.Parse(x.BaseURL)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return ""
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return ""
+	}
+	if ip := net.ParseIP(host); ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) {
+		return ""
+	}
+	return strings.TrimRight(x.BaseURL, "/")
+}
+
 func groupURN(id crdt.OpID) string { return "urn:convene:group:" + id.String() }
 
-// paramText makes a name safe as an iCalendar parameter value. The
-// library backslash-escapes , ; : " in parameters, which RFC 5545 does not
-// define (it quotes instead), so those characters and control characters
-// are replaced rather than escaped.
-func paramText(s string) string {
-	s = strings.Map(func(r rune) rune {
+// addOrganizer adds ORGANIZER;CN="name":uri. RFC 5545 has no escapes in
+// parameter values: a name with , ; or : must be a quoted string, and a
+// double quote, which cannot appear in one, is written ^' (RFC 6868, as
+// are ^ and newlines). The library backslash-escapes parameter values
+// instead, which calendars read as literal backslashes, so the quoted
+// parameter is written as part of the property name, which the library
+// writes as it is (and still folds).
+func addOrganizer(ev *ics.VEvent, uri, name string) {
+	ev.Properties = append(ev.Properties, ics.IANAProperty{BaseProperty: ics.BaseProperty{
+		IANAToken: string(ics.ComponentPropertyOrganizer) + ";" + string(ics.ParameterCn) + "=" + quoteParam(name),
+		Value:     uri,
+	}})
+}
+
+// quoteParam writes s as an RFC 5545 quoted-string parameter value, with
+// RFC 6868's ^ escapes. Other control characters, which no parameter value
+// may hold, become spaces.
+func quoteParam(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range strings.TrimSpace(s) {
 		switch {
+		case r == '^':
+			b.WriteString("^^")
 		case r == '"':
-			return '”'
-		case r == '\'':
-			return '’'
-		case r == ',' || r == ';' || r == ':' || r == '\\':
-			return ' '
-		case unicode.IsControl(r):
-			return ' '
+			b.WriteString("^'")
+		case r == '\n':
+			b.WriteString("^n")
+		case unicode.IsControl(r) && r != '\t':
+			b.WriteByte(' ')
+		default:
+			b.WriteRune(r)
 		}
-		return r
-	}, s)
-	if s = strings.Join(strings.Fields(s), " "); s == "" {
-		return "unnamed"
 	}
-	return s
+	b.WriteByte('"')
+	return b.String()
 }

@@ -2,6 +2,7 @@ package export
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -89,7 +90,7 @@ func TestICS(t *testing.T) {
 	if tz := prop(t, e, ics.ComponentPropertyDtStart).ICalParameters["TZID"]; len(tz) != 1 || tz[0] != "Europe/Paris" {
 		t.Errorf("DTSTART TZID %v", tz)
 	}
-	if cn := prop(t, e, ics.ComponentPropertyOrganizer).ICalParameters["CN"]; len(cn) != 1 || cn[0] != "Les Ateliers Paris" {
+	if cn := prop(t, e, ics.ComponentPropertyOrganizer).ICalParameters["CN"]; len(cn) != 1 || cn[0] != "Les Ateliers, Paris" {
 		t.Errorf("ORGANIZER CN %v", cn)
 	}
 	start, err := e.GetStartAt()
@@ -210,17 +211,100 @@ func TestVTimezoneZones(t *testing.T) {
 	}
 }
 
-func TestParamText(t *testing.T) {
-	for in, want := range map[string]string{
-		"Plain":            "Plain",
-		`Dakar "Nord"`:     "Dakar ”Nord”",
-		"a,b;c:d\\e":       "a b c d e",
-		"line\nbreak\ttab": "line break tab",
-		"Carol's group":    "Carol’s group",
-		"  spaced   out  ": "spaced out",
+// TestOrganizerQuoting: a name with , ; : or " comes back whole from a
+// real parser (golang-ical), written as RFC 5545 wants: a quoted string,
+// with RFC 6868's ^ escapes for what a quoted string cannot hold.
+// golang-ical does not decode RFC 6868, so the test does it; backslashes
+// are left out because golang-ical reads them as escapes even inside
+// quotes, which RFC 5545 does not.
+func TestOrganizerQuoting(t *testing.T) {
+	cases := []struct{ name, wire string }{
+		{`Table 3: Housing; Land, "Rights"`, `CN="Table 3: Housing; Land, ^'Rights^'"`},
+		{"Plain", `CN="Plain"`},
+		{"Carol's group", `CN="Carol's group"`},
+		{"a^b ^'", `CN="a^^b ^^'"`},
+		{"Línea 2, «Sur» — 東京", `CN="Línea 2, «Sur» — 東京"`},
+		{strings.Repeat("Long; name, ", 8) + "end", ""},
+	}
+	w := newWorld(t, "organizer quoting")
+	w.do("founder", &crdt.GatheringBody{Name: "G"})
+	events := map[string]crdt.OpID{}
+	for i, c := range cases {
+		// One identity per group: an identity creates at most a few.
+		who := fmt.Sprintf("organizer %d", i)
+		g := w.do(who, &crdt.GroupBody{Name: c.name})
+		events[c.name] = w.do(who, &crdt.EventBody{EventFields: crdt.EventFields{
+			Title: "E", Start: "2026-04-02T18:00:00Z", End: "2026-04-02T19:00:00Z", Timezone: "UTC",
+			Group: &g, Status: crdt.Confirmed,
+		}})
+	}
+	cal, text := parseICS(t, w.collect())
+	unfolded := strings.ReplaceAll(text, "\r\n ", "")
+	for _, c := range cases {
+		org := prop(t, eventByUID(t, cal, events[c.name].String()+UIDSuffix), ics.ComponentPropertyOrganizer)
+		cn := org.ICalParameters[string(ics.ParameterCn)]
+		if len(cn) != 1 || rfc6868Decode(cn[0]) != c.name || !strings.HasPrefix(org.Value, "urn:convene:group:") {
+			t.Errorf("ORGANIZER of %q parsed as CN %q, value %q", c.name, cn, org.Value)
+		}
+		if c.wire != "" && !strings.Contains(unfolded, "ORGANIZER;"+c.wire+":urn:convene:group:") {
+			t.Errorf("ORGANIZER of %q not written as %s", c.name, c.wire)
+		}
+	}
+}
+
+// rfc6868Decode undoes RFC 6868's ^ escapes, as a calendar that supports
+// them does.
+func rfc6868Decode(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '^' && i+1 < len(s) {
+			switch s[i+1] {
+			case '^':
+				b.WriteByte('^')
+				i++
+				continue
+			case '\'':
+				b.WriteByte('"')
+				i++
+				continue
+			case 'n':
+				b.WriteByte('\n')
+				i++
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// TestICSURL: URL is an event's online link, or its page on the exporting
+// node only when another machine can open that address.
+func TestICSURL(t *testing.T) {
+	s := newSample(t)
+	paris := s.eventParis.String()
+	for base, want := range map[string]string{
+		"":                             "",
+		"http://127.0.0.1:7777/":       "",
+		"http://[::1]:7777":            "",
+		"http://localhost:7777":        "",
+		"http://0.0.0.0:8080":          "",
+		"not a url":                    "",
+		"http://192.168.1.20:8080/":    "http://192.168.1.20:8080/events/" + paris,
+		"https://congress.example.org": "https://congress.example.org/events/" + paris,
 	} {
-		if got := paramText(in); got != want {
-			t.Errorf("paramText(%q) = %q, want %q", in, got, want)
+		x := s.collect()
+		x.BaseURL = base
+		cal, _ := parseICS(t, x)
+		got := ""
+		if u := eventByUID(t, cal, paris+UIDSuffix).GetProperty(ics.ComponentPropertyUrl); u != nil {
+			got = u.Value
+		}
+		if got != want {
+			t.Errorf("base %q: URL %q, want %q", base, got, want)
+		}
+		if u := prop(t, eventByUID(t, cal, s.eventDakar.String()+UIDSuffix), ics.ComponentPropertyUrl); u.Value != "https://meet.example.org/convene" {
+			t.Errorf("base %q: online event's URL %q", base, u.Value)
 		}
 	}
 }
