@@ -30,6 +30,9 @@ type Log struct {
 	// mirrors the stored keys and answers membership without a disk read.
 	mu sync.RWMutex
 	ix *recon.Index
+	// saved: the index was read from the file the last Close saved, not
+	// scanned (tests check which).
+	saved bool
 }
 
 func openLog(ctx context.Context, s *Store, g crdt.GatheringID) (*Log, error) {
@@ -39,24 +42,36 @@ func openLog(ctx context.Context, s *Store, g crdt.GatheringID) (*Log, error) {
 		opsPref: "/g/" + g.String() + "/o",
 		idsPref: "/g/" + g.String() + "/i",
 	}
-	// A key-only scan: the items are in the keys, so no value is read.
-	var items []Item
-	err := s.scan(ctx, l.opsPref, nil, true, func(k, _ []byte) error {
-		it, err := l.parseOpKey(k)
-		if err != nil {
-			return err
+	ix, err := s.loadIndex(ctx, g)
+	if err != nil {
+		return nil, err
+	}
+	l.saved = ix != nil
+	if ix == nil {
+		if ix, err = l.scanIndex(ctx); err != nil {
+			return nil, err
 		}
+	}
+	l.ix = ix
+	return l, nil
+}
+
+// scanIndex builds the log's index from its keys: a key-only scan, since
+// the items are in the keys.
+func (l *Log) scanIndex(ctx context.Context) (*recon.Index, error) {
+	var items []Item
+	err := l.eachItem(ctx, func(it Item) error {
 		items = append(items, it)
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: load %s: %w", g, err)
+		return nil, fmt.Errorf("store: load %s: %w", l.g, err)
 	}
-	l.ix = recon.NewIndex()
-	if err := l.ix.Load(items); err != nil {
-		return nil, fmt.Errorf("store: load %s: %w", g, err)
+	ix := recon.NewIndex()
+	if err := ix.Load(items); err != nil {
+		return nil, fmt.Errorf("store: load %s: %w", l.g, err)
 	}
-	return l, nil
+	return ix, nil
 }
 
 // Gathering is the gathering whose operations the log holds.
@@ -239,6 +254,11 @@ func (l *Log) Items(ctx context.Context, fn func(Item) error) error {
 		return err
 	}
 	defer l.s.inflight.Done()
+	return l.eachItem(ctx, fn)
+}
+
+// eachItem is Items for a caller that already holds the store open.
+func (l *Log) eachItem(ctx context.Context, fn func(Item) error) error {
 	return l.s.scan(ctx, l.opsPref, nil, true, func(k, _ []byte) error {
 		it, err := l.parseOpKey(k)
 		if err != nil {
