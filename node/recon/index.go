@@ -208,30 +208,24 @@ func (ix *Index) shiftRight(b, r *block, k int) {
 
 // Load replaces the contents of the index with items, which must be sorted
 // in ascending order without duplicates (as a store scan yields them). It
-// runs in linear time and fills blocks completely.
+// runs in linear time and fills blocks completely. On error the index is
+// unchanged.
 func (ix *Index) Load(items []Item) error {
-	blocks := make([]*block, 0, (len(items)+blockCap-1)/blockCap)
-	var total sum
-	var prev key
+	fresh := NewIndex()
+	buf := make([]byte, 0, min(len(items), blockCap)*keyLen)
 	for i, it := range items {
 		if it.Clock.Wall < 0 {
 			return fmt.Errorf("recon: load: item %d (%s) has a negative clock", i, it)
 		}
 		k := keyOf(it)
-		if i > 0 && cmpKey(&prev, &k) >= 0 {
-			return fmt.Errorf("recon: load: item %d (%s) is not above the one before it", i, it)
+		if buf = append(buf, k[:]...); len(buf) == cap(buf) || i == len(items)-1 {
+			if err := fresh.AppendPacked(buf); err != nil {
+				return fmt.Errorf("recon: load: %w", err)
+			}
+			buf = buf[:0]
 		}
-		prev = k
-		if len(blocks) == 0 || blocks[len(blocks)-1].n == blockCap {
-			blocks = append(blocks, &block{})
-		}
-		b := blocks[len(blocks)-1]
-		b.keys[b.n] = k
-		b.n++
-		b.sum.add(&k)
-		total.add(&k)
 	}
-	ix.blocks, ix.n, ix.total = blocks, len(items), total
+	ix.blocks, ix.n, ix.total = fresh.blocks, fresh.n, fresh.total
 	return nil
 }
 

@@ -57,18 +57,35 @@ func openLog(ctx context.Context, s *Store, g crdt.GatheringID) (*Log, error) {
 }
 
 // scanIndex builds the log's index from its keys: a key-only scan, since
-// the items are in the keys.
+// the items are in the keys, whose hex decodes straight into the index's
+// packed form, a chunk at a time.
 func (l *Log) scanIndex(ctx context.Context) (*recon.Index, error) {
-	var items []Item
-	err := l.eachItem(ctx, func(it Item) error {
-		items = append(items, it)
+	ix := recon.NewIndex()
+	chunk := make([]byte, 0, 1024*recon.KeySize)
+	flush := func() error {
+		err := ix.AppendPacked(chunk)
+		chunk = chunk[:0]
+		return err
+	}
+	p := len(l.opsPref) + 1
+	err := l.s.scan(ctx, l.opsPref, nil, true, func(k, _ []byte) error {
+		if len(k) != p+2*itemSize {
+			return fmt.Errorf("store: malformed key %q", k)
+		}
+		n := len(chunk)
+		chunk = chunk[:n+itemSize]
+		if _, err := hex.Decode(chunk[n:], k[p:]); err != nil {
+			return fmt.Errorf("store: malformed key %q", k)
+		}
+		if len(chunk) == cap(chunk) {
+			return flush()
+		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("store: load %s: %w", l.g, err)
+	if err == nil {
+		err = flush()
 	}
-	ix := recon.NewIndex()
-	if err := ix.Load(items); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("store: load %s: %w", l.g, err)
 	}
 	return ix, nil
