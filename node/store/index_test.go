@@ -127,3 +127,59 @@ func flipByte(t *testing.T, path string, off int) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkOpenLog compares the two ways a log's index is built when the
+// log opens: read from the file saved at the last Close, or scanned from
+// the keys (after kill -9). Per item, so that sizes compare.
+func BenchmarkOpenLog(b *testing.B) {
+	const n = 20_000
+	ctx := context.Background()
+	dir := b.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	g := newTestGathering(b, "open")
+	envs := g.ops(b, n)
+	l := openLogT(b, s, g.keys.Gathering)
+	for i := 0; i < n; i += 1000 {
+		if _, err := l.Put(ctx, envs[i:i+1000]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	s, err = Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	l = openLogT(b, s, g.keys.Gathering)
+	// The file and marker as Close leaves them.
+	if err := s.saveIndex(ctx, g.keys.Gathering, l); err != nil {
+		b.Fatal(err)
+	}
+	marker, err := s.ds.Get(ctx, indexMarker(g.keys.Gathering))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("saved", func(b *testing.B) {
+		for b.Loop() {
+			ix, err := s.readIndex(g.keys.Gathering, marker)
+			if err != nil || ix.Len() != n {
+				b.Fatalf("%v", err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/item")
+	})
+	b.Run("scan", func(b *testing.B) {
+		for b.Loop() {
+			ix, err := l.scanIndex(ctx)
+			if err != nil || ix.Len() != n {
+				b.Fatalf("%v", err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/item")
+	})
+}
