@@ -76,14 +76,31 @@ func (s *Store) saveIndexes(ctx context.Context) {
 func (s *Store) saveIndex(ctx context.Context, g crdt.GatheringID, l *Log) error {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
+	sum := l.savedSum
+	if !l.saved || l.changed {
+		var err error
+		if sum, err = s.writeIndex(g, l.ix); err != nil {
+			return err
+		}
+	}
+	// A saved index nothing changed is still the file: read-only runs
+	// (convene status, export) put the marker back and write nothing else.
+	if err := s.ds.Put(ctx, indexMarker(g), markerValue(l.ix.Len(), sum, l.ix.Digest())); err != nil {
+		return fmt.Errorf("mark %s: %w", s.indexPath(g), err)
+	}
+	return nil
+}
+
+// writeIndex replaces g's index file with ix and returns its checksum.
+func (s *Store) writeIndex(g crdt.GatheringID, ix *recon.Index) (uint32, error) {
 	var sum uint32
 	err := atomicfile.Write(s.indexPath(g), 0o600, func(f io.Writer) error {
 		w := bufio.NewWriterSize(f, 1<<16)
 		head := append(indexMagic[:len(indexMagic):len(indexMagic)], indexVersion)
-		head = binary.BigEndian.AppendUint64(head, uint64(l.ix.Len()))
+		head = binary.BigEndian.AppendUint64(head, uint64(ix.Len()))
 		sum = crc32.Checksum(head, castagnoli)
 		w.Write(head)
-		l.ix.Packed(func(chunk []byte) error {
+		ix.Packed(func(chunk []byte) error {
 			sum = crc32.Update(sum, castagnoli, chunk)
 			_, err := w.Write(chunk)
 			return err
@@ -92,12 +109,9 @@ func (s *Store) saveIndex(ctx context.Context, g crdt.GatheringID, l *Log) error
 		return w.Flush() // a bufio.Writer keeps its first error
 	})
 	if err != nil {
-		return fmt.Errorf("write %s: %w", s.indexPath(g), err)
+		return 0, fmt.Errorf("write %s: %w", s.indexPath(g), err)
 	}
-	if err := s.ds.Put(ctx, indexMarker(g), markerValue(l.ix.Len(), sum, l.ix.Digest())); err != nil {
-		return fmt.Errorf("mark %s: %w", s.indexPath(g), err)
-	}
-	return nil
+	return sum, nil
 }
 
 func markerValue(count int, sum uint32, digest string) []byte {
@@ -106,30 +120,31 @@ func markerValue(count int, sum uint32, digest string) []byte {
 	return append(v, digest...)
 }
 
-// loadIndex returns g's saved index if a marker says it is the log's
-// current one, or nil. Either way no marker is left behind: the log is
-// about to change. Only an error deleting the marker is returned (the log
-// must not open then, or a later start could trust a stale file).
-func (s *Store) loadIndex(ctx context.Context, g crdt.GatheringID) (*recon.Index, error) {
+// loadIndex returns g's saved index and the file's checksum if a marker
+// says it is the log's current one, or nil. Either way no marker is left
+// behind: the log may change from now on. Only an error deleting the
+// marker is returned (the log must not open then, or a later start could
+// trust a stale file).
+func (s *Store) loadIndex(ctx context.Context, g crdt.GatheringID) (*recon.Index, uint32, error) {
 	if !s.persists() {
-		return nil, nil
+		return nil, 0, nil
 	}
 	marker, err := s.ds.Get(ctx, indexMarker(g))
 	if errors.Is(err, ds.ErrNotFound) {
-		return nil, nil
+		return nil, 0, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: read the index marker of %s: %w", g, err)
+		return nil, 0, fmt.Errorf("store: read the index marker of %s: %w", g, err)
 	}
 	if err := s.ds.Delete(ctx, indexMarker(g)); err != nil {
-		return nil, fmt.Errorf("store: delete the index marker of %s: %w", g, err)
+		return nil, 0, fmt.Errorf("store: delete the index marker of %s: %w", g, err)
 	}
 	ix, err := s.readIndex(g, marker)
 	if err != nil {
 		s.log.Warn("cannot use the saved reconciliation index; scanning the log", "gathering", g, "err", err)
-		return nil, nil
+		return nil, 0, nil
 	}
-	return ix, nil
+	return ix, binary.BigEndian.Uint32(marker[8:12]), nil
 }
 
 // readIndex reads g's index file and checks it against the marker.

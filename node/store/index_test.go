@@ -1,10 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	ds "github.com/ipfs/go-datastore"
 
@@ -182,4 +185,57 @@ func BenchmarkOpenLog(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/item")
 	})
+}
+
+// TestSavedIndexUnchanged: a run that wrote nothing puts the marker back
+// without rewriting the file; a run that wrote rewrites it.
+func TestSavedIndexUnchanged(t *testing.T) {
+	ctx := context.Background()
+	g := newTestGathering(t, "unchanged")
+	dir := t.TempDir()
+	run := func(write bool) (saved bool, n int) {
+		t.Helper()
+		s, err := Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := openLogT(t, s, g.keys.Gathering)
+		saved = l.saved
+		if write {
+			if _, err := l.Put(ctx, g.ops(t, 10+l.Len())[l.Len():]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n = l.Len()
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return saved, n
+	}
+	run(true)
+	path := filepath.Join(dir, "recon-"+g.keys.Gathering.String()+".idx")
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(path, time.Time{}, time.Unix(1, 0))
+	if saved, _ := run(false); !saved {
+		t.Fatal("the first reopen scanned")
+	}
+	if info, err := os.Stat(path); err != nil || !info.ModTime().Equal(time.Unix(1, 0)) {
+		t.Fatalf("a run that wrote nothing rewrote the index file (%v)", err)
+	}
+	if saved, n := run(true); !saved || n != 20 {
+		t.Fatalf("second reopen: saved %v, %d items; want true, 20", saved, n)
+	}
+	after, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(before, after) {
+		t.Fatal("a run that wrote did not rewrite the index file")
+	}
+	if saved, n := run(false); !saved || n != 20 {
+		t.Fatalf("third reopen: saved %v, %d items; want true, 20", saved, n)
+	}
 }

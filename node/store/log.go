@@ -30,9 +30,12 @@ type Log struct {
 	// mirrors the stored keys and answers membership without a disk read.
 	mu sync.RWMutex
 	ix *recon.Index
-	// saved: the index was read from the file the last Close saved, not
-	// scanned (tests check which).
-	saved bool
+	// saved: the index was read from the file the last Close saved (whose
+	// checksum is savedSum), not scanned; changed: a write added to it
+	// since. Close rewrites only the marker of a saved, unchanged index.
+	saved    bool
+	savedSum uint32
+	changed  bool
 }
 
 func openLog(ctx context.Context, s *Store, g crdt.GatheringID) (*Log, error) {
@@ -42,11 +45,11 @@ func openLog(ctx context.Context, s *Store, g crdt.GatheringID) (*Log, error) {
 		opsPref: "/g/" + g.String() + "/o",
 		idsPref: "/g/" + g.String() + "/i",
 	}
-	ix, err := s.loadIndex(ctx, g)
+	ix, sum, err := s.loadIndex(ctx, g)
 	if err != nil {
 		return nil, err
 	}
-	l.saved = ix != nil
+	l.saved, l.savedSum = ix != nil, sum
 	if ix == nil {
 		if ix, err = l.scanIndex(ctx); err != nil {
 			return nil, err
@@ -200,6 +203,7 @@ func (l *Log) PutNew(ctx context.Context, envs []*crdt.Envelope) ([]*crdt.Envelo
 	for _, e := range fresh {
 		l.ix.Insert(Item{Clock: e.Clock, ID: e.ID()})
 	}
+	l.changed = true
 	return fresh, nil
 }
 

@@ -8,7 +8,8 @@
 //	/g/<gathering hex>/i/<id hex>                                  wall|logical (12 bytes)
 //
 // so that the datastore's key order is the (clock, id) order that set
-// reconciliation ranges over. Writes are synced before Put returns: an
+// reconciliation ranges over. /x/recon/<gathering hex> marks the log's
+// index file saved at Close as current (index.go). Writes are synced before Put returns: an
 // operation a node acknowledged survives a crash or power loss.
 package store
 
