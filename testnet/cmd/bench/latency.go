@@ -131,7 +131,7 @@ func benchLatency(ctx context.Context, l *lab, cfg config) section {
 	})
 	sec.details = append(sec.details,
 		fmt.Sprintf("%d `convene run` processes on loopback (`--no-mdns`, TCP), the first made by `convene init`, the others by `convene join` with its invite and `--peer` the first; connected peers per node when measuring: %v.", len(procs), peers),
-		fmt.Sprintf("%d changes (new sessions and groups, alternately) made through `POST /api/v1/...` on each node in turn, 20 ms apart; each timed from just before the request to its `change` event on every other node's `GET /api/v1/stream`: %d arrivals measured, %d never arrived within 10 s, %d `resync` events.", changes, len(lat), missing, resyncs),
+		fmt.Sprintf("%d changes (new sessions and groups, alternately, at most 3 groups per node: an identity's limit) made through `POST /api/v1/...` on each node in turn, 20 ms apart; each timed from just before the request to its `change` event on every other node's `GET /api/v1/stream`: %d arrivals measured, %d never arrived within 10 s, %d `resync` events.", changes, len(lat), missing, resyncs),
 		"The time includes the author's synced write before it publishes, GossipSub over loopback, the receiver's verify-store-apply and the SSE write.")
 	if sec.missed() {
 		sec.misses = append(sec.misses, fmt.Sprintf("Latency spread: p90 %s, p95 %s, p99 %s; a miss here with a low p50 points at batching or queueing delays on the gossip path (node/mesh Publish groups operations made within a few ms), or at CPU contention on a loaded machine.",
