@@ -51,6 +51,14 @@ func (s *Server) routes() []route {
 		{"PUT", "/hidden/{id}", s.putHidden, false},
 		{"DELETE", "/hidden/{id}", s.deleteHidden, false},
 
+		{"GET", "/members", s.getMembers, false},
+		{"POST", "/removals", s.postRemoval, false},
+		{"GET", "/gathering", s.getGathering, false},
+		{"PATCH", "/gathering", s.patchGathering, false},
+		{"PUT", "/groups/{gid}/seat", s.putSeat, false},
+		{"DELETE", "/groups/{gid}/seat", s.deleteSeat, false},
+		{"GET", "/flags", s.getFlags, false},
+
 		{"GET", "/events", s.getEvents, true},
 		{"POST", "/events", s.postEvent, false},
 		{"GET", "/events.ics", s.getEventsICS, true},
