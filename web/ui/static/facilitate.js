@@ -8,21 +8,40 @@ import { $, api, clear, el, errorText, fmtDateTime, follow, live, shortId, t } f
 let asFacilitator = '';
 
 // confirmAction shows the confirmation dialog; it resolves to null when
-// cancelled, else to { rotate } (the removal's offer of a rotation).
+// cancelled, else to { rotate } (the removal's offer of a rotation). The
+// answer is taken from the button clicked, synchronously: a dialog's close
+// event is queued, and may arrive after the next question opened.
+let answer = null;
 function confirmAction(text, offline, offerRotation) {
-  const d = $('confirm');
   $('confirm-text').textContent = text;
   $('confirm-offline').textContent = offline;
   $('confirm-rotate-row').hidden = !offerRotation;
   $('confirm-rotate').checked = true;
+  settle(false);
   return new Promise((resolve) => {
-    d.addEventListener('close', () => {
-      resolve(d.returnValue === 'yes' ? { rotate: offerRotation && $('confirm-rotate').checked } : null);
-    }, { once: true });
-    d.returnValue = '';
-    d.showModal();
+    answer = (yes) => resolve(yes ? { rotate: offerRotation && $('confirm-rotate').checked } : null);
+    $('confirm').showModal();
   });
 }
+
+function settle(yes) {
+  const a = answer;
+  answer = null;
+  if (a) a(yes);
+}
+
+for (const [id, yes] of [['confirm-yes', true], ['confirm-no', false]]) {
+  $(id).addEventListener('click', (e) => {
+    e.preventDefault();
+    settle(yes);
+    $('confirm').close();
+  });
+}
+$('confirm').addEventListener('cancel', () => settle(false));
+// What was asked leaves the page with the dialog (it may name hidden text).
+$('confirm').addEventListener('close', () => {
+  if (!answer) { $('confirm-text').textContent = ''; }
+});
 
 function asQuery() { return asFacilitator ? '?as=' + encodeURIComponent(asFacilitator) : ''; }
 
