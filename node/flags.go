@@ -156,13 +156,10 @@ func (f *flagger) watch(st *crdt.State, ops []crdt.Op, local bool) *places {
 	if local {
 		return nil
 	}
-	var p *places
+	p := &places{sessions: map[crdt.OpID]map[crdt.OpID]bool{}, events: map[crdt.OpID]map[crdt.IdentityID]bool{}}
 	for _, op := range ops {
 		switch b := op.Body.(type) {
 		case *crdt.ProposalBody:
-			if p == nil {
-				p = &places{sessions: map[crdt.OpID]map[crdt.OpID]bool{}, events: map[crdt.OpID]map[crdt.IdentityID]bool{}}
-			}
 			if _, done := p.sessions[b.Session]; !done && !st.Has(op.ID) {
 				shown := map[crdt.OpID]bool{}
 				if doc, ok := st.Document(b.Session); ok {
@@ -173,13 +170,7 @@ func (f *flagger) watch(st *crdt.State, ops []crdt.Op, local bool) *places {
 				p.sessions[b.Session] = shown
 			}
 		case *crdt.ParticipationBody:
-			if b.Status != crdt.Going {
-				continue
-			}
-			if p == nil {
-				p = &places{sessions: map[crdt.OpID]map[crdt.OpID]bool{}, events: map[crdt.OpID]map[crdt.IdentityID]bool{}}
-			}
-			if _, done := p.events[b.Event]; !done && !st.Has(op.ID) {
+			if _, done := p.events[b.Event]; !done && b.Status == crdt.Going && !st.Has(op.ID) {
 				seated := map[crdt.IdentityID]bool{}
 				if ev, ok := st.Event(b.Event); ok {
 					for _, pt := range ev.Participants {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/convene/convene/crdt"
@@ -58,7 +59,15 @@ func (s *Server) putSeat(w http.ResponseWriter, r *http.Request)    { s.seat(w, 
 func (s *Server) deleteSeat(w http.ResponseWriter, r *http.Request) { s.seat(w, r, false) }
 
 func (s *Server) seat(w http.ResponseWriter, r *http.Request, seated bool) {
-	gid, err := pathID(r, "gid")
+	s.actOn(w, r, "gid", func(ctx context.Context, as *crdt.IdentityID, gid crdt.OpID) error {
+		return s.node.Seat(ctx, as, gid, seated)
+	})
+}
+
+// actOn answers a PUT or DELETE without a body on the id in path parameter
+// param, acting as ?as=: 204 once act succeeds.
+func (s *Server) actOn(w http.ResponseWriter, r *http.Request, param string, act func(ctx context.Context, as *crdt.IdentityID, id crdt.OpID) error) {
+	id, err := pathID(r, param)
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
@@ -68,7 +77,7 @@ func (s *Server) seat(w http.ResponseWriter, r *http.Request, seated bool) {
 		s.writeErr(w, r, err)
 		return
 	}
-	if err := s.node.Seat(r.Context(), as, gid, seated); err != nil {
+	if err := act(r.Context(), as, id); err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
