@@ -231,3 +231,27 @@ func TestFlagsLate(t *testing.T) {
 		t.Fatalf("flag: %+v", f)
 	}
 }
+
+func TestFlagsDisplacedSeat(t *testing.T) {
+	a, _ := initNode(t, true)
+	b := joinNode(t, a.Credentials(), true)
+	ev := act(t, a, &crdt.EventBody{EventFields: crdt.EventFields{Title: "Lunch", Start: "2026-06-02T12:00:00Z", End: "2026-06-02T13:00:00Z", Timezone: "UTC", Status: crdt.Confirmed, Capacity: 1}})
+	ingest(t, b, raws(t, a))
+	time.Sleep(5 * time.Millisecond) // a clock between the event's and the registration's
+	founder := a.DefaultIdentity().ID
+	reg := act(t, a, &crdt.ParticipationBody{Event: ev.ID, Status: crdt.Going})
+	c := crdt.Clock{Wall: ev.Clock.Wall + 1}
+	if !c.Less(reg.Clock) {
+		t.Skip("clocks too close to backdate between them")
+	}
+	ingest(t, a, [][]byte{handSeal(t, b, c, &crdt.ParticipationBody{Event: ev.ID, Status: crdt.Going})})
+	flags := a.Flags()
+	if len(flags) != 1 || flags[0].Reason != FlagDisplaced || flags[0].Event != ev.ID || flags[0].Displaced != founder.String() || flags[0].Author != b.DefaultIdentity().ID {
+		t.Fatalf("flags: %+v", flags)
+	}
+	// A registration that takes no one's seat is not flagged.
+	ingest(t, a, [][]byte{handSeal(t, b, crdt.Clock{Wall: c.Wall, Logical: 1}, &crdt.ParticipationBody{Event: ev.ID, Status: crdt.Maybe})})
+	if n := len(a.Flags()); n != 1 {
+		t.Fatalf("%d flags after a registration that took no seat", n)
+	}
+}
