@@ -89,31 +89,35 @@ type flagsState struct {
 	Contacts map[crdt.IdentityID][]int64 `json:"contacts"`
 }
 
+// open reads DATA/flags.json and opens DATA/arrivals for appending. A
+// flags file that cannot be read is reported and left to be overwritten:
+// the node starts with no flags rather than not at all.
 func (f *flagger) open(dir string) error {
 	f.contacts = make(map[crdt.IdentityID][]int64)
 	f.dir = dir
 	if dir == "" {
 		return nil
 	}
-	b, err := os.ReadFile(filepath.Join(dir, flagsFile))
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return fmt.Errorf("read %s: %w", flagsFile, err)
-	default:
-		var st flagsState
-		if err := json.Unmarshal(b, &st); err != nil {
-			return fmt.Errorf("read %s: %w", flagsFile, err)
-		}
-		f.flags = st.Flags
-		if st.Contacts != nil {
-			f.contacts = st.Contacts
-		}
-	}
+	var err error
 	if f.arrivals, err = os.OpenFile(filepath.Join(dir, arrivalsFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err != nil {
-		return fmt.Errorf("open %s: %w", arrivalsFile, err)
+		err = fmt.Errorf("open %s: %w", arrivalsFile, err)
 	}
-	return nil
+	b, rerr := os.ReadFile(filepath.Join(dir, flagsFile))
+	if errors.Is(rerr, fs.ErrNotExist) {
+		return err
+	}
+	var st flagsState
+	if rerr == nil {
+		rerr = json.Unmarshal(b, &st)
+	}
+	if rerr != nil {
+		return errors.Join(err, fmt.Errorf("read %s: %w", flagsFile, rerr))
+	}
+	f.flags = st.Flags
+	if st.Contacts != nil {
+		f.contacts = st.Contacts
+	}
+	return err
 }
 
 // close saves the contact times and closes the arrivals file.

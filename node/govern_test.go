@@ -3,6 +3,8 @@ package node
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -191,6 +193,14 @@ func TestFlagsDisplaced(t *testing.T) {
 	a2 := openNode(t, dir, false)
 	if got := a2.Flags(); len(got) != 1 || got[0].Op != e.ID() {
 		t.Fatalf("flags after reopening: %+v", got)
+	}
+	// A damaged flags file keeps no node from starting.
+	a2.Close()
+	if err := os.WriteFile(filepath.Join(dir, flagsFile), []byte("{garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := openNode(t, dir, false).Flags(); len(got) != 0 {
+		t.Fatalf("flags from a damaged file: %+v", got)
 	}
 }
 

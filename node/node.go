@@ -132,8 +132,9 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		flagDir = ""
 	}
 	if err := n.flags.open(flagDir); err != nil {
-		n.st.Close()
-		return nil, err
+		// Flags are this node's notes, not the gathering: a damaged file
+		// must not keep the node from starting.
+		n.log.Warn("starting without the flags of backdating", "err", err)
 	}
 	if err := n.load(ctx); err != nil {
 		n.st.Close()
