@@ -265,3 +265,36 @@ func TestFlagsDisplacedSeat(t *testing.T) {
 		t.Fatalf("%d flags after a registration that took no seat", n)
 	}
 }
+
+// BenchmarkFlagsJudge measures what noting arrivals and judging lateness
+// adds to applying a batch of 256 operations from elsewhere (per batch).
+func BenchmarkFlagsJudge(b *testing.B) {
+	a, dir := initNode(b, false)
+	_, _, proposal := workshop(b, a)
+	_, envs := sealComments(b, a, proposal, 256)
+	ops := make([]crdt.Op, len(envs))
+	for i, e := range envs {
+		op, err := a.Keys().Open(e)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ops[i] = op
+	}
+	fresh := make([]bool, len(ops))
+	for i := range fresh {
+		fresh[i] = true
+	}
+	var f flagger
+	if err := f.open(dir); err != nil {
+		b.Fatal(err)
+	}
+	defer f.close()
+	now := time.Now()
+	b.ResetTimer()
+	for range b.N {
+		a.View(func(st *crdt.State) {
+			p := f.watch(st, ops, false)
+			f.judge(st, p, ops, fresh, false, now)
+		})
+	}
+}
