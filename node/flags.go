@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -65,8 +66,9 @@ type Flag struct {
 const (
 	arrivalsFile = "arrivals"
 	flagsFile    = "flags.json"
-	// maxContacts bounds the contact times kept per author (one a minute).
-	maxContacts = 4096
+	// maxContacts bounds the spans of contact kept per author; the oldest
+	// go first.
+	maxContacts = 1024
 	// maxFlags bounds the flags kept; the oldest go first.
 	maxFlags = 1000
 )
@@ -78,22 +80,26 @@ type flagger struct {
 
 	mu       sync.Mutex
 	flags    []Flag
-	contacts map[crdt.IdentityID][]int64 // arrival minutes of each author's operations, ascending
+	contacts map[crdt.IdentityID][]span // when each author's operations arrived, ascending
 	dirty    bool
 	arrivals *os.File
 }
 
 // flagsState is flags.json.
 type flagsState struct {
-	Flags    []Flag                      `json:"flags"`
-	Contacts map[crdt.IdentityID][]int64 `json:"contacts"`
+	Flags    []Flag                     `json:"flags"`
+	Contacts map[crdt.IdentityID][]span `json:"contacts"`
 }
+
+// span is a run of consecutive minutes (Unix ms of each minute's start, both
+// included) in every one of which operations of an author arrived.
+type span [2]int64
 
 // open reads DATA/flags.json and opens DATA/arrivals for appending. A
 // flags file that cannot be read is reported and left to be overwritten:
 // the node starts with no flags rather than not at all.
 func (f *flagger) open(dir string) error {
-	f.contacts = make(map[crdt.IdentityID][]int64)
+	f.contacts = make(map[crdt.IdentityID][]span)
 	f.dir = dir
 	if dir == "" {
 		return nil
@@ -329,10 +335,14 @@ const minute = int64(time.Minute / time.Millisecond)
 func (f *flagger) contact(author crdt.IdentityID, ms int64) {
 	m := ms / minute * minute
 	cs := f.contacts[author]
-	if n := len(cs); n > 0 && cs[n-1] >= m {
+	if n := len(cs); n > 0 && cs[n-1][1] >= m-minute {
+		if cs[n-1][1] < m {
+			cs[n-1][1] = m
+			f.dirty = true
+		}
 		return
 	}
-	cs = append(cs, m)
+	cs = append(cs, span{m, m})
 	if len(cs) > maxContacts {
 		cs = cs[len(cs)-maxContacts:]
 	}
@@ -340,14 +350,17 @@ func (f *flagger) contact(author crdt.IdentityID, ms int64) {
 	f.dirty = true
 }
 
-// contactBetween returns an arrival of author's operations in (from, to].
-// Minutes are rounded down, so the bound is checked against the minute's
-// end: a contact in the minute of the clock itself does not count.
+// contactBetween returns the first minute in (from, to] in which
+// operations of author arrived. Minutes are rounded down, so the minute of
+// from itself does not count.
 func (f *flagger) contactBetween(author crdt.IdentityID, from, to int64) (int64, bool) {
 	cs := f.contacts[author]
-	i, _ := slices.BinarySearch(cs, from/minute*minute+minute)
-	if i < len(cs) && cs[i] <= to {
-		return cs[i], true
+	lo := from/minute*minute + minute
+	i, _ := slices.BinarySearchFunc(cs, lo, func(s span, t int64) int { return cmp.Compare(s[1], t) })
+	if i < len(cs) {
+		if m := max(cs[i][0], lo); m <= to {
+			return m, true
+		}
 	}
 	return 0, false
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -296,5 +297,38 @@ func BenchmarkFlagsJudge(b *testing.B) {
 			p := f.watch(st, ops, false)
 			f.judge(st, p, ops, fresh, false, now)
 		})
+	}
+}
+
+func TestContactBetween(t *testing.T) {
+	var f flagger
+	if err := f.open(""); err != nil {
+		t.Fatal(err)
+	}
+	who := crdt.IdentityID{1}
+	const m = minute
+	for _, at := range []int64{0, m + 5, 2*m + 59_999, 2 * m, 10*m + 1} {
+		f.contact(who, at)
+	}
+	if got := f.contacts[who]; !slices.Equal(got, []span{{0, 2 * m}, {10 * m, 10 * m}}) {
+		t.Fatalf("spans: %v", got)
+	}
+	for _, tc := range []struct {
+		from, to int64
+		want     int64 // -1: none
+	}{
+		{m / 2, 5 * m, m},           // the minute of from does not count
+		{5 * m / 2, 5 * m, -1},      // between the spans
+		{5 * m / 2, 10 * m, 10 * m}, // the next span
+		{10 * m, 20 * m, -1},        // after the last
+		{-m, 0, 0},
+	} {
+		got, ok := f.contactBetween(who, tc.from, tc.to)
+		if (tc.want < 0) == ok || (ok && got != tc.want) {
+			t.Errorf("contactBetween(%d, %d) = %d, %v; want %d", tc.from, tc.to, got, ok, tc.want)
+		}
+	}
+	if _, ok := f.contactBetween(crdt.IdentityID{2}, 0, 100*m); ok {
+		t.Error("contact of an author never seen")
 	}
 }
