@@ -33,7 +33,9 @@ func TestSavedIndex(t *testing.T) {
 		{"flipped byte", func(t *testing.T, s *Store) { flipByte(t, s.indexPath(g.keys.Gathering), 30) }, false},
 		{"flipped checksum", func(t *testing.T, s *Store) { flipByte(t, s.indexPath(g.keys.Gathering), -1) }, false},
 		{"truncated", func(t *testing.T, s *Store) { os.Truncate(s.indexPath(g.keys.Gathering), 100) }, false},
-		{"no marker", func(t *testing.T, s *Store) { reopenAnd(t, s, func(s *Store) { s.ds.Delete(ctx, indexMarker(g.keys.Gathering)) }) }, false},
+		{"no marker", func(t *testing.T, s *Store) {
+			reopenAnd(t, s, func(s *Store) { s.ds.Delete(ctx, indexMarker(g.keys.Gathering)) })
+		}, false},
 		{"foreign marker", func(t *testing.T, s *Store) {
 			reopenAnd(t, s, func(s *Store) { s.ds.Put(ctx, indexMarker(g.keys.Gathering), markerValue(40, 1, "x")) })
 		}, false},
