@@ -293,7 +293,7 @@ func TestBrowserPublicView(t *testing.T) {
 	b.apiCall("POST", "/events", map[string]any{"title": "Seed swap", "start": "2031-06-02T10:00:00Z", "end": "2031-06-02T12:00:00Z", "timezone": "UTC"})
 	b.waitJS(events, `document.body.textContent.includes('Seed swap')`)
 
-	for _, path := range []string{"/network", "/", "/s/" + sid} {
+	for _, path := range []string{"/network", "/s/" + sid} {
 		res, err := http.Get(b.public + path)
 		if err != nil {
 			t.Fatal(err)
