@@ -607,8 +607,13 @@ func startNode(t *testing.T, extra ...string) (url, public, token string) {
 	if u := os.Getenv("CONVENE_UI_URL"); u != "" {
 		return strings.TrimRight(u, "/"), "", os.Getenv("CONVENE_API_TOKEN")
 	}
+	return startNodeIn(t, t.TempDir(), extra...)
+}
+
+// startNodeIn is startNode on the data directory dir.
+func startNodeIn(t *testing.T, dir string, extra ...string) (url, public, token string) {
+	t.Helper()
 	bin := convenebinary(t)
-	dir := t.TempDir()
 	args := append([]string{"run", "--data", dir, "--ui", "127.0.0.1:0", "--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0"}, extra...)
 	cmd := exec.Command(bin, args...)
 	stdout, err := cmd.StdoutPipe()

@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"image"
+	"image/draw"
 	"image/png"
 	"strings"
 	"testing"
@@ -23,7 +24,13 @@ func decodeQR(t *testing.T, data []byte) string {
 
 func decodeQRImage(t *testing.T, img image.Image) string {
 	t.Helper()
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	// A quiet zone around the code, as the page's white margin gives a
+	// camera: a capture cropped to the image may have too little.
+	b := img.Bounds()
+	pad := image.NewGray(image.Rect(0, 0, b.Dx()+80, b.Dy()+80))
+	draw.Draw(pad, pad.Bounds(), image.White, image.Point{}, draw.Src)
+	draw.Draw(pad, b.Sub(b.Min).Add(image.Pt(40, 40)), img, b.Min, draw.Src)
+	bmp, err := gozxing.NewBinaryBitmapFromImage(pad)
 	if err != nil {
 		t.Fatal(err)
 	}

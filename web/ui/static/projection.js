@@ -113,7 +113,7 @@ const projector = window.matchMedia('(min-width: 900px)');
 let scroller = 0;
 
 function overflows() {
-  return document.documentElement.scrollHeight > window.innerHeight + 1;
+  return document.documentElement.scrollHeight > window.innerHeight;
 }
 
 // fit makes the document fit the screen: two columns, then smaller type,
@@ -122,15 +122,20 @@ function fit() {
   const list = $('proposals');
   list.style.fontSize = '';
   list.classList.remove('two-col');
-  document.body.classList.remove('scrolls');
+  document.body.classList.remove('scrolls', 'dense');
   clearInterval(scroller);
   if (!projector.matches) return; // a phone scrolls as usual
   list.classList.toggle('two-col', list.children.length > 4);
-  let size = largest;
-  list.style.fontSize = size + 'px';
-  while (overflows() && size > smallest) {
-    size -= 1;
+  // Dense (a smaller title and code) only when the full size does not fit.
+  for (const dense of [false, true]) {
+    document.body.classList.toggle('dense', dense);
+    let size = largest;
     list.style.fontSize = size + 'px';
+    while (overflows() && size > smallest) {
+      size -= 1;
+      list.style.fontSize = size + 'px';
+    }
+    if (!overflows()) break;
   }
   if (overflows() && !reduced.matches) {
     document.body.classList.add('scrolls');
@@ -144,6 +149,8 @@ function fit() {
   }
 }
 window.addEventListener('resize', fit);
+const code = document.querySelector('.join img');
+if (code) code.addEventListener('load', fit);
 
 // The operator's menu: hidden on the projector, shown by the corner
 // control or the M key, hidden again by Escape.

@@ -44,8 +44,10 @@ $('you-change').addEventListener('click', () => {
 
 function paintYou() {
   const folded = canAct() && !youOpen;
+  $('you').classList.toggle('chosen', canAct());
   $('you').classList.toggle('folded', folded);
   $('you-change').setAttribute('aria-expanded', folded ? 'false' : 'true');
+  $('you-change').textContent = folded ? t('scribe.change') : t('scribe.fold');
   $('you-summary').textContent = canAct()
     ? t('scribe.writing_as', { identity: identityName(state.identity), group: groupName(state.group) }) : '';
 }
@@ -134,7 +136,9 @@ $('group-form').addEventListener('submit', async (ev) => {
     state.group = g.id;
     store.set('group', g.id);
     $('new-group').value = '';
+    youOpen = false; // chosen: fold (on a phone) and keep the focus on the panel
     await loadPeople();
+    if ($('you').classList.contains('folded')) $('you-change').focus();
     live(t('scribe.group_created', { name }));
   } catch (e) {
     $('group-note').textContent = errorText(e);
