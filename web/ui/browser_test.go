@@ -13,7 +13,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -558,26 +557,11 @@ func (b *browserTest) createSession(title, prompt string, cap int) string {
 // apiCall calls the node's API with its token and decodes a JSON object.
 func (b *browserTest) apiCall(method, path string, body any) map[string]any {
 	b.t.Helper()
-	var rd io.Reader
+	var j []byte
 	if body != nil {
-		j, _ := json.Marshal(body)
-		rd = bytes.NewReader(j)
+		j, _ = json.Marshal(body)
 	}
-	req, err := http.NewRequest(method, b.url+"/api/v1"+path, rd)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+b.token)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		b.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	data, _ := io.ReadAll(res.Body)
-	if res.StatusCode >= 300 {
-		b.t.Fatalf("%s %s: %s %s", method, path, res.Status, data)
-	}
+	data := b.raw(method, path, j, "application/json")
 	out := map[string]any{}
 	if len(bytes.TrimSpace(data)) > 0 {
 		if err := json.Unmarshal(data, &out); err != nil {

@@ -391,17 +391,22 @@ func TestBrowserWaitingProposal(t *testing.T) {
 // another, as a USB stick would.
 func carry(t *testing.T, from, to *browserTest) {
 	t.Helper()
-	bundle := from.raw("GET", "/export?format=bundle", nil)
-	to.raw("POST", "/import", bundle)
+	bundle := from.raw("GET", "/export?format=bundle", nil, "")
+	to.raw("POST", "/import", bundle, "")
 }
 
-func (b *browserTest) raw(method, path string, body []byte) []byte {
+// raw calls the node's API with its token and returns the answer's body;
+// contentType may be "".
+func (b *browserTest) raw(method, path string, body []byte, contentType string) []byte {
 	b.t.Helper()
 	req, err := http.NewRequest(method, b.url+"/api/v1"+path, bytes.NewReader(body))
 	if err != nil {
 		b.t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+b.token)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		b.t.Fatalf("%s %s: %v", method, path, err)
