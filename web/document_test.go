@@ -1,6 +1,8 @@
 package web
 
 import (
+	"encoding/json"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,4 +46,50 @@ func TestSortGroupNames(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDocumentNamesGroups: the document names its groups in reading order
+// (Group B endorsed first, Group A wrote; an unrelated group is left out)
+// and counts each proposal's comments, on the public address too.
+func TestDocumentNamesGroups(t *testing.T) {
+	h := newHarness(t)
+	c := h.cast()
+	var unrelated, p, q idJSON
+	h.call("POST", "/groups", map[string]any{"name": "Aardvarks"}, 201, &unrelated)
+	h.call("POST", "/sessions/"+c.session.ID+"/proposals", map[string]any{"group": c.b.ID, "text": "Bob's", "as": c.bob.ID}, 201, &p)
+	h.call("POST", "/sessions/"+c.session.ID+"/proposals", map[string]any{"group": c.a.ID, "text": "Alice's"}, 201, &q)
+	h.call("POST", "/proposals/"+p.ID+"/comments", map[string]any{"text": "one"}, 201, nil)
+	h.call("POST", "/proposals/"+p.ID+"/comments", map[string]any{"text": "two"}, 201, nil)
+
+	type doc struct {
+		Groups   []apiv1.GroupName `json:"groups"`
+		Comments map[string]int    `json:"comments"`
+	}
+	check := func(where string, d doc) {
+		t.Helper()
+		var names []string
+		for _, g := range d.Groups {
+			names = append(names, g.Name)
+		}
+		if !slices.Equal(names, []string{"Group A", "Group B"}) {
+			t.Errorf("%s: groups %q, want Group A, Group B", where, names)
+		}
+		if d.Comments[p.ID] != 2 || d.Comments[q.ID] != 0 || len(d.Comments) != 2 {
+			t.Errorf("%s: comments %v", where, d.Comments)
+		}
+	}
+	var d doc
+	h.call("GET", "/sessions/"+c.session.ID+"/document", nil, 200, &d)
+	check("ui address", d)
+
+	res, err := http.Get(newPublicServer(t, h) + "/api/v1/sessions/" + c.session.ID + "/document")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	d = doc{}
+	if err := json.NewDecoder(res.Body).Decode(&d); err != nil {
+		t.Fatal(err)
+	}
+	check("public address", d)
 }
