@@ -101,7 +101,7 @@ func TestBrowserAccessibility(t *testing.T) {
 	// One tab for everything: each open page holds a stream, and Chromium
 	// allows a host only six connections.
 	tab := b.tab()
-	for _, lang := range []string{"en", "es"} {
+	for _, lang := range langsEnLast {
 		for _, pg := range pages {
 			for _, vp := range viewports {
 				b.viewport(tab, vp.w, vp.h, vp.mobile)

@@ -20,6 +20,11 @@ import (
 	"github.com/chromedp/chromedp/kb"
 )
 
+// langsEnLast are the languages every page change is tried in. English
+// comes last: the language choice is a cookie of the browser, which every
+// test of the run shares, and the older tests expect English.
+var langsEnLast = []string{"es", "en"}
+
 // viewports are the sizes every page change is tried at.
 var viewports = []struct {
 	name   string
@@ -87,7 +92,7 @@ func TestBrowserProjectionTenProposals(t *testing.T) {
 		}
 	}
 
-	for _, lang := range []string{"en", "es"} {
+	for _, lang := range langsEnLast {
 		cat := mustCatalog(t, lang)
 		tab := b.tab()
 		b.viewport(tab, 1280, 800, false)
@@ -169,7 +174,7 @@ func TestBrowserJoinQR(t *testing.T) {
 		t.Fatalf("the code opens %q, want %q", scanned, want)
 	}
 
-	for _, lang := range []string{"en", "es"} {
+	for _, lang := range langsEnLast {
 		phone := b.tab()
 		b.viewport(phone, 390, 844, true)
 		u, _ := url.Parse(scanned)
@@ -205,7 +210,7 @@ func TestBrowserJoinQR(t *testing.T) {
 func TestBrowserScribeRoom(t *testing.T) {
 	b := newBrowserTest(t)
 	sid := b.createSession("Market day", "", 0)
-	for _, lang := range []string{"en", "es"} {
+	for _, lang := range langsEnLast {
 		cat := mustCatalog(t, lang)
 		who := "Ana " + lang
 		group := "Group " + lang
@@ -347,7 +352,7 @@ func TestBrowserWaitingProposal(t *testing.T) {
 	if node == b {
 		other = a
 	}
-	for _, lang := range []string{"en", "es"} {
+	for _, lang := range langsEnLast {
 		want := msg(mustCatalog(t, lang), "scribe.my_waiting", "group", name, "text", w["text"].(string))
 		for _, vp := range viewports {
 			tab := node.tab()
@@ -375,7 +380,7 @@ func TestBrowserWaitingProposal(t *testing.T) {
 	b.apiCall("POST", "/proposals/"+pid+"/revisions", map[string]any{"group": gb, "text": "Keep the hall open late and look after the children", "base": []string{rev}})
 	carry(t, a, b)
 	carry(t, b, a)
-	for _, lang := range []string{"en", "es"} {
+	for _, lang := range langsEnLast {
 		cat := mustCatalog(t, lang)
 		for _, vp := range viewports {
 			proj := a.tab()
@@ -425,4 +430,64 @@ func runCLI(bin string, args ...string) (string, error) {
 		return string(out), fmt.Errorf("convene %s: %w", strings.Join(args, " "), err)
 	}
 	return string(out), nil
+}
+
+// TestBrowserScribeKeyboard: the scribe's flow with the keyboard alone:
+// every control reached with Tab, used with typing and Enter.
+func TestBrowserScribeKeyboard(t *testing.T) {
+	b := newBrowserTest(t)
+	sid := b.createSession("Keys only", "", 0)
+	for _, vp := range viewports {
+		tab := b.tab()
+		b.viewport(tab, vp.w, vp.h, vp.mobile)
+		b.do(tab, chromedp.Navigate(b.url+"/s/"+sid))
+		b.waitJS(tab, `document.getElementById('session-title').textContent === 'Keys only' && document.getElementById('identity').options.length > 0`)
+		if eval[bool](b, tab, `document.getElementById('you').classList.contains('folded')`) {
+			b.tabTo(tab, `document.getElementById('you-change')`)
+			b.do(tab, chromedp.KeyEvent(kb.Enter))
+		}
+		who, group := "Kim "+vp.name, "Keys "+vp.name
+		b.tabTo(tab, `document.getElementById('new-identity')`)
+		b.do(tab, chromedp.KeyEvent(who+kb.Enter))
+		b.waitJS(tab, `document.querySelector('#identity option:checked').textContent === `+jsString(who))
+		b.tabTo(tab, `document.getElementById('new-group')`)
+		b.do(tab, chromedp.KeyEvent(group+kb.Enter))
+		b.waitJS(tab, `!document.getElementById('propose-button').disabled && document.querySelector('#group option:checked').textContent === `+jsString(group))
+		text := "Typed without a mouse, " + vp.name
+		b.tabTo(tab, `document.getElementById('proposal-text')`)
+		b.do(tab, chromedp.KeyEvent(text))
+		b.tabTo(tab, `document.getElementById('propose-button')`)
+		b.do(tab, chromedp.KeyEvent(kb.Enter))
+		found := `[...document.querySelectorAll('#proposals > li')].find(li => li.querySelector('.ptext').textContent === ` + jsString(text) + `)`
+		b.waitJS(tab, found+` !== undefined`)
+		item := `document.querySelector('#proposals li[data-id="` + eval[string](b, tab, found+`.dataset.id`) + `"]')`
+		b.waitJS(tab, `!`+item+`.querySelector('.badge.ours').hidden`)
+		// Withdraw and endorse again, from the keyboard.
+		b.tabTo(tab, item+`.querySelector('.actions button:nth-child(1)')`)
+		b.do(tab, chromedp.KeyEvent(kb.Enter))
+		b.waitJS(tab, item+`.querySelector('.badge.ours').hidden`)
+		b.do(tab, chromedp.KeyEvent(kb.Enter))
+		b.waitJS(tab, `!`+item+`.querySelector('.badge.ours').hidden`)
+		// Edit: the editor takes the focus; Tab reaches Save.
+		b.tabTo(tab, item+`.querySelector('.actions button:nth-child(2)')`)
+		b.do(tab, chromedp.KeyEvent(kb.Enter))
+		b.waitJS(tab, `document.activeElement === `+item+`.querySelector('form.editor textarea')`)
+		b.do(tab, chromedp.KeyEvent(" (edited)"))
+		b.tabTo(tab, item+`.querySelector('form.editor button[type=submit]')`)
+		b.do(tab, chromedp.KeyEvent(kb.Enter))
+		b.waitJS(tab, item+`.querySelector('.ptext').textContent === `+jsString(text+" (edited)"))
+	}
+}
+
+// tabTo presses Tab until the element target (a JavaScript expression)
+// has the focus, and fails if forty presses do not reach it.
+func (b *browserTest) tabTo(tab context.Context, target string) {
+	b.t.Helper()
+	for range 40 {
+		if eval[bool](b, tab, `document.activeElement === (`+target+`)`) {
+			return
+		}
+		b.do(tab, chromedp.KeyEvent(kb.Tab))
+	}
+	b.t.Fatalf("Tab does not reach %s (the focus is on %s)", target, eval[string](b, tab, `document.activeElement.outerHTML.slice(0, 120)`))
 }

@@ -138,7 +138,8 @@ $('group-form').addEventListener('submit', async (ev) => {
     $('new-group').value = '';
     youOpen = false; // chosen: fold (on a phone) and keep the focus on the panel
     await loadPeople();
-    if ($('you').classList.contains('folded')) $('you-change').focus();
+    // Folded (on a phone) the form is gone: keep the focus on the panel.
+    if ($('you-change').offsetParent !== null) $('you-change').focus();
     live(t('scribe.group_created', { name }));
   } catch (e) {
     $('group-note').textContent = errorText(e);
