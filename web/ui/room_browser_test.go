@@ -491,3 +491,30 @@ func (b *browserTest) tabTo(tab context.Context, target string) {
 	}
 	b.t.Fatalf("Tab does not reach %s (the focus is on %s)", target, eval[string](b, tab, `document.activeElement.outerHTML.slice(0, 120)`))
 }
+
+// TestBrowserEventCounts: no "0 maybe"; a cancelled event offers no places
+// and no waitlist, on its page and in the list.
+func TestBrowserEventCounts(t *testing.T) {
+	b := newBrowserTest(t)
+	eid := b.apiCall("POST", "/events", map[string]any{"title": "Seed swap", "start": "2031-07-01T16:00:00Z", "end": "2031-07-01T18:00:00Z", "timezone": "UTC", "capacity": 1})["id"].(string)
+	bea := b.apiCall("POST", "/identities", map[string]any{"name": "Bea"})["id"].(string)
+	cy := b.apiCall("POST", "/identities", map[string]any{"name": "Cy"})["id"].(string)
+	b.apiCall("PUT", "/events/"+eid+"/participants/"+bea, map[string]any{"status": "going"})
+	b.apiCall("PUT", "/events/"+eid+"/participants/"+cy, map[string]any{"status": "going"})
+	for _, lang := range langsEnLast {
+		cat := mustCatalog(t, lang)
+		tab := b.tab()
+		b.do(tab, chromedp.Navigate(b.url+"/events/"+eid+"?lang="+lang))
+		want := msg(cat, "event.going_of", "n", "1", "cap", "1") + " · " + msg(cat, "event.waitlist", "n", "1")
+		b.waitJS(tab, `document.getElementById('event-counts').textContent === `+jsString(want))
+	}
+	b.apiCall("PATCH", "/events/"+eid, map[string]any{"status": "cancelled"})
+	for _, lang := range langsEnLast {
+		cat := mustCatalog(t, lang)
+		tab := b.tab()
+		b.do(tab, chromedp.Navigate(b.url+"/events/"+eid+"?lang="+lang))
+		b.waitJS(tab, `document.getElementById('event-counts').textContent === `+jsString(cat["status.cancelled"]))
+		b.do(tab, chromedp.Navigate(b.url+"/events?lang="+lang))
+		b.waitJS(tab, `document.querySelector('.event-card .counts') && document.querySelector('.event-card .counts').textContent === `+jsString(cat["status.cancelled"]))
+	}
+}
