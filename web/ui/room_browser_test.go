@@ -518,3 +518,17 @@ func TestBrowserEventCounts(t *testing.T) {
 		b.waitJS(tab, `document.querySelector('.event-card .counts') && document.querySelector('.event-card .counts').textContent === `+jsString(cat["status.cancelled"]))
 	}
 }
+
+// TestBrowserFirstRun: a laptop alone in its gathering says how to invite
+// people, and links the page with the invite's QR code.
+func TestBrowserFirstRun(t *testing.T) {
+	b := newBrowserTest(t)
+	for _, lang := range langsEnLast {
+		cat := mustCatalog(t, lang)
+		tab := b.tab()
+		b.do(tab, chromedp.Navigate(b.url+"/?lang="+lang))
+		b.waitJS(tab, `!document.getElementById('first-run').hidden && document.getElementById('first-run').textContent.startsWith(`+jsString(cat["home.first_run"])+`)`)
+		b.do(tab, chromedp.Click(chromedp.CSS(`#first-run a`)))
+		b.waitJS(tab, `location.pathname === '/network' && document.getElementById('peer-id').textContent !== ''`)
+	}
+}
