@@ -532,3 +532,33 @@ func TestBrowserFirstRun(t *testing.T) {
 		b.waitJS(tab, `location.pathname === '/network' && document.getElementById('peer-id').textContent !== ''`)
 	}
 }
+
+// TestBrowserEventsPastApart: upcoming events come first; past ones are
+// listed apart, under their own heading, latest first.
+func TestBrowserEventsPastApart(t *testing.T) {
+	b := newBrowserTest(t)
+	for _, e := range []struct{ title, start, end string }{
+		{"Old assembly", "2020-03-01T10:00:00Z", "2020-03-01T12:00:00Z"},
+		{"Older assembly", "2019-03-01T10:00:00Z", "2019-03-01T12:00:00Z"},
+		{"Future fair", "2031-03-01T10:00:00Z", "2031-03-01T12:00:00Z"},
+	} {
+		b.apiCall("POST", "/events", map[string]any{"title": e.title, "start": e.start, "end": e.end, "timezone": "UTC"})
+	}
+	for _, lang := range langsEnLast {
+		tab := b.tab()
+		b.do(tab, chromedp.Navigate(b.url+"/events?lang="+lang))
+		b.waitJS(tab, `document.querySelectorAll('#days .event-card').length === 1 && document.querySelectorAll('#past .event-card').length === 2 && !document.getElementById('past').hidden`)
+		if got := eval[string](b, tab, `document.getElementById('days').textContent`); !strings.Contains(got, "Future fair") {
+			t.Errorf("%s: upcoming: %q", lang, got)
+		}
+		if got := eval[[]string](b, tab, `[...document.querySelectorAll('#past .event-card h3, #past .event-card a')].map(e => e.textContent).filter(s => s.includes('assembly'))`); len(got) < 2 || !strings.Contains(got[0], "Old assembly") {
+			t.Errorf("%s: past events in order %q, want the latest first", lang, got)
+		}
+		if h := eval[string](b, tab, `document.getElementById('h-past').textContent`); h != mustCatalog(t, lang)["events.past"] {
+			t.Errorf("%s: past heading %q", lang, h)
+		}
+		if !eval[bool](b, tab, `!!(document.getElementById('days').compareDocumentPosition(document.getElementById('past')) & Node.DOCUMENT_POSITION_FOLLOWING)`) {
+			t.Errorf("%s: past events come before upcoming ones", lang)
+		}
+	}
+}
