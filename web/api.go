@@ -281,7 +281,10 @@ func (s *Server) getDocument(w http.ResponseWriter, r *http.Request) {
 	fr := apiv1.FreshnessOf(s.node.Freshness())
 	serveView(s, w, r, "sid", "session", func(st *crdt.State, sid crdt.OpID) (apiv1.Document, bool) {
 		doc, ok := st.Document(sid)
-		return apiv1.Document{Document: doc, Freshness: fr}, ok
+		if !ok {
+			return apiv1.Document{}, false
+		}
+		return documentJSON(st, doc, fr), true
 	})
 }
 

@@ -115,6 +115,19 @@ type (
 type Document struct {
 	crdt.Document
 	Freshness Freshness `json:"freshness"`
+	// Groups names every group the document mentions (authors, endorsers,
+	// waiting proposals), in a stable human order: by name, then by id.
+	// Pages list endorsing groups in this order.
+	Groups []GroupName `json:"groups"`
+	// Comments counts each proposal's comments (hidden ones included), by
+	// proposal id.
+	Comments map[crdt.OpID]int `json:"comments"`
+}
+
+// GroupName is a group as a document names it; Name is "" when hidden.
+type GroupName struct {
+	ID   crdt.OpID `json:"id"`
+	Name string    `json:"name"`
 }
 
 // Proposal is GET /proposals/{pid}: the proposal as in the document, with
