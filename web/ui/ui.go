@@ -57,8 +57,7 @@ var pages = map[string]struct{ file, script, class string }{
 	"event":      {"event.html", "event.js", "page-event"},
 	"network":    {"network.html", "network.js", "page-network"},
 	"facilitate": {"facilitate.html", "facilitate.js", "page-facilitate"},
-
-	"public": {"public.html", "public.js", "page-public"},
+	"public":     {"public.html", "public.js", "page-public"},
 }
 
 // publicPages are the pages (and scripts) the read-only handler serves.
