@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // Errors of admission, beside those of errors.go.
@@ -95,4 +96,60 @@ func appendTag(b, msg []byte, key *[32]byte) []byte {
 	mac := hmac.New(sha256.New, key[:])
 	mac.Write(msg)
 	return append(b, mac.Sum(nil)[:tagSize]...)
+}
+
+// Keyring is the keys of every epoch a member holds. It admits and opens
+// operations of any of them and seals under the newest. One keyring is
+// shared by the goroutines of a node's pipeline, hence its lock.
+type Keyring struct {
+	mu     sync.RWMutex
+	epochs map[uint64]Keys
+	newest uint64
+}
+
+var _ Admitter = (*Keyring)(nil)
+
+// NewKeyring holds first, usually epoch 0's keys.
+func NewKeyring(first Keys) *Keyring {
+	return &Keyring{epochs: map[uint64]Keys{first.Epoch: first}, newest: first.Epoch}
+}
+
+// Add holds k; it replaces any keys of k's epoch held before.
+func (r *Keyring) Add(k Keys) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.epochs[k.Epoch] = k
+	r.newest = max(r.newest, k.Epoch)
+}
+
+// Get returns the keys of an epoch, if held.
+func (r *Keyring) Get(epoch uint64) (Keys, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	k, ok := r.epochs[epoch]
+	return k, ok
+}
+
+// Newest returns the keys of the newest epoch held: new operations are
+// sealed under them.
+func (r *Keyring) Newest() Keys {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.epochs[r.newest]
+}
+
+// Open opens e with the keys of its epoch; ErrEpoch if they are not held.
+func (r *Keyring) Open(e *Envelope) (Op, error) {
+	k, ok := r.Get(e.Epoch)
+	if !ok {
+		return Op{}, fmt.Errorf("%w: epoch %d of operation %s", ErrEpoch, e.Epoch, e.ID())
+	}
+	return k.Open(e)
+}
+
+func (r *Keyring) gathering() GatheringID { return r.Newest().Gathering }
+
+func (r *Keyring) admissionKey(epoch uint64) ([32]byte, bool) {
+	k, ok := r.Get(epoch)
+	return k.admission, ok
 }

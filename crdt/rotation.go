@@ -152,32 +152,32 @@ func (k Keys) Rotate(s Signer, secret [32]byte, members []IdentityID) ([]*Rotati
 	return out, nil
 }
 
-// OpenShare returns the keys of the epoch b starts, if it carries a share
-// for s; author is the rotation operation's author, and cur the keys of the
-// epoch before. ok is false when b has no share for s; an error means the
-// share does not open or does not match the commit (a bad rotation).
-func (b *RotationBody) OpenShare(s Signer, author IdentityID, cur Keys) (next Keys, ok bool, err error) {
+// OpenShare returns the secret and keys of the epoch b starts, if it
+// carries a share for s; author is the rotation operation's author, and cur
+// the keys of any epoch of the gathering. ok is false when b has no share
+// for s; an error means the share does not open or does not match the
+// commit (a bad rotation).
+func (b *RotationBody) OpenShare(s Signer, author IdentityID, cur Keys) (secret [32]byte, next Keys, ok bool, err error) {
 	i, found := slices.BinarySearchFunc(b.Shares, s.ID, func(x Share, id IdentityID) int { return bytes.Compare(x.To[:], id[:]) })
 	if !found {
-		return Keys{}, false, nil
+		return secret, Keys{}, false, nil
 	}
 	pub, err := author.BoxPublic()
 	if err != nil {
-		return Keys{}, false, err
+		return secret, Keys{}, false, err
 	}
 	priv := s.BoxKey()
-	var secret [32]byte
 	nonce := commitNonce(b.Commit, s.ID, b.Epoch)
 	plain, opened := box.Open(nil, b.Shares[i].Box[:], &nonce, &pub, &priv)
 	if !opened {
-		return Keys{}, true, fmt.Errorf("%w: rotation share for %s does not open", ErrSealed, s.ID)
+		return secret, Keys{}, true, fmt.Errorf("%w: rotation share for %s does not open", ErrSealed, s.ID)
 	}
 	copy(secret[:], plain)
 	next = DeriveEpoch(cur.Gathering, cur.Founder, b.Epoch, secret)
 	if c := rotationCommit(next, secret); !hmac.Equal(b.Commit[:], c[:]) {
-		return Keys{}, true, fmt.Errorf("%w: rotation share for %s does not match its commit", ErrInvalid, s.ID)
+		return [32]byte{}, Keys{}, true, fmt.Errorf("%w: rotation share for %s does not match its commit", ErrInvalid, s.ID)
 	}
-	return next, true, nil
+	return secret, next, true, nil
 }
 
 // NextTicket is what a hub holding the ticket of the epoch before b learns

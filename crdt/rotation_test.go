@@ -47,7 +47,7 @@ func TestRotationShares(t *testing.T) {
 			for _, m := range members {
 				found := 0
 				for _, b := range bodies {
-					k, ok, err := b.OpenShare(m, fac.ID, cur)
+					_, k, ok, err := b.OpenShare(m, fac.ID, cur)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -63,7 +63,7 @@ func TestRotationShares(t *testing.T) {
 				}
 			}
 			for _, b := range bodies {
-				if _, ok, _ := b.OpenShare(outsider, fac.ID, cur); ok {
+				if _, _, ok, _ := b.OpenShare(outsider, fac.ID, cur); ok {
 					t.Fatal("outsider has a share")
 				}
 				nt, err := cur.Ticket().NextTicket(b)
@@ -97,7 +97,7 @@ func TestRotationRefusesBadShares(t *testing.T) {
 			b := *bodies[0]
 			b.Shares = append([]Share(nil), b.Shares...)
 			c.mutate(&b)
-			if _, _, err := b.OpenShare(m, c.author, cur); !errors.Is(err, c.want) {
+			if _, _, _, err := b.OpenShare(m, c.author, cur); !errors.Is(err, c.want) {
 				t.Fatalf("got %v, want %v", err, c.want)
 			}
 		})

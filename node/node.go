@@ -61,7 +61,8 @@ type Node struct {
 	// written (it would describe a log that is gone).
 	memory bool
 	creds  crdt.Credentials
-	keys   crdt.Keys
+	keys   crdt.Keys // epoch 0's
+	ring   *keyring  // every epoch held (keyring.go)
 	name   string // from gathering.json
 	pkey   crypto.PrivKey
 	st     *store.Store
@@ -112,7 +113,10 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.keys = n.creds.Derive()
-	n.in.door, n.in.k, n.in.now = n.keys, member{n}, n.now
+	if n.ring, err = loadKeyring(cfg.Dir, cfg.Memory, n.keys); err != nil {
+		return nil, err
+	}
+	n.in.door, n.in.k, n.in.now = n.ring.Keyring, member{n}, n.now
 	if n.ids, err = loadIdentities(cfg.Dir); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,99 @@
+package node
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/internal/atomicfile"
+)
+
+// epochsFile holds the secrets of the epochs after 0 that this node was
+// given by rotations (epoch 0's is the invite's, in gathering.json).
+const epochsFile = "epochs.json"
+
+// epochJSON is one entry of epochs.json.
+type epochJSON struct {
+	Epoch    uint64    `json:"epoch"`
+	Secret   string    `json:"secret"` // hex
+	Rotation crdt.OpID `json:"rotation"`
+}
+
+// keyring is the node's crdt.Keyring with where each epoch came from: the
+// rotation operation that gave it, so that of two concurrent rotations to
+// one epoch every node keeps the one of the lowest operation id.
+type keyring struct {
+	*crdt.Keyring
+	mu     sync.Mutex
+	path   string // "" in memory
+	epochs []epochJSON
+}
+
+// loadKeyring reads the epochs held in dir over epoch 0's keys.
+func loadKeyring(dir string, memory bool, first crdt.Keys) (*keyring, error) {
+	r := &keyring{Keyring: crdt.NewKeyring(first)}
+	if memory {
+		return r, nil
+	}
+	r.path = filepath.Join(dir, epochsFile)
+	b, err := os.ReadFile(r.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return r, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read epochs: %w", err)
+	}
+	if err := json.Unmarshal(b, &r.epochs); err != nil {
+		return nil, fmt.Errorf("read %s: %w", r.path, err)
+	}
+	for _, e := range r.epochs {
+		var s [32]byte
+		if n, err := hex.Decode(s[:], []byte(e.Secret)); err != nil || n != 32 || len(e.Secret) != 64 {
+			return nil, fmt.Errorf("read %s: epoch %d: secret is not 64 hex digits", r.path, e.Epoch)
+		}
+		r.Add(crdt.DeriveEpoch(first.Gathering, first.Founder, e.Epoch, s))
+	}
+	return r, nil
+}
+
+// take holds the epoch a rotation gives, unless an epoch of that number
+// from a rotation of a lower id is held. It reports whether it changed.
+func (r *keyring) take(epoch uint64, secret [32]byte, from crdt.OpID, k crdt.Keys) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	at := -1
+	for i, e := range r.epochs {
+		if e.Epoch == epoch {
+			if bytes.Compare(e.Rotation[:], from[:]) <= 0 {
+				return false, nil
+			}
+			at = i
+		}
+	}
+	e := epochJSON{Epoch: epoch, Secret: hex.EncodeToString(secret[:]), Rotation: from}
+	next := append([]epochJSON(nil), r.epochs...)
+	if at >= 0 {
+		next[at] = e
+	} else {
+		next = append(next, e)
+	}
+	if r.path != "" {
+		b, err := json.MarshalIndent(next, "", "  ")
+		if err != nil {
+			return false, err
+		}
+		if err := atomicfile.WriteFile(r.path, 0o600, b, []byte("\n")); err != nil {
+			return false, fmt.Errorf("write epochs: %w", err)
+		}
+	}
+	r.epochs = next
+	r.Add(k)
+	return true, nil
+}

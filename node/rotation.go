@@ -1,0 +1,98 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+
+	"github.com/convene/convene/crdt"
+)
+
+// Rotate starts the next epoch as the local identity as (the default one
+// if zero), which must be a facilitator: a fresh secret, sealed to every
+// identity the state knows that is not removed, in as many rotation
+// operations as that takes, all sealed under the current epoch. From then
+// on the node seals under the new epoch.
+func (n *Node) Rotate(ctx context.Context, as crdt.IdentityID) ([]crdt.OpID, error) {
+	k, ok := n.identity(as)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownIdentity, as)
+	}
+	s := k.signer
+	var secret [32]byte
+	if _, err := rand.Read(secret[:]); err != nil {
+		return nil, err
+	}
+	n.mu.RLock()
+	var to []crdt.IdentityID
+	for _, m := range n.state.Members() {
+		if !m.Removed {
+			to = append(to, m.ID)
+		}
+	}
+	n.mu.RUnlock()
+	bodies, err := n.ring.Newest().Rotate(s, secret, append(to, s.ID))
+	if err != nil {
+		return nil, fmt.Errorf("rotate: %w", err)
+	}
+	// Every part is sealed before this node takes the new epoch, so that
+	// all are under the current one.
+	ids := make([]crdt.OpID, 0, len(bodies))
+	envs := make([]*crdt.Envelope, 0, len(bodies))
+	ops := make([]crdt.Op, 0, len(bodies))
+	n.writeMu.Lock()
+	for _, b := range bodies {
+		env, op, err := n.act(ctx, s, b, nil)
+		if err != nil {
+			n.writeMu.Unlock()
+			return ids, fmt.Errorf("rotate: %w", err)
+		}
+		ids, envs, ops = append(ids, op.ID), append(envs, env), append(ops, op)
+	}
+	n.takeRotations(envs, ops)
+	n.writeMu.Unlock()
+	for _, env := range envs {
+		n.publish(ctx, env)
+	}
+	return ids, nil
+}
+
+// takeRotations opens this node's shares of the rotations among ops, so
+// that a member holds the next epoch without doing anything. A rotation
+// counts only from a facilitator, and only to the epoch after one held
+// (its author sealed it under the epoch before).
+func (n *Node) takeRotations(envs []*crdt.Envelope, ops []crdt.Op) {
+	for i, op := range ops {
+		b, ok := op.Body.(*crdt.RotationBody)
+		if !ok || envs[i].Epoch+1 != b.Epoch {
+			continue
+		}
+		n.mu.RLock()
+		facil := n.state.IsFacilitator(op.Author)
+		n.mu.RUnlock()
+		if !facil {
+			n.log.Warn("ignoring a rotation by a non-facilitator", "op", op.ID, "author", op.Author)
+			continue
+		}
+		cur, _ := n.ring.Get(envs[i].Epoch)
+		n.idMu.RLock()
+		ids := n.ids
+		n.idMu.RUnlock()
+		for _, id := range ids {
+			secret, next, mine, err := b.OpenShare(id.signer, op.Author, cur)
+			if !mine {
+				continue
+			}
+			if err != nil {
+				n.log.Warn("a rotation share does not open", "op", op.ID, "err", err)
+				continue
+			}
+			if changed, err := n.ring.take(b.Epoch, secret, op.ID, next); err != nil {
+				n.log.Error("cannot keep the next epoch's keys", "epoch", b.Epoch, "err", err)
+			} else if changed {
+				n.log.Info("holding a new epoch", "epoch", b.Epoch, "rotation", op.ID)
+			}
+			break
+		}
+	}
+}

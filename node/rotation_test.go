@@ -1,0 +1,91 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/convene/convene/crdt"
+)
+
+// ingest gives to every stored operation of from, and fails on an error
+// of the whole batch (refusals are counted, not errors).
+func ingest(t *testing.T, to *Node, from *Node) {
+	t.Helper()
+	if _, err := to.Ingest(context.Background(), raws(t, from)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func epochOf(n *Node) uint64 { return n.ring.Newest().Epoch }
+
+func TestRotationReachesMembersOnly(t *testing.T) {
+	ctx := context.Background()
+	founder, _ := initNode(t, false)
+	guestDir := t.TempDir()
+	if err := Join(ctx, guestDir, founder.Credentials(), "guest"); err != nil {
+		t.Fatal(err)
+	}
+	guest := openNode(t, guestDir, false)
+	act(t, guest, &crdt.IdentityBody{Name: "guest"})
+	ingest(t, founder, guest)
+	ingest(t, guest, founder)
+
+	if _, err := guest.Rotate(ctx, crdt.IdentityID{}); !errors.Is(err, crdt.ErrForbidden) {
+		t.Fatalf("a member rotates: %v", err)
+	}
+	if _, err := founder.Rotate(ctx, crdt.IdentityID{}); err != nil {
+		t.Fatal(err)
+	}
+	if epochOf(founder) != 1 {
+		t.Fatalf("founder at epoch %d after rotating", epochOf(founder))
+	}
+	// Written after the rotation: sealed under epoch 1.
+	after := act(t, founder, &crdt.SessionBody{Title: "After", Cap: 3})
+
+	// Before the rotation arrives, epoch 1 is unknown: refused, not
+	// the sender's fault, and not remembered as refused.
+	var late [][]byte
+	for _, raw := range raws(t, founder) {
+		if e, err := crdt.DecodeEnvelope(raw); err == nil && e.Epoch == 1 {
+			late = append(late, raw)
+		}
+	}
+	if len(late) != 1 {
+		t.Fatalf("%d operations of epoch 1", len(late))
+	}
+	if _, err := guest.Ingest(ctx, late); err != nil {
+		t.Fatal(err)
+	}
+	if guest.state.Has(after.ID) {
+		t.Fatal("opened an epoch it does not hold")
+	}
+	ingest(t, guest, founder) // the rotation, then the session again
+	if epochOf(guest) != 1 {
+		t.Fatalf("guest at epoch %d", epochOf(guest))
+	}
+	ingest(t, guest, founder)
+	if !guest.state.Has(after.ID) {
+		t.Fatal("guest cannot read what was written after the rotation")
+	}
+
+	// The guest keeps the epoch across a restart, and seals under it.
+	guest.Close()
+	guest = openNode(t, guestDir, false)
+	if epochOf(guest) != 1 {
+		t.Fatalf("guest at epoch %d after reopening", epochOf(guest))
+	}
+	reply := act(t, guest, &crdt.SessionBody{Title: "Reply", Cap: 3})
+	ingest(t, founder, guest)
+	if !founder.state.Has(reply.ID) {
+		t.Fatal("founder cannot read the guest's epoch-1 operation")
+	}
+
+	// A laptop joining with the old invite gets everything of epoch 0,
+	// the rotation included, and reads nothing after it.
+	old := joinNode(t, founder.Credentials(), true)
+	ingest(t, old, founder)
+	if epochOf(old) != 0 || old.state.Has(after.ID) || old.state.Has(reply.ID) {
+		t.Fatal("the old invite reads the new epoch")
+	}
+}
