@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/convene/convene/crdt"
@@ -28,7 +29,7 @@ type epochJSON struct {
 
 // keyring is the node's crdt.Keyring with where each epoch came from: the
 // rotation operation that gave it, so that of two concurrent rotations to
-// one epoch every node keeps the one of the lowest operation id.
+// one epoch every node seals under the one of the lowest operation id.
 type keyring struct {
 	*crdt.Keyring
 	mu     sync.Mutex
@@ -53,37 +54,41 @@ func loadKeyring(dir string, memory bool, first crdt.Keys) (*keyring, error) {
 	if err := json.Unmarshal(b, &r.epochs); err != nil {
 		return nil, fmt.Errorf("read %s: %w", r.path, err)
 	}
-	for _, e := range r.epochs {
+	// Lowest rotation first, so that the preferred keys of each epoch are
+	// those of its lowest rotation.
+	sorted := slices.Clone(r.epochs)
+	slices.SortFunc(sorted, func(a, b epochJSON) int { return bytes.Compare(a.Rotation[:], b.Rotation[:]) })
+	for _, e := range sorted {
 		var s [32]byte
 		if n, err := hex.Decode(s[:], []byte(e.Secret)); err != nil || n != 32 || len(e.Secret) != 64 {
 			return nil, fmt.Errorf("read %s: epoch %d: secret is not 64 hex digits", r.path, e.Epoch)
 		}
-		r.Add(crdt.DeriveEpoch(first.Gathering, first.Founder, e.Epoch, s))
+		_, held := r.Get(e.Epoch)
+		r.Add(crdt.DeriveEpoch(first.Gathering, first.Founder, e.Epoch, s), !held)
 	}
 	return r, nil
 }
 
-// take holds the epoch a rotation gives, unless an epoch of that number
-// from a rotation of a lower id is held. It reports whether it changed.
+// take holds the epoch a rotation gives. Of two rotations to one epoch
+// (facilitators apart), the one of the lower operation id is sealed under
+// by every node that holds it; the other's keys are kept to open what was
+// sealed under them. It reports whether the keyring changed.
 func (r *keyring) take(epoch uint64, secret [32]byte, from crdt.OpID, k crdt.Keys) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	at := -1
-	for i, e := range r.epochs {
-		if e.Epoch == epoch {
-			if bytes.Compare(e.Rotation[:], from[:]) <= 0 {
-				return false, nil
-			}
-			at = i
+	preferred := true
+	for _, e := range r.epochs {
+		if e.Epoch != epoch {
+			continue
+		}
+		if e.Rotation == from {
+			return false, nil
+		}
+		if bytes.Compare(e.Rotation[:], from[:]) < 0 {
+			preferred = false
 		}
 	}
-	e := epochJSON{Epoch: epoch, Secret: hex.EncodeToString(secret[:]), Rotation: from}
-	next := append([]epochJSON(nil), r.epochs...)
-	if at >= 0 {
-		next[at] = e
-	} else {
-		next = append(next, e)
-	}
+	next := append(append([]epochJSON(nil), r.epochs...), epochJSON{Epoch: epoch, Secret: hex.EncodeToString(secret[:]), Rotation: from})
 	if r.path != "" {
 		b, err := json.MarshalIndent(next, "", "  ")
 		if err != nil {
@@ -94,6 +99,6 @@ func (r *keyring) take(epoch uint64, secret [32]byte, from crdt.OpID, k crdt.Key
 		}
 	}
 	r.epochs = next
-	r.Add(k)
+	r.Add(k, preferred)
 	return true, nil
 }

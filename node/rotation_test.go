@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"testing"
 
@@ -88,4 +89,62 @@ func TestRotationReachesMembersOnly(t *testing.T) {
 	if epochOf(old) != 0 || old.state.Has(after.ID) || old.state.Has(reply.ID) {
 		t.Fatal("the old invite reads the new epoch")
 	}
+}
+
+func TestConcurrentRotationsConverge(t *testing.T) {
+	ctx := context.Background()
+	a, _ := initNode(t, true)
+	b := joinNode(t, a.Credentials(), true)
+	act(t, b, &crdt.IdentityBody{Name: "b"})
+	ingest(t, a, b)
+	act(t, a, &crdt.FacilitatorBody{Identity: b.ids[0].ID})
+	ingest(t, b, a)
+
+	// Apart, both rotate to epoch 1 and write under their own key.
+	ra, err := a.Rotate(ctx, crdt.IdentityID{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := b.Rotate(ctx, crdt.IdentityID{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wa := act(t, a, &crdt.SessionBody{Title: "A", Cap: 3})
+	wb := act(t, b, &crdt.SessionBody{Title: "B", Cap: 3})
+	for range 2 { // the second round takes what the first found of an unknown key
+		ingest(t, a, b)
+		ingest(t, b, a)
+	}
+	for _, n := range []*Node{a, b} {
+		if !n.state.Has(wa.ID) || !n.state.Has(wb.ID) {
+			t.Fatal("an operation sealed under a losing key is unreadable")
+		}
+	}
+	if a.ring.Newest() != b.ring.Newest() {
+		t.Fatal("the nodes seal under different keys")
+	}
+	win := ra[0]
+	if string(rb[0][:]) < string(win[:]) {
+		win = rb[0]
+	}
+	k, _ := a.ring.Get(1)
+	var fromWinner bool
+	for _, e := range a.ring.epochs {
+		if e.Rotation == win {
+			fromWinner = crdt.DeriveEpoch(k.Gathering, k.Founder, 1, mustHex32(t, e.Secret)) == k
+		}
+	}
+	if !fromWinner {
+		t.Fatal("the preferred key is not the lowest rotation's")
+	}
+}
+
+func mustHex32(t *testing.T, s string) (out [32]byte) {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != 32 {
+		t.Fatalf("bad hex %q", s)
+	}
+	copy(out[:], b)
+	return out
 }
