@@ -20,6 +20,59 @@ import (
 // given by rotations (epoch 0's is the invite's, in gathering.json).
 const epochsFile = "epochs.json"
 
+// EpochSecret is an epoch after 0 that a rotation gave: what invites carry
+// after a rotation, and what epochs.json keeps.
+type EpochSecret struct {
+	Epoch    uint64
+	Secret   [32]byte
+	Rotation crdt.OpID // the rotation operation that gave it
+}
+
+// Epochs returns the epochs after 0 this node holds.
+func (n *Node) Epochs() []EpochSecret { return n.ring.secrets() }
+
+func (r *keyring) secrets() []EpochSecret {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return toSecrets(r.epochs)
+}
+
+func toSecrets(list []epochJSON) []EpochSecret {
+	var out []EpochSecret
+	for _, e := range list {
+		var s [32]byte
+		hex.Decode(s[:], []byte(e.Secret)) // checked when read
+		out = append(out, EpochSecret{Epoch: e.Epoch, Secret: s, Rotation: e.Rotation})
+	}
+	return out
+}
+
+// LoadEpochs reads the epochs after 0 held in the node directory dir.
+func LoadEpochs(dir string, creds crdt.Credentials) ([]EpochSecret, error) {
+	r, err := loadKeyring(dir, false, creds.Derive())
+	if err != nil {
+		return nil, err
+	}
+	return r.secrets(), nil
+}
+
+// SaveEpochs adds epochs (from an invite) to those held in the node
+// directory dir, which no node has open: a laptop joining after a rotation
+// holds the epochs its invite carries.
+func SaveEpochs(dir string, creds crdt.Credentials, epochs []EpochSecret) error {
+	first := creds.Derive()
+	r, err := loadKeyring(dir, false, first)
+	if err != nil {
+		return err
+	}
+	for _, e := range epochs {
+		if _, err := r.take(e.Epoch, e.Secret, e.Rotation, crdt.DeriveEpoch(first.Gathering, first.Founder, e.Epoch, e.Secret)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // epochJSON is one entry of epochs.json.
 type epochJSON struct {
 	Epoch    uint64    `json:"epoch"`

@@ -8,22 +8,42 @@ import (
 	"github.com/convene/convene/crdt"
 )
 
-// Rotate starts the next epoch as the local identity as (the default one
-// if zero), which must be a facilitator: a fresh secret, sealed to every
-// identity the state knows that is not removed, in as many rotation
-// operations as that takes, all sealed under the current epoch. From then
-// on the node seals under the new epoch.
-func (n *Node) Rotate(ctx context.Context, as crdt.IdentityID) ([]crdt.OpID, error) {
-	k, ok := n.identity(as)
-	if !ok {
-		return nil, fmt.Errorf("%w: %s", ErrUnknownIdentity, as)
-	}
-	s := k.signer
+// Rotate starts the next epoch as the local identity *as, or when as is
+// nil the first local identity that is a facilitator (as ActAs picks): a
+// fresh secret, sealed to every identity the state knows that is not
+// removed, in as many rotation operations as that takes, all sealed under
+// the current epoch. From then on the node seals under the new epoch.
+func (n *Node) Rotate(ctx context.Context, as *crdt.IdentityID) ([]crdt.OpID, error) {
 	var secret [32]byte
 	if _, err := rand.Read(secret[:]); err != nil {
 		return nil, err
 	}
+	n.writeMu.Lock()
+	envs, err := n.rotate(ctx, as, secret)
+	n.writeMu.Unlock()
+	ids := make([]crdt.OpID, len(envs))
+	for i, env := range envs {
+		ids[i] = env.ID()
+		n.publish(ctx, env)
+	}
+	return ids, err
+}
+
+// rotate does Rotate's work under writeMu and returns what it stored.
+func (n *Node) rotate(ctx context.Context, as *crdt.IdentityID, secret [32]byte) ([]*crdt.Envelope, error) {
+	var who crdt.IdentityID
+	if as != nil {
+		who = *as
+	} else {
+		who = n.pick(&crdt.RotationBody{Epoch: 1, Shares: []crdt.Share{{}}})
+	}
+	k, ok := n.identity(who)
+	if !ok || who == (crdt.IdentityID{}) && as != nil {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownIdentity, who)
+	}
+	s := k.signer
 	n.mu.RLock()
+	err := n.state.Check(s.ID, &crdt.RotationBody{Epoch: 1, Shares: []crdt.Share{{}}})
 	var to []crdt.IdentityID
 	for _, m := range n.state.Members() {
 		if !m.Removed {
@@ -31,30 +51,29 @@ func (n *Node) Rotate(ctx context.Context, as crdt.IdentityID) ([]crdt.OpID, err
 		}
 	}
 	n.mu.RUnlock()
+	if err != nil {
+		return nil, fmt.Errorf("rotate: %w", err)
+	}
 	bodies, err := n.ring.Newest().Rotate(s, secret, append(to, s.ID))
 	if err != nil {
 		return nil, fmt.Errorf("rotate: %w", err)
 	}
 	// Every part is sealed before this node takes the new epoch, so that
 	// all are under the current one.
-	ids := make([]crdt.OpID, 0, len(bodies))
 	envs := make([]*crdt.Envelope, 0, len(bodies))
 	ops := make([]crdt.Op, 0, len(bodies))
-	n.writeMu.Lock()
 	for _, b := range bodies {
 		env, op, err := n.act(ctx, s, b, nil)
 		if err != nil {
-			n.writeMu.Unlock()
-			return ids, fmt.Errorf("rotate: %w", err)
+			// The parts stored so far are sent: each gives its members
+			// the epoch, and a later rotation reaches the others.
+			n.takeRotations(envs, ops)
+			return envs, fmt.Errorf("rotate: %w", err)
 		}
-		ids, envs, ops = append(ids, op.ID), append(envs, env), append(ops, op)
+		envs, ops = append(envs, env), append(ops, op)
 	}
 	n.takeRotations(envs, ops)
-	n.writeMu.Unlock()
-	for _, env := range envs {
-		n.publish(ctx, env)
-	}
-	return ids, nil
+	return envs, nil
 }
 
 // takeRotations opens this node's shares of the rotations among ops, so

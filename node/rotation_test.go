@@ -32,10 +32,10 @@ func TestRotationReachesMembersOnly(t *testing.T) {
 	ingest(t, founder, guest)
 	ingest(t, guest, founder)
 
-	if _, err := guest.Rotate(ctx, crdt.IdentityID{}); !errors.Is(err, crdt.ErrForbidden) {
+	if _, err := guest.Rotate(ctx, nil); !errors.Is(err, crdt.ErrForbidden) {
 		t.Fatalf("a member rotates: %v", err)
 	}
-	if _, err := founder.Rotate(ctx, crdt.IdentityID{}); err != nil {
+	if _, err := founder.Rotate(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	if epochOf(founder) != 1 {
@@ -101,11 +101,11 @@ func TestConcurrentRotationsConverge(t *testing.T) {
 	ingest(t, b, a)
 
 	// Apart, both rotate to epoch 1 and write under their own key.
-	ra, err := a.Rotate(ctx, crdt.IdentityID{})
+	ra, err := a.Rotate(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb, err := b.Rotate(ctx, crdt.IdentityID{})
+	rb, err := b.Rotate(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
