@@ -2,8 +2,10 @@ package node
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/convene/convene/crdt"
@@ -147,4 +149,88 @@ func mustHex32(t *testing.T, s string) (out [32]byte) {
 	}
 	copy(out[:], b)
 	return out
+}
+
+func TestNewInviteReadsTheNewEpoch(t *testing.T) {
+	ctx := context.Background()
+	founder, _ := initNode(t, true)
+	if _, err := founder.Rotate(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	after := act(t, founder, &crdt.SessionBody{Title: "After", Cap: 3})
+	inv, err := ParseInvite(founder.Invite().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inv.Epochs) != 1 || inv.Epochs[0].Epoch != 1 {
+		t.Fatalf("invite epochs %+v", inv.Epochs)
+	}
+	dir := t.TempDir()
+	if err := Join(ctx, dir, inv.Credentials, "newcomer"); err != nil {
+		t.Fatal(err)
+	}
+	if err := SaveInvite(dir, inv); err != nil {
+		t.Fatal(err)
+	}
+	n := openNode(t, dir, false)
+	ingest(t, n, founder)
+	ingest(t, n, founder)
+	if !n.state.Has(after.ID) || epochOf(n) != 1 {
+		t.Fatal("the new invite does not read the new epoch")
+	}
+}
+
+func TestInviteEpochs(t *testing.T) {
+	base := Invite{Credentials: crdt.Credentials{Secret: [32]byte{1}, Founder: [32]byte{2}}, Name: "G"}
+	v1 := base.String()
+	rotated := base
+	rotated.Epochs = []EpochSecret{{Epoch: 1, Secret: [32]byte{3}, Rotation: crdt.OpID{4}}}
+	v2 := rotated.String()
+	cases := []struct {
+		name   string
+		text   string
+		epochs int
+		bad    bool
+	}{
+		{"never rotated", v1, 0, false},
+		{"rotated", v2, 1, false},
+		{"version 2 with no epochs", withVersion2(t, v1, nil), 0, true},
+		{"epoch 0", withVersion2(t, v1, []byte{0}), 0, true},
+		{"truncated epoch", v2[:len(v2)-4], 0, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			inv, err := ParseInvite(c.text)
+			if c.bad {
+				if !errors.Is(err, ErrBadInvite) {
+					t.Fatalf("got %v, want ErrBadInvite", err)
+				}
+				return
+			}
+			if err != nil || len(inv.Epochs) != c.epochs {
+				t.Fatalf("err %v, %d epochs", err, len(inv.Epochs))
+			}
+			if c.epochs > 0 && inv.Epochs[0] != rotated.Epochs[0] {
+				t.Fatal("epoch does not round-trip")
+			}
+		})
+	}
+}
+
+// withVersion2 rewrites a version 1 invite as version 2 followed by tail
+// (an epoch count of len(tail) entries is not written: tail is raw).
+func withVersion2(t *testing.T, v1 string, tail []byte) string {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(v1, invitePrefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[0] = inviteVersion2
+	if tail == nil {
+		b = append(b, 0) // count 0
+	} else {
+		b = append(append(b, 1), tail...)
+		b = append(b, make([]byte, 64)...)
+	}
+	return invitePrefix + base64.RawURLEncoding.EncodeToString(b)
 }
