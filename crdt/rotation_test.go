@@ -126,3 +126,73 @@ func TestRotationCheckNeedsFacilitator(t *testing.T) {
 		t.Fatalf("founder rotates: %v", err)
 	}
 }
+
+// BenchmarkRotation reports the bytes of the rotation operations for a
+// gathering's members and the time one member takes to open its share.
+func BenchmarkRotation(b *testing.B) {
+	fac := testSigner("facilitator")
+	cur := testKeys(fac.ID)
+	for _, n := range []int{60, 600} {
+		ids := []IdentityID{fac.ID}
+		var last Signer
+		for i := 1; i < n; i++ {
+			last = testSigner(fmt.Sprint("m", i))
+			ids = append(ids, last.ID)
+		}
+		bodies, err := cur.Rotate(fac, sha256.Sum256([]byte("s")), ids)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size := 0
+		var envs []*Envelope
+		for _, body := range bodies {
+			env, _, err := cur.Seal(fac, Clock{Wall: 1}, body)
+			if err != nil {
+				b.Fatal(err)
+			}
+			size += len(env.Bytes())
+			envs = append(envs, env)
+		}
+		b.Run(fmt.Sprintf("members=%d/make", n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := cur.Rotate(fac, sha256.Sum256([]byte("s")), ids); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(size), "bytes")
+			b.ReportMetric(float64(len(bodies)), "ops")
+		})
+		// What a member does on receipt: open each envelope and look
+		// for its share (the last member's share is in the last part).
+		b.Run(fmt.Sprintf("members=%d/apply", n), func(b *testing.B) {
+			for b.Loop() {
+				for _, env := range envs {
+					op, err := cur.Open(env)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, _, _, err := op.Body.(*RotationBody).OpenShare(last, fac.ID, cur); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(size), "bytes")
+		})
+	}
+}
+
+// rotationBody is a random rotation for the convergence simulation: to a
+// random epoch, with a random secret, for everyone. Rotations change no
+// document, so whatever their order or author, sites must agree.
+func (m *sim) rotationBody() Body {
+	var secret [32]byte
+	for i := range secret {
+		secret[i] = byte(m.r.IntN(256))
+	}
+	k := DeriveEpoch(m.keys.Gathering, m.keys.Founder, uint64(m.r.IntN(3)), secret)
+	bodies, err := k.Rotate(testSigner("founder"), secret, m.people)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	return bodies[0]
+}
