@@ -63,7 +63,7 @@ type Node struct {
 	creds  crdt.Credentials
 	keys   crdt.Keys // epoch 0's
 	ring   *keyring  // every epoch held (keyring.go)
-	name   string // from gathering.json
+	name   string    // from gathering.json
 	pkey   crypto.PrivKey
 	st     *store.Store
 	oplog  *store.Log
