@@ -11,15 +11,6 @@ import (
 	"github.com/convene/convene/crdt"
 )
 
-// ingest gives to every stored operation of from, and fails on an error
-// of the whole batch (refusals are counted, not errors).
-func ingest(t *testing.T, to *Node, from *Node) {
-	t.Helper()
-	if _, err := to.Ingest(context.Background(), raws(t, from)); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func epochOf(n *Node) uint64 { return n.ring.Newest().Epoch }
 
 func TestRotationReachesMembersOnly(t *testing.T) {
@@ -31,8 +22,8 @@ func TestRotationReachesMembersOnly(t *testing.T) {
 	}
 	guest := openNode(t, guestDir, false)
 	act(t, guest, &crdt.IdentityBody{Name: "guest"})
-	ingest(t, founder, guest)
-	ingest(t, guest, founder)
+	ingest(t, founder, raws(t, guest))
+	ingest(t, guest, raws(t, founder))
 
 	if _, err := guest.Rotate(ctx, nil); !errors.Is(err, crdt.ErrForbidden) {
 		t.Fatalf("a member rotates: %v", err)
@@ -63,11 +54,11 @@ func TestRotationReachesMembersOnly(t *testing.T) {
 	if guest.state.Has(after.ID) {
 		t.Fatal("opened an epoch it does not hold")
 	}
-	ingest(t, guest, founder) // the rotation, then the session again
+	ingest(t, guest, raws(t, founder)) // the rotation, then the session again
 	if epochOf(guest) != 1 {
 		t.Fatalf("guest at epoch %d", epochOf(guest))
 	}
-	ingest(t, guest, founder)
+	ingest(t, guest, raws(t, founder))
 	if !guest.state.Has(after.ID) {
 		t.Fatal("guest cannot read what was written after the rotation")
 	}
@@ -79,7 +70,7 @@ func TestRotationReachesMembersOnly(t *testing.T) {
 		t.Fatalf("guest at epoch %d after reopening", epochOf(guest))
 	}
 	reply := act(t, guest, &crdt.SessionBody{Title: "Reply", Cap: 3})
-	ingest(t, founder, guest)
+	ingest(t, founder, raws(t, guest))
 	if !founder.state.Has(reply.ID) {
 		t.Fatal("founder cannot read the guest's epoch-1 operation")
 	}
@@ -87,7 +78,7 @@ func TestRotationReachesMembersOnly(t *testing.T) {
 	// A laptop joining with the old invite gets everything of epoch 0,
 	// the rotation included, and reads nothing after it.
 	old := joinNode(t, founder.Credentials(), true)
-	ingest(t, old, founder)
+	ingest(t, old, raws(t, founder))
 	if epochOf(old) != 0 || old.state.Has(after.ID) || old.state.Has(reply.ID) {
 		t.Fatal("the old invite reads the new epoch")
 	}
@@ -98,9 +89,9 @@ func TestConcurrentRotationsConverge(t *testing.T) {
 	a, _ := initNode(t, true)
 	b := joinNode(t, a.Credentials(), true)
 	act(t, b, &crdt.IdentityBody{Name: "b"})
-	ingest(t, a, b)
+	ingest(t, a, raws(t, b))
 	act(t, a, &crdt.FacilitatorBody{Identity: b.ids[0].ID})
-	ingest(t, b, a)
+	ingest(t, b, raws(t, a))
 
 	// Apart, both rotate to epoch 1 and write under their own key.
 	ra, err := a.Rotate(ctx, nil)
@@ -114,8 +105,8 @@ func TestConcurrentRotationsConverge(t *testing.T) {
 	wa := act(t, a, &crdt.SessionBody{Title: "A", Cap: 3})
 	wb := act(t, b, &crdt.SessionBody{Title: "B", Cap: 3})
 	for range 2 { // the second round takes what the first found of an unknown key
-		ingest(t, a, b)
-		ingest(t, b, a)
+		ingest(t, a, raws(t, b))
+		ingest(t, b, raws(t, a))
 	}
 	for _, n := range []*Node{a, b} {
 		if !n.state.Has(wa.ID) || !n.state.Has(wb.ID) {
@@ -173,8 +164,8 @@ func TestNewInviteReadsTheNewEpoch(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := openNode(t, dir, false)
-	ingest(t, n, founder)
-	ingest(t, n, founder)
+	ingest(t, n, raws(t, founder))
+	ingest(t, n, raws(t, founder))
 	if !n.state.Has(after.ID) || epochOf(n) != 1 {
 		t.Fatal("the new invite does not read the new epoch")
 	}

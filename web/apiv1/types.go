@@ -165,6 +165,7 @@ type Event struct {
 	Created      time.Time          `json:"created"`
 	Modified     time.Time          `json:"modified"`
 	Sequence     int                `json:"sequence"`
+	Hidden       bool               `json:"hidden"`
 }
 
 // EventOf is the wire form of an event.
@@ -191,6 +192,7 @@ func EventOf(e crdt.Event) Event {
 		Created:      e.Created,
 		Modified:     e.Modified,
 		Sequence:     e.Sequence,
+		Hidden:       e.Hidden,
 	}
 }
 

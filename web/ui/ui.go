@@ -55,6 +55,7 @@ var pages = map[string]struct{ file, script, class string }{
 	"events":     {"events.html", "events.js", "page-events"},
 	"event":      {"event.html", "event.js", "page-event"},
 	"network":    {"network.html", "network.js", "page-network"},
+	"facilitate": {"facilitate.html", "facilitate.js", "page-facilitate"},
 }
 
 // publicPages are the pages (and scripts) the read-only handler serves.
@@ -115,6 +116,7 @@ func New(cfg Config) (http.Handler, error) {
 		mux.HandleFunc("GET /{$}", h.page("home", ""))
 		mux.HandleFunc("GET /s/{sid}", h.page("scribe", "sid"))
 		mux.HandleFunc("GET /network", h.page("network", ""))
+		mux.HandleFunc("GET /facilitate", h.page("facilitate", ""))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		setSecurityHeaders(w)

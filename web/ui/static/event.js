@@ -117,5 +117,5 @@ function emptyOf(v) {
   return '';
 }
 
-follow((c) => c.event === eid, refresh);
+follow((c) => c.all || c.event === eid, refresh);
 refresh();

@@ -44,5 +44,5 @@ if (!PAGE.read_only) {
   });
 }
 
-follow((c) => !!c.event, refresh);
+follow((c) => c.all || !!c.event, refresh);
 refresh();
