@@ -225,3 +225,31 @@ func withVersion2(t *testing.T, v1 string, tail []byte) string {
 	}
 	return invitePrefix + base64.RawURLEncoding.EncodeToString(b)
 }
+
+func TestRemovedMemberGetsNoEpoch(t *testing.T) {
+	ctx := context.Background()
+	a, _ := initNode(t, true)
+	b := joinNode(t, a.Credentials(), true)
+	c := joinNode(t, a.Credentials(), true)
+	for _, n := range []*Node{b, c} {
+		act(t, n, &crdt.IdentityBody{Name: "member"})
+		ingest(t, a, raws(t, n))
+	}
+	if _, err := a.Remove(ctx, nil, b.ids[0].ID, "disrupts"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Rotate(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	after := act(t, a, &crdt.SessionBody{Title: "After", Cap: 3})
+	for range 2 {
+		ingest(t, b, raws(t, a))
+		ingest(t, c, raws(t, a))
+	}
+	if epochOf(b) != 0 || b.state.Has(after.ID) {
+		t.Fatal("the removed member reads the new epoch")
+	}
+	if epochOf(c) != 1 || !c.state.Has(after.ID) {
+		t.Fatal("a remaining member does not read the new epoch")
+	}
+}
