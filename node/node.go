@@ -76,6 +76,9 @@ type Node struct {
 	writeMu sync.Mutex
 	hlc     crdt.HLC
 	closed  bool
+	// pendingRot: rotations whose author is not a facilitator here yet
+	// (rotation.go).
+	pendingRot []pendingRotation
 	// unsaved counts the operations the state holds that its stored
 	// snapshot lacks, so that Close writes a snapshot only when there is
 	// something new to save (read-only commands open and close a node).

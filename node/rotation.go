@@ -78,40 +78,61 @@ func (n *Node) rotate(ctx context.Context, as *crdt.IdentityID, secret [32]byte)
 
 // takeRotations opens this node's shares of the rotations among ops, so
 // that a member holds the next epoch without doing anything. A rotation
-// counts only from a facilitator, and only to the epoch after one held
-// (its author sealed it under the epoch before).
+// counts only from a facilitator, and only to the epoch after the one it
+// was sealed under. One whose author is not (yet) a facilitator here waits
+// in pending: the appointment may come in a later batch. The caller holds
+// writeMu.
 func (n *Node) takeRotations(envs []*crdt.Envelope, ops []crdt.Op) {
 	for i, op := range ops {
-		b, ok := op.Body.(*crdt.RotationBody)
-		if !ok || envs[i].Epoch+1 != b.Epoch {
-			continue
+		if b, ok := op.Body.(*crdt.RotationBody); ok && envs[i].Epoch+1 == b.Epoch {
+			n.pendingRot = append(n.pendingRot, pendingRotation{epoch: envs[i].Epoch, op: op, b: b})
 		}
+	}
+	if len(n.pendingRot) == 0 {
+		return
+	}
+	n.idMu.RLock()
+	ids := n.ids
+	n.idMu.RUnlock()
+	left := n.pendingRot[:0]
+	for _, p := range n.pendingRot {
 		n.mu.RLock()
-		facil := n.state.IsFacilitator(op.Author)
+		facil := n.state.IsFacilitator(p.op.Author)
 		n.mu.RUnlock()
 		if !facil {
-			n.log.Warn("ignoring a rotation by a non-facilitator", "op", op.ID, "author", op.Author)
+			left = append(left, p)
 			continue
 		}
-		cur, _ := n.ring.Get(envs[i].Epoch)
-		n.idMu.RLock()
-		ids := n.ids
-		n.idMu.RUnlock()
-		for _, id := range ids {
-			secret, next, mine, err := b.OpenShare(id.signer, op.Author, cur)
-			if !mine {
-				continue
-			}
-			if err != nil {
-				n.log.Warn("a rotation share does not open", "op", op.ID, "err", err)
-				continue
-			}
-			if changed, err := n.ring.take(b.Epoch, secret, op.ID, next); err != nil {
-				n.log.Error("cannot keep the next epoch's keys", "epoch", b.Epoch, "err", err)
-			} else if changed {
-				n.log.Info("holding a new epoch", "epoch", b.Epoch, "rotation", op.ID)
-			}
-			break
+		n.takeShare(ids, p)
+	}
+	n.pendingRot = left
+}
+
+// pendingRotation is a rotation waiting for its author's appointment.
+type pendingRotation struct {
+	epoch uint64 // the epoch it was sealed under
+	op    crdt.Op
+	b     *crdt.RotationBody
+}
+
+// takeShare opens the share of the first local identity the rotation
+// gives one, and holds the epoch.
+func (n *Node) takeShare(ids []localKey, p pendingRotation) {
+	cur, _ := n.ring.Get(p.epoch)
+	for _, id := range ids {
+		secret, next, mine, err := p.b.OpenShare(id.signer, p.op.Author, cur)
+		if !mine {
+			continue
 		}
+		if err != nil {
+			n.log.Warn("a rotation share does not open", "op", p.op.ID, "err", err)
+			continue
+		}
+		if changed, err := n.ring.take(p.b.Epoch, secret, p.op.ID, next); err != nil {
+			n.log.Error("cannot keep the next epoch's keys", "epoch", p.b.Epoch, "err", err)
+		} else if changed {
+			n.log.Info("holding a new epoch", "epoch", p.b.Epoch, "rotation", p.op.ID)
+		}
+		return
 	}
 }

@@ -253,3 +253,36 @@ func TestRemovedMemberGetsNoEpoch(t *testing.T) {
 		t.Fatal("a remaining member does not read the new epoch")
 	}
 }
+
+func TestRotationWaitsForItsAuthorsAppointment(t *testing.T) {
+	ctx := context.Background()
+	a, _ := initNode(t, true)
+	b := joinNode(t, a.Credentials(), true)
+	c := joinNode(t, a.Credentials(), true)
+	for _, n := range []*Node{b, c} {
+		act(t, n, &crdt.IdentityBody{Name: "member"})
+		ingest(t, a, raws(t, n))
+	}
+	appoint := act(t, a, &crdt.FacilitatorBody{Identity: b.ids[0].ID})
+	ingest(t, b, raws(t, a))
+	if _, err := b.Rotate(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	// c gets everything of b's but the appointment first.
+	var first, rest [][]byte
+	for _, raw := range raws(t, b) {
+		if e, err := crdt.DecodeEnvelope(raw); err == nil && e.ID() == appoint.ID {
+			rest = append(rest, raw)
+		} else {
+			first = append(first, raw)
+		}
+	}
+	ingest(t, c, first)
+	if epochOf(c) != 0 {
+		t.Fatal("took a rotation from a non-facilitator")
+	}
+	ingest(t, c, rest)
+	if epochOf(c) != 1 {
+		t.Fatal("the rotation was not taken once its author's appointment arrived")
+	}
+}
