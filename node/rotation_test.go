@@ -228,13 +228,7 @@ func withVersion2(t *testing.T, v1 string, tail []byte) string {
 
 func TestRemovedMemberGetsNoEpoch(t *testing.T) {
 	ctx := context.Background()
-	a, _ := initNode(t, true)
-	b := joinNode(t, a.Credentials(), true)
-	c := joinNode(t, a.Credentials(), true)
-	for _, n := range []*Node{b, c} {
-		act(t, n, &crdt.IdentityBody{Name: "member"})
-		ingest(t, a, raws(t, n))
-	}
+	a, b, c := threeLaptops(t)
 	if _, err := a.Remove(ctx, nil, b.ids[0].ID, "disrupts"); err != nil {
 		t.Fatal(err)
 	}
@@ -256,13 +250,7 @@ func TestRemovedMemberGetsNoEpoch(t *testing.T) {
 
 func TestRotationWaitsForItsAuthorsAppointment(t *testing.T) {
 	ctx := context.Background()
-	a, _ := initNode(t, true)
-	b := joinNode(t, a.Credentials(), true)
-	c := joinNode(t, a.Credentials(), true)
-	for _, n := range []*Node{b, c} {
-		act(t, n, &crdt.IdentityBody{Name: "member"})
-		ingest(t, a, raws(t, n))
-	}
+	a, b, c := threeLaptops(t)
 	appoint := act(t, a, &crdt.FacilitatorBody{Identity: b.ids[0].ID})
 	ingest(t, b, raws(t, a))
 	if _, err := b.Rotate(ctx, nil); err != nil {
@@ -285,4 +273,17 @@ func TestRotationWaitsForItsAuthorsAppointment(t *testing.T) {
 	if epochOf(c) != 1 {
 		t.Fatal("the rotation was not taken once its author's appointment arrived")
 	}
+}
+
+// threeLaptops is a founder and two members it knows, in memory.
+func threeLaptops(t *testing.T) (a, b, c *Node) {
+	t.Helper()
+	a, _ = initNode(t, true)
+	b = joinNode(t, a.Credentials(), true)
+	c = joinNode(t, a.Credentials(), true)
+	for _, n := range []*Node{b, c} {
+		act(t, n, &crdt.IdentityBody{Name: "member"})
+		ingest(t, a, raws(t, n))
+	}
+	return a, b, c
 }
