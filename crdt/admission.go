@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 )
 
 // Errors of admission, beside those of errors.go.
@@ -34,20 +36,27 @@ var (
 // hold one of several.
 type Admitter interface {
 	gathering() GatheringID
-	// admissionKey is the key of an epoch, if it is held.
-	admissionKey(epoch uint64) ([32]byte, bool)
+	// admissionKeys are the keys of an epoch held: none, one, or several
+	// after concurrent rotations to one epoch (see Keyring).
+	admissionKeys(epoch uint64) [][32]byte
 }
 
 func (k Keys) gathering() GatheringID { return k.Gathering }
 
-func (k Keys) admissionKey(epoch uint64) ([32]byte, bool) {
-	return k.admission, epoch == k.Epoch
+func (k Keys) admissionKeys(epoch uint64) [][32]byte {
+	if epoch != k.Epoch {
+		return nil
+	}
+	return [][32]byte{k.admission}
 }
 
 func (t Ticket) gathering() GatheringID { return t.Gathering }
 
-func (t Ticket) admissionKey(epoch uint64) ([32]byte, bool) {
-	return t.Key, epoch == t.Epoch
+func (t Ticket) admissionKeys(epoch uint64) [][32]byte {
+	if epoch != t.Epoch {
+		return nil
+	}
+	return [][32]byte{t.Key}
 }
 
 // CheckAdmission checks that e belongs to a's gathering and carries a valid
@@ -59,15 +68,17 @@ func CheckAdmission(a Admitter, e *Envelope) error {
 	if g := a.gathering(); e.Gathering != g {
 		return fmt.Errorf("%w: %s", ErrForeign, e.Gathering)
 	}
-	key, ok := a.admissionKey(e.Epoch)
-	if !ok {
+	keys := a.admissionKeys(e.Epoch)
+	if len(keys) == 0 {
 		return fmt.Errorf("%w: epoch %d of operation %s", ErrEpoch, e.Epoch, e.id)
 	}
 	end := len(e.raw) - sigSize
-	if !hmac.Equal(appendTag(nil, e.raw[:end-tagSize], &key), e.raw[end-tagSize:end]) {
-		return fmt.Errorf("%w: operation %s", ErrAdmission, e.id)
+	for _, key := range keys {
+		if hmac.Equal(appendTag(nil, e.raw[:end-tagSize], &key), e.raw[end-tagSize:end]) {
+			return nil
+		}
 	}
-	return nil
+	return fmt.Errorf("%w: operation %s", ErrAdmission, e.id)
 }
 
 // Admit is the door every receiver, member or hub, runs first on an encoded
@@ -95,4 +106,92 @@ func appendTag(b, msg []byte, key *[32]byte) []byte {
 	mac := hmac.New(sha256.New, key[:])
 	mac.Write(msg)
 	return append(b, mac.Sum(nil)[:tagSize]...)
+}
+
+// Keyring is the keys of every epoch a member holds. It admits and opens
+// operations of any of them and seals under the newest. An epoch may have
+// several keys, when facilitators rotated to it concurrently while apart:
+// the first is the one sealed under (the node puts the winning rotation's
+// first, see node/keyring.go), and the others still open what was sealed
+// under them. One keyring is shared by the goroutines of a node's pipeline,
+// hence its lock.
+type Keyring struct {
+	mu     sync.RWMutex
+	epochs map[uint64][]Keys
+	newest uint64
+}
+
+var _ Admitter = (*Keyring)(nil)
+
+// NewKeyring holds first, usually epoch 0's keys.
+func NewKeyring(first Keys) *Keyring {
+	return &Keyring{epochs: map[uint64][]Keys{first.Epoch: {first}}, newest: first.Epoch}
+}
+
+// Add holds k. If preferred, k becomes the one its epoch seals under;
+// otherwise it only opens and admits.
+func (r *Keyring) Add(k Keys, preferred bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	list := slices.DeleteFunc(slices.Clone(r.epochs[k.Epoch]), func(x Keys) bool { return x == k })
+	if preferred {
+		list = append([]Keys{k}, list...)
+	} else {
+		list = append(list, k)
+	}
+	r.epochs[k.Epoch] = list
+	r.newest = max(r.newest, k.Epoch)
+}
+
+// Get returns the preferred keys of an epoch, if held.
+func (r *Keyring) Get(epoch uint64) (Keys, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if l := r.epochs[epoch]; len(l) > 0 {
+		return l[0], true
+	}
+	return Keys{}, false
+}
+
+// Newest returns the preferred keys of the newest epoch held: new
+// operations are sealed under them.
+func (r *Keyring) Newest() Keys {
+	k, _ := r.Get(r.newestEpoch())
+	return k
+}
+
+func (r *Keyring) newestEpoch() uint64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.newest
+}
+
+// Open opens e with a key of its epoch; ErrEpoch if none is held.
+func (r *Keyring) Open(e *Envelope) (Op, error) {
+	r.mu.RLock()
+	list := r.epochs[e.Epoch]
+	r.mu.RUnlock()
+	if len(list) == 0 {
+		return Op{}, fmt.Errorf("%w: epoch %d of operation %s", ErrEpoch, e.Epoch, e.ID())
+	}
+	var err error
+	for _, k := range list {
+		var op Op
+		if op, err = k.Open(e); err == nil {
+			return op, nil
+		}
+	}
+	return Op{}, err
+}
+
+func (r *Keyring) gathering() GatheringID { return r.Newest().Gathering }
+
+func (r *Keyring) admissionKeys(epoch uint64) [][32]byte {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var out [][32]byte
+	for _, k := range r.epochs[epoch] {
+		out = append(out, k.admission)
+	}
+	return out
 }

@@ -32,6 +32,7 @@ const (
 	KindRemoval       Kind = 16 // facilitators remove an identity (govern.go)
 	KindSeating       Kind = 17 // facilitators set the gathering open or seated
 	KindSeat          Kind = 18 // facilitators seat or unseat a group
+	KindRotation      Kind = 19 // facilitators start the next epoch (rotation.go)
 )
 
 // Size bounds, in bytes of UTF-8.
@@ -113,6 +114,8 @@ func newBody(k Kind) Body {
 		return &SeatingBody{}
 	case KindSeat:
 		return &SeatBody{}
+	case KindRotation:
+		return &RotationBody{}
 	}
 	return nil
 }

@@ -52,6 +52,8 @@ func (s *State) Check(author IdentityID, body Body) error {
 		return nil
 	case *SeatingBody:
 		return s.checkFacil(author, "change the seating")
+	case *RotationBody:
+		return s.checkFacil(author, "rotate the invite")
 	case *SeatBody:
 		if err := s.checkFacil(author, "seat a group"); err != nil {
 			return err

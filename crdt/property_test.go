@@ -210,6 +210,9 @@ func (m *sim) body(site *simSite, me IdentityID) Body {
 func (m *sim) governBody(site *simSite, groups []Group, events []Event, props []Proposal) Body {
 	r, st := m.r, site.state
 	person, _ := pick(r, m.people)
+	if r.IntN(12) == 0 {
+		return m.rotationBody()
+	}
 	switch r.IntN(7) {
 	case 0:
 		if r.IntN(4) != 0 {

@@ -43,7 +43,7 @@ func (n *Node) act(ctx context.Context, s crdt.Signer, body crdt.Body, before fu
 	if err != nil {
 		return nil, crdt.Op{}, err
 	}
-	env, op, err := n.keys.Seal(s, n.hlc.Now(n.now().UnixMilli()), body)
+	env, op, err := n.ring.Newest().Seal(s, n.hlc.Now(n.now().UnixMilli()), body)
 	if err != nil {
 		return nil, crdt.Op{}, err
 	}

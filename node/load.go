@@ -74,7 +74,7 @@ func (n *Node) load(ctx context.Context) error {
 	}
 	bad := 0
 	apply := func(e *crdt.Envelope) error {
-		op, err := n.keys.Open(e)
+		op, err := n.ring.Open(e)
 		if err != nil {
 			if bad++; bad <= 10 {
 				n.log.Warn("skipping a stored operation that does not open", "op", e.ID(), "err", err)

@@ -39,7 +39,7 @@ func (m member) held(e *crdt.Envelope) bool {
 	return m.n.state.Has(e.ID())
 }
 
-func (m member) open(e *crdt.Envelope) (crdt.Op, error) { return m.n.keys.Open(e) }
+func (m member) open(e *crdt.Envelope) (crdt.Op, error) { return m.n.ring.Open(e) }
 
 // commit stores accepted operations as one synced batch, then applies the
 // new ones.
@@ -67,5 +67,6 @@ func (m member) commit(ctx context.Context, envs []*crdt.Envelope, ops []crdt.Op
 		ops = kept
 	}
 	n.apply(ops, false)
+	n.takeRotations(fresh, ops)
 	return fresh, nil
 }

@@ -62,8 +62,9 @@ type Node struct {
 	// written (it would describe a log that is gone).
 	memory bool
 	creds  crdt.Credentials
-	keys   crdt.Keys
-	name   string // from gathering.json
+	keys   crdt.Keys // epoch 0's
+	ring   *keyring  // every epoch held (keyring.go)
+	name   string    // from gathering.json
 	pkey   crypto.PrivKey
 	st     *store.Store
 	oplog  *store.Log
@@ -75,6 +76,9 @@ type Node struct {
 	writeMu sync.Mutex
 	hlc     crdt.HLC
 	closed  bool
+	// pendingRot: rotations whose author is not a facilitator here yet
+	// (rotation.go).
+	pendingRot []pendingRotation
 	// unsaved counts the operations the state holds that its stored
 	// snapshot lacks, so that Close writes a snapshot only when there is
 	// something new to save (read-only commands open and close a node).
@@ -115,7 +119,10 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.keys = n.creds.Derive()
-	n.in.door, n.in.k, n.in.now = n.keys, member{n}, n.now
+	if n.ring, err = loadKeyring(cfg.Dir, cfg.Memory, n.keys); err != nil {
+		return nil, err
+	}
+	n.in.door, n.in.k, n.in.now = n.ring.Keyring, member{n}, n.now
 	if n.ids, err = loadIdentities(cfg.Dir); err != nil {
 		return nil, err
 	}

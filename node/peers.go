@@ -28,6 +28,9 @@ func SaveInvite(dir string, inv Invite) error {
 	if creds != inv.Credentials {
 		return fmt.Errorf("save invite: %w: it is for another gathering than %s holds", ErrBadInvite, dir)
 	}
+	if err := SaveEpochs(dir, creds, inv.Epochs); err != nil {
+		return fmt.Errorf("save invite: %w", err)
+	}
 	if name == "" && inv.Name != "" {
 		if err := saveGathering(dir, creds, inv.Name); err != nil {
 			return fmt.Errorf("save invite: %w", err)

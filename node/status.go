@@ -49,7 +49,7 @@ type PeerSource interface {
 
 // Invite is the invite to this gathering, with the node's addresses.
 func (n *Node) Invite() Invite {
-	inv := Invite{Credentials: n.creds, Name: n.gatheringName()}
+	inv := Invite{Credentials: n.creds, Name: n.gatheringName(), Epochs: n.Epochs()}
 	for _, a := range n.Status().Addrs {
 		if m, err := ma.NewMultiaddr(a); err == nil {
 			inv.Addrs = append(inv.Addrs, m)

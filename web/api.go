@@ -28,6 +28,7 @@ func (s *Server) routes() []route {
 		{"POST", "/identities", s.postIdentity, false},
 		{"GET", "/identities/{id}", s.getIdentity, false},
 		{"POST", "/facilitators", s.postFacilitator, false},
+		{"POST", "/invite/rotation", s.postRotation, false},
 
 		{"GET", "/sessions", s.getSessions, true},
 		{"POST", "/sessions", s.postSession, false},

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/convene/convene/node"
+	"github.com/convene/convene/web/apiv1"
 	"github.com/mdp/qrterminal/v3"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
@@ -18,17 +19,27 @@ const qrColumns = 80
 func cmdInvite(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, data := newFlags("invite")
 	showQR := fs.Bool("qr", false, "also print the invite as a QR code")
+	rotate := fs.Bool("rotate", false, "retire the current invite: a facilitator gives the remaining members a new secret and prints the new invite")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := noArgs(fs); err != nil {
 		return err
 	}
+	if *rotate {
+		if err := rotateInvite(ctx, *data); err != nil {
+			return err
+		}
+	}
 	creds, name, err := node.LoadGathering(*data)
 	if err != nil {
 		return err
 	}
-	inv := node.Invite{Credentials: creds, Name: name}
+	epochs, err := node.LoadEpochs(*data, creds)
+	if err != nil {
+		return err
+	}
+	inv := node.Invite{Credentials: creds, Name: name, Epochs: epochs}
 	// The running node knows its current addresses; without one, the
 	// invite carries the credentials only and peers meet by mDNS or --peer.
 	if c, err := runningNode(ctx, *data); err == nil {
@@ -56,6 +67,31 @@ func cmdInvite(ctx context.Context, args []string, stdout io.Writer) error {
 			QuietZone: qrQuietZone,
 		})
 	}
+	return nil
+}
+
+// rotateInvite starts the next epoch through the running node, or by
+// opening the node directory when none runs (the rotation then leaves with
+// the next convene run).
+func rotateInvite(ctx context.Context, dir string) error {
+	if c, err := runningNode(ctx, dir); err == nil {
+		if _, err := c.Rotate(ctx, apiv1.Rotate{}); err != nil {
+			return fmt.Errorf("rotate: %w", err)
+		}
+	} else {
+		n, err := node.Open(ctx, node.Config{Dir: dir})
+		if err != nil {
+			return err
+		}
+		_, rerr := n.Rotate(ctx, nil)
+		if err := n.Close(); rerr == nil && err != nil {
+			rerr = err
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+	fmt.Fprintln(notes, "rotated: the members get the new secret by the normal sync, laptops offline now included when they come back; the old invite reads nothing new")
 	return nil
 }
 
