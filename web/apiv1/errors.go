@@ -22,6 +22,7 @@ const (
 	CodeTooLarge         = "too_large"
 	CodeUnsupportedMedia = "unsupported_media_type"
 	CodeMethodNotAllowed = "method_not_allowed"
+	CodeDiskFull         = "disk_full"
 	CodeInternal         = "internal"
 )
 
