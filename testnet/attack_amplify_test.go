@@ -89,3 +89,33 @@ func TestVerifyAmplification(t *testing.T) {
 		}
 	}
 }
+
+// TestOutsiderNotAPeer: an outsider connected to the gathering's topic,
+// which never reconciled, is not listed among a node's peers; the member
+// that reconciled is.
+func TestOutsiderNotAPeer(t *testing.T) {
+	t.Parallel()
+	n := newNet(t, Options{Nodes: 2})
+	write(t, n, 0, &crdt.GroupBody{Name: "Tenants"})
+	waitConverged(t, n)
+	at := newAttacker(t, n.Node(0).Gathering())
+	at.connect(t, n)
+	other, err := peer.AddrInfoFromP2pAddr(n.Addr(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "node 0 to list node 1 as reconciled", func() bool {
+		for _, p := range n.Node(0).Status().Peers {
+			if p.PeerID == other.ID.String() {
+				return true
+			}
+		}
+		return false
+	})
+	for _, p := range n.Node(0).Status().Peers {
+		if p.PeerID == at.h.ID().String() {
+			t.Fatalf("the outsider %s is listed as a peer: %+v", p.PeerID, p)
+		}
+	}
+	t.Logf("node 0 lists %d peers; the connected outsider is not one", len(n.Node(0).Status().Peers))
+}
