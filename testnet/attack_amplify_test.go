@@ -40,8 +40,11 @@ func amplified(t testing.TB, raws ...[]byte) (msg []byte, entries int) {
 // operation replayed with a bad signature. Copies are
 // dropped before anything is checked; the outsider's operations have no
 // admission tag and cost no signature check; the replay passes the door
-// (only its signature is wrong) and costs one check, once, however often it
-// comes. Nothing is stored and every node disconnects the outsider.
+// (only its signature is wrong) and costs one check per message at most:
+// usually one in all, since a refused id is remembered, but messages
+// validated at the same time may each check it before either remembers
+// (seen: 3 on a loaded machine). Nothing is stored and every node
+// disconnects the outsider.
 func TestVerifyAmplification(t *testing.T) {
 	t.Parallel()
 	n := newNet(t, Options{Nodes: 2})
@@ -68,18 +71,12 @@ func TestVerifyAmplification(t *testing.T) {
 	}
 
 	for i := range n.Len() {
-		id, err := peer.AddrInfoFromP2pAddr(n.Addr(i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		eventually(t, fmt.Sprintf("node %d to drop the outsider", i), func() bool {
-			return at.h.Network().Connectedness(id.ID) != network.Connected
-		})
+		at.waitDropped(t, n, i)
 		checks := n.Node(i).SignatureChecks() - before[i]
 		t.Logf("node %d: %d messages of %d entries (%d bytes each), %d distinct operations: %d signature checks; outsider disconnected",
 			i, messages, entries, len(msg), len(junk)+1, checks)
-		if checks > 1 {
-			t.Errorf("node %d: %d signature checks, want at most 1 (the replay, once)", i, checks)
+		if checks > messages {
+			t.Errorf("node %d: %d signature checks, want at most %d (the replay, once per message)", i, checks, messages)
 		}
 		for k, raw := range junk {
 			e, _ := crdt.DecodeEnvelope(raw)
@@ -118,4 +115,18 @@ func TestOutsiderNotAPeer(t *testing.T) {
 		}
 	}
 	t.Logf("node 0 lists %d peers; the connected outsider is not one", len(n.Node(0).Status().Peers))
+}
+
+// waitDropped waits until host i (a node, or the hub at n.hubIndex())
+// has disconnected the attacker, and returns its peer id.
+func (a *attacker) waitDropped(t testing.TB, n *Net, i int) peer.ID {
+	t.Helper()
+	ai, err := peer.AddrInfoFromP2pAddr(n.Addr(i))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, fmt.Sprintf("host %d to drop the outsider", i), func() bool {
+		return a.h.Network().Connectedness(ai.ID) != network.Connected
+	})
+	return ai.ID
 }

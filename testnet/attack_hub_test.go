@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"testing"
 
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/convene/convene/crdt"
@@ -59,9 +58,7 @@ func TestHubPoisoning(t *testing.T) {
 		// the defence, not a failure.
 		_ = at.topic.Publish(testContext(t), batch(junk[lo:min(lo+64, len(junk))]...))
 	}
-	eventually(t, "the hub to drop the outsider", func() bool {
-		return at.h.Network().Connectedness(hub.ID) != network.Connected
-	})
+	at.waitDropped(t, n, n.hubIndex())
 	stored := hubOps() - before
 	t.Logf("hub: %d junk operations (%d bytes, one stamped 2100) gossiped: %d stored, outsider disconnected", len(junk), bytes, stored)
 	if stored != 0 {
