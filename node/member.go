@@ -28,6 +28,11 @@ func (n *Node) Take(ctx context.Context, raws [][]byte, pol mesh.Policy) (Ingest
 	return n.in.ingest(ctx, raws, pol)
 }
 
+// SignatureChecks counts the signatures the ingest pipeline has checked
+// since the node opened: the figure that shows a duplicate, or an
+// outsider's operation refused at the door, costs none.
+func (n *Node) SignatureChecks() int64 { return n.in.verified.Load() }
+
 // held asks the state rather than the log: the log's index is locked for
 // the whole of a synced write, which would stall the checks that the
 // pipeline overlaps with it. An operation stored but not yet applied (or

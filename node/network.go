@@ -43,7 +43,14 @@ type meshPeers struct{ m *mesh.Mesh }
 func (p meshPeers) ID() string      { return p.m.ID() }
 func (p meshPeers) Addrs() []string { return p.m.Addrs() }
 
-func (p meshPeers) Peers() []Peer { return p.m.Peers() }
+func (p meshPeers) Peers() []Peer { return reconciled(p.m.Peers()) }
+
+// reconciled keeps the peers that have reconciled a gathering with this
+// node: anyone on the Wi-Fi can connect, and only members (or hubs) get
+// as far as a session, so the others are not shown as peers (issue 9).
+func reconciled(ps []Peer) []Peer {
+	return slices.DeleteFunc(ps, func(p Peer) bool { return p.LastSync.IsZero() })
+}
 
 func (p meshPeers) Freshness(g crdt.GatheringID) Freshness {
 	n, last := p.m.Freshness(g)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multiaddr"
 
 	"github.com/convene/convene/crdt"
 )
@@ -51,16 +52,10 @@ func TestGossipJunkBansTheSender(t *testing.T) {
 	at.publish(t, batch(junk...))
 
 	for i := range n.Len() {
-		id, err := peer.AddrInfoFromP2pAddr(n.Addr(i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		eventually(t, fmt.Sprintf("node %d to drop the outsider", i), func() bool {
-			return at.h.Network().Connectedness(id.ID) != network.Connected
-		})
-		if err := at.h.Connect(testContext(t), *id); err == nil {
+		id := at.waitDropped(t, n, i)
+		if err := at.h.Connect(testContext(t), peer.AddrInfo{ID: id, Addrs: []multiaddr.Multiaddr{n.Addr(i)}}); err == nil {
 			eventually(t, fmt.Sprintf("node %d to refuse the banned outsider", i), func() bool {
-				return at.h.Network().Connectedness(id.ID) != network.Connected
+				return at.h.Network().Connectedness(id) != network.Connected
 			})
 		}
 		for k, raw := range junk[:1] {

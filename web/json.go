@@ -70,6 +70,8 @@ func errorStatus(err error) (int, string) {
 		return http.StatusRequestEntityTooLarge, apiv1.CodeTooLarge
 	case errors.Is(err, crdt.ErrInvalid), errors.Is(err, crdt.ErrMalformed):
 		return http.StatusBadRequest, apiv1.CodeBadRequest
+	case diskFull(err):
+		return http.StatusInsufficientStorage, apiv1.CodeDiskFull
 	}
 	return http.StatusInternalServerError, apiv1.CodeInternal
 }

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"net"
 	"net/http"
+	"strings"
 
 	"github.com/convene/convene/web/apiv1"
 )
@@ -35,11 +37,30 @@ func (s *Server) buildPublic(pages http.Handler) http.Handler {
 		writeError(w, http.StatusNotFound, apiv1.CodeNotFound, "not served on the public address")
 	})
 	return securityHeaders(refuseCrossSite(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.publicHostAllowed(r.Host) {
+			writeError(w, http.StatusForbidden, apiv1.CodeForbidden, "Host header is not this node's public address or an IP literal")
+			return
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			writeError(w, http.StatusMethodNotAllowed, apiv1.CodeMethodNotAllowed, "the public address is read-only")
 			return
 		}
-		mux.ServeHTTP(w, r)
+		s.limitStreams(mux).ServeHTTP(w, r)
 	})))
+}
+
+// publicHostAllowed is the Host check of the public address: the address
+// itself, localhost, or any IP literal (phones in the room type the
+// laptop's address; another site's name cannot be rebound to an IP
+// literal).
+func (s *Server) publicHostAllowed(hostport string) bool {
+	if s.public.allows(hostport) {
+		return true
+	}
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	return net.ParseIP(strings.Trim(host, "[]")) != nil
 }

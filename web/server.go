@@ -46,6 +46,9 @@ type Config struct {
 	Addr string
 	// Token is the content of DATA/api-token (see LoadOrCreateToken).
 	Token string
+	// PublicAddr is the --ui-public address, if any. Requests to the
+	// public handler must name it, localhost or an IP literal as their Host.
+	PublicAddr string
 	// UI serves the pages; nil serves none.
 	UI     http.Handler
 	Logger *slog.Logger
@@ -61,9 +64,9 @@ type Server struct {
 	log       *slog.Logger
 	token     []byte
 	csrf      string
-	addrHost  string // lower case, without brackets
-	addrPort  string // "" or "0" when any port will do
-	anyIP     bool   // Addr is an unspecified address: any IP literal is a name of ours
+	addr      hostName // the UI address
+	public    hostName // the public address, if any
+	streams   streamLimit
 	heartbeat time.Duration
 
 	// ctx ends open event streams when the server shuts down, so that
@@ -95,6 +98,11 @@ func New(cfg Config) (*Server, error) {
 	if err := s.setAddr(cfg.Addr); err != nil {
 		return nil, err
 	}
+	if cfg.PublicAddr != "" {
+		if err := s.public.set(cfg.PublicAddr); err != nil {
+			return nil, err
+		}
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -112,9 +120,10 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // PublicHandler is the read-only handler for --ui-public: GET of the
 // projection and events pages (from pages, the read-only UI handler; nil
-// serves no pages), their static assets, and the JSON they read. Any Host
-// is accepted, since nothing here changes state; other paths are 404 and
-// other methods 405.
+// serves no pages), their static assets, and the JSON they read. The Host
+// must be Config.PublicAddr, localhost or an IP literal: a page whose name
+// rebinds to a LAN address must not read through a visitor's browser.
+// Other paths are 404 and other methods 405.
 func (s *Server) PublicHandler(pages http.Handler) http.Handler { return s.buildPublic(pages) }
 
 // Close ends open event streams. It does not close the node.
@@ -122,13 +131,24 @@ func (s *Server) Close() { s.cancel() }
 
 // setAddr notes the names the UI address gives the server.
 func (s *Server) setAddr(addr string) error {
+	return s.addr.set(addr)
+}
+
+// hostName is the name an address gives a server, for the Host check.
+type hostName struct {
+	host  string // lower case, without brackets
+	port  string // "" or "0" when any port will do
+	anyIP bool   // an unspecified address: any IP literal is a name of ours
+}
+
+func (n *hostName) set(addr string) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("web: UI address %q must be host:port: %w", addr, err)
 	}
-	s.addrHost, s.addrPort = strings.ToLower(strings.TrimSuffix(host, ".")), port
+	n.host, n.port = strings.ToLower(strings.TrimSuffix(host, ".")), port
 	ip := net.ParseIP(host)
-	s.anyIP = host == "" || (ip != nil && ip.IsUnspecified())
+	n.anyIP = host == "" || (ip != nil && ip.IsUnspecified())
 	return nil
 }
 
@@ -148,7 +168,7 @@ func (s *Server) buildHandler() http.Handler {
 		writeError(w, http.StatusNotFound, apiv1.CodeNotFound, "no such API endpoint")
 	})
 	mux.HandleFunc("/", s.servePage)
-	return securityHeaders(refuseCrossSite(s.checkHost(s.checkRemote(s.checkWrite(mux)))))
+	return securityHeaders(refuseCrossSite(s.checkHost(s.checkRemote(s.checkWrite(s.limitStreams(mux))))))
 }
 
 // servePage hands a page request to the UI, setting the CSRF cookie on
@@ -189,6 +209,12 @@ func (s *Server) checkHost(next http.Handler) http.Handler {
 }
 
 func (s *Server) hostAllowed(hostport string) bool {
+	return s.addr.allows(hostport)
+}
+
+// allows reports whether a request's Host names this server: localhost, a
+// loopback address, the address itself, or with anyIP any IP literal.
+func (n hostName) allows(hostport string) bool {
 	if hostport == "" {
 		return false
 	}
@@ -206,15 +232,15 @@ func (s *Server) hostAllowed(hostport string) bool {
 	if ip != nil && ip.IsLoopback() {
 		return true
 	}
-	if s.anyIP && ip != nil {
+	if n.anyIP && ip != nil {
 		// Listening on every interface: the node is reached by one of its
 		// addresses. An IP literal cannot be rebound by another site.
 		return true
 	}
-	if host != s.addrHost {
+	if host != n.host {
 		return false
 	}
-	return s.addrPort == "" || s.addrPort == "0" || port == s.addrPort || (port == "" && s.addrPort == "80")
+	return n.port == "" || n.port == "0" || port == n.port || (port == "" && n.port == "80")
 }
 
 // refuseCrossSite refuses API requests that a browser says another site's

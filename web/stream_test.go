@@ -141,7 +141,7 @@ func TestPublicHandler(t *testing.T) {
 		{"/network", 404},
 	}
 	for _, tc := range cases {
-		if got := get(tc.path, withHost("convene.example")); got != tc.want {
+		if got := get(tc.path, withHost("192.168.1.20:7778")); got != tc.want {
 			t.Errorf("GET %s: %d, want %d", tc.path, got, tc.want)
 		}
 	}

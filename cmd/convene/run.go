@@ -119,18 +119,18 @@ func cmdRun(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := web.New(web.Config{Node: n, Addr: ln.Addr().String(), Token: token, UI: pages, Logger: log})
+	srv, err := web.New(web.Config{Node: n, Addr: ln.Addr().String(), PublicAddr: *publicAddr, Token: token, UI: pages, Logger: log})
 	if err != nil {
 		return err
 	}
-	servers := []*http.Server{{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}}
+	servers := []*http.Server{web.HTTPServer(srv.Handler())}
 	listeners := []net.Listener{ln}
 	if publicLn != nil {
 		publicPages, err := ui.New(ui.Config{ReadOnly: true, JoinURL: joinURL, Logger: log})
 		if err != nil {
 			return err
 		}
-		servers = append(servers, &http.Server{Handler: srv.PublicHandler(publicPages), ReadHeaderTimeout: 10 * time.Second})
+		servers = append(servers, web.HTTPServer(srv.PublicHandler(publicPages)))
 		listeners = append(listeners, publicLn)
 	}
 	errc := make(chan error, len(servers))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/node"
+	"github.com/convene/convene/node/mesh"
 	"github.com/convene/convene/node/store"
 )
 
@@ -19,43 +20,52 @@ func WriteLogBundle(ctx context.Context, w io.Writer, l *store.Log, since crdt.C
 	})
 }
 
-// Ingester is what Import needs of a node (a *node.Node).
+// Ingester is what Import needs of a node (a *node.Node): its keys, and
+// the one ingest pipeline (mesh.Replica's Take).
 type Ingester interface {
 	Keys() crdt.Keys
-	Ingest(ctx context.Context, raws [][]byte) (node.IngestResult, error)
+	Take(ctx context.Context, raws [][]byte, pol mesh.Policy) (node.IngestResult, error)
 }
 
 // Import reads a bundle of n's gathering and ingests it, all or nothing:
-// beyond ReadBundle's checks, every payload must open and validate with the
-// gathering's keys and no clock may be too far ahead of now, otherwise
-// nothing is ingested. Operations n already holds count as duplicates, so
-// importing a bundle twice changes nothing the second time.
+// beyond the bundle's frame, every operation must pass the door (the
+// gathering's admission tag, no clock too far ahead of now), open with the
+// gathering's keys and carry a good signature, otherwise nothing is
+// ingested. Operations n already holds count as duplicates, so importing a
+// bundle twice changes nothing the second time.
+//
+// The door runs here, before any signature is checked: an outsider's
+// bundle (no admission tag) costs one HMAC per distinct operation and no
+// signature check. The signatures are checked once, by the pipeline.
 func Import(ctx context.Context, n Ingester, r io.Reader, max int64, now time.Time) (node.IngestResult, error) {
 	keys := n.Keys()
-	raws, err := ReadBundle(r, keys.Gathering, max)
+	raws, info, err := readFrames(r, keys.Gathering, max)
 	if err != nil {
 		return node.IngestResult{}, err
 	}
 	for i, raw := range raws {
-		// ReadBundle verified the signatures; the payloads remain.
-		e, err := crdt.DecodeEnvelope(raw)
+		e, err := crdt.Admit(keys, raw, now.UnixMilli())
 		if err == nil {
-			_, err = keys.Open(e)
+			err = checkSince(e, info.Since)
 		}
 		if err == nil {
-			err = crdt.CheckDrift(e.Clock, now.UnixMilli())
+			// Opening is cheap beside a signature, and an operation that
+			// does not open would not be refused by AllOrNothing.
+			_, err = keys.Open(e)
 		}
 		if err != nil {
 			return node.IngestResult{}, fmt.Errorf("%w: operation %d: %w", ErrBadBundle, i, err)
 		}
 	}
-	res, err := n.Ingest(ctx, raws)
+	res, err := n.Take(ctx, raws, mesh.AllOrNothing)
 	if err != nil {
 		return res, fmt.Errorf("import: %w", err)
 	}
+	if res.Bad > 0 {
+		return res, fmt.Errorf("%w: %d operations refused: %w", ErrBadBundle, res.Bad, res.BadErr)
+	}
 	if res.Rejected > 0 {
-		// Checked above; a node with stricter rules than these refused
-		// some, and said why.
+		// A node with stricter rules than these refused some, and said why.
 		return res, fmt.Errorf("import: %d operations refused by the node: %w", res.Rejected, res.FirstError)
 	}
 	return res, nil

@@ -22,6 +22,8 @@ const (
 	CodeTooLarge         = "too_large"
 	CodeUnsupportedMedia = "unsupported_media_type"
 	CodeMethodNotAllowed = "method_not_allowed"
+	CodeTooManyRequests  = "too_many_requests"
+	CodeDiskFull         = "disk_full"
 	CodeInternal         = "internal"
 )
 
