@@ -50,6 +50,7 @@ type pipeline struct {
 	verified atomic.Int64
 	refused  refusedCache
 	group    groupCommit
+	inflight inflight
 }
 
 // ingestChunk is the most operations Ingest checks before handing them to
@@ -77,8 +78,10 @@ func (p *pipeline) ingest(ctx context.Context, raws [][]byte, pol mesh.Policy) (
 		chunk = max(len(raws), 1)
 	}
 	w := newIngestWriter(ctx, p, len(raws) > chunk)
+	var claimed []crdt.OpID
+	defer func() { p.inflight.release(claimed) }()
 	for lo := 0; lo < len(raws) && !w.failed(); lo += chunk {
-		envs, ops := p.check(raws[lo:min(lo+chunk, len(raws))], &res)
+		envs, ops := p.check(raws[lo:min(lo+chunk, len(raws))], &res, &claimed)
 		if pol == mesh.AllOrNothing && res.Bad > 0 {
 			envs, ops = nil, nil
 		}
@@ -115,7 +118,14 @@ func distinct(raws [][]byte, res *IngestResult) [][]byte {
 
 // check decodes distinct encodings, drops the held and the recently
 // refused, and verifies and opens the rest, counting refusals in res.
-func (p *pipeline) check(raws [][]byte, res *IngestResult) ([]*crdt.Envelope, []crdt.Op) {
+//
+// Each candidate is claimed until the caller's ingest ends, so that two
+// messages carrying one operation at the same moment cost one signature
+// check: the second leaves it to the first, which stores it or refuses it
+// (and penalizes its sender). Should the first drop it for another reason
+// (an all-or-nothing message with a forgery beside it), reconciliation
+// brings it again.
+func (p *pipeline) check(raws [][]byte, res *IngestResult, claimed *[]crdt.OpID) ([]*crdt.Envelope, []crdt.Op) {
 	now := p.now().UnixMilli()
 	cands := make([]*crdt.Envelope, 0, len(raws))
 	for _, raw := range raws {
@@ -151,6 +161,11 @@ func (p *pipeline) check(raws [][]byte, res *IngestResult) ([]*crdt.Envelope, []
 			res.Refuse(err, mesh.NotTheSender)
 			continue
 		}
+		if !p.inflight.claim(e.ID()) {
+			res.Duplicate++
+			continue
+		}
+		*claimed = append(*claimed, e.ID())
 		cands = append(cands, e)
 	}
 	p.verified.Add(int64(len(cands)))
@@ -240,6 +255,37 @@ func each(n int, fn func(i int)) {
 // payload that does not open: both fixed by the bytes, which the id
 // hashes), so that the same junk is never checked twice. It is bounded;
 // the oldest entry goes first.
+// inflight holds the operations being checked or written by some ingest.
+type inflight struct {
+	mu  sync.Mutex
+	ids map[crdt.OpID]struct{}
+}
+
+// claim reports whether id was free, and takes it.
+func (f *inflight) claim(id crdt.OpID) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, busy := f.ids[id]; busy {
+		return false
+	}
+	if f.ids == nil {
+		f.ids = make(map[crdt.OpID]struct{})
+	}
+	f.ids[id] = struct{}{}
+	return true
+}
+
+func (f *inflight) release(ids []crdt.OpID) {
+	if len(ids) == 0 {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, id := range ids {
+		delete(f.ids, id)
+	}
+}
+
 type refusedCache struct {
 	mu   sync.Mutex
 	errs map[crdt.OpID]error

@@ -75,8 +75,11 @@ func TestVerifyAmplification(t *testing.T) {
 		checks := n.Node(i).SignatureChecks() - before[i]
 		t.Logf("node %d: %d messages of %d entries (%d bytes each), %d distinct operations: %d signature checks; outsider disconnected",
 			i, messages, entries, len(msg), len(junk)+1, checks)
-		if checks > messages {
-			t.Errorf("node %d: %d signature checks, want at most %d (the replay, once per message)", i, checks, messages)
+		// The junk stops at the door; the replay costs one check, however
+		// many messages carry it at once (the pipeline claims what it is
+		// checking).
+		if checks > 1 {
+			t.Errorf("node %d: %d signature checks, want at most 1 (the replay, once)", i, checks)
 		}
 		for k, raw := range junk {
 			e, _ := crdt.DecodeEnvelope(raw)
