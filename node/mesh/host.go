@@ -98,6 +98,7 @@ type Mesh struct {
 	bans  *bans
 
 	sessionTimeout time.Duration // the constant sessionTimeout; tests shorten it
+	live           liveness
 }
 
 // New starts a host listening on cfg.Listen and the discovery paths cfg
@@ -205,6 +206,7 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 		ended:      make(chan struct{}),
 
 		sessionTimeout: sessionTimeout,
+		live:           newLiveness(),
 	}
 	for _, t := range targets {
 		if _, ok := m.intents[t.info.ID]; !ok {
@@ -240,6 +242,7 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 		m.wg.Go(m.runMDNS)
 	}
 	m.wg.Go(m.syncLoop)
+	m.wg.Go(m.livenessLoop)
 	return m, nil
 }
 
