@@ -45,6 +45,8 @@ func (p meshPeers) Addrs() []string { return p.m.Addrs() }
 
 func (p meshPeers) Peers() []Peer { return p.m.Peers() }
 
+func (p meshPeers) Clock() (time.Duration, int) { return p.m.Clock().Status() }
+
 func (p meshPeers) Freshness(g crdt.GatheringID) Freshness {
 	n, last := p.m.Freshness(g)
 	return Freshness{Peers: n, LastSync: last}

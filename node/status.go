@@ -32,6 +32,21 @@ type Status struct {
 	Digest    string           `json:"digest"`
 	Freshness Freshness        `json:"freshness"`
 	StoreSize int64            `json:"store_size"`
+	Clock     ClockStatus      `json:"clock"`
+}
+
+// ClockStatus is this laptop's clock against the room's: OffsetMS is the
+// room's time minus this laptop's (negative when the laptop is ahead),
+// measured from Peers peers; Warning is set past mesh.ClockWarning.
+type ClockStatus struct {
+	OffsetMS int64 `json:"offset_ms"`
+	Peers    int   `json:"peers"`
+	Warning  bool  `json:"warning"`
+}
+
+// clockStatus reports a measured offset.
+func clockStatus(offset time.Duration, peers int) ClockStatus {
+	return ClockStatus{OffsetMS: offset.Milliseconds(), Peers: peers, Warning: offset.Abs() > mesh.ClockWarning}
 }
 
 // Publisher sends a new local operation to peers (the mesh's gossip).
@@ -43,6 +58,9 @@ type Publisher interface {
 type PeerSource interface {
 	Peers() []Peer
 	Freshness(crdt.GatheringID) Freshness
+	// Clock is this laptop's offset from the room and how many peers it
+	// was measured from.
+	Clock() (offset time.Duration, peers int)
 	ID() string
 	Addrs() []string
 }
@@ -87,6 +105,7 @@ func (n *Node) Status() Status {
 		s.Addrs = ps.Addrs()
 		s.Peers = ps.Peers()
 		s.Freshness = ps.Freshness(n.keys.Gathering)
+		s.Clock = clockStatus(ps.Clock())
 	} else if id, err := peer.IDFromPrivateKey(n.pkey); err == nil {
 		s.PeerID = id.String()
 	}

@@ -82,7 +82,14 @@ func cmdRun(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	n, err := openOrCreate(ctx, node.Config{Dir: *data, Logger: log}, *name, *identity, log)
+	raw, err := skewedClock()
+	if err != nil {
+		return err
+	}
+	// The node stamps and judges operations by the room's time: its own
+	// clock corrected by the offset the mesh measures from its peers.
+	clock := mesh.NewClock(raw)
+	n, err := openOrCreate(ctx, node.Config{Dir: *data, Logger: log, Now: clock.Now}, *name, *identity, log)
 	if err != nil {
 		return err
 	}
@@ -95,6 +102,7 @@ func cmdRun(ctx context.Context, args []string, stdout io.Writer) error {
 		MDNS:         !*noMDNS,
 		SyncInterval: *syncInterval,
 		Logger:       log,
+		Clock:        clock,
 	})
 	if err != nil {
 		return err
@@ -289,4 +297,21 @@ func reachableHostPort(a net.Addr) string {
 		}
 	}
 	return a.String()
+}
+
+// skewEnv shifts the node's wall clock by a Go duration ("1h", "-90m"):
+// a hook for tests and the LAN lab, which need laptops with wrong clocks.
+const skewEnv = "CONVENE_CLOCK_SKEW"
+
+// skewedClock is the wall clock shifted by $CONVENE_CLOCK_SKEW, if set.
+func skewedClock() (func() time.Time, error) {
+	v := os.Getenv(skewEnv)
+	if v == "" {
+		return time.Now, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return nil, fmt.Errorf("%s=%q: not a duration like 1h or -90m: %w", skewEnv, v, err)
+	}
+	return func() time.Time { return time.Now().Add(d) }, nil
 }

@@ -66,6 +66,7 @@ func (m *Mesh) connected(p peer.ID) {
 	if ok || closed {
 		return
 	}
+	m.wg.Go(func() { m.timeOf(p) })
 	m.log.Debug("peer connected", "remote", p.ShortString(), "via", st.via)
 	// Both sides see the connection; the one with the smaller id starts
 	// reconciliation so a pair does not transfer the difference twice. The
