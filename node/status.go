@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -39,14 +40,35 @@ type Status struct {
 // room's time minus this laptop's (negative when the laptop is ahead),
 // measured from Peers peers; Warning is set past mesh.ClockWarning.
 type ClockStatus struct {
-	OffsetMS int64 `json:"offset_ms"`
-	Peers    int   `json:"peers"`
-	Warning  bool  `json:"warning"`
+	OffsetMS int64  `json:"offset_ms"`
+	Peers    int    `json:"peers"`
+	Warning  bool   `json:"warning"`
+	Message  string `json:"message,omitempty"` // with Warning: what the pages and the CLI show
 }
 
 // clockStatus reports a measured offset.
 func clockStatus(offset time.Duration, peers int) ClockStatus {
-	return ClockStatus{OffsetMS: offset.Milliseconds(), Peers: peers, Warning: offset.Abs() > mesh.ClockWarning}
+	c := ClockStatus{OffsetMS: offset.Milliseconds(), Peers: peers, Warning: offset.Abs() > mesh.ClockWarning}
+	if c.Warning {
+		side := "ahead of"
+		if offset > 0 {
+			side = "behind"
+		}
+		c.Message = fmt.Sprintf("this laptop's clock is %s %s the room", roughly(offset.Abs()), side)
+	}
+	return c
+}
+
+// roughly says a duration the way a person would: "58 min", "3 h 5 min".
+func roughly(d time.Duration) string {
+	m := int64(d.Round(time.Minute) / time.Minute)
+	if m < 60 {
+		return fmt.Sprintf("%d min", m)
+	}
+	if m%60 == 0 {
+		return fmt.Sprintf("%d h", m/60)
+	}
+	return fmt.Sprintf("%d h %d min", m/60, m%60)
 }
 
 // Publisher sends a new local operation to peers (the mesh's gossip).
