@@ -608,7 +608,7 @@ func startNode(t *testing.T, extra ...string) (url, public, token string) {
 		return strings.TrimRight(u, "/"), "", os.Getenv("CONVENE_API_TOKEN")
 	}
 	bin := convenebinary(t)
-	dir := t.TempDir()
+	dir := dataDir(t, extra)
 	args := append([]string{"run", "--data", dir, "--ui", "127.0.0.1:0", "--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0"}, extra...)
 	cmd := exec.Command(bin, args...)
 	stdout, err := cmd.StdoutPipe()
