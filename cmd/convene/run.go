@@ -94,7 +94,11 @@ func cmdRun(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer n.Close()
-	m, err := n.Connect(ctx, mesh.Config{
+	remembered, err := node.LoadRemembered(*data)
+	if err != nil {
+		log.Warn("remembered peers not read; starting without them", "err", err)
+	}
+	mcfg := mesh.Config{
 		Listen:       listen,
 		Peers:        peers,
 		InvitePeers:  invitePeers,
@@ -103,11 +107,19 @@ func cmdRun(ctx context.Context, args []string, stdout io.Writer) error {
 		SyncInterval: *syncInterval,
 		Logger:       log,
 		Clock:        clock,
-	})
+		Remembered:   remembered,
+	}
+	m, err := connect(ctx, n, mcfg, *data, log)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
+	go rememberPeers(ctx, m, *data, log)
+	defer func() {
+		if err := node.RememberPeers(*data, m.Synced(), time.Now()); err != nil {
+			log.Warn("remembering peers", "err", err)
+		}
+	}()
 	if *noMDNS && len(peers) == 0 && len(hubs) == 0 && len(invitePeers) == 0 {
 		fmt.Fprintln(notes, "note: --no-mdns, and no --peer, --hub or addresses in the invite: this node meets only the peers that dial it. "+
 			"Give it --peer (another laptop's listen: line) or join with the invite that `convene invite` prints beside a running node")
@@ -152,6 +164,9 @@ func cmdRun(ctx context.Context, args []string, stdout io.Writer) error {
 	addrs := n.Status().Addrs
 	if err := writeRunFile(*data, runFile{UI: uiURL, PID: os.Getpid(), Addrs: addrs}); err != nil {
 		return err
+	}
+	if err := saveListen(*data, addrs); err != nil {
+		log.Warn("the listen ports will not be reused next run", "err", err)
 	}
 	defer removeRunFile(*data)
 	fmt.Fprintf(stdout, "ui: %s\n", uiURL)
@@ -314,4 +329,41 @@ func skewedClock() (func() time.Time, error) {
 		return nil, fmt.Errorf("%s=%q: not a duration like 1h or -90m: %w", skewEnv, v, err)
 	}
 	return func() time.Time { return time.Now().Add(d) }, nil
+}
+
+// connect starts the node's mesh. Without --listen it first tries the
+// ports of the last run, so that the addresses other laptops remember stay
+// valid, and free ports when those are taken.
+func connect(ctx context.Context, n *node.Node, cfg mesh.Config, dir string, log *slog.Logger) (*mesh.Mesh, error) {
+	if len(cfg.Listen) == 0 {
+		if prev := previousListen(dir); len(prev) > 0 {
+			c := cfg
+			c.Listen = prev
+			m, err := n.Connect(ctx, c)
+			if err == nil {
+				return m, nil
+			}
+			log.Info("the last run's ports are taken; listening on free ones", "err", err)
+		}
+	}
+	return n.Connect(ctx, cfg)
+}
+
+// rememberEvery is how often the peers synced with are saved for the next
+// run (and once more at shutdown).
+const rememberEvery = 30 * time.Second
+
+func rememberPeers(ctx context.Context, m *mesh.Mesh, dir string, log *slog.Logger) {
+	t := time.NewTicker(rememberEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := node.RememberPeers(dir, m.Synced(), time.Now()); err != nil {
+			log.Warn("remembering peers", "err", err)
+		}
+	}
 }

@@ -133,6 +133,7 @@ func (m *Mesh) keepFound(ai peer.AddrInfo, via string) {
 			}
 			if err := m.dial(peer.AddrInfo{ID: ai.ID, Addrs: addrs}, via); err != nil {
 				m.log.Debug("dial failed", "remote", ai.ID.ShortString(), "via", via, "err", err)
+				m.dialFailed(peer.AddrInfo{ID: ai.ID, Addrs: addrs}, via, err)
 				wait = backoff
 				backoff = min(backoff*2, maxBackoff)
 			} else {

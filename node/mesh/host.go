@@ -52,6 +52,9 @@ type Config struct {
 	// Now is the mesh's clock (nil: time.Now). Stream and socket deadlines
 	// still use the real clock: the transports compare them against it.
 	Now func() time.Time
+	// Remembered are peers this node synced with on earlier runs (see
+	// Synced): dialled at start, all at once, and kept while reachable.
+	Remembered []peer.AddrInfo
 	// Clock measures this laptop's offset from its peers (nil: one over
 	// Now's clock, uncorrected). The node stamps operations with its Now.
 	Clock *Clock
@@ -253,6 +256,7 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 	m.wg.Go(m.syncLoop)
 	m.wg.Go(m.livenessLoop)
 	m.wg.Go(m.clockLoop)
+	m.remember(cfg.Remembered)
 	return m, nil
 }
 
