@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/node"
 	"github.com/convene/convene/node/mesh"
@@ -349,21 +351,41 @@ func connect(ctx context.Context, n *node.Node, cfg mesh.Config, dir string, log
 	return n.Connect(ctx, cfg)
 }
 
-// rememberEvery is how often the peers synced with are saved for the next
-// run (and once more at shutdown).
-const rememberEvery = 30 * time.Second
+// The peers synced with are saved for the next run as soon as a new one
+// appears (a crash must not lose them: checked every rememberCheck), every
+// rememberEvery to keep their addresses current, and once more at
+// shutdown.
+const (
+	rememberCheck = 2 * time.Second
+	rememberEvery = 30 * time.Second
+)
 
 func rememberPeers(ctx context.Context, m *mesh.Mesh, dir string, log *slog.Logger) {
-	t := time.NewTicker(rememberEvery)
+	t := time.NewTicker(rememberCheck)
 	defer t.Stop()
+	saved := map[peer.ID]bool{}
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		if err := node.RememberPeers(dir, m.Synced(), time.Now()); err != nil {
+		synced := m.Synced()
+		fresh := false
+		for _, ai := range synced {
+			fresh = fresh || !saved[ai.ID]
+		}
+		if !fresh && time.Since(last) < rememberEvery {
+			continue
+		}
+		if err := node.RememberPeers(dir, synced, time.Now()); err != nil {
 			log.Warn("remembering peers", "err", err)
+			continue
+		}
+		last = time.Now()
+		for _, ai := range synced {
+			saved[ai.ID] = true
 		}
 	}
 }
