@@ -5,7 +5,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -45,7 +44,11 @@ func TestBrowserNodeGone(t *testing.T) {
 	if err := json.Unmarshal(raw, &rf); err != nil || rf.PID <= 0 {
 		t.Fatalf("run.json %s: %v", raw, err)
 	}
-	if err := syscall.Kill(rf.PID, syscall.SIGKILL); err != nil {
+	proc, err := os.FindProcess(rf.PID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := proc.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	killed := time.Now()
