@@ -119,7 +119,7 @@ func (m *Mesh) askTime(ctx context.Context, p peer.ID) error {
 	defer cancel()
 	sent := time.Now()
 	local := m.clock.raw()
-	s, err := m.h.NewStream(ctx, p, timeProto)
+	s, err := m.h.NewStream(network.WithAllowLimitedConn(ctx, "time"), p, timeProto)
 	if err != nil {
 		return fmt.Errorf("ask the time: %w", err)
 	}
