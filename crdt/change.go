@@ -4,6 +4,11 @@ package crdt
 // so that a node can tell subscribers what an applied operation changed.
 // It reads only the state's index: it runs for every operation applied,
 // and assembling documents here would make a batch of edits quadratic.
+//
+// Zero for both means "no one session or event": pages of sessions refresh
+// on it (a seat or an appointment changes what counts in every session).
+// Operations whose effect reaches further, into events and names too, are
+// told by TouchesAll.
 func (s *State) Touches(op Op) (session, event OpID) {
 	proposal := func(id OpID) {
 		if sid, ok := s.SessionOf(id); ok {
@@ -24,7 +29,12 @@ func (s *State) Touches(op Op) (session, event OpID) {
 	case *CommentBody:
 		proposal(b.Proposal)
 	case *HideBody:
-		proposal(b.Target)
+		switch s.kindOf(b.Target) {
+		case KindEvent:
+			event = b.Target
+		case KindProposal, KindRevision, KindComment:
+			proposal(b.Target)
+		}
 	case *EventBody:
 		event = op.ID
 	case *EventUpdateBody:
@@ -33,4 +43,29 @@ func (s *State) Touches(op Op) (session, event OpID) {
 		event = b.Event
 	}
 	return session, event
+}
+
+// TouchesAll reports whether op may change what any page shows: a removal
+// (what counts of an identity, everywhere), the seating (every session and
+// who acts), a hidden or shown group or identity name (shown in documents,
+// events and lists alike).
+func (s *State) TouchesAll(op Op) bool {
+	switch b := op.Body.(type) {
+	case *RemovalBody, *SeatingBody:
+		return true
+	case *HideBody:
+		k := s.kindOf(b.Target)
+		return k == KindGroup || k == 0 // 0: not an operation, so an identity's key
+	}
+	return false
+}
+
+// kindOf is the kind of a held operation, 0 if none is held under id.
+func (s *State) kindOf(id OpID) Kind {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if o := s.ops.get(id); o != nil {
+		return o.Body.Kind()
+	}
+	return 0
 }

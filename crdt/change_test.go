@@ -15,6 +15,12 @@ func TestTouches(t *testing.T) {
 	w.op("e", "founder", 26, &EventBody{EventFields{Title: "March", Start: "2026-05-01T10:00:00+02:00", End: "2026-05-01T12:00:00+02:00", Timezone: "Europe/Paris", Status: "confirmed"}})
 	w.op("eu", "founder", 27, &EventUpdateBody{Event: w.ref("e"), Set: EventPatch{Title: ptr("Walk")}})
 	w.op("rsvp", "bob", 28, &ParticipationBody{Event: w.ref("e"), Status: "going"})
+	w.op("he", "founder", 29, &HideBody{Target: w.ref("e"), Hidden: true})
+	w.op("hg", "founder", 30, &HideBody{Target: w.ref("ga"), Hidden: true})
+	w.op("hi", "founder", 31, &HideBody{Target: OpID(who("bob")), Hidden: true})
+	w.op("seat", "founder", 32, &SeatBody{Group: w.ref("ga"), Seated: true})
+	w.op("seating", "founder", 33, &SeatingBody{Seating: SeatingSeated})
+	w.op("rm", "founder", 34, &RemovalBody{Identity: who("bob")})
 	s := w.state()
 	byID := make(map[OpID]Op, len(w.ops))
 	for _, op := range w.ops {
@@ -23,19 +29,26 @@ func TestTouches(t *testing.T) {
 	for _, tc := range []struct {
 		op             string
 		session, event string // names; "" for none
+		all            bool
 	}{
-		{"s", "s", ""},
-		{"s2", "s", ""},
-		{"ga", "", ""},
-		{"p", "s", ""},
-		{"r", "s", ""},
-		{"en", "s", ""},
-		{"c", "s", ""},
-		{"h", "s", ""},
-		{"orphan", "", ""},
-		{"e", "", "e"},
-		{"eu", "", "e"},
-		{"rsvp", "", "e"},
+		{"s", "s", "", false},
+		{"s2", "s", "", false},
+		{"ga", "", "", false},
+		{"p", "s", "", false},
+		{"r", "s", "", false},
+		{"en", "s", "", false},
+		{"c", "s", "", false},
+		{"h", "s", "", false},
+		{"orphan", "", "", false},
+		{"e", "", "e", false},
+		{"eu", "", "e", false},
+		{"rsvp", "", "e", false},
+		{"he", "", "e", false},
+		{"hg", "", "", true},
+		{"hi", "", "", true},
+		{"seat", "", "", false},
+		{"seating", "", "", true},
+		{"rm", "", "", true},
 	} {
 		var want [2]OpID
 		for i, name := range []string{tc.session, tc.event} {
@@ -46,6 +59,9 @@ func TestTouches(t *testing.T) {
 		session, event := s.Touches(byID[w.ref(tc.op)])
 		if session != want[0] || event != want[1] {
 			t.Errorf("%s: Touches = %v, %v; want %v, %v", tc.op, session, event, want[0], want[1])
+		}
+		if all := s.TouchesAll(byID[w.ref(tc.op)]); all != tc.all {
+			t.Errorf("%s: TouchesAll = %v, want %v", tc.op, all, tc.all)
 		}
 	}
 }

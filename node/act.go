@@ -100,16 +100,20 @@ func (n *Node) publish(ctx context.Context, env *crdt.Envelope) {
 // writeMu.
 func (n *Node) apply(ops []crdt.Op, local bool) {
 	changes := make([]Change, 0, len(ops))
+	fresh := make([]bool, len(ops))
 	n.mu.Lock()
-	for _, op := range ops {
-		if n.state.Apply(op) {
+	places := n.flags.watch(n.state, ops, local)
+	for i, op := range ops {
+		if fresh[i] = n.state.Apply(op); fresh[i] {
 			n.unsaved++
 		}
 		n.hlc.Observe(op.Clock)
 		c := Change{Op: op.ID, Kind: op.Body.Kind(), Local: local}
 		c.Session, c.Event = n.state.Touches(op)
+		c.All = n.state.TouchesAll(op)
 		changes = append(changes, c)
 	}
+	n.flags.judge(n.state, places, ops, fresh, local, n.now())
 	n.mu.Unlock()
 	n.notify(changes)
 }

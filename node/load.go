@@ -48,13 +48,17 @@ func (n *Node) load(ctx context.Context) error {
 			matches := key == logKey
 			present := 0
 			n.oplog.ReadIndex(func(ix *recon.Index) {
+				if matches {
+					// Nothing to replay: only the newest clock is needed.
+					it, _ := ix.Last()
+					last = it.Clock
+					return
+				}
 				ix.Range(recon.Bound{}, recon.Infinity(), func(it recon.Item) bool {
-					if !matches {
-						if n.state.Has(it.ID) {
-							present++
-						} else {
-							missing = append(missing, it)
-						}
+					if n.state.Has(it.ID) {
+						present++
+					} else {
+						missing = append(missing, it)
 					}
 					last = it.Clock
 					return true

@@ -49,6 +49,7 @@ type Change struct {
 	Kind    crdt.Kind `json:"kind"`
 	Session crdt.OpID `json:"session,omitzero"` // the session it touches, if any
 	Event   crdt.OpID `json:"event,omitzero"`   // the event it touches, if any
+	All     bool      `json:"all,omitempty"`    // it may change anything shown (a removal, the seating, a hidden name)
 	Local   bool      `json:"local"`            // made on this node
 }
 
@@ -86,6 +87,8 @@ type Node struct {
 
 	// in takes in operations from elsewhere (ingest.go).
 	in pipeline
+	// flags notes arrivals and flags possible backdating (flags.go).
+	flags flagger
 
 	idMu sync.RWMutex
 	ids  []localKey
@@ -124,12 +127,23 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	} else if n.st, err = store.Open(filepath.Join(cfg.Dir, storeDir)); err != nil {
 		return nil, err
 	}
+	flagDir := cfg.Dir
+	if cfg.Memory {
+		flagDir = ""
+	}
+	if err := n.flags.open(flagDir); err != nil {
+		// Flags are this node's notes, not the gathering: a damaged file
+		// must not keep the node from starting.
+		n.log.Warn("starting without the flags of backdating", "err", err)
+	}
 	if err := n.load(ctx); err != nil {
 		n.st.Close()
+		n.flags.close()
 		return nil, err
 	}
 	if err := n.announce(ctx); err != nil {
 		n.st.Close()
+		n.flags.close()
 		return nil, err
 	}
 	return n, nil
@@ -171,6 +185,9 @@ func (n *Node) Close() error {
 		if err := saveGathering(n.dir, n.creds, name); err != nil {
 			n.log.Warn("could not record the gathering's name", "err", err)
 		}
+	}
+	if err := n.flags.close(); err != nil {
+		n.log.Warn("could not save the flags of backdating", "err", err)
 	}
 	return n.st.Close()
 }

@@ -44,16 +44,23 @@ func (n *Node) ActAs(ctx context.Context, as *crdt.IdentityID, body crdt.Body) (
 
 // actAs is ActAs under writeMu.
 func (n *Node) actAs(ctx context.Context, as *crdt.IdentityID, body crdt.Body) (*crdt.Envelope, crdt.Op, error) {
-	var k localKey
-	if as != nil {
-		var ok bool
-		if k, ok = n.identity(*as); !ok || (*as == crdt.IdentityID{}) {
-			return nil, crdt.Op{}, fmt.Errorf("%w: %s", ErrUnknownIdentity, *as)
-		}
-	} else {
-		k, _ = n.identity(n.pick(body))
+	k, err := n.actor(as, body)
+	if err != nil {
+		return nil, crdt.Op{}, err
 	}
 	return n.act(ctx, k.signer, body, nil)
+}
+
+// actor is the local identity *as, or the one pick chooses for body.
+func (n *Node) actor(as *crdt.IdentityID, body crdt.Body) (localKey, error) {
+	if as == nil {
+		k, _ := n.identity(n.pick(body))
+		return k, nil
+	}
+	if k, ok := n.identity(*as); ok && (*as != crdt.IdentityID{}) {
+		return k, nil
+	}
+	return localKey{}, fmt.Errorf("%w: %s", ErrUnknownIdentity, *as)
 }
 
 // pick chooses who acts when the request names nobody (see ActAs). The

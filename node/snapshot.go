@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/convene/convene/internal/atomicfile"
+	"github.com/convene/convene/internal/varint"
 )
 
 // snapshotFile holds the state snapshot, next to the store rather than in
@@ -85,8 +86,8 @@ func readSnapshot(dir string) (snapshotKey, []byte, error) {
 	var key snapshotKey
 	ops := binary.BigEndian.Uint64(b[1:9])
 	b = b[9:]
-	n, w := binary.Uvarint(b)
-	if w <= 0 || n > 1024 || uint64(len(b)-w) < n+4 || ops > 1<<40 {
+	n, w, err := varint.Uvarint(b, 1024)
+	if err != nil || uint64(len(b)-w) < n+4 || ops > 1<<40 {
 		return bad("damaged header")
 	}
 	key.ops = int(ops)

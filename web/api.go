@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -50,6 +51,14 @@ func (s *Server) routes() []route {
 
 		{"PUT", "/hidden/{id}", s.putHidden, false},
 		{"DELETE", "/hidden/{id}", s.deleteHidden, false},
+
+		{"GET", "/members", s.getMembers, false},
+		{"POST", "/removals", s.postRemoval, false},
+		{"GET", "/gathering", s.getGathering, false},
+		{"PATCH", "/gathering", s.patchGathering, false},
+		{"PUT", "/groups/{gid}/seat", s.putSeat, false},
+		{"DELETE", "/groups/{gid}/seat", s.deleteSeat, false},
+		{"GET", "/flags", s.getFlags, false},
 
 		{"GET", "/events", s.getEvents, true},
 		{"POST", "/events", s.postEvent, false},
@@ -272,7 +281,10 @@ func (s *Server) getDocument(w http.ResponseWriter, r *http.Request) {
 	fr := apiv1.FreshnessOf(s.node.Freshness())
 	serveView(s, w, r, "sid", "session", func(st *crdt.State, sid crdt.OpID) (apiv1.Document, bool) {
 		doc, ok := st.Document(sid)
-		return apiv1.Document{Document: doc, Freshness: fr}, ok
+		if !ok {
+			return apiv1.Document{}, false
+		}
+		return documentJSON(st, doc, fr), true
 	})
 }
 
@@ -398,21 +410,9 @@ func (s *Server) endorse(w http.ResponseWriter, r *http.Request, endorse bool) {
 		s.writeErr(w, r, err)
 		return
 	}
-	gid, err := pathID(r, "gid")
-	if err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
-	as, err := queryAs(r)
-	if err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
-	if err := s.node.Endorse(r.Context(), as, pid, gid, endorse); err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.actOn(w, r, "gid", func(ctx context.Context, as *crdt.IdentityID, gid crdt.OpID) error {
+		return s.node.Endorse(ctx, as, pid, gid, endorse)
+	})
 }
 
 func (s *Server) getComments(w http.ResponseWriter, r *http.Request) {
@@ -442,19 +442,8 @@ func (s *Server) putHidden(w http.ResponseWriter, r *http.Request)    { s.hide(w
 func (s *Server) deleteHidden(w http.ResponseWriter, r *http.Request) { s.hide(w, r, false) }
 
 func (s *Server) hide(w http.ResponseWriter, r *http.Request, hidden bool) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
-	as, err := queryAs(r)
-	if err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
-	if _, err := s.node.ActAs(r.Context(), as, &crdt.HideBody{Target: id, Hidden: hidden}); err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.actOn(w, r, "id", func(ctx context.Context, as *crdt.IdentityID, id crdt.OpID) error {
+		_, err := s.node.ActAs(ctx, as, &crdt.HideBody{Target: id, Hidden: hidden})
+		return err
+	})
 }

@@ -15,9 +15,11 @@ func (s *Server) buildPublic(pages http.Handler) http.Handler {
 		writeError(w, http.StatusNotFound, apiv1.CodeNotFound, "no such API endpoint")
 	})
 	if pages != nil {
-		// The projection and events pages; static assets are expected
-		// under /static/ (or /assets/).
+		// The front page (what this address serves), the projection and
+		// events pages; static assets are expected under /static/ (or
+		// /assets/).
 		for _, p := range []string{
+			"GET /{$}",
 			"GET /s/{sid}/projection",
 			"GET /events",
 			"GET /events/{eid}",

@@ -135,7 +135,8 @@ func TestPublicHandler(t *testing.T) {
 		{"/api/v1/status", 404},
 		{"/api/v1/identities", 404},
 		{"/api/v1/proposals/" + c.session.ID + "/revisions", 404},
-		{"/", 404},
+		{"/", 200}, // the front page: what the public address serves
+		{"/nowhere", 404},
 		{"/s/" + c.session.ID, 404},
 		{"/network", 404},
 	}

@@ -208,30 +208,24 @@ func (ix *Index) shiftRight(b, r *block, k int) {
 
 // Load replaces the contents of the index with items, which must be sorted
 // in ascending order without duplicates (as a store scan yields them). It
-// runs in linear time and fills blocks completely.
+// runs in linear time and fills blocks completely. On error the index is
+// unchanged.
 func (ix *Index) Load(items []Item) error {
-	blocks := make([]*block, 0, (len(items)+blockCap-1)/blockCap)
-	var total sum
-	var prev key
+	fresh := NewIndex()
+	buf := make([]byte, 0, min(len(items), blockCap)*keyLen)
 	for i, it := range items {
 		if it.Clock.Wall < 0 {
 			return fmt.Errorf("recon: load: item %d (%s) has a negative clock", i, it)
 		}
 		k := keyOf(it)
-		if i > 0 && cmpKey(&prev, &k) >= 0 {
-			return fmt.Errorf("recon: load: item %d (%s) is not above the one before it", i, it)
+		if buf = append(buf, k[:]...); len(buf) == cap(buf) || i == len(items)-1 {
+			if err := fresh.AppendPacked(buf); err != nil {
+				return fmt.Errorf("recon: load: %w", err)
+			}
+			buf = buf[:0]
 		}
-		prev = k
-		if len(blocks) == 0 || blocks[len(blocks)-1].n == blockCap {
-			blocks = append(blocks, &block{})
-		}
-		b := blocks[len(blocks)-1]
-		b.keys[b.n] = k
-		b.n++
-		b.sum.add(&k)
-		total.add(&k)
 	}
-	ix.blocks, ix.n, ix.total = blocks, len(items), total
+	ix.blocks, ix.n, ix.total = fresh.blocks, fresh.n, fresh.total
 	return nil
 }
 
@@ -386,4 +380,78 @@ func (ix *Index) hasKey(k *key) bool {
 	b := ix.blocks[ix.findBlock(k)]
 	i := searchBlock(b, k)
 	return i < b.n && b.keys[i] == *k
+}
+
+// KeySize is the size of one item in the packed form that AppendPacked
+// reads and Packed writes: wall and logical clock big-endian, then the id.
+const KeySize = keyLen
+
+// Last returns the greatest item, if the index holds any.
+func (ix *Index) Last() (Item, bool) {
+	for b := len(ix.blocks) - 1; b >= 0; b-- {
+		if n := ix.blocks[b].n; n > 0 {
+			return ix.blocks[b].keys[n-1].item(), true
+		}
+	}
+	return Item{}, false
+}
+
+// Packed calls fn with the items in order, packed KeySize bytes each, at
+// most one block's worth per call. chunk is only valid during the call.
+// node/store persists the index this way, so that a clean start reads it
+// back with AppendPacked instead of scanning and decoding every key.
+func (ix *Index) Packed(fn func(chunk []byte) error) error {
+	buf := make([]byte, 0, blockCap*keyLen)
+	for _, b := range ix.blocks {
+		buf = buf[:0]
+		for i := range b.n {
+			buf = append(buf, b.keys[i][:]...)
+		}
+		if len(buf) == 0 {
+			continue
+		}
+		if err := fn(buf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AppendPacked adds items packed as Packed writes them, which must all be
+// above the items already held and in strictly ascending order; blocks are
+// filled completely, as Load fills them. On error the index is unchanged.
+func (ix *Index) AppendPacked(packed []byte) error {
+	if len(packed)%keyLen != 0 {
+		return fmt.Errorf("recon: packed items: %d bytes is not a whole number of items", len(packed))
+	}
+	var prev key
+	have := false
+	if last, ok := ix.Last(); ok {
+		prev, have = keyOf(last), true
+	}
+	// Checked before anything is added, so that a damaged chunk leaves
+	// the index as it was.
+	for off, i := 0, 0; off < len(packed); off, i = off+keyLen, i+1 {
+		k := key(packed[off : off+keyLen])
+		if k[0]&0x80 != 0 {
+			return fmt.Errorf("recon: packed item %d has a negative clock", i)
+		}
+		if have && cmpKey(&prev, &k) >= 0 {
+			return fmt.Errorf("recon: packed item %d (%s) is not above the one before it", i, k.item())
+		}
+		prev, have = k, true
+	}
+	for off := 0; off < len(packed); off += keyLen {
+		k := key(packed[off : off+keyLen])
+		if len(ix.blocks) == 0 || ix.blocks[len(ix.blocks)-1].n == blockCap {
+			ix.blocks = append(ix.blocks, &block{})
+		}
+		b := ix.blocks[len(ix.blocks)-1]
+		b.keys[b.n] = k
+		b.n++
+		b.sum.add(&k)
+		ix.total.add(&k)
+		ix.n++
+	}
+	return nil
 }

@@ -158,3 +158,74 @@ func TestIndexLoadRejects(t *testing.T) {
 		t.Error("Has a negative clock")
 	}
 }
+
+func TestIndexPackedRoundTrip(t *testing.T) {
+	for _, n := range []int{0, 1, blockCap, blockCap + 1, 3*blockCap + 17} {
+		rnd := newRand(uint64(n) + 1)
+		items := randItems(rnd, n)
+		// Inserted one by one, so blocks are partly full, as a running
+		// node's are when it closes.
+		ix := indexOf(t, items)
+		var packed []byte
+		if err := ix.Packed(func(chunk []byte) error {
+			if len(chunk) > blockCap*KeySize || len(chunk)%KeySize != 0 {
+				t.Fatalf("n=%d: chunk of %d bytes", n, len(chunk))
+			}
+			packed = append(packed, chunk...)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		// Read back in uneven chunks, as a file reader may hand them.
+		got := NewIndex()
+		for off := 0; off < len(packed); {
+			end := min(len(packed), off+KeySize*(1+rnd.IntN(400)))
+			if err := got.AppendPacked(packed[off:end]); err != nil {
+				t.Fatalf("n=%d: %v", n, err)
+			}
+			off = end
+		}
+		if got.Len() != n || got.Digest() != ix.Digest() {
+			t.Fatalf("n=%d: read back %d items, digest %s; want %d, %s", n, got.Len(), got.Digest(), n, ix.Digest())
+		}
+		sameItems(t, "read back", allItems(got), sortedCopy(items))
+		last, ok := got.Last()
+		if ok != (n > 0) || (ok && last != sortedCopy(items)[n-1]) {
+			t.Fatalf("n=%d: Last = %s, %v", n, last, ok)
+		}
+	}
+}
+
+func TestIndexAppendPackedRejects(t *testing.T) {
+	sorted := sortedCopy(randItems(newRand(5), 4))
+	pack := func(items ...Item) []byte {
+		var b []byte
+		for _, it := range items {
+			k := keyOf(it)
+			b = append(b, k[:]...)
+		}
+		return b
+	}
+	neg := pack(sorted[2])
+	neg[0] |= 0x80
+	for name, packed := range map[string][]byte{
+		"unsorted":      pack(sorted[3], sorted[2]),
+		"duplicate":     pack(sorted[2], sorted[2]),
+		"below held":    pack(sorted[0]),
+		"negative":      neg,
+		"partial item":  pack(sorted[2])[:KeySize-1],
+		"equal to last": pack(sorted[1]),
+	} {
+		ix := NewIndex()
+		if err := ix.AppendPacked(pack(sorted[0], sorted[1])); err != nil {
+			t.Fatal(err)
+		}
+		before := ix.Digest()
+		if err := ix.AppendPacked(packed); err == nil {
+			t.Errorf("%s: appended", name)
+		}
+		if ix.Digest() != before || ix.Len() != 2 {
+			t.Errorf("%s: a refused append changed the index", name)
+		}
+	}
+}

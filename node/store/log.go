@@ -30,6 +30,12 @@ type Log struct {
 	// mirrors the stored keys and answers membership without a disk read.
 	mu sync.RWMutex
 	ix *recon.Index
+	// saved: the index was read from the file the last Close saved (whose
+	// checksum is savedSum), not scanned; changed: a write added to it
+	// since. Close rewrites only the marker of a saved, unchanged index.
+	saved    bool
+	savedSum uint32
+	changed  bool
 }
 
 func openLog(ctx context.Context, s *Store, g crdt.GatheringID) (*Log, error) {
@@ -39,24 +45,53 @@ func openLog(ctx context.Context, s *Store, g crdt.GatheringID) (*Log, error) {
 		opsPref: "/g/" + g.String() + "/o",
 		idsPref: "/g/" + g.String() + "/i",
 	}
-	// A key-only scan: the items are in the keys, so no value is read.
-	var items []Item
-	err := s.scan(ctx, l.opsPref, nil, true, func(k, _ []byte) error {
-		it, err := l.parseOpKey(k)
-		if err != nil {
-			return err
+	ix, sum, err := s.loadIndex(ctx, g)
+	if err != nil {
+		return nil, err
+	}
+	l.saved, l.savedSum = ix != nil, sum
+	if ix == nil {
+		if ix, err = l.scanIndex(ctx); err != nil {
+			return nil, err
 		}
-		items = append(items, it)
+	}
+	l.ix = ix
+	return l, nil
+}
+
+// scanIndex builds the log's index from its keys: a key-only scan, since
+// the items are in the keys, whose hex decodes straight into the index's
+// packed form, a chunk at a time.
+func (l *Log) scanIndex(ctx context.Context) (*recon.Index, error) {
+	ix := recon.NewIndex()
+	chunk := make([]byte, 0, 1024*recon.KeySize)
+	flush := func() error {
+		err := ix.AppendPacked(chunk)
+		chunk = chunk[:0]
+		return err
+	}
+	p := len(l.opsPref) + 1
+	err := l.s.scan(ctx, l.opsPref, nil, true, func(k, _ []byte) error {
+		if len(k) != p+2*itemSize {
+			return fmt.Errorf("store: malformed key %q", k)
+		}
+		n := len(chunk)
+		chunk = chunk[:n+itemSize]
+		if _, err := hex.Decode(chunk[n:], k[p:]); err != nil {
+			return fmt.Errorf("store: malformed key %q", k)
+		}
+		if len(chunk) == cap(chunk) {
+			return flush()
+		}
 		return nil
 	})
+	if err == nil {
+		err = flush()
+	}
 	if err != nil {
-		return nil, fmt.Errorf("store: load %s: %w", g, err)
+		return nil, fmt.Errorf("store: load %s: %w", l.g, err)
 	}
-	l.ix = recon.NewIndex()
-	if err := l.ix.Load(items); err != nil {
-		return nil, fmt.Errorf("store: load %s: %w", g, err)
-	}
-	return l, nil
+	return ix, nil
 }
 
 // Gathering is the gathering whose operations the log holds.
@@ -168,6 +203,7 @@ func (l *Log) PutNew(ctx context.Context, envs []*crdt.Envelope) ([]*crdt.Envelo
 	for _, e := range fresh {
 		l.ix.Insert(Item{Clock: e.Clock, ID: e.ID()})
 	}
+	l.changed = true
 	return fresh, nil
 }
 
@@ -239,6 +275,11 @@ func (l *Log) Items(ctx context.Context, fn func(Item) error) error {
 		return err
 	}
 	defer l.s.inflight.Done()
+	return l.eachItem(ctx, fn)
+}
+
+// eachItem is Items for a caller that already holds the store open.
+func (l *Log) eachItem(ctx context.Context, fn func(Item) error) error {
 	return l.s.scan(ctx, l.opsPref, nil, true, func(k, _ []byte) error {
 		it, err := l.parseOpKey(k)
 		if err != nil {

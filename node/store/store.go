@@ -8,7 +8,8 @@
 //	/g/<gathering hex>/i/<id hex>                                  wall|logical (12 bytes)
 //
 // so that the datastore's key order is the (clock, id) order that set
-// reconciliation ranges over. Writes are synced before Put returns: an
+// reconciliation ranges over. /x/recon/<gathering hex> marks the log's
+// index file saved at Close as current (index.go). Writes are synced before Put returns: an
 // operation a node acknowledged survives a crash or power loss.
 package store
 
@@ -39,6 +40,10 @@ type Store struct {
 	db  *pebble.DB
 	fs  vfs.FS // the file system under db, for free-space checks
 	dir string
+	// realFS: fs is the operating system's, so the indexes of the logs
+	// are saved beside pebble's files at Close (index.go).
+	realFS bool
+	log    *slog.Logger
 
 	// failed is set once pebble reported a fatal write error; from then on
 	// every write is refused (reads go on) until the store is reopened.
@@ -94,7 +99,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	return &Store{ds: d, db: d.DB, fs: fs, dir: dir, logs: make(map[crdt.GatheringID]*Log)}, nil
+	return &Store{ds: d, db: d.DB, fs: fs, dir: dir, realFS: o.fs == nil, log: o.log, logs: make(map[crdt.GatheringID]*Log)}, nil
 }
 
 // Errors of writing.
@@ -267,6 +272,7 @@ func (s *Store) Close() error {
 		// acknowledged) and let the process exit.
 		return fmt.Errorf("store: %w: %w", ErrFailed, *p)
 	}
+	s.saveIndexes(context.Background())
 	if err := s.ds.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}

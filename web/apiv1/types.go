@@ -120,6 +120,19 @@ type (
 type Document struct {
 	crdt.Document
 	Freshness Freshness `json:"freshness"`
+	// Groups names every group the document mentions (authors, endorsers,
+	// waiting proposals), in a stable human order: by name, then by id.
+	// Pages list endorsing groups in this order.
+	Groups []GroupName `json:"groups"`
+	// Comments counts each proposal's comments (hidden ones included), by
+	// proposal id.
+	Comments map[crdt.OpID]int `json:"comments"`
+}
+
+// GroupName is a group as a document names it; Name is "" when hidden.
+type GroupName struct {
+	ID   crdt.OpID `json:"id"`
+	Name string    `json:"name"`
 }
 
 // Proposal is GET /proposals/{pid}: the proposal as in the document, with
@@ -170,6 +183,7 @@ type Event struct {
 	Created      time.Time          `json:"created"`
 	Modified     time.Time          `json:"modified"`
 	Sequence     int                `json:"sequence"`
+	Hidden       bool               `json:"hidden"`
 }
 
 // EventOf is the wire form of an event.
@@ -196,6 +210,7 @@ func EventOf(e crdt.Event) Event {
 		Created:      e.Created,
 		Modified:     e.Modified,
 		Sequence:     e.Sequence,
+		Hidden:       e.Hidden,
 	}
 }
 

@@ -25,9 +25,9 @@ func TestBrowserNodeGone(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	dir := t.TempDir()
-	args := []string{"--data", dir, "--ui", addr} // --ui: a later flag wins over startNode's
+	ui := []string{"--ui", addr} // a later flag wins over startNodeIn's
 	b := &browserTest{t: t}
-	b.url, _, b.token = startNode(t, args...)
+	b.url, _, b.token = startNodeIn(t, dir, ui...)
 	b.browser = sharedBrowser(t, chromium)
 
 	tab := b.tab()
@@ -59,17 +59,6 @@ func TestBrowserNodeGone(t *testing.T) {
 		t.Errorf("the page took %v to notice its node was gone; want ≤ 5 s", took)
 	}
 
-	startNode(t, args...)
+	startNodeIn(t, dir, ui...)
 	b.waitJS(tab, `document.getElementById('node-gone').hidden && document.getElementById('node-banner').hidden`)
-}
-
-// dataDir is the data directory startNode gives `convene run`: the one
-// named by --data in extra (to restart a node on its data), else a new one.
-func dataDir(t *testing.T, extra []string) string {
-	for i, a := range extra {
-		if a == "--data" && i+1 < len(extra) {
-			return extra[i+1]
-		}
-	}
-	return t.TempDir()
 }

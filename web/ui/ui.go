@@ -37,8 +37,9 @@ type Config struct {
 	// registration or edit controls) and their assets: it is the view for
 	// phones in the room (--ui-public).
 	ReadOnly bool
-	// JoinURL returns the URL phones use to open the read-only view, for the
-	// projection's QR code. It may be nil or return "".
+	// JoinURL returns the base URL phones use to open the read-only view
+	// (no trailing slash), for the projection's QR code, which adds the
+	// session's projection path. It may be nil or return "".
 	JoinURL func() string
 	// Invite returns the gathering's invite, shown on /network. It may be nil
 	// or return "" (the public handler has no invite).
@@ -55,10 +56,12 @@ var pages = map[string]struct{ file, script, class string }{
 	"events":     {"events.html", "events.js", "page-events"},
 	"event":      {"event.html", "event.js", "page-event"},
 	"network":    {"network.html", "network.js", "page-network"},
+	"facilitate": {"facilitate.html", "facilitate.js", "page-facilitate"},
+	"public":     {"public.html", "public.js", "page-public"},
 }
 
 // publicPages are the pages (and scripts) the read-only handler serves.
-var publicPages = map[string]bool{"projection": true, "events": true, "event": true}
+var publicPages = map[string]bool{"projection": true, "events": true, "event": true, "public": true}
 
 // sharedScripts are modules every page imports.
 var sharedScripts = map[string]bool{"common.js": true, "app.css": true, "events-common.js": true}
@@ -111,10 +114,15 @@ func New(cfg Config) (http.Handler, error) {
 	mux.HandleFunc("GET /events/{eid}", h.page("event", "eid"))
 	mux.HandleFunc("GET /static/{file}", h.serveStatic)
 	mux.HandleFunc("GET /qr.png", h.serveQR)
-	if !cfg.ReadOnly {
+	if cfg.ReadOnly {
+		// The public address's front page: what it serves, for a phone
+		// that opened the bare address.
+		mux.HandleFunc("GET /{$}", h.page("public", ""))
+	} else {
 		mux.HandleFunc("GET /{$}", h.page("home", ""))
 		mux.HandleFunc("GET /s/{sid}", h.page("scribe", "sid"))
 		mux.HandleFunc("GET /network", h.page("network", ""))
+		mux.HandleFunc("GET /facilitate", h.page("facilitate", ""))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		setSecurityHeaders(w)
@@ -210,14 +218,22 @@ func publicScript(file string) bool {
 	return false
 }
 
-// serveQR renders the join URL or the invite as a QR code. It never encodes
-// text from the request: "for" only picks which of the two.
+// serveQR renders the join URL or the invite as a QR code. "for" picks
+// which of the two; for the join URL, "s" (a session id, checked like a
+// page path's) makes it that session's live projection.
 func (h *handler) serveQR(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(w)
 	var content string
 	switch r.URL.Query().Get("for") {
 	case "join":
 		content = call(h.cfg.JoinURL)
+		if sid := r.URL.Query().Get("s"); content != "" && sid != "" {
+			if !idPattern.MatchString(sid) {
+				http.NotFound(w, r)
+				return
+			}
+			content = strings.TrimRight(content, "/") + "/s/" + sid + "/projection"
+		}
 	case "invite":
 		if !h.cfg.ReadOnly {
 			content = call(h.cfg.Invite)

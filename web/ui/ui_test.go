@@ -21,7 +21,7 @@ func TestRouting(t *testing.T) {
 		path         string
 		full, public int
 	}{
-		{"/", 200, 404},
+		{"/", 200, 200},
 		{"/s/" + sid, 200, 404},
 		{"/s/" + sid + "/projection", 200, 200},
 		{"/events", 200, 200},
@@ -34,6 +34,7 @@ func TestRouting(t *testing.T) {
 		{"/static/scribe.js", 200, 404},
 		{"/static/network.js", 200, 404},
 		{"/static/home.js", 200, 404},
+		{"/static/public.js", 200, 200},
 		{"/static/nothing.js", 404, 404},
 		{"/qr.png?for=join", 200, 200},
 		{"/qr.png?for=invite", 200, 404},

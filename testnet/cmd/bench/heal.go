@@ -56,7 +56,26 @@ func benchHeal(ctx context.Context, l *lab, cfg config) section {
 		fmt.Sprintf("On the wire (every protocol and its framing): %s; of it reconciliation frames %s (%.2f of the budget); %d reconciliation sessions, %d operations pushed (%.2f × the differences).",
 			mb(res.WireBytes), mb(res.ReconBytes), float64(res.ReconBytes)/float64(res.Budget), res.Sessions, res.OpsPushed, float64(res.OpsPushed)/float64(max(res.Differences, 1))),
 	)
+	healGrowth(ctx, l, &sec)
 	return sec
+}
+
+// healGrowth heals two single nodes at 100, 1,000 and 10,000 differences
+// (each wrote half of them while apart), so that the report shows how time
+// and bytes grow with the difference rather than one point.
+func healGrowth(ctx context.Context, l *lab, sec *section) {
+	table := "| differences | converged in | on the wire | budget | ratio | bytes per difference | sessions |\n|---|---|---|---|---|---|---|\n"
+	for _, diffs := range []int{100, 1_000, 10_000} {
+		opts := testnet.HealOptions{Island: 1, OpsPerIsland: diffs / 2, Latency: lanLatency, Dir: l.dir(fmt.Sprintf("heal-%d", diffs))}
+		res, err := healInChild(ctx, opts)
+		if err != nil {
+			table += fmt.Sprintf("| %d | not measured: %s | | | | | |\n", diffs, cell(err.Error()))
+			continue
+		}
+		table += fmt.Sprintf("| %d | %s | %.1f kB | %.1f kB | %.2f | %.0f B | %d |\n", res.Differences, ms(res.Converge), float64(res.WireBytes)/1e3, float64(res.Budget)/1e3,
+			res.BudgetRatio(), float64(res.WireBytes)/float64(max(res.Differences, 1)), res.Sessions)
+	}
+	sec.growth = append(sec.growth, fmt.Sprintf("Two nodes (islands of one) healing after each wrote half the differences, links delayed by %s each way; the budget is 1.25 × the compressed missing operations + 64 B per difference:\n\n%s", lanLatency, table))
 }
 
 // healInChild runs healChild in a new process of this program.

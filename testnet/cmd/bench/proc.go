@@ -58,6 +58,12 @@ func (l *lab) close() {
 	for _, p := range procs {
 		p.Kill()
 	}
+	// CONVENE_BENCH_KEEP=1 keeps the data directories, to profile or
+	// time a start again by hand without generating them anew.
+	if os.Getenv("CONVENE_BENCH_KEEP") != "" {
+		fmt.Fprintf(os.Stderr, "bench: kept %s\n", l.tmp)
+		return
+	}
 	os.RemoveAll(l.tmp)
 }
 

@@ -23,6 +23,7 @@ type section struct {
 	title   string
 	rows    []row
 	details []string // how it was measured, extra figures
+	growth  []string // paragraphs with a Markdown table each: how cost grows with size
 	misses  []string // paragraphs: where the time or bytes go
 	err     error    // the benchmark could not run
 }
@@ -211,6 +212,12 @@ func writeReport(file string, m machine, args string, secs []section) error {
 		}
 		if len(s.details) > 0 {
 			b.WriteString("\n")
+		}
+		if len(s.growth) > 0 {
+			fmt.Fprintf(&b, "### How it grows\n\n")
+			for _, p := range s.growth {
+				fmt.Fprintf(&b, "%s\n", p)
+			}
 		}
 		if len(s.misses) > 0 {
 			fmt.Fprintf(&b, "### Where it goes\n\n")

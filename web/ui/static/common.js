@@ -279,3 +279,23 @@ async function watchNode() {
 
 watchNode();
 setInterval(watchNode, WATCH_EVERY);
+
+// documentGroups reads a document's group names (the API gives them in
+// reading order). name(id) is a group's name, or a placeholder when it is
+// hidden or unknown; endorsers(p) names p's endorsing groups in that order.
+export function documentGroups(doc) {
+  const order = (doc && doc.groups) || [];
+  const byId = new Map(order.map((g, i) => [g.id, { name: g.name, i }]));
+  const name = (id) => {
+    const g = byId.get(id);
+    if (!g) return shortId(id);
+    return g.name || t('group.hidden');
+  };
+  const endorsers = (p) => (p.endorsed_by || []).slice()
+    .sort((a, b) => (byId.has(a) ? byId.get(a).i : Infinity) - (byId.has(b) ? byId.get(b).i : Infinity))
+    .map(name);
+  return { name, endorsers };
+}
+
+// utf8Length is what the API counts text limits in.
+export function utf8Length(s) { return new TextEncoder().encode(s).length; }

@@ -1,7 +1,7 @@
 // One event: details, registration (going / maybe / not going, with the
 // waitlist), editing, and its .ics file.
 
-import { $, PAGE, api, errorText, fillSelect, follow, live, store, t } from './common.js';
+import { $, LANG, PAGE, api, errorText, fillSelect, follow, live, store, t } from './common.js';
 import { countsText, fillForm, placeText, readForm, statusText, whenText } from './events-common.js';
 
 const eid = PAGE.eid;
@@ -9,6 +9,16 @@ const enc = encodeURIComponent;
 let current = null;
 let identities = [];
 let identity = store.get('identity');
+
+// languageName says "Spanish" (in the page's language) for "es"; a tag
+// the browser does not know stays as written.
+function languageName(tag) {
+  try {
+    return new Intl.DisplayNames([LANG], { type: 'language' }).of(tag) || tag;
+  } catch (e) {
+    return tag;
+  }
+}
 
 function paint(ev) {
   current = ev;
@@ -24,7 +34,7 @@ function paint(ev) {
   if (web) $('event-online-link').setAttribute('href', url);
   $('event-description').textContent = ev.description || '';
   const meta = [];
-  if (ev.language) meta.push(t('event.language_is', { lang: ev.language }));
+  if (ev.language) meta.push(t('event.language_is', { lang: languageName(ev.language) }));
   if ((ev.tags || []).length) meta.push(t('event.tags_are', { tags: ev.tags.join(', ') }));
   $('event-meta').textContent = meta.join(' · ');
   $('event-counts').textContent = countsText(ev);
@@ -117,5 +127,5 @@ function emptyOf(v) {
   return '';
 }
 
-follow((c) => c.event === eid, refresh);
+follow((c) => c.all || c.event === eid, refresh);
 refresh();

@@ -83,10 +83,13 @@ export function statusText(status) {
   return t('status.' + (status || 'confirmed'));
 }
 
+// countsText says who is coming. A cancelled event has no places to take
+// or wait for; "0 maybe" is noise.
 export function countsText(ev) {
+  if (ev.status === 'cancelled') return statusText('cancelled');
   const parts = [t('event.going', { n: ev.going || 0 })];
   if (ev.capacity) parts[0] = t('event.going_of', { n: ev.going || 0, cap: ev.capacity });
-  parts.push(t('event.maybe', { n: ev.maybe || 0 }));
+  if (ev.maybe) parts.push(t('event.maybe', { n: ev.maybe }));
   if (ev.waitlist) parts.push(t('event.waitlist', { n: ev.waitlist }));
   return parts.join(' · ');
 }

@@ -12,9 +12,21 @@ async function refresh() {
     $('freshness').textContent = errorText(e);
     return;
   }
-  events = (events || []).slice().sort((a, b) => new Date(a.start) - new Date(b.start));
-  const days = $('days');
-  clear(days);
+  // Upcoming first, soonest first; past events apart, latest first.
+  const now = Date.now();
+  const ends = (ev) => new Date(ev.end || ev.start).getTime();
+  events = events || [];
+  const upcoming = events.filter((ev) => ends(ev) >= now).sort((a, b) => new Date(a.start) - new Date(b.start));
+  const past = events.filter((ev) => ends(ev) < now).sort((a, b) => new Date(b.start) - new Date(a.start));
+  byDay($('days'), upcoming, 'h2');
+  byDay($('past-days'), past, 'h3');
+  $('past').hidden = past.length === 0;
+  $('no-events').hidden = events.length > 0;
+}
+
+// byDay lists events under a heading per day, in each event's own zone.
+function byDay(into, events, heading) {
+  clear(into);
   let cur = null;
   let list = null;
   for (const ev of events) {
@@ -22,11 +34,10 @@ async function refresh() {
     if (!cur || cur.key !== d.key) {
       cur = d;
       list = el('ul', { class: 'cards' });
-      days.append(el('section', { class: 'day' }, el('h2', {}, d.label), list));
+      into.append(el('section', { class: 'day' }, el(heading, {}, d.label), list));
     }
     list.append(eventCard(ev, false));
   }
-  $('no-events').hidden = events.length > 0;
 }
 
 if (!PAGE.read_only) {
@@ -44,5 +55,5 @@ if (!PAGE.read_only) {
   });
 }
 
-follow((c) => !!c.event, refresh);
+follow((c) => c.all || !!c.event, refresh);
 refresh();

@@ -23,6 +23,9 @@ async function loadStatus() {
       p.since ? el('span', { class: 'muted' }, t('peers.since', { ago: relTime(p.since) })) : null));
   }
   $('no-peers').hidden = (st.peers || []).length > 0;
+  // A laptop that has never met another: say how the others get in.
+  const met = (st.peers || []).length > 0 || (st.freshness && st.freshness.last_sync);
+  $('first-run').hidden = !!met;
 }
 
 async function loadSessions() {

@@ -1,8 +1,10 @@
 // The projection: the ranked document in large type, live, no controls.
 // Rank changes slide into place and changed items light up, unless the
-// viewer asked for reduced motion.
+// viewer asked for reduced motion. On a projector the whole document fits
+// one screen: two columns past a few proposals, then smaller type down to
+// a size still readable from the back, then a slow scroll.
 
-import { $, PAGE, api, el, follow, freshnessLine, t, tn } from './common.js';
+import { $, PAGE, api, documentGroups, el, follow, freshnessLine, t, tn } from './common.js';
 
 const sid = PAGE.sid;
 const items = new Map(); // id → {li, text, count, key}
@@ -14,8 +16,14 @@ function makeItem(p) {
     rank: el('span', { class: 'rank' }),
     text: el('span', { class: 'ptext' }),
     count: el('span', { class: 'count' }),
+    merging: el('span', { class: 'merging', hidden: true }),
+    endorsers: el('span', { class: 'endorsers' }),
+    author: el('span', { class: 'author' }),
   };
-  it.li = el('li', { class: 'proposal', dataset: { id: p.id } }, it.rank, it.text, it.count);
+  it.li = el('li', { class: 'proposal', dataset: { id: p.id } }, it.rank,
+    el('div', { class: 'pbody' }, it.text,
+      el('p', { class: 'pgroups' }, it.merging, it.endorsers, it.author)),
+    it.count);
   return it;
 }
 
@@ -31,6 +39,7 @@ function paint(doc) {
   const before = new Map();
   for (const [id, it] of items) before.set(id, it.li.getBoundingClientRect().top);
 
+  const groups = documentGroups(doc);
   const seen = new Set();
   const changed = [];
   (doc.proposals || []).forEach((p, i) => {
@@ -39,7 +48,9 @@ function paint(doc) {
     const fresh = !it;
     if (fresh) { it = makeItem(p); items.set(p.id, it); }
     const text = p.hidden ? t('proposal.hidden') : p.text;
-    const key = [p.rank, text, p.endorsements, p.conflict].join('\u0000');
+    const endorsers = groups.endorsers(p);
+    const versions = (p.heads || []).length;
+    const key = [p.rank, text, p.endorsements, p.conflict, versions, endorsers.join(','), p.group].join('\u0000');
     if (!fresh && it.key !== key) changed.push(it);
     if (fresh && before.size > 0) changed.push(it);
     it.key = key;
@@ -48,6 +59,10 @@ function paint(doc) {
     it.text.classList.toggle('muted', !!p.hidden);
     it.count.textContent = tn('projection.endorsements', p.endorsements || 0);
     it.li.classList.toggle('conflict', !!p.conflict);
+    it.merging.hidden = !p.conflict;
+    it.merging.textContent = p.conflict ? tn('projection.merging', Math.max(versions, 2)) : '';
+    it.endorsers.textContent = endorsers.length ? t('projection.endorsed_by', { groups: endorsers.join(', ') }) : '';
+    it.author.textContent = t('projection.written_by', { group: groups.name(p.group) });
     if (list.children[i] !== it.li) list.insertBefore(it.li, list.children[i] || null);
   });
   for (const [id, it] of items) {
@@ -57,6 +72,7 @@ function paint(doc) {
   const waiting = (doc.waiting || []).length;
   $('waiting-line').hidden = waiting === 0;
   $('waiting-line').textContent = waiting ? tn('projection.waiting', waiting) : '';
+  fit();
 
   if (reduced.matches) {
     for (const it of changed) it.li.classList.add('changed-static');
@@ -87,6 +103,72 @@ function paint(doc) {
     it.li.classList.add('changed');
   }
 }
+
+// The sizes the type may take on a projector, in CSS pixels: the largest
+// reads well from the back of a hall, the smallest still from the back of
+// a classroom on a 1280×800 projector.
+const largest = 36;
+const smallest = 20;
+const projector = window.matchMedia('(min-width: 900px)');
+let scroller = 0;
+
+function overflows() {
+  return document.documentElement.scrollHeight > window.innerHeight;
+}
+
+// fit makes the document fit the screen: two columns, then smaller type,
+// then (only if it still does not fit) a slow scroll.
+function fit() {
+  const list = $('proposals');
+  list.style.fontSize = '';
+  list.classList.remove('two-col');
+  document.body.classList.remove('scrolls', 'dense');
+  clearInterval(scroller);
+  if (!projector.matches) return; // a phone scrolls as usual
+  list.classList.toggle('two-col', list.children.length > 4);
+  // Dense (a smaller title and code) only when the full size does not fit.
+  for (const dense of [false, true]) {
+    document.body.classList.toggle('dense', dense);
+    let size = largest;
+    list.style.fontSize = size + 'px';
+    while (overflows() && size > smallest) {
+      size -= 1;
+      list.style.fontSize = size + 'px';
+    }
+    if (!overflows()) break;
+  }
+  if (overflows() && !reduced.matches) {
+    document.body.classList.add('scrolls');
+    let down = true;
+    scroller = setInterval(() => {
+      const end = document.documentElement.scrollHeight - window.innerHeight;
+      if (down && window.scrollY >= end - 1) down = false;
+      else if (!down && window.scrollY <= 0) down = true;
+      window.scrollBy(0, down ? 1 : -1);
+    }, 80);
+  }
+}
+window.addEventListener('resize', fit);
+const code = document.querySelector('.join img');
+if (code) code.addEventListener('load', fit);
+
+// The operator's menu: hidden on the projector, shown by the corner
+// control or the M key, hidden again by Escape.
+function operator(show) {
+  document.body.classList.toggle('operator', show);
+  $('kiosk-toggle').setAttribute('aria-expanded', show ? 'true' : 'false');
+  $('kiosk-toggle').textContent = show ? t('projection.menu_hide') : t('projection.menu');
+  fit();
+}
+$('kiosk-toggle').addEventListener('click', (ev) => {
+  ev.preventDefault();
+  operator(!document.body.classList.contains('operator'));
+});
+document.addEventListener('keydown', (ev) => {
+  if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  if (ev.key === 'm' || ev.key === 'M') operator(!document.body.classList.contains('operator'));
+  else if (ev.key === 'Escape') operator(false);
+});
 
 async function refresh() {
   try {

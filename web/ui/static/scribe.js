@@ -2,8 +2,8 @@
 // endorse, resolve conflicts, read history, comment.
 
 import {
-  $, PAGE, api, clear, el, errorText, fillSelect, fmtDateTime, follow,
-  freshnessLine, live, shortId, store, t, tn, ApiError,
+  $, PAGE, api, clear, documentGroups, el, errorText, fillSelect, fmtDateTime,
+  follow, freshnessLine, live, shortId, store, t, tn, utf8Length, ApiError,
 } from './common.js';
 import { renderDiff } from './diff.js';
 
@@ -23,6 +23,34 @@ const state = {
 const items = new Map();
 
 const showFreshness = freshnessLine($('freshness'));
+
+// The API's limit on a proposal's text, in bytes (maxlength counts
+// characters, so the page checks bytes before sending).
+const maxText = 8000;
+
+function tooLong(text) {
+  const n = utf8Length(text);
+  return n > maxText ? t('proposal.too_long', { n, max: maxText }) : '';
+}
+
+// On a phone, "Who is writing" folds to one line once an identity and a
+// group are chosen; "Change" opens it again.
+let youOpen = false;
+$('you-change').addEventListener('click', () => {
+  youOpen = !youOpen;
+  paintYou();
+  if (youOpen) $('identity').focus();
+});
+
+function paintYou() {
+  const folded = canAct() && !youOpen;
+  $('you').classList.toggle('chosen', canAct());
+  $('you').classList.toggle('folded', folded);
+  $('you-change').setAttribute('aria-expanded', folded ? 'false' : 'true');
+  $('you-change').textContent = folded ? t('scribe.change') : t('scribe.fold');
+  $('you-summary').textContent = canAct()
+    ? t('scribe.writing_as', { identity: identityName(state.identity), group: groupName(state.group) }) : '';
+}
 
 function groupName(id) {
   const g = state.groups.get(id);
@@ -64,6 +92,8 @@ function paintChooser() {
     : t('scribe.choose_group');
   for (const [, item] of items) paintActions(item);
   paintFull();
+  paintYou();
+  paintMyWaiting();
 }
 
 $('identity').addEventListener('change', () => {
@@ -106,7 +136,10 @@ $('group-form').addEventListener('submit', async (ev) => {
     state.group = g.id;
     store.set('group', g.id);
     $('new-group').value = '';
+    youOpen = false; // chosen: fold (on a phone) and keep the focus on the panel
     await loadPeople();
+    // Folded (on a phone) the form is gone: keep the focus on the panel.
+    if ($('you-change').offsetParent !== null) $('you-change').focus();
     live(t('scribe.group_created', { name }));
   } catch (e) {
     $('group-note').textContent = errorText(e);
@@ -149,6 +182,8 @@ $('propose-form').addEventListener('submit', async (ev) => {
   $('propose-error').textContent = '';
   if (!text) return;
   if (!canAct()) { $('propose-error').textContent = t('scribe.choose_group'); return; }
+  const long = tooLong(text);
+  if (long) { $('propose-error').textContent = long; return; }
   try {
     await api('POST', `/sessions/${enc(sid)}/proposals`, { group: state.group, text, as: state.identity });
     $('proposal-text').value = '';
@@ -176,13 +211,14 @@ function makeItem(p) {
   item.count = el('span', { class: 'count' });
   item.by = el('span', { class: 'by' });
   item.badge = el('p', { class: 'badge conflict', hidden: true });
+  item.ours = el('p', { class: 'badge ours', hidden: true });
   item.endorse = el('button', { type: 'button', class: 'endorse' });
   item.edit = el('button', { type: 'button' }, t('proposal.edit'));
   item.historyBtn = el('button', { type: 'button', 'aria-expanded': 'false' }, t('proposal.history'));
   item.commentsBtn = el('button', { type: 'button', 'aria-expanded': 'false' }, t('proposal.comments'));
   item.error = el('p', { class: 'error', role: 'alert' });
 
-  item.textarea = el('textarea', { rows: 4, id: 'edit-' + p.id, maxlength: 4000 });
+  item.textarea = el('textarea', { rows: 4, id: 'edit-' + p.id, maxlength: maxText });
   item.editNote = el('div', { class: 'edit-note' });
   item.save = el('button', { type: 'submit' }, t('proposal.save'));
   item.cancel = el('button', { type: 'button', class: 'secondary' }, t('proposal.cancel'));
@@ -196,7 +232,7 @@ function makeItem(p) {
 
   item.li = el('li', { class: 'proposal', dataset: { id: p.id } },
     el('div', { class: 'phead' }, item.rank,
-      el('div', { class: 'pbody' }, item.text, el('p', { class: 'pmeta' }, item.count, ' ', item.by), item.badge)),
+      el('div', { class: 'pbody' }, item.text, el('p', { class: 'pmeta' }, item.count, ' ', item.by), item.ours, item.badge)),
     el('div', { class: 'buttons actions' }, item.endorse, item.edit, item.historyBtn, item.commentsBtn),
     item.error, item.heads, item.editor, item.history, item.comments);
 
@@ -226,7 +262,7 @@ function paintItem(item, p) {
     item.text.classList.remove('muted');
   }
   item.count.textContent = tn('proposal.endorsements', p.endorsements || 0);
-  const by = (p.endorsed_by || []).map(groupName);
+  const by = documentGroups(state.doc).endorsers(p);
   item.by.textContent = by.length ? t('proposal.endorsed_by', { groups: by.join(', ') }) : '';
   item.badge.hidden = !p.conflict;
   item.badge.textContent = p.conflict ? tn('proposal.conflict', headsOf(p).length) : '';
@@ -248,6 +284,12 @@ function paintActions(item) {
   const p = item.p;
   const mine = (p.endorsed_by || []).includes(state.group);
   item.endorse.textContent = mine ? t('proposal.withdraw') : t('proposal.endorse');
+  item.ours.hidden = !mine;
+  item.ours.textContent = mine ? t('proposal.ours', { group: groupName(state.group) }) : '';
+  item.li.classList.toggle('ours', mine);
+  const comments = (state.doc && state.doc.comments && state.doc.comments[p.id]) || 0;
+  item.historyBtn.textContent = t('proposal.history_n', { n: p.revisions || 1 });
+  item.commentsBtn.textContent = t('proposal.comments_n', { n: comments });
   item.endorse.setAttribute('aria-pressed', mine ? 'true' : 'false');
   item.endorse.disabled = !canAct() || p.hidden;
   item.edit.disabled = !canAct() || p.hidden;
@@ -286,6 +328,8 @@ async function saveEdit(item) {
   const text = item.textarea.value.trim();
   if (!text || !item.editing) return;
   clear(item.editNote);
+  const long = tooLong(text);
+  if (long) { item.editNote.append(el('p', { class: 'error', role: 'alert' }, long)); return; }
   try {
     await api('POST', `/proposals/${enc(item.id)}/revisions`,
       { group: state.group, text, base: item.editing.base, as: state.identity });
@@ -411,6 +455,7 @@ async function loadComments(item) {
       await api('POST', `/proposals/${enc(item.id)}/comments`, body);
       live(t('comment.sent'));
       await loadComments(item);
+      await refresh();
       const again = document.getElementById(fid);
       if (again) again.focus();
     } catch (e) {
@@ -458,6 +503,18 @@ function paintDoc(doc) {
       el('p', { class: 'meta' }, t('proposal.from', { group: groupName(w.group) }))));
   }
   paintFull();
+  paintMyWaiting();
+}
+
+// paintMyWaiting tells a group whose proposal ended up waiting (two
+// laptops each accepted the last place at once) what happened and the
+// way out, at the top of its page.
+function paintMyWaiting() {
+  const d = state.doc;
+  const mine = new Set(myGroups().map((g) => g.id));
+  const w = ((d && d.waiting) || []).find((x) => mine.has(x.group));
+  $('my-waiting').hidden = !w;
+  $('my-waiting').textContent = w ? t('scribe.my_waiting', { group: groupName(w.group), text: w.text }) : '';
 }
 
 async function refresh() {

@@ -1,0 +1,103 @@
+package ui
+
+import (
+	"context"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/web/apiv1"
+)
+
+// TestBrowserFacilitate: a facilitator removes a member, seats a group and
+// hides a group's name from /facilitate, confirming each act in a dialog
+// that says what it does to laptops offline now, in English and Spanish.
+func TestBrowserFacilitate(t *testing.T) {
+	b := newBrowserTest(t)
+	c := &apiv1.Client{Base: b.url, Token: b.token}
+	ctx := context.Background()
+	// The language chosen is a cookie of 127.0.0.1, which every test's node
+	// shares: leave it English, as the other tests expect.
+	t.Cleanup(func() {
+		tab := b.tab()
+		b.do(tab, chromedp.Navigate(b.url+"/events?lang=en"))
+	})
+	for _, lang := range []string{"es", "en"} {
+		t.Run(lang, func(t *testing.T) {
+			cat := mustCatalog(t, lang)
+			bob := b.apiCall("POST", "/identities", map[string]any{"name": "Bob " + lang})["id"].(string)
+			cy := b.apiCall("POST", "/identities", map[string]any{"name": "Cy " + lang})["id"].(string)
+			table := b.apiCall("POST", "/groups", map[string]any{"name": "Table " + lang, "as": cy})["id"].(string)
+			rude := b.apiCall("POST", "/groups", map[string]any{"name": "Rude name " + lang, "as": cy})["id"].(string)
+
+			tab := b.tab()
+			b.do(tab, chromedp.Navigate(b.url+"/facilitate?lang="+lang))
+			row := func(list, id string) string {
+				return `document.querySelector('#` + list + ` tr[data-id=` + jsString(id) + `]')`
+			}
+			b.waitJS(tab, `!!(`+row("members", bob)+` && `+row("groups", rude)+`)`)
+			if got := eval[string](b, tab, row("members", bob)+`.querySelector('button.remove').textContent`); got != cat["facilitate.remove"] {
+				t.Fatalf("remove button says %q, want %q", got, cat["facilitate.remove"])
+			}
+			// confirm clicks a button, checks that the dialog explains what
+			// happens offline, and confirms.
+			confirm := func(click, offlineKey string, rotation bool) {
+				t.Helper()
+				eval[bool](b, tab, `(`+click+`.click(), true)`)
+				b.waitJS(tab, `document.getElementById('confirm').open`)
+				if got := eval[string](b, tab, `document.getElementById('confirm-offline').textContent`); got != cat[offlineKey] {
+					t.Fatalf("dialog says %q, want %q", got, cat[offlineKey])
+				}
+				if offered := eval[bool](b, tab, `!document.getElementById('confirm-rotate-row').hidden`); offered != rotation {
+					t.Fatalf("rotation offered: %v, want %v", offered, rotation)
+				}
+				if rotation {
+					// Rotation is engineer R's endpoint; this test is about removal.
+					eval[bool](b, tab, `(document.getElementById('confirm-rotate').checked = false, true)`)
+				}
+				eval[bool](b, tab, `(document.getElementById('confirm-yes').click(), true)`)
+				b.waitJS(tab, `!document.getElementById('confirm').open`)
+			}
+
+			// Cancelling does nothing.
+			eval[bool](b, tab, `(`+row("groups", table)+`.querySelector('button.seat').click(), true)`)
+			b.waitJS(tab, `document.getElementById('confirm').open`)
+			eval[bool](b, tab, `(document.getElementById('confirm-no').click(), true)`)
+			b.waitJS(tab, `!document.getElementById('confirm').open`)
+
+			confirm(row("members", bob)+`.querySelector('button.remove')`, "facilitate.remove_offline", true)
+			b.waitJS(tab, `!!(`+row("members", bob)+` && !`+row("members", bob)+`.querySelector('button.remove'))`)
+			confirm(row("groups", table)+`.querySelector('button.seat')`, "facilitate.seat_offline", false)
+			b.waitJS(tab, `!!(`+row("groups", table)+` && `+row("groups", table)+`.querySelector('button.unseat'))`)
+			confirm(row("groups", rude)+`.querySelector('button.hide')`, "facilitate.hide_offline", false)
+			b.waitJS(tab, `document.querySelector('#hidden li[data-id=`+jsString(rude)+`]') !== null`)
+			if eval[bool](b, tab, `document.getElementById('main').textContent.includes(`+jsString("Rude name "+lang)+`)`) {
+				t.Error("the hidden group name is still on the page")
+			}
+
+			members, err := c.Members(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range members {
+				if m.ID.String() == bob && !m.Removed {
+					t.Errorf("Bob is not removed: %+v", m)
+				}
+			}
+			for _, tc := range []struct {
+				id             string
+				seated, hidden bool
+			}{{table, true, false}, {rude, false, true}} {
+				gid, _ := crdt.ParseOpID(tc.id)
+				g, err := c.Group(ctx, gid)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if g.Seated != tc.seated || g.Hidden != tc.hidden {
+					t.Errorf("group %s: %+v", tc.id, g)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,191 @@
+// The facilitator's page: members with remove, groups with seat and hide,
+// sessions' open/close/cap, the seating, hidden items with show, and the
+// operations this node flagged as possibly backdated. Every action asks
+// for confirmation and says what it does to laptops that are offline now.
+
+import { $, api, clear, el, errorText, fmtDateTime, follow, live, shortId, t } from './common.js';
+
+let asFacilitator = '';
+
+// confirmAction shows the confirmation dialog; it resolves to null when
+// cancelled, else to { rotate } (the removal's offer of a rotation). The
+// answer is taken from the button clicked, synchronously: a dialog's close
+// event is queued, and may arrive after the next question opened.
+let answer = null;
+function confirmAction(text, offline, offerRotation) {
+  $('confirm-text').textContent = text;
+  $('confirm-offline').textContent = offline;
+  $('confirm-rotate-row').hidden = !offerRotation;
+  $('confirm-rotate').checked = true;
+  settle(false);
+  return new Promise((resolve) => {
+    answer = (yes) => resolve(yes ? { rotate: offerRotation && $('confirm-rotate').checked } : null);
+    $('confirm').showModal();
+  });
+}
+
+function settle(yes) {
+  const a = answer;
+  answer = null;
+  if (a) a(yes);
+}
+
+for (const [id, yes] of [['confirm-yes', true], ['confirm-no', false]]) {
+  $(id).addEventListener('click', (e) => {
+    e.preventDefault();
+    settle(yes);
+    $('confirm').close();
+  });
+}
+$('confirm').addEventListener('cancel', () => settle(false));
+// What was asked leaves the page with the dialog (it may name hidden text).
+$('confirm').addEventListener('close', () => {
+  if (!answer) { $('confirm-text').textContent = ''; }
+});
+
+function asQuery() { return asFacilitator ? '?as=' + encodeURIComponent(asFacilitator) : ''; }
+
+function say(msg) {
+  $('status').textContent = msg;
+  live(msg);
+}
+
+// act asks, then calls; what it says on success is done.
+async function act(question, offline, call, done, offerRotation) {
+  const ok = await confirmAction(question, offline, offerRotation);
+  if (!ok) return;
+  try {
+    await call();
+    say(done);
+    if (ok.rotate) await rotate();
+  } catch (e) {
+    say(errorText(e));
+  }
+  refresh();
+}
+
+// rotate retires the invite after a removal, so the removed laptop reads
+// nothing new (POST /invite/rotation).
+async function rotate() {
+  try {
+    await api('POST', '/invite/rotation', asFacilitator ? { as: asFacilitator } : {});
+    say(t('facilitate.rotated'));
+  } catch (e) {
+    say(t('facilitate.rotate_failed', { error: errorText(e) }));
+  }
+}
+
+function button(label, onclick, cls) {
+  return el('button', { type: 'button', class: cls, onclick }, label);
+}
+
+function nameOf(x) { return x.name || (x.hidden ? t('facilitate.hidden_name') : shortId(x.id)); }
+
+function memberRow(m) {
+  const state = [m.facilitator ? t('facilitate.is_facilitator') : '', m.removed ? t('facilitate.removed') : '', m.hidden ? t('facilitate.name_hidden') : '']
+    .filter(Boolean).join(' · ');
+  const actions = [];
+  if (!m.removed) {
+    actions.push(button(t('facilitate.remove'), () => act(
+      t('facilitate.remove_q', { name: nameOf(m) }), t('facilitate.remove_offline'),
+      () => api('POST', '/removals', asFacilitator ? { identity: m.id, as: asFacilitator } : { identity: m.id }),
+      t('facilitate.removed_done', { name: nameOf(m) }), true), 'danger remove'));
+  }
+  actions.push(hideButton(m.id, m.hidden, nameOf(m)));
+  return el('tr', { dataset: { id: m.id } }, el('td', {}, nameOf(m), ' ', el('code', { class: 'muted' }, shortId(m.id))), el('td', {}, state), el('td', { class: 'actions' }, actions));
+}
+
+function hideButton(id, hidden, name) {
+  if (hidden) {
+    return button(t('facilitate.show'), () => act(t('facilitate.show_q', { name }), t('facilitate.hide_offline'),
+      () => api('DELETE', '/hidden/' + encodeURIComponent(id) + asQuery()), t('facilitate.shown_done')), 'show');
+  }
+  return button(t('facilitate.hide'), () => act(t('facilitate.hide_q', { name }), t('facilitate.hide_offline'),
+    () => api('PUT', '/hidden/' + encodeURIComponent(id) + asQuery()), t('facilitate.hidden_done')), 'hide');
+}
+
+function groupRow(g) {
+  const seatPath = '/groups/' + encodeURIComponent(g.id) + '/seat' + asQuery();
+  const seat = g.seated
+    ? button(t('facilitate.unseat'), () => act(t('facilitate.unseat_q', { name: nameOf(g) }), t('facilitate.seat_offline'),
+      () => api('DELETE', seatPath), t('facilitate.unseated_done')), 'unseat')
+    : button(t('facilitate.seat'), () => act(t('facilitate.seat_q', { name: nameOf(g) }), t('facilitate.seat_offline'),
+      () => api('PUT', seatPath), t('facilitate.seated_done')), 'seat');
+  const state = [g.seated ? t('facilitate.seated') : t('facilitate.not_seated'), g.hidden ? t('facilitate.name_hidden') : ''].filter(Boolean).join(' · ');
+  return el('tr', { dataset: { id: g.id } }, el('td', {}, nameOf(g)), el('td', {}, state), el('td', { class: 'actions' }, seat, hideButton(g.id, g.hidden, nameOf(g))));
+}
+
+function sessionRow(s) {
+  const path = '/sessions/' + encodeURIComponent(s.id);
+  const patch = (body) => api('PATCH', path, asFacilitator ? { ...body, as: asFacilitator } : body);
+  const toggle = s.open
+    ? button(t('facilitate.close'), () => act(t('facilitate.close_q', { name: s.title }), t('facilitate.session_offline'), () => patch({ open: false }), t('facilitate.closed_done')), 'close')
+    : button(t('facilitate.open'), () => act(t('facilitate.open_q', { name: s.title }), t('facilitate.session_offline'), () => patch({ open: true }), t('facilitate.opened_done')), 'open');
+  const capInput = el('input', { type: 'number', min: 1, max: 1000, value: s.cap, class: 'cap', 'aria-label': t('facilitate.cap') });
+  const setCap = button(t('facilitate.set_cap'), () => {
+    const cap = parseInt(capInput.value, 10);
+    act(t('facilitate.cap_q', { name: s.title, cap }), t('facilitate.session_offline'), () => patch({ cap }), t('facilitate.cap_done'));
+  }, 'set-cap');
+  return el('tr', { dataset: { id: s.id } }, el('td', {}, el('a', { href: path.replace('/sessions/', '/s/') }, s.title || shortId(s.id))),
+    el('td', {}, (s.open ? t('facilitate.session_open') : t('facilitate.session_closed')) + ' · ' + t('facilitate.cap_is', { cap: s.cap })),
+    el('td', { class: 'actions' }, toggle, ' ', capInput, setCap));
+}
+
+function flagItem(f) {
+  const why = f.reason === 'displaced' ? t('facilitate.flag_displaced', { what: shortId(f.displaced) }) : t('facilitate.flag_late', { contact: f.contact ? fmtDateTime(f.contact) : '' });
+  return el('li', { class: 'flag', dataset: { op: f.op } },
+    el('strong', {}, why), ' ',
+    el('span', {}, t('facilitate.flag_times', { clock: fmtDateTime(f.clock), arrived: fmtDateTime(f.arrived) })), ' ',
+    el('code', { class: 'muted' }, shortId(f.op)), ' ', t('facilitate.flag_by', { author: shortId(f.author) }), ' ',
+    hideButton(f.op, false, shortId(f.op)));
+}
+
+async function refresh() {
+  try {
+    const [ids, gathering, members, groups, sessions, events, flags] = await Promise.all([
+      api('GET', '/identities'), api('GET', '/gathering'), api('GET', '/members'), api('GET', '/groups'),
+      api('GET', '/sessions'), api('GET', '/events'), api('GET', '/flags')]);
+    const fac = (ids || []).find((i) => i.facilitator);
+    asFacilitator = fac ? fac.id : '';
+    $('not-facilitator').hidden = !!fac;
+    $('gathering-name').textContent = gathering.name;
+    $('seating-now').textContent = gathering.seating === 'seated' ? t('facilitate.seating_seated') : t('facilitate.seating_open');
+    $('seating').value = gathering.seating;
+
+    clear($('members'));
+    for (const m of members || []) $('members').append(memberRow(m));
+    clear($('groups'));
+    for (const g of groups || []) $('groups').append(groupRow(g));
+    clear($('sessions'));
+    for (const s of sessions || []) $('sessions').append(sessionRow(s));
+
+    clear($('flags'));
+    for (const f of (flags || []).slice().reverse()) $('flags').append(flagItem(f));
+    $('no-flags').hidden = (flags || []).length > 0;
+
+    const hidden = [];
+    for (const m of members || []) if (m.hidden) hidden.push({ id: m.id, what: t('facilitate.kind_identity'), name: shortId(m.id) });
+    for (const g of groups || []) if (g.hidden) hidden.push({ id: g.id, what: t('facilitate.kind_group'), name: shortId(g.id) });
+    for (const e of events || []) if (e.hidden) hidden.push({ id: e.id, what: t('facilitate.kind_event'), name: shortId(e.id) });
+    const docs = await Promise.all((sessions || []).map((s) => api('GET', '/sessions/' + encodeURIComponent(s.id) + '/document').catch(() => null)));
+    for (const d of docs) {
+      for (const p of (d && d.proposals) || []) if (p.hidden) hidden.push({ id: p.id, what: t('facilitate.kind_proposal'), name: shortId(p.id) });
+    }
+    clear($('hidden'));
+    for (const h of hidden) {
+      $('hidden').append(el('li', { dataset: { id: h.id } }, h.what + ' ', el('code', {}, h.name), ' ', hideButton(h.id, true, h.name)));
+    }
+    $('no-hidden').hidden = hidden.length > 0;
+  } catch (e) {
+    say(errorText(e));
+  }
+}
+
+$('set-seating').addEventListener('click', () => {
+  const seating = $('seating').value;
+  act(t(seating === 'seated' ? 'facilitate.seated_q' : 'facilitate.open_seating_q'), t('facilitate.seating_offline'),
+    () => api('PATCH', '/gathering', asFacilitator ? { seating, as: asFacilitator } : { seating }), t('facilitate.seating_done'));
+});
+
+follow(null, refresh);
+refresh();
