@@ -52,6 +52,8 @@ func reconciled(ps []Peer) []Peer {
 	return slices.DeleteFunc(ps, func(p Peer) bool { return p.LastSync.IsZero() })
 }
 
+func (p meshPeers) Clock() (time.Duration, int) { return p.m.Clock().Status() }
+
 func (p meshPeers) Freshness(g crdt.GatheringID) Freshness {
 	n, last := p.m.Freshness(g)
 	return Freshness{Peers: n, LastSync: last}

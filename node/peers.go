@@ -7,7 +7,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/convene/convene/internal/atomicfile"
@@ -73,4 +77,103 @@ func LoadInvitePeers(dir string) ([]ma.Multiaddr, error) {
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// rememberedFile keeps the peers this node synced with, so that a restart
+// finds the room again without mDNS, an invite's stale addresses or a
+// --peer typed by hand. The data directory is one gathering's, so the
+// memory is per gathering.
+const rememberedFile = "remembered-peers.json"
+
+// maxRemembered bounds the peers remembered; the most recently seen stay.
+const maxRemembered = 32
+
+type rememberedPeer struct {
+	ID    string    `json:"id"`
+	Addrs []string  `json:"addrs"`
+	Seen  time.Time `json:"seen"`
+}
+
+// LoadRemembered reads the peers saved by RememberPeers (none before the
+// first save).
+func LoadRemembered(dir string) ([]peer.AddrInfo, error) {
+	rs, err := loadRemembered(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]peer.AddrInfo, 0, len(rs))
+	for _, r := range rs {
+		id, err := peer.Decode(r.ID)
+		if err != nil {
+			return nil, fmt.Errorf("read remembered peers: %q: %w", r.ID, err)
+		}
+		ai := peer.AddrInfo{ID: id}
+		for _, v := range r.Addrs {
+			a, err := ma.NewMultiaddr(v)
+			if err != nil {
+				return nil, fmt.Errorf("read remembered peers: %q: %w", v, err)
+			}
+			ai.Addrs = append(ai.Addrs, a)
+		}
+		out = append(out, ai)
+	}
+	return out, nil
+}
+
+func loadRemembered(dir string) ([]rememberedPeer, error) {
+	b, err := os.ReadFile(filepath.Join(dir, rememberedFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read remembered peers: %w", err)
+	}
+	var rs []rememberedPeer
+	if err := json.Unmarshal(b, &rs); err != nil {
+		return nil, fmt.Errorf("read remembered peers %s: %w", rememberedFile, err)
+	}
+	return rs, nil
+}
+
+// RememberPeers adds the peers synced with now (seen at now) to those
+// remembered in dir, replacing their addresses, and keeps the
+// maxRemembered most recently seen.
+func RememberPeers(dir string, synced []peer.AddrInfo, now time.Time) error {
+	if len(synced) == 0 {
+		return nil
+	}
+	old, err := loadRemembered(dir)
+	if err != nil {
+		old = nil // a damaged file is replaced by what is known now
+	}
+	byID := make(map[string]rememberedPeer, len(old)+len(synced))
+	for _, r := range old {
+		byID[r.ID] = r
+	}
+	for _, ai := range synced {
+		r := rememberedPeer{ID: ai.ID.String(), Seen: now.UTC()}
+		for _, a := range ai.Addrs {
+			r.Addrs = append(r.Addrs, a.String())
+		}
+		byID[r.ID] = r
+	}
+	rs := make([]rememberedPeer, 0, len(byID))
+	for _, r := range byID {
+		rs = append(rs, r)
+	}
+	slices.SortFunc(rs, func(a, b rememberedPeer) int {
+		if c := b.Seen.Compare(a.Seen); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	rs = rs[:min(len(rs), maxRemembered)]
+	b, err := json.Marshal(rs)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(filepath.Join(dir, rememberedFile), 0o600, b); err != nil {
+		return fmt.Errorf("save remembered peers: %w", err)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -32,6 +33,42 @@ type Status struct {
 	Digest    string           `json:"digest"`
 	Freshness Freshness        `json:"freshness"`
 	StoreSize int64            `json:"store_size"`
+	Clock     ClockStatus      `json:"clock"`
+}
+
+// ClockStatus is this laptop's clock against the room's: OffsetMS is the
+// room's time minus this laptop's (negative when the laptop is ahead),
+// measured from Peers peers; Warning is set past mesh.ClockWarning.
+type ClockStatus struct {
+	OffsetMS int64  `json:"offset_ms"`
+	Peers    int    `json:"peers"`
+	Warning  bool   `json:"warning"`
+	Message  string `json:"message,omitempty"` // with Warning: what the pages and the CLI show
+}
+
+// clockStatus reports a measured offset.
+func clockStatus(offset time.Duration, peers int) ClockStatus {
+	c := ClockStatus{OffsetMS: offset.Milliseconds(), Peers: peers, Warning: offset.Abs() > mesh.ClockWarning}
+	if c.Warning {
+		side := "ahead of"
+		if offset > 0 {
+			side = "behind"
+		}
+		c.Message = fmt.Sprintf("this laptop's clock is %s %s the room", roughly(offset.Abs()), side)
+	}
+	return c
+}
+
+// roughly says a duration the way a person would: "58 min", "3 h 5 min".
+func roughly(d time.Duration) string {
+	m := int64(d.Round(time.Minute) / time.Minute)
+	if m < 60 {
+		return fmt.Sprintf("%d min", m)
+	}
+	if m%60 == 0 {
+		return fmt.Sprintf("%d h", m/60)
+	}
+	return fmt.Sprintf("%d h %d min", m/60, m%60)
 }
 
 // Publisher sends a new local operation to peers (the mesh's gossip).
@@ -43,6 +80,9 @@ type Publisher interface {
 type PeerSource interface {
 	Peers() []Peer
 	Freshness(crdt.GatheringID) Freshness
+	// Clock is this laptop's offset from the room and how many peers it
+	// was measured from.
+	Clock() (offset time.Duration, peers int)
 	ID() string
 	Addrs() []string
 }
@@ -87,6 +127,7 @@ func (n *Node) Status() Status {
 		s.Addrs = ps.Addrs()
 		s.Peers = ps.Peers()
 		s.Freshness = ps.Freshness(n.keys.Gathering)
+		s.Clock = clockStatus(ps.Clock())
 	} else if id, err := peer.IDFromPrivateKey(n.pkey); err == nil {
 		s.PeerID = id.String()
 	}

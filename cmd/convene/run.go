@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/node"
 	"github.com/convene/convene/node/mesh"
@@ -82,12 +84,23 @@ func cmdRun(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	n, err := openOrCreate(ctx, node.Config{Dir: *data, Logger: log}, *name, *identity, log)
+	raw, err := skewedClock()
+	if err != nil {
+		return err
+	}
+	// The node stamps and judges operations by the room's time: its own
+	// clock corrected by the offset the mesh measures from its peers.
+	clock := mesh.NewClock(raw)
+	n, err := openOrCreate(ctx, node.Config{Dir: *data, Logger: log, Now: clock.Now}, *name, *identity, log)
 	if err != nil {
 		return err
 	}
 	defer n.Close()
-	m, err := n.Connect(ctx, mesh.Config{
+	remembered, err := node.LoadRemembered(*data)
+	if err != nil {
+		log.Warn("remembered peers not read; starting without them", "err", err)
+	}
+	mcfg := mesh.Config{
 		Listen:       listen,
 		Peers:        peers,
 		InvitePeers:  invitePeers,
@@ -95,11 +108,20 @@ func cmdRun(ctx context.Context, args []string, stdout io.Writer) error {
 		MDNS:         !*noMDNS,
 		SyncInterval: *syncInterval,
 		Logger:       log,
-	})
+		Clock:        clock,
+		Remembered:   remembered,
+	}
+	m, err := connect(ctx, n, mcfg, *data, log)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
+	go rememberPeers(ctx, m, *data, log)
+	defer func() {
+		if err := node.RememberPeers(*data, m.Synced(), time.Now()); err != nil {
+			log.Warn("remembering peers", "err", err)
+		}
+	}()
 	if *noMDNS && len(peers) == 0 && len(hubs) == 0 && len(invitePeers) == 0 {
 		fmt.Fprintln(notes, "note: --no-mdns, and no --peer, --hub or addresses in the invite: this node meets only the peers that dial it. "+
 			"Give it --peer (another laptop's listen: line) or join with the invite that `convene invite` prints beside a running node")
@@ -144,6 +166,9 @@ func cmdRun(ctx context.Context, args []string, stdout io.Writer) error {
 	addrs := n.Status().Addrs
 	if err := writeRunFile(*data, runFile{UI: uiURL, PID: os.Getpid(), Addrs: addrs}); err != nil {
 		return err
+	}
+	if err := saveListen(*data, addrs); err != nil {
+		log.Warn("the listen ports will not be reused next run", "err", err)
 	}
 	defer removeRunFile(*data)
 	fmt.Fprintf(stdout, "ui: %s\n", uiURL)
@@ -289,4 +314,78 @@ func reachableHostPort(a net.Addr) string {
 		}
 	}
 	return a.String()
+}
+
+// skewEnv shifts the node's wall clock by a Go duration ("1h", "-90m"):
+// a hook for tests and the LAN lab, which need laptops with wrong clocks.
+const skewEnv = "CONVENE_CLOCK_SKEW"
+
+// skewedClock is the wall clock shifted by $CONVENE_CLOCK_SKEW, if set.
+func skewedClock() (func() time.Time, error) {
+	v := os.Getenv(skewEnv)
+	if v == "" {
+		return time.Now, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return nil, fmt.Errorf("%s=%q: not a duration like 1h or -90m: %w", skewEnv, v, err)
+	}
+	return func() time.Time { return time.Now().Add(d) }, nil
+}
+
+// connect starts the node's mesh. Without --listen it first tries the
+// ports of the last run, so that the addresses other laptops remember stay
+// valid, and free ports when those are taken.
+func connect(ctx context.Context, n *node.Node, cfg mesh.Config, dir string, log *slog.Logger) (*mesh.Mesh, error) {
+	if len(cfg.Listen) == 0 {
+		if prev := previousListen(dir); len(prev) > 0 {
+			c := cfg
+			c.Listen = prev
+			m, err := n.Connect(ctx, c)
+			if err == nil {
+				return m, nil
+			}
+			log.Info("the last run's ports are taken; listening on free ones", "err", err)
+		}
+	}
+	return n.Connect(ctx, cfg)
+}
+
+// The peers synced with are saved for the next run as soon as a new one
+// appears (a crash must not lose them: checked every rememberCheck), every
+// rememberEvery to keep their addresses current, and once more at
+// shutdown.
+const (
+	rememberCheck = 2 * time.Second
+	rememberEvery = 30 * time.Second
+)
+
+func rememberPeers(ctx context.Context, m *mesh.Mesh, dir string, log *slog.Logger) {
+	t := time.NewTicker(rememberCheck)
+	defer t.Stop()
+	saved := map[peer.ID]bool{}
+	var last time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		synced := m.Synced()
+		fresh := false
+		for _, ai := range synced {
+			fresh = fresh || !saved[ai.ID]
+		}
+		if !fresh && time.Since(last) < rememberEvery {
+			continue
+		}
+		if err := node.RememberPeers(dir, synced, time.Now()); err != nil {
+			log.Warn("remembering peers", "err", err)
+			continue
+		}
+		last = time.Now()
+		for _, ai := range synced {
+			saved[ai.ID] = true
+		}
+	}
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/multiformats/go-multiaddr"
+
 	"github.com/convene/convene/internal/atomicfile"
 	"github.com/convene/convene/web/apiv1"
 )
@@ -97,3 +99,65 @@ func newLocalClient() *http.Client {
 
 // refused says that the running node refused or failed a request.
 func refused(err error) error { return fmt.Errorf("running node refused %w", err) }
+
+// listenFileName keeps the ports the node listened on, across runs (the run
+// file goes at shutdown): a restart listens on them again when they are
+// free, so that the addresses other laptops remember stay valid.
+const listenFileName = "listen.json"
+
+func saveListen(dir string, addrs []string) error {
+	b, err := json.Marshal(addrs)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(filepath.Join(dir, listenFileName), 0o600, b); err != nil {
+		return fmt.Errorf("listen file: %w", err)
+	}
+	return nil
+}
+
+// previousListen turns the addresses of the last run into listen
+// addresses on all interfaces with the same ports: one per IP family and
+// transport (TCP, QUIC). None when there was no earlier run.
+func previousListen(dir string) []multiaddr.Multiaddr {
+	b, err := os.ReadFile(filepath.Join(dir, listenFileName))
+	if err != nil {
+		return nil
+	}
+	var addrs []string
+	if json.Unmarshal(b, &addrs) != nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []multiaddr.Multiaddr
+	for _, s := range addrs {
+		a, err := multiaddr.NewMultiaddr(s)
+		if err != nil {
+			continue
+		}
+		var key string
+		for _, fam := range []struct {
+			code int
+			any  string
+		}{{multiaddr.P_IP4, "/ip4/0.0.0.0"}, {multiaddr.P_IP6, "/ip6/::"}} {
+			if _, err := a.ValueForProtocol(fam.code); err != nil {
+				continue
+			}
+			if p, err := a.ValueForProtocol(multiaddr.P_TCP); err == nil {
+				key = fam.any + "/tcp/" + p
+			} else if p, err := a.ValueForProtocol(multiaddr.P_UDP); err == nil {
+				if _, err := a.ValueForProtocol(multiaddr.P_QUIC_V1); err == nil {
+					key = fam.any + "/udp/" + p + "/quic-v1"
+				}
+			}
+		}
+		if key == "" || seen[key] {
+			continue
+		}
+		seen[key] = true
+		if m, err := multiaddr.NewMultiaddr(key); err == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/node/mesh"
 	"github.com/convene/convene/web/apiv1"
 )
 
@@ -98,8 +99,15 @@ func printStatus(w io.Writer, st statusView, running bool) {
 	} else {
 		fmt.Fprintf(w, "last sync:  %s with %d peers\n", st.Freshness.LastSync.Format("2006-01-02 15:04:05Z07:00"), st.Freshness.Peers)
 	}
+	if st.Clock.Warning {
+		fmt.Fprintf(w, "clock:      warning: %s (measured from %d peers)\n", st.Clock.Message, st.Clock.Peers)
+	}
 	fmt.Fprintf(w, "peers:      %d\n", len(st.Peers))
 	for _, p := range st.Peers {
+		if p.State == mesh.StateUnreachable {
+			fmt.Fprintf(w, "  %s via %s unreachable since %s: %s\n", p.PeerID, p.Via, p.Since.Format("15:04:05"), p.Reason)
+			continue
+		}
 		fmt.Fprintf(w, "  %s via %s since %s\n", p.PeerID, p.Via, p.Since.Format("15:04:05"))
 	}
 }

@@ -118,6 +118,13 @@ func (m *Mesh) dialNew(ai peer.AddrInfo, via string) {
 // mesh stops redialling it.
 const forgetAfter = 10 * time.Minute
 
+// For recentlyLost after a discovered peer was last connected, redials
+// back off to at most recentBackoff.
+const (
+	recentlyLost  = time.Minute
+	recentBackoff = 2 * time.Second
+)
+
 func (m *Mesh) keepFound(ai peer.AddrInfo, via string) {
 	lastSeen := m.now()
 	backoff := minBackoff
@@ -133,8 +140,15 @@ func (m *Mesh) keepFound(ai peer.AddrInfo, via string) {
 			}
 			if err := m.dial(peer.AddrInfo{ID: ai.ID, Addrs: addrs}, via); err != nil {
 				m.log.Debug("dial failed", "remote", ai.ID.ShortString(), "via", via, "err", err)
+				m.dialFailed(peer.AddrInfo{ID: ai.ID, Addrs: addrs}, via, err)
 				wait = backoff
-				backoff = min(backoff*2, maxBackoff)
+				// A peer lost moments ago is most likely behind a short
+				// split: keep trying every few seconds so the heal is quick.
+				limit := maxBackoff
+				if m.now().Sub(lastSeen) < recentlyLost {
+					limit = recentBackoff
+				}
+				backoff = min(backoff*2, limit)
 			} else {
 				lastSeen = m.now()
 				backoff = minBackoff

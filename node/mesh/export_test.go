@@ -39,3 +39,8 @@ func EncodeBatch(raws [][]byte) []byte {
 
 // EncodeRequest encodes a request frame's payload.
 func EncodeRequest(items []recon.Item) []byte { return encodeRequest(items) }
+
+// MedianOffset is the offset a clock takes from its peers' offsets.
+func MedianOffset(peers []time.Duration) time.Duration {
+	return median(append([]time.Duration{0}, peers...))
+}

@@ -46,6 +46,7 @@ type gathering struct {
 	lastSync time.Time
 	synced   map[peer.ID]time.Time
 	running  map[peer.ID]bool // reconciliations this side initiated
+	syncSoon bool             // a reconciliation after a lone write is scheduled
 	inbound  map[peer.ID]bool // reconciliations the peer initiated
 }
 
@@ -96,8 +97,16 @@ func (m *Mesh) Join(ctx context.Context, r Replica) error {
 		m.ps.UnregisterTopicValidator(name)
 		return fmt.Errorf("mesh: subscribe %s: %w", id, err)
 	}
+	events, err := topic.EventHandler()
+	if err != nil {
+		sub.Cancel()
+		topic.Close()
+		m.ps.UnregisterTopicValidator(name)
+		return fmt.Errorf("mesh: topic events of %s: %w", id, err)
+	}
 	g.topic, g.sub = topic, sub
 	m.gatherings[id] = g
+	m.wg.Go(func() { m.followTopic(g, events) })
 	m.wg.Go(func() { m.deliver(g) })
 	m.wg.Go(func() { m.publishLoop(g) })
 	m.wg.Go(func() { m.SyncNow(m.ctx, id) })
@@ -171,6 +180,7 @@ func (m *Mesh) publishLoop(g *gathering) {
 				m.log.Warn("publish failed", "gathering", g.id, "err", err)
 			}
 		}
+		m.publishedAlone(g)
 	}
 }
 
@@ -221,7 +231,8 @@ func (m *Mesh) deliver(g *gathering) {
 }
 
 // Freshness reports how many peers this node reconciled gathering id with
-// in the last few minutes, and when it last did.
+// in the last few minutes and is still connected to, and when it last
+// reconciled. A peer whose connection died (see liveness) no longer counts.
 func (m *Mesh) Freshness(id crdt.GatheringID) (peers int, lastSync time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -230,8 +241,8 @@ func (m *Mesh) Freshness(id crdt.GatheringID) (peers int, lastSync time.Time) {
 		return 0, time.Time{}
 	}
 	cut := m.now().Add(-freshWindow)
-	for _, t := range g.synced {
-		if t.After(cut) {
+	for p, t := range g.synced {
+		if _, live := m.peers[p]; live && t.After(cut) {
 			peers++
 		}
 	}

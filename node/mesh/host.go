@@ -52,6 +52,12 @@ type Config struct {
 	// Now is the mesh's clock (nil: time.Now). Stream and socket deadlines
 	// still use the real clock: the transports compare them against it.
 	Now func() time.Time
+	// Remembered are peers this node synced with on earlier runs (see
+	// Synced): dialled at start, all at once, and kept while reachable.
+	Remembered []peer.AddrInfo
+	// Clock measures this laptop's offset from its peers (nil: one over
+	// Now's clock, uncorrected). The node stamps operations with its Now.
+	Clock *Clock
 }
 
 // DefaultListen are the listen addresses used when Config.Listen is empty.
@@ -98,6 +104,8 @@ type Mesh struct {
 	bans  *bans
 
 	sessionTimeout time.Duration // the constant sessionTimeout; tests shorten it
+	live           liveness
+	clock          *Clock
 }
 
 // New starts a host listening on cfg.Listen and the discovery paths cfg
@@ -111,6 +119,9 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = NewClock(cfg.Now)
 	}
 	if cfg.SyncInterval <= 0 {
 		cfg.SyncInterval = 30 * time.Second
@@ -205,6 +216,8 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 		ended:      make(chan struct{}),
 
 		sessionTimeout: sessionTimeout,
+		live:           newLiveness(),
+		clock:          cfg.Clock,
 	}
 	for _, t := range targets {
 		if _, ok := m.intents[t.info.ID]; !ok {
@@ -233,6 +246,7 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 	m.wg.Go(func() { m.followEvents(events) })
 	h.SetStreamHandler(reconProto, m.track(m.handleRecon))
 	h.SetStreamHandler(pexProto, m.track(m.handlePEX))
+	h.SetStreamHandler(timeProto, m.track(m.handleTime))
 	for _, t := range targets {
 		m.wg.Go(func() { m.keepConnected(t) })
 	}
@@ -240,6 +254,9 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 		m.wg.Go(m.runMDNS)
 	}
 	m.wg.Go(m.syncLoop)
+	m.wg.Go(m.livenessLoop)
+	m.wg.Go(m.clockLoop)
+	m.remember(cfg.Remembered)
 	return m, nil
 }
 
@@ -309,6 +326,7 @@ func (m *Mesh) Close() error {
 	m.cancel()
 	m.h.RemoveStreamHandler(reconProto)
 	m.h.RemoveStreamHandler(pexProto)
+	m.h.RemoveStreamHandler(timeProto)
 	for _, g := range gs {
 		g.sub.Cancel()
 	}

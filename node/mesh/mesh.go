@@ -41,11 +41,15 @@ const (
 	ViaInbound = "inbound"
 )
 
-// Peer is a connected peer and how it was found.
+// Peer is a peer and how it was found: connected, or unreachable since
+// Since (it stopped answering pings and its connection was closed; Reason
+// says what failed).
 type Peer struct {
 	PeerID   string    `json:"peer_id"`
 	Addrs    []string  `json:"addrs"`
-	Via      string    `json:"via"` // mdns, static, invite, hub, pex, inbound
+	Via      string    `json:"via"`   // mdns, static, invite, hub, pex, inbound
+	State    string    `json:"state"` // connected, unreachable
 	Since    time.Time `json:"since"`
 	LastSync time.Time `json:"last_sync,omitzero"`
+	Reason   string    `json:"reason,omitempty"`
 }

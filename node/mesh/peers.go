@@ -59,11 +59,14 @@ func (m *Mesh) connected(p peer.ID) {
 		st = &peerState{via: via, since: m.now()}
 		m.peers[p] = st
 	}
+	delete(m.live.lost, p)
+	delete(m.live.misses, p)
 	closed := m.closed
 	m.mu.Unlock()
 	if ok || closed {
 		return
 	}
+	m.wg.Go(func() { m.timeOf(p) })
 	m.log.Debug("peer connected", "remote", p.ShortString(), "via", st.via)
 	// Both sides see the connection; the one with the smaller id starts
 	// reconciliation so a pair does not transfer the difference twice. The
@@ -102,17 +105,20 @@ func (m *Mesh) penalize(p peer.ID, n int, err error) {
 	}
 }
 
-// Peers lists the connected peers.
+// Peers lists the connected peers, then those that stopped answering
+// recently (see liveness).
 func (m *Mesh) Peers() []Peer {
 	var out []Peer
+	connected := make(map[peer.ID]bool)
 	for _, p := range m.h.Network().Peers() {
 		conns := m.h.Network().ConnsToPeer(p)
 		if len(conns) == 0 {
 			continue
 		}
+		connected[p] = true
 		m.mu.Lock()
 		st, ok := m.peers[p]
-		pr := Peer{PeerID: p.String(), Via: ViaInbound, Since: conns[0].Stat().Opened}
+		pr := Peer{PeerID: p.String(), Via: ViaInbound, State: StateConnected, Since: conns[0].Stat().Opened}
 		if ok {
 			pr.Via, pr.Since, pr.LastSync = st.via, st.since, st.lastSync
 		}
@@ -122,7 +128,15 @@ func (m *Mesh) Peers() []Peer {
 		}
 		out = append(out, pr)
 	}
-	slices.SortFunc(out, func(a, b Peer) int { return strings.Compare(a.PeerID, b.PeerID) })
+	m.mu.Lock()
+	out = append(out, m.unreachable(m.now(), connected)...)
+	m.mu.Unlock()
+	slices.SortFunc(out, func(a, b Peer) int {
+		if a.State != b.State {
+			return strings.Compare(a.State, b.State) // connected first
+		}
+		return strings.Compare(a.PeerID, b.PeerID)
+	})
 	return out
 }
 

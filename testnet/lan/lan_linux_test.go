@@ -85,21 +85,7 @@ func TestLANMDNS(t *testing.T) {
 // everyone converges.
 func TestLANPartition(t *testing.T) {
 	t.Parallel()
-	l := newLab(t)
-	l.addBridge("br1")
-	trunk := l.trunk("br0", "br1")
-	dirs, _ := gathering(t, "Two rooms", 3)
-	var nodes []*node
-	var sessions []string
-	for i, d := range dirs {
-		br := "br0"
-		if i >= 2 {
-			br = "br1"
-		}
-		n := l.addHost(i+1, br).run(fmt.Sprintf("laptop%d", i+1), d)
-		sessions = append(sessions, write(n, n.name))
-		nodes = append(nodes, n)
-	}
+	l, trunk, nodes, sessions := twoRooms(t, "Two rooms", 3)
 	converged(t, "before the partition", nodes...)
 
 	l.linkDown(trunk)
@@ -243,4 +229,69 @@ func TestLANLossyLink(t *testing.T) {
 	}
 	converged(t, "three laptops, one on a lossy link, converge", nodes...)
 	sameDocuments(t, sessions, nodes...)
+}
+
+// TestLANShortSplit is issue 12's (g): a 20-s split with writes on both
+// sides. During it each side lists the other as unreachable; after it the
+// islands converge, and the time that takes is printed.
+func TestLANShortSplit(t *testing.T) {
+	t.Parallel()
+	l, trunk, nodes, sessions := twoRooms(t, "Short split", 4)
+	converged(t, "before the split", nodes...)
+	east := nodes[2:]
+	eastIDs := map[string]bool{}
+	for _, n := range east {
+		eastIDs[n.status().PeerID] = true
+	}
+
+	l.linkDown(trunk)
+	split := time.Now()
+	sessions = append(sessions, write(nodes[0], "west"), write(nodes[2], "east"))
+	eventually(t, "the west lists the east as unreachable", func() (bool, string) {
+		var raw struct {
+			Peers []struct {
+				PeerID string `json:"peer_id"`
+				State  string `json:"state"`
+			} `json:"peers"`
+		}
+		nodes[0].call("GET", "/status", nil, 200, &raw)
+		n := 0
+		for _, p := range raw.Peers {
+			if eastIDs[p.PeerID] && p.State == "unreachable" {
+				n++
+			}
+		}
+		return n == len(east), fmt.Sprintf("%+v", raw.Peers)
+	})
+	t.Logf("field: the other side shown unreachable %v after the split", time.Since(split).Round(100*time.Millisecond))
+	time.Sleep(time.Until(split.Add(20 * time.Second)))
+
+	l.linkUp(trunk)
+	healed := time.Now()
+	converged(t, "after the short split", nodes...)
+	t.Logf("field: converged %v after a 20-s split healed", time.Since(healed).Round(10*time.Millisecond))
+	sameDocuments(t, sessions, nodes...)
+}
+
+// twoRooms runs count laptops of a new gathering, the first two in room
+// br0 and the rest in br1, joined by a trunk, each having written a
+// session; it returns the lab, the trunk's port, the laptops and the
+// sessions.
+func twoRooms(t *testing.T, name string, count int) (*lab, string, []*node, []string) {
+	l := newLab(t)
+	l.addBridge("br1")
+	trunk := l.trunk("br0", "br1")
+	dirs, _ := gathering(t, name, count)
+	var nodes []*node
+	var sessions []string
+	for i, d := range dirs {
+		br := "br0"
+		if i >= 2 {
+			br = "br1"
+		}
+		n := l.addHost(i+1, br).run(fmt.Sprintf("laptop%d", i+1), d)
+		sessions = append(sessions, write(n, n.name))
+		nodes = append(nodes, n)
+	}
+	return l, trunk, nodes, sessions
 }

@@ -68,7 +68,11 @@ type Status struct {
 	Digest    string    `json:"digest"`
 	Freshness Freshness `json:"freshness"`
 	StoreSize int64     `json:"store_size"`
+	Clock     Clock     `json:"clock"`
 }
+
+// Clock is this laptop's clock against the room's (see node.ClockStatus).
+type Clock = node.ClockStatus
 
 // StatusOf is the wire form of the node's status.
 func StatusOf(st node.Status) Status {
@@ -82,6 +86,7 @@ func StatusOf(st node.Status) Status {
 		Digest:    st.Digest,
 		Freshness: FreshnessOf(st.Freshness),
 		StoreSize: st.StoreSize,
+		Clock:     st.Clock,
 	}
 }
 

@@ -220,6 +220,66 @@ export function gatheringName(st) {
   return st.gathering_name || st.name || '';
 }
 
+// --- Node liveness and clock banner (engineer F's block) ---
+// Every page watches its own node: when /status stops answering (the node
+// was killed, the laptop's server is gone) a banner says so within a few
+// seconds, and goes away when the node answers again; the page then
+// refreshes through follow's reconnect. The same poll shows the clock
+// warning the node reports (this laptop's clock far from the room's).
+const WATCH_EVERY = 2000;
+const WATCH_TIMEOUT = 1500;
+
+function nodeBanner() {
+  let b = document.getElementById('node-banner');
+  if (!b) {
+    b = el('div', { id: 'node-banner', class: 'node-banner', role: 'alert', hidden: true },
+      el('p', { id: 'node-gone', hidden: true }, t('liveness.gone')),
+      el('p', { id: 'node-clock', hidden: true }));
+    const main = document.getElementById('main');
+    if (main) main.before(b); else document.body.prepend(b);
+  }
+  return b;
+}
+
+function clockText(c) {
+  const min = Math.round(Math.abs(c.offset_ms) / 60000);
+  const d = min < 60 ? t('liveness.minutes', { n: min })
+    : (min % 60 === 0 ? t('liveness.hours', { h: Math.floor(min / 60) }) : t('liveness.hours_minutes', { h: Math.floor(min / 60), n: min % 60 }));
+  return t(c.offset_ms < 0 ? 'liveness.clock_ahead' : 'liveness.clock_behind', { d });
+}
+
+async function watchNode() {
+  const b = nodeBanner();
+  let gone = false;
+  let clock = null;
+  try {
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), WATCH_TIMEOUT);
+    const res = await fetch('/api/v1/status', { signal: ctl.signal, credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    clearTimeout(timer);
+    // Any answer, even a refusal (the public view), means the node is up.
+    if (res.ok) {
+      const st = await res.json().catch(() => null);
+      if (st && st.clock && st.clock.warning) clock = st.clock;
+    }
+  } catch (e) {
+    gone = true;
+  }
+  const wasGone = !document.getElementById('node-gone').hidden;
+  document.getElementById('node-gone').hidden = !gone;
+  const cl = document.getElementById('node-clock');
+  if (!gone) {
+    cl.hidden = !clock;
+    cl.textContent = clock ? clockText(clock) : '';
+  }
+  b.hidden = !gone && !clock;
+  if (gone !== wasGone) live(gone ? t('liveness.gone') : t('liveness.back'));
+  document.body.classList.toggle('node-gone', gone);
+}
+
+watchNode();
+setInterval(watchNode, WATCH_EVERY);
+
 // documentGroups reads a document's group names (the API gives them in
 // reading order). name(id) is a group's name, or a placeholder when it is
 // hidden or unknown; endorsers(p) names p's endorsing groups in that order.

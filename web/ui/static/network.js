@@ -22,10 +22,14 @@ async function refresh() {
     const body = $('peers');
     clear(body);
     for (const p of list) {
-      body.append(el('tr', {},
+      // An unreachable peer stopped answering and its connection was
+      // closed; the node keeps redialling it.
+      const down = p.state === 'unreachable';
+      const since = p.since ? el('time', { datetime: p.since, title: fmtDateTime(p.since) }, relTime(p.since)) : '';
+      body.append(el('tr', { class: down ? 'unreachable' : null },
         el('td', {}, el('code', { class: 'peer-id' }, p.peer_id || '')),
         el('td', {}, t('via.' + (p.via || 'unknown'))),
-        el('td', {}, p.since ? el('time', { datetime: p.since, title: fmtDateTime(p.since) }, relTime(p.since)) : ''),
+        el('td', { title: down ? p.reason || '' : null }, down ? el('span', { class: 'peer-state' }, t('network.unreachable'), ' ', since) : since),
         el('td', {}, p.last_sync ? el('time', { datetime: p.last_sync, title: fmtDateTime(p.last_sync) }, relTime(p.last_sync)) : t('network.never'))));
     }
     $('no-peers').hidden = list.length > 0;

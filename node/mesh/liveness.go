@@ -1,0 +1,154 @@
+package mesh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
+)
+
+// Liveness. A TCP connection across a cut link stays "established" while
+// its retransmissions back off to tens of seconds, and a QUIC one until its
+// idle timeout: the node would keep listing the peer as connected, count it
+// in freshness, and after the link returns wait for TCP's next retry
+// instead of reconciling. So every connected peer is pinged (libp2p ping,
+// over the connection itself) every liveEvery; a peer that misses
+// liveMisses pings in a row is shown as unreachable and its connection
+// closed, so that the redial (keepConnected, keepFound, or the peer's own)
+// makes a fresh one, and the fresh one reconciles on connect.
+const (
+	liveEvery   = time.Second
+	liveTimeout = 2500 * time.Millisecond
+	liveMisses  = 2
+	// lostFor is how long a peer that stopped answering is still listed as
+	// unreachable.
+	lostFor = forgetAfter
+)
+
+// Peer states as listed by Peers.
+const (
+	StateConnected   = "connected"
+	StateUnreachable = "unreachable"
+)
+
+// lostPeer is a peer whose connection was closed because it stopped
+// answering.
+type lostPeer struct {
+	via    string
+	addrs  []string
+	since  time.Time // when it was declared unreachable
+	reason string
+}
+
+// liveness is the liveness checker's state, under m.mu.
+type liveness struct {
+	every, timeout time.Duration // the constants; tests shorten them
+	probing        map[peer.ID]bool
+	misses         map[peer.ID]int
+	lost           map[peer.ID]lostPeer
+}
+
+func newLiveness() liveness {
+	return liveness{
+		every: liveEvery, timeout: liveTimeout,
+		probing: make(map[peer.ID]bool),
+		misses:  make(map[peer.ID]int),
+		lost:    make(map[peer.ID]lostPeer),
+	}
+}
+
+// livenessLoop pings every connected peer each live.every until the mesh
+// closes.
+func (m *Mesh) livenessLoop() {
+	t := time.NewTicker(m.live.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, p := range m.h.Network().Peers() {
+			m.mu.Lock()
+			busy := m.live.probing[p] || m.closed
+			if !busy {
+				m.live.probing[p] = true
+			}
+			m.mu.Unlock()
+			if !busy {
+				m.wg.Go(func() { m.probe(p) })
+			}
+		}
+	}
+}
+
+// probe pings p once and counts a miss when no answer comes in time.
+func (m *Mesh) probe(p peer.ID) {
+	ctx, cancel := context.WithTimeout(m.ctx, m.live.timeout)
+	var err error
+	select {
+	case r := <-ping.Ping(ctx, m.h, p):
+		err = r.Error
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	cancel()
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("no answer to a ping within %s", m.live.timeout)
+	}
+	m.mu.Lock()
+	delete(m.live.probing, p)
+	if err == nil || m.closed {
+		delete(m.live.misses, p)
+		m.mu.Unlock()
+		return
+	}
+	m.live.misses[p]++
+	dead := m.live.misses[p] >= liveMisses
+	m.mu.Unlock()
+	if dead && m.ctx.Err() == nil {
+		m.markUnreachable(p, err)
+	}
+}
+
+// markUnreachable records p as unreachable and closes its connections.
+func (m *Mesh) markUnreachable(p peer.ID, err error) {
+	lp := lostPeer{via: ViaInbound, since: m.now(), reason: err.Error()}
+	for _, c := range m.h.Network().ConnsToPeer(p) {
+		lp.addrs = append(lp.addrs, c.RemoteMultiaddr().String())
+	}
+	m.mu.Lock()
+	if st, ok := m.peers[p]; ok {
+		lp.via = st.via
+	}
+	m.live.lost[p] = lp
+	delete(m.live.misses, p)
+	m.mu.Unlock()
+	m.log.Info("peer unreachable: closing its connection", "remote", p.ShortString(), "err", err)
+	if err := m.h.Network().ClosePeer(p); err != nil {
+		m.log.Debug("closing an unreachable peer's connection", "remote", p.ShortString(), "err", err)
+	}
+}
+
+// unreachable lists the peers that stopped answering recently and are not
+// connected again, forgetting older ones. Callers hold m.mu.
+func (m *Mesh) unreachable(now time.Time, connected map[peer.ID]bool) []Peer {
+	var out []Peer
+	for p, lp := range m.live.lost {
+		if now.Sub(lp.since) > lostFor {
+			delete(m.live.lost, p)
+			continue
+		}
+		if connected[p] {
+			continue
+		}
+		out = append(out, Peer{
+			PeerID: p.String(), Addrs: lp.addrs, Via: lp.via, State: StateUnreachable,
+			Since: lp.since, Reason: lp.reason,
+		})
+	}
+	return out
+}
