@@ -119,13 +119,67 @@ func distinct(raws [][]byte, res *IngestResult) [][]byte {
 // check decodes distinct encodings, drops the held and the recently
 // refused, and verifies and opens the rest, counting refusals in res.
 //
-// Each candidate is claimed until the caller's ingest ends, so that two
+// Its candidates are claimed until the caller's ingest ends, so that two
 // messages carrying one operation at the same moment cost one signature
-// check: the second leaves it to the first, which stores it or refuses it
-// (and penalizes its sender). Should the first drop it for another reason
-// (an all-or-nothing message with a forgery beside it), reconciliation
-// brings it again.
+// check: the second waits for the first, then finds the operation stored
+// or refused, and so sorts it exactly as if it had checked it.
 func (p *pipeline) check(raws [][]byte, res *IngestResult, claimed *[]crdt.OpID) ([]*crdt.Envelope, []crdt.Op) {
+	var cands []*crdt.Envelope
+	for attempt := 0; ; attempt++ {
+		var sorted IngestResult
+		cands = p.screen(raws, &sorted)
+		ids := make([]crdt.OpID, len(cands))
+		for i, e := range cands {
+			ids[i] = e.ID()
+		}
+		busy := p.inflight.claim(ids)
+		if busy == nil || attempt == maxClaimWaits {
+			// After a few waits, check anyway: a second check costs
+			// less than stalling behind a stream of overlapping messages.
+			res.Merge(sorted)
+			if busy == nil {
+				*claimed = append(*claimed, ids...)
+			}
+			break
+		}
+		// Wait, holding no claim (so two ingests cannot wait on each
+		// other), for those being checked elsewhere; then screen again:
+		// they are stored or refused by now.
+		for _, done := range busy {
+			<-done
+		}
+	}
+	p.verified.Add(int64(len(cands)))
+	verr := verify(cands)
+	ops := make([]crdt.Op, len(cands))
+	oerr := make([]error, len(cands))
+	each(len(cands), func(i int) {
+		if verr[i] == nil {
+			ops[i], oerr[i] = p.k.open(cands[i])
+		}
+	})
+	envs := cands[:0]
+	kept := ops[:0]
+	for i, e := range cands {
+		switch {
+		case verr[i] != nil:
+			p.refused.put(e.ID(), verr[i])
+			res.Refuse(verr[i], mesh.SendersFault)
+		case oerr[i] != nil:
+			p.refused.put(e.ID(), oerr[i])
+			res.Refuse(oerr[i], mesh.Unreadable)
+		default:
+			envs = append(envs, e)
+			kept = append(kept, ops[i])
+		}
+	}
+	return envs, kept
+}
+
+// screen decodes distinct encodings and drops what costs no signature
+// check to refuse: what fails the door, what is held, what was refused
+// recently, clocks too far ahead.
+func (p *pipeline) screen(raws [][]byte, res *IngestResult) []*crdt.Envelope {
 	now := p.now().UnixMilli()
 	cands := make([]*crdt.Envelope, 0, len(raws))
 	for _, raw := range raws {
@@ -161,39 +215,14 @@ func (p *pipeline) check(raws [][]byte, res *IngestResult, claimed *[]crdt.OpID)
 			res.Refuse(err, mesh.NotTheSender)
 			continue
 		}
-		if !p.inflight.claim(e.ID()) {
-			res.Duplicate++
-			continue
-		}
-		*claimed = append(*claimed, e.ID())
 		cands = append(cands, e)
 	}
-	p.verified.Add(int64(len(cands)))
-	verr := verify(cands)
-	ops := make([]crdt.Op, len(cands))
-	oerr := make([]error, len(cands))
-	each(len(cands), func(i int) {
-		if verr[i] == nil {
-			ops[i], oerr[i] = p.k.open(cands[i])
-		}
-	})
-	envs := cands[:0]
-	kept := ops[:0]
-	for i, e := range cands {
-		switch {
-		case verr[i] != nil:
-			p.refused.put(e.ID(), verr[i])
-			res.Refuse(verr[i], mesh.SendersFault)
-		case oerr[i] != nil:
-			p.refused.put(e.ID(), oerr[i])
-			res.Refuse(oerr[i], mesh.Unreadable)
-		default:
-			envs = append(envs, e)
-			kept = append(kept, ops[i])
-		}
-	}
-	return envs, kept
+	return cands
 }
+
+// maxClaimWaits bounds how often one ingest waits for operations being
+// checked elsewhere.
+const maxClaimWaits = 3
 
 // verify checks the signatures of envs, on every core for a large batch:
 // signature checks are nearly all of ingest's cost, and each is
@@ -255,24 +284,34 @@ func each(n int, fn func(i int)) {
 // payload that does not open: both fixed by the bytes, which the id
 // hashes), so that the same junk is never checked twice. It is bounded;
 // the oldest entry goes first.
-// inflight holds the operations being checked or written by some ingest.
+// inflight holds the operations being checked or written by some ingest,
+// each with a channel closed when that ingest ends.
 type inflight struct {
 	mu  sync.Mutex
-	ids map[crdt.OpID]struct{}
+	ids map[crdt.OpID]chan struct{}
 }
 
-// claim reports whether id was free, and takes it.
-func (f *inflight) claim(id crdt.OpID) bool {
+// claim takes every id if none is busy, and returns nil; otherwise it takes
+// none and returns the channels of the busy ones.
+func (f *inflight) claim(ids []crdt.OpID) []chan struct{} {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, busy := f.ids[id]; busy {
-		return false
+	var busy []chan struct{}
+	for _, id := range ids {
+		if done, ok := f.ids[id]; ok {
+			busy = append(busy, done)
+		}
+	}
+	if busy != nil {
+		return busy
 	}
 	if f.ids == nil {
-		f.ids = make(map[crdt.OpID]struct{})
+		f.ids = make(map[crdt.OpID]chan struct{})
 	}
-	f.ids[id] = struct{}{}
-	return true
+	for _, id := range ids {
+		f.ids[id] = make(chan struct{})
+	}
+	return nil
 }
 
 func (f *inflight) release(ids []crdt.OpID) {
@@ -282,7 +321,10 @@ func (f *inflight) release(ids []crdt.OpID) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, id := range ids {
-		delete(f.ids, id)
+		if done, ok := f.ids[id]; ok {
+			close(done)
+			delete(f.ids, id)
+		}
 	}
 }
 

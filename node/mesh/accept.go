@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"cmp"
 	"context"
 	"errors"
 
@@ -95,6 +96,19 @@ func (r *Ingested) Refuse(err error, why Refusal) {
 	case Unreadable:
 		r.Unreadable++
 	}
+}
+
+// Merge adds o's counts to r (the first errors stay r's where it has them).
+func (r *Ingested) Merge(o Ingested) {
+	r.Added += o.Added
+	r.Fresh = append(r.Fresh, o.Fresh...)
+	r.Duplicate += o.Duplicate
+	r.Rejected += o.Rejected
+	r.Bad += o.Bad
+	r.Unreadable += o.Unreadable
+	r.FirstError = cmp.Or(r.FirstError, o.FirstError)
+	r.BadErr = cmp.Or(r.BadErr, o.BadErr)
+	r.Forged = cmp.Or(r.Forged, o.Forged)
 }
 
 // take hands a batch from peer p to g's replica, and counts and penalizes

@@ -4,11 +4,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
+	"math"
 
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/internal/varint"
 )
 
 // A batch carries a few encoded operations, on a gossip topic or a
@@ -130,7 +131,7 @@ func (c *codec) decode(b []byte) ([][]byte, error) {
 	if len(body) > maxBatchBytes {
 		return nil, fmt.Errorf("%w: %d bytes decoded, limit %d", errBatch, len(body), maxBatchBytes)
 	}
-	n, body, err := uvarint(body)
+	n, body, err := cutUvarint(body, math.MaxUint64, errBatch)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +145,7 @@ func (c *codec) decode(b []byte) ([][]byte, error) {
 	raws := make([][]byte, 0, n)
 	for range n {
 		var l uint64
-		l, body, err = uvarint(body)
+		l, body, err = cutUvarint(body, math.MaxUint64, errBatch)
 		if err != nil {
 			return nil, err
 		}
@@ -163,53 +164,14 @@ func (c *codec) decode(b []byte) ([][]byte, error) {
 	return raws, nil
 }
 
-// uvarint reads a batch's minimally encoded uvarint.
-func uvarint(b []byte) (uint64, []byte, error) {
-	v, n := minUvarint(b)
-	if n <= 0 {
-		return 0, nil, fmt.Errorf("%w: %w", errBatch, errVarint)
+// cutUvarint reads the uvarint at the start of b (in its one shortest
+// encoding, at most limit) and returns it and the rest of b; a bad one is
+// an error of kind. Every length and count on the wire (batches, frames,
+// requests, peer exchange) is read by it or by varint.Read.
+func cutUvarint(b []byte, limit uint64, kind error) (uint64, []byte, error) {
+	v, n, err := varint.Uvarint(b, limit)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%w: %w", kind, err)
 	}
 	return v, b[n:], nil
-}
-
-// Every length and count on the wire (batches, frames, peer exchange) is
-// a uvarint in its one shortest encoding, so that a message has exactly
-// one encoding.
-
-var errVarint = errors.New("bad or non-minimal varint")
-
-// minUvarint decodes the minimally encoded uvarint at the start of b and
-// returns it and its length; a length <= 0 means there is none.
-func minUvarint(b []byte) (uint64, int) {
-	v, n := binary.Uvarint(b)
-	if n > 1 && b[n-1] == 0 {
-		return 0, -1
-	}
-	return v, n
-}
-
-// readUvarint reads a minimally encoded uvarint from r.
-func readUvarint(r io.ByteReader) (uint64, error) {
-	var buf [binary.MaxVarintLen64]byte
-	for i := range buf {
-		c, err := r.ReadByte()
-		if err != nil {
-			return 0, err
-		}
-		buf[i] = c
-		if c < 0x80 {
-			v, n := minUvarint(buf[:i+1])
-			if n <= 0 {
-				return 0, errVarint
-			}
-			return v, nil
-		}
-	}
-	return 0, errVarint
-}
-
-// uvarintLen is the length of n's encoding.
-func uvarintLen(n int) int {
-	var buf [binary.MaxVarintLen64]byte
-	return binary.PutUvarint(buf[:], uint64(n))
 }

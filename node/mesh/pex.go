@@ -263,7 +263,7 @@ func encodePEX(infos []peer.AddrInfo) []byte {
 var errPEX = errors.New("malformed peer exchange")
 
 func decodePEX(b []byte) ([]peer.AddrInfo, error) {
-	n, b, err := pexUvarint(b, pexMaxPeers)
+	n, b, err := cutUvarint(b, pexMaxPeers, errPEX)
 	if err != nil {
 		return nil, err
 	}
@@ -279,7 +279,7 @@ func decodePEX(b []byte) ([]peer.AddrInfo, error) {
 			return nil, fmt.Errorf("%w: %v", errPEX, err)
 		}
 		var na uint64
-		na, b, err = pexUvarint(b, pexMaxAddrs)
+		na, b, err = cutUvarint(b, pexMaxAddrs, errPEX)
 		if err != nil {
 			return nil, err
 		}
@@ -304,16 +304,8 @@ func decodePEX(b []byte) ([]peer.AddrInfo, error) {
 	return infos, nil
 }
 
-func pexUvarint(b []byte, limit uint64) (uint64, []byte, error) {
-	v, n := minUvarint(b)
-	if n <= 0 || v > limit {
-		return 0, nil, fmt.Errorf("%w: bad count", errPEX)
-	}
-	return v, b[n:], nil
-}
-
 func pexBytes(b []byte, limit uint64) ([]byte, []byte, error) {
-	l, b, err := pexUvarint(b, limit)
+	l, b, err := cutUvarint(b, limit, errPEX)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -68,7 +68,7 @@ func encodeRequest(items []recon.Item) []byte {
 // decodeRequest parses a request strictly: anything out of bounds,
 // trailing, non-minimal or out of order is refused.
 func decodeRequest(b []byte) ([]recon.Item, error) {
-	n, b, err := requestUvarint(b)
+	n, b, err := cutUvarint(b, math.MaxUint64, errRequest)
 	if err != nil {
 		return nil, err
 	}
@@ -83,10 +83,10 @@ func decodeRequest(b []byte) ([]recon.Item, error) {
 	var wall uint64
 	for i := range n {
 		var d, logical uint64
-		if d, b, err = requestUvarint(b); err != nil {
+		if d, b, err = cutUvarint(b, math.MaxUint64, errRequest); err != nil {
 			return nil, err
 		}
-		if logical, b, err = requestUvarint(b); err != nil {
+		if logical, b, err = cutUvarint(b, math.MaxUint64, errRequest); err != nil {
 			return nil, err
 		}
 		if d > math.MaxInt64-wall {
@@ -111,14 +111,6 @@ func decodeRequest(b []byte) ([]recon.Item, error) {
 		return nil, fmt.Errorf("%w: %d trailing bytes", errRequest, len(b))
 	}
 	return items, nil
-}
-
-func requestUvarint(b []byte) (uint64, []byte, error) {
-	v, n := minUvarint(b)
-	if n <= 0 {
-		return 0, nil, fmt.Errorf("%w: %w", errRequest, errVarint)
-	}
-	return v, b[n:], nil
 }
 
 // claims is a gathering's set of operations some session has asked a peer

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/internal/varint"
 	"github.com/convene/convene/node/recon"
 )
 
@@ -513,7 +515,7 @@ func (m *Mesh) readFrames(s network.Stream, frames chan<- frame, quit <-chan str
 		_ = s.SetReadDeadline(time.Now().Add(idleTimeout))
 		typ, payload, err := readFrame(r)
 		if err == nil {
-			m.stats.bytesReceived.Add(int64(len(payload) + 1 + uvarintLen(len(payload))))
+			m.stats.bytesReceived.Add(int64(len(payload) + 1 + varint.Len(uint64(len(payload)))))
 		}
 		select {
 		case frames <- frame{typ, payload, err}:
@@ -611,8 +613,11 @@ func readFrame(r *bufio.Reader) (byte, []byte, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	n, err := readUvarint(r)
-	if errors.Is(err, errVarint) {
+	n, err := varint.Read(r, math.MaxUint64)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = io.EOF // the stream ended: not a malformed frame
+	}
+	if errors.Is(err, varint.ErrBad) {
 		return 0, nil, fmt.Errorf("%w: length: %w", errFrame, err)
 	}
 	if err != nil {
