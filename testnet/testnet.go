@@ -11,6 +11,9 @@
 // Latency is injected by a TCP proxy in front of every node, which also
 // counts the bytes on the wire; with Options.Links the gaters refuse direct
 // addresses, so every connection goes through a proxy.
+//
+// Over 500 lines: the Net's life (start, islands, links, hubs, stop) is one
+// state held under one lock, and splitting it would spread that lock.
 package testnet
 
 import (
