@@ -3,13 +3,12 @@ package crdt
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 
+	"github.com/convene/convene/internal/textform"
 	"github.com/convene/convene/internal/varint"
 )
 
@@ -48,23 +47,15 @@ func (t Ticket) String() string {
 	b = binary.AppendUvarint(b, t.Epoch)
 	b = append(b, t.Key[:]...)
 	b = append(b, ticketSum(b)...)
-	return ticketPrefix + base64.RawURLEncoding.EncodeToString(b)
+	return textform.Encode(ticketPrefix, b)
 }
 
 // ParseTicket reads a ticket's text form. Surrounding space is ignored;
 // anything else that is not exactly a ticket is refused.
 func ParseTicket(s string) (Ticket, error) {
-	s = strings.TrimSpace(s)
-	if len(s) > maxTicketText {
-		return Ticket{}, fmt.Errorf("%w: too long", ErrBadTicket)
-	}
-	rest, ok := strings.CutPrefix(s, ticketPrefix)
-	if !ok {
-		return Ticket{}, fmt.Errorf("%w: it must start with %q", ErrBadTicket, ticketPrefix)
-	}
-	b, err := base64.RawURLEncoding.Strict().DecodeString(rest)
+	b, err := textform.Decode(s, ticketPrefix, maxTicketText)
 	if err != nil {
-		return Ticket{}, fmt.Errorf("%w: not base64url", ErrBadTicket)
+		return Ticket{}, fmt.Errorf("%w: %w", ErrBadTicket, err)
 	}
 	if len(b) < 1+32+1+32+ticketChecksum {
 		return Ticket{}, fmt.Errorf("%w: too short", ErrBadTicket)

@@ -1,14 +1,13 @@
 package node
 
 import (
-	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/internal/textform"
 	"github.com/convene/convene/internal/varint"
 	ma "github.com/multiformats/go-multiaddr"
 )
@@ -79,22 +78,14 @@ func (inv Invite) String() string {
 			b = append(b, e.Rotation[:]...)
 		}
 	}
-	return invitePrefix + base64.RawURLEncoding.EncodeToString(b)
+	return textform.Encode(invitePrefix, b)
 }
 
 // ParseInvite reads an invite's text form.
 func ParseInvite(s string) (Invite, error) {
-	s = strings.TrimSpace(s)
-	if len(s) > maxInviteLength {
-		return Invite{}, fmt.Errorf("%w: too long", ErrBadInvite)
-	}
-	rest, ok := strings.CutPrefix(s, invitePrefix)
-	if !ok {
-		return Invite{}, fmt.Errorf("%w: it must start with %q", ErrBadInvite, invitePrefix)
-	}
-	b, err := base64.RawURLEncoding.DecodeString(rest)
+	b, err := textform.Decode(s, invitePrefix, maxInviteLength)
 	if err != nil {
-		return Invite{}, fmt.Errorf("%w: not base64url", ErrBadInvite)
+		return Invite{}, fmt.Errorf("%w: %w", ErrBadInvite, err)
 	}
 	r := inviteReader{b: b}
 	var inv Invite
