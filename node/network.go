@@ -48,8 +48,10 @@ func (p meshPeers) Peers() []Peer { return reconciled(p.m.Peers()) }
 // reconciled keeps the peers that have reconciled a gathering with this
 // node: anyone on the Wi-Fi can connect, and only members (or hubs) get
 // as far as a session, so the others are not shown as peers (issue 9).
+// Remembered peers reconciled in an earlier run (that is why they are
+// remembered), so they stay listed while they cannot be reached.
 func reconciled(ps []Peer) []Peer {
-	return slices.DeleteFunc(ps, func(p Peer) bool { return p.LastSync.IsZero() })
+	return slices.DeleteFunc(ps, func(p Peer) bool { return p.LastSync.IsZero() && p.Via != mesh.ViaRemembered })
 }
 
 func (p meshPeers) Clock() (time.Duration, int) { return p.m.Clock().Status() }

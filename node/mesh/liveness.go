@@ -41,6 +41,9 @@ type lostPeer struct {
 	addrs  []string
 	since  time.Time // when it was declared unreachable
 	reason string
+	// lastSync is when it last reconciled with this node: the page shows
+	// only members, and an outsider never reconciled.
+	lastSync time.Time
 }
 
 // liveness is the liveness checker's state, under m.mu.
@@ -122,7 +125,7 @@ func (m *Mesh) markUnreachable(p peer.ID, err error) {
 	}
 	m.mu.Lock()
 	if st, ok := m.peers[p]; ok {
-		lp.via = st.via
+		lp.via, lp.lastSync = st.via, st.lastSync
 	}
 	m.live.lost[p] = lp
 	delete(m.live.misses, p)
@@ -147,7 +150,7 @@ func (m *Mesh) unreachable(now time.Time, connected map[peer.ID]bool) []Peer {
 		}
 		out = append(out, Peer{
 			PeerID: p.String(), Addrs: lp.addrs, Via: lp.via, State: StateUnreachable,
-			Since: lp.since, Reason: lp.reason,
+			Since: lp.since, Reason: lp.reason, LastSync: lp.lastSync,
 		})
 	}
 	return out
