@@ -7,6 +7,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/internal/testkit"
 )
 
 // TestHubPoisoning is issue 9 item 1: an outsider who knows the id gossips
@@ -56,7 +57,7 @@ func TestHubPoisoning(t *testing.T) {
 	for lo := 0; lo < len(junk); lo += 64 {
 		// A message published after the disconnect goes nowhere; that is
 		// the defence, not a failure.
-		_ = at.topic.Publish(testContext(t), batch(junk[lo:min(lo+64, len(junk))]...))
+		_ = at.topic.Publish(testContext(t), testkit.Batch(junk[lo:min(lo+64, len(junk))]...))
 	}
 	at.waitDropped(t, n, n.hubIndex())
 	stored := hubOps() - before

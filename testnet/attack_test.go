@@ -11,6 +11,7 @@ import (
 	"github.com/multiformats/go-multiaddr"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/internal/testkit"
 )
 
 // smallOrderForgery is issue 9 item 7: an operation of the gathering whose
@@ -49,7 +50,7 @@ func TestGossipJunkBansTheSender(t *testing.T) {
 	}
 	at := newAttacker(t, n.Node(0).Gathering())
 	at.connect(t, n)
-	at.publish(t, batch(junk...))
+	at.publish(t, testkit.Batch(junk...))
 
 	for i := range n.Len() {
 		id := at.waitDropped(t, n, i)

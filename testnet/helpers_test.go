@@ -166,18 +166,6 @@ func foreignOp(t testing.TB) []byte {
 	return b
 }
 
-// batch encodes operations as the mesh's gossip and push batches do
-// (version 1, no compression, count, then length-prefixed operations).
-func batch(raws ...[]byte) []byte {
-	b := []byte{1, 0}
-	b = binary.AppendUvarint(b, uint64(len(raws)))
-	for _, r := range raws {
-		b = binary.AppendUvarint(b, uint64(len(r)))
-		b = append(b, r...)
-	}
-	return b
-}
-
 // attacker is a bare libp2p host with GossipSub, outside the gathering.
 type attacker struct {
 	h     host.Host
@@ -238,7 +226,7 @@ func (a *attacker) push(t testing.TB, n *Net, i int, raws ...[]byte) {
 	}
 	defer s.Close()
 	g := n.Node(0).Gathering()
-	msg := batch(raws...)
+	msg := testkit.Batch(raws...)
 	frame := append(g[:], 'P')
 	frame = binary.AppendUvarint(frame, uint64(len(msg)))
 	frame = append(frame, msg...)

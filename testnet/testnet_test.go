@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/internal/testkit"
 )
 
 // Three nodes, every link delayed, write at all three and converge.
@@ -202,10 +203,10 @@ func TestForgedOperationsRejected(t *testing.T) {
 	at := newAttacker(t, n.Node(0).Gathering())
 	at.connect(t, n)
 	for _, f := range forged {
-		at.publish(t, batch(f))
+		at.publish(t, testkit.Batch(f))
 	}
 	// One bad operation spoils a whole batch, good ones with it.
-	at.publish(t, batch(forged...))
+	at.publish(t, testkit.Batch(forged...))
 	for i := range n.Len() {
 		for _, f := range forged {
 			at.push(t, n, i, f)

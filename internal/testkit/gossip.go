@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"context"
+	"encoding/binary"
 	"testing"
 
 	"github.com/libp2p/go-libp2p"
@@ -36,4 +37,17 @@ func GossipPeer(t testing.TB, topic string) (host.Host, *pubsub.Topic) {
 		t.Fatal(err)
 	}
 	return h, tp
+}
+
+// Batch encodes operations as one gossip message, as an outsider that
+// speaks the protocol would (version 1, uncompressed; see node/mesh's
+// batch.go for the format).
+func Batch(raws ...[]byte) []byte {
+	b := []byte{1, 0}
+	b = binary.AppendUvarint(b, uint64(len(raws)))
+	for _, r := range raws {
+		b = binary.AppendUvarint(b, uint64(len(r)))
+		b = append(b, r...)
+	}
+	return b
 }

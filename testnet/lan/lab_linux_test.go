@@ -40,6 +40,9 @@ var theEnv env
 var labCount atomic.Int32
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(outsiderEnv); spec != "" {
+		os.Exit(runOutsider(spec))
+	}
 	var cleanup func()
 	theEnv, cleanup = setUp()
 	code := m.Run()

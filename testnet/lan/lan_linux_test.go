@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/convene/convene/crdt"
 )
 
 // write makes a group, a session and a proposal on n, so that every node
@@ -195,6 +197,25 @@ func TestLANClientIsolation(t *testing.T) {
 			t.Errorf("%s reached the hub via %q, want hub", n.name, via)
 		}
 	}
+
+	// The hub bar: an outsider laptop on the same bridge, not isolated,
+	// that knows the gathering's id (not its secret) gossips operations of
+	// its own at the hub. The hub stores none and drops it; the members'
+	// logs are the hub's, exactly.
+	tk, err := crdt.ParseTicket(ticket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outsider := l.addHost(len(dirs)+2, "br0")
+	t.Log(outsiderVisits(t, outsider, hubAddr, tk.Gathering.String()))
+	write(nodes[0], "after the outsider")
+	converged(t, "the laptops still converge through the hub", nodes...)
+	members := nodes[0].status().Ops
+	hub.Stop(10 * time.Second)
+	if got := hubOps(t, hubDir, tk.Gathering); got != members {
+		t.Fatalf("the hub holds %d operations, the members %d: it stored the outsider's", got, members)
+	}
+	t.Logf("hub bar: the hub holds the members' %d operations and none of the outsider's %d", members, outsiderOps)
 }
 
 // TestLANLossyLink: one laptop on a link with 50 ms delay and 5% loss
