@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -40,11 +41,16 @@ const (
 var errBatch = errors.New("malformed batch")
 
 // codec encodes and decodes batches. Both directions are safe for
-// concurrent use.
+// concurrent use, and after close: GossipSub's validators are not the
+// mesh's goroutines, so one may still decode while the mesh closes.
 type codec struct {
-	enc *zstd.Encoder
-	dec *zstd.Decoder
+	mu     sync.RWMutex // held for reading around the zstd calls
+	closed bool
+	enc    *zstd.Encoder
+	dec    *zstd.Decoder
 }
+
+var errClosed = errors.New("mesh: closed")
 
 func newCodec() (*codec, error) {
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
@@ -64,6 +70,9 @@ func newCodec() (*codec, error) {
 }
 
 func (c *codec) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
 	c.enc.Close()
 	c.dec.Close()
 }
@@ -97,8 +106,13 @@ func (c *codec) encode(raws [][]byte) []byte {
 		body = append(body, r...)
 	}
 	if len(body) > compressAbove {
-		z := c.enc.EncodeAll(body, make([]byte, 2, 2+len(body)/2))
-		if len(z)-2 < len(body) {
+		var z []byte
+		c.mu.RLock()
+		if !c.closed {
+			z = c.enc.EncodeAll(body, make([]byte, 2, 2+len(body)/2))
+		}
+		c.mu.RUnlock()
+		if z != nil && len(z)-2 < len(body) {
 			z[0], z[1] = batchVersion, flagZstd
 			return z
 		}
@@ -121,7 +135,13 @@ func (c *codec) decode(b []byte) ([][]byte, error) {
 	case 0:
 	case flagZstd:
 		var err error
+		c.mu.RLock()
+		if c.closed {
+			c.mu.RUnlock()
+			return nil, errClosed
+		}
 		body, err = c.dec.DecodeAll(body, nil)
+		c.mu.RUnlock()
 		if err != nil {
 			return nil, fmt.Errorf("%w: zstd: %v", errBatch, err)
 		}
