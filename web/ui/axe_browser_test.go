@@ -95,6 +95,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		{"events", b.url + "/events", `document.body.textContent.includes('Street party')`},
 		{"event", b.url + "/events/" + eid, `document.getElementById('event-title').textContent === 'Street party'`},
 		{"network", b.url + "/network", `document.getElementById('peer-id').textContent !== ''`},
+		{"facilitate", b.url + "/facilitate", `document.getElementById('gathering-name').textContent !== ''`},
 		{"public front page", b.public + "/", `document.querySelectorAll('#sessions a').length > 0`},
 		{"public projection", b.public + "/s/" + sid + "/projection", `document.querySelectorAll('#proposals > li').length === 2`},
 	}
