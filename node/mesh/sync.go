@@ -82,6 +82,14 @@ const (
 
 var errSession = errors.New("reconciliation failed")
 
+// errMore ends a session that moved all it could hold (recon's item cap)
+// while more differed: the initiator starts the next one at once, rather
+// than leave a new laptop half-synced until the next round.
+var errMore = errors.New("reconciliation: more differs than one session holds")
+
+// maxSessionsInARow bounds the sessions one initiate runs back to back.
+const maxSessionsInARow = 64
+
 // Stats counts the mesh's reconciliation traffic since it started.
 type Stats struct {
 	Sessions      int64 // completed sessions, either side
@@ -219,17 +227,24 @@ func (m *Mesh) initiate(ctx context.Context, g *gathering, p peer.ID) error {
 	}()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	s, err := m.h.NewStream(network.WithAllowLimitedConn(ctx, "recon"), p, reconProto)
-	if err != nil {
-		return fmt.Errorf("%w: open stream: %v", errSession, err)
-	}
-	_ = s.SetWriteDeadline(time.Now().Add(idleTimeout))
-	if _, err := s.Write(g.id[:]); err != nil {
-		s.Reset()
-		return fmt.Errorf("%w: %v", errSession, err)
-	}
-	if err := m.session(ctx, g, s, true); err != nil {
-		return err
+	for range maxSessionsInARow {
+		s, err := m.h.NewStream(network.WithAllowLimitedConn(ctx, "recon"), p, reconProto)
+		if err != nil {
+			return fmt.Errorf("%w: open stream: %v", errSession, err)
+		}
+		_ = s.SetWriteDeadline(time.Now().Add(idleTimeout))
+		if _, err := s.Write(g.id[:]); err != nil {
+			s.Reset()
+			return fmt.Errorf("%w: %v", errSession, err)
+		}
+		err = m.session(ctx, g, s, true)
+		if errors.Is(err, errMore) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		break
 	}
 	ok = true
 	return nil
@@ -270,7 +285,7 @@ func (m *Mesh) handleRecon(s network.Stream) {
 		m.sessionEnded()
 		m.mu.Unlock()
 	}()
-	if err := m.session(m.ctx, g, s, false); err != nil {
+	if err := m.session(m.ctx, g, s, false); err != nil && !errors.Is(err, errMore) {
 		m.log.Debug("reconciliation failed", "gathering", id, "remote", p.ShortString(), "err", err)
 		return
 	}
@@ -494,6 +509,9 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 		default:
 			return violation(fmt.Errorf("%w: unknown type %#x", errFrame, f.typ))
 		}
+	}
+	if capped {
+		return errMore
 	}
 	return nil
 }
