@@ -285,7 +285,14 @@ func (m *Mesh) handleRecon(s network.Stream) {
 		m.sessionEnded()
 		m.mu.Unlock()
 	}()
-	if err := m.session(m.ctx, g, s, false); err != nil && !errors.Is(err, errMore) {
+	err = m.session(m.ctx, g, s, false)
+	if errors.Is(err, errMore) {
+		// This side held too little to finish: start the next session
+		// from here, since the initiator may not have been capped.
+		m.wg.Go(func() { _ = m.initiate(m.ctx, g, p) })
+		err = nil
+	}
+	if err != nil {
 		m.log.Debug("reconciliation failed", "gathering", id, "remote", p.ShortString(), "err", err)
 		return
 	}
