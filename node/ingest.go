@@ -48,6 +48,8 @@ type pipeline struct {
 	// verified counts signature checks, so that tests can tell that a
 	// duplicate cost none.
 	verified atomic.Int64
+	// keys remembers decoded author keys across batches.
+	keys     crdt.Verifier
 	refused  refusedCache
 	group    groupCommit
 	inflight inflight
@@ -150,7 +152,7 @@ func (p *pipeline) check(raws [][]byte, res *IngestResult, claimed *[]crdt.OpID)
 		}
 	}
 	p.verified.Add(int64(len(cands)))
-	verr := verify(cands)
+	verr := verify(&p.keys, cands)
 	ops := make([]crdt.Op, len(cands))
 	oerr := make([]error, len(cands))
 	each(len(cands), func(i int) {
@@ -228,7 +230,7 @@ const maxClaimWaits = 3
 // signature checks are nearly all of ingest's cost, and each is
 // independent. It is the one place where incoming operations' signatures
 // are checked.
-func verify(envs []*crdt.Envelope) []error {
+func verify(v *crdt.Verifier, envs []*crdt.Envelope) []error {
 	errs := make([]error, len(envs))
 	chunks := (len(envs) + verifyChunk - 1) / verifyChunk
 	// Batches of verifyChunk, one per worker at a time: a batch check costs
@@ -237,7 +239,7 @@ func verify(envs []*crdt.Envelope) []error {
 	// signature's validity does not depend on the path it came by.
 	eachChunk(chunks, func(c int) {
 		lo, hi := c*verifyChunk, min((c+1)*verifyChunk, len(envs))
-		copy(errs[lo:hi], crdt.VerifyBatch(envs[lo:hi]))
+		copy(errs[lo:hi], v.VerifyBatch(envs[lo:hi]))
 	})
 	return errs
 }
