@@ -30,8 +30,9 @@ import (
 // R, A, S and the message) instead of drawn at random, so that crdt stays
 // free of randomness: whoever makes the signatures fixes them before the
 // z_i exist, and finding a bad batch whose derived z_i cancel its errors is
-// a 2¹²⁷ search. A failed batch falls back to the single check
-// (Envelope.Verify), which names the bad ones; anything the batch's fast
+// a 2¹²⁷ search. A failed batch is halved until its parts pass or are
+// small, then falls back to the single check (Envelope.Verify), which names
+// the bad ones; anything the batch's fast
 // screens refuse is also judged by the single check, so the verdict on
 // every envelope is Verify's.
 
@@ -174,13 +175,32 @@ func (v *Verifier) VerifyBatch(envs []*Envelope) []error {
 	if check.Equal(edwards25519.NewIdentityPoint()) == 1 {
 		return errs
 	}
+	// Some signature in the batch is bad: halve what was in it until the
+	// halves pass or are small enough to check one by one, so that one bad
+	// signature among many costs a few batches, not a single check each.
+	var rest []*Envelope
+	var at []int
 	for i, e := range envs {
 		if who[i] >= 0 {
-			errs[i] = e.verifySignature()
+			rest = append(rest, e)
+			at = append(at, i)
 		}
+	}
+	if len(rest) <= minBisect {
+		for k, e := range rest {
+			errs[at[k]] = e.verifySignature()
+		}
+		return errs
+	}
+	half := len(rest) / 2
+	for k, err := range append(v.VerifyBatch(rest[:half]), v.VerifyBatch(rest[half:])...) {
+		errs[at[k]] = err
 	}
 	return errs
 }
+
+// minBisect is the size below which a failed batch is checked one by one.
+const minBisect = 8
 
 // decodePoint sets p to the point b encodes if b passes rule 1 (a canonical
 // encoding of a point not of small order), as checkPoint decides, without
