@@ -253,4 +253,3 @@ func converged(nodes []*node.Node) bool {
 	}
 	return true
 }
-
