@@ -100,7 +100,7 @@ func budgetRows(secs []section) []row {
 // benchmarkBudget is which budget items each benchmark measures.
 var benchmarkBudget = map[string][]string{
 	"ingest":  {"ingest"},
-	"heal":    {"heal time", "heal CPU", "heal bytes"},
+	"heal":    {"heal CPU", "heal bytes"},
 	"simheal": {"heal time", "heal bytes"},
 	"latency": {"latency"},
 	"startup": {"startup time", "startup memory"},
