@@ -22,6 +22,8 @@ func (s *State) Touches(op Op) (session, event OpID) {
 		session = b.Session
 	case *ProposalBody:
 		session = b.Session
+	case *RatificationBody:
+		session = b.Session
 	case *RevisionBody:
 		proposal(b.Proposal)
 	case *EndorseBody:
@@ -32,7 +34,7 @@ func (s *State) Touches(op Op) (session, event OpID) {
 		switch s.kindOf(b.Target) {
 		case KindEvent:
 			event = b.Target
-		case KindProposal, KindRevision, KindComment:
+		case KindProposal, KindImport, KindRevision, KindComment:
 			proposal(b.Target)
 		}
 	case *EventBody:

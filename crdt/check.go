@@ -71,7 +71,12 @@ func (s *State) Check(author IdentityID, body Body) error {
 		return s.checkFacil(author, "change a session")
 	case *ScribeBody:
 		return s.checkScribe(b.Group, author)
+	case *RatificationBody:
+		return s.checkRatification(author, b)
 	case *ProposalBody:
+		if b.From != nil {
+			return s.checkImport(author, b)
+		}
 		sv, err := s.checkSession(b.Session)
 		if err != nil {
 			return err

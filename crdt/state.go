@@ -81,6 +81,7 @@ type session struct {
 	op      *Op
 	updates []*Op       // by (clock, id)
 	props   []*proposal // proposals naming it, by their (clock, id)
+	ratifs  []*Op       // ratifications naming it, by (clock, id)
 	view    cached[Session]
 	doc     cached[Document]
 }
@@ -250,6 +251,10 @@ func (s *State) index(o *Op) {
 		ss := s.session(b.Session)
 		ss.updates = insertOp(ss.updates, o)
 		s.dirtySession(ss)
+	case *RatificationBody:
+		// Read straight from the index (ratified.go); nothing is cached.
+		ss := s.session(b.Session)
+		ss.ratifs = insertOp(ss.ratifs, o)
 	case *GroupBody:
 		g := s.group(o.ID)
 		g.op = o
