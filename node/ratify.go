@@ -143,7 +143,16 @@ func (n *Node) importLocked(ctx context.Context, as *crdt.IdentityID, sid crdt.O
 // facilitator is the local identity *as, or the first local facilitator.
 func (n *Node) facilitator(as *crdt.IdentityID) (localKey, error) {
 	if as != nil {
-		return n.actor(as, nil)
+		k, err := n.actor(as, nil)
+		if err != nil {
+			return k, err
+		}
+		ok := false
+		n.View(func(st *crdt.State) { ok = st.IsFacilitator(k.ID) })
+		if !ok {
+			return localKey{}, fmt.Errorf("%w: only a facilitator can import proposals", crdt.ErrForbidden)
+		}
+		return k, nil
 	}
 	for _, li := range n.Identities() {
 		ok := false
@@ -194,4 +203,18 @@ func (n *Node) SessionSources(src crdt.OpID, pids []crdt.OpID) ([]ImportSource, 
 		}
 	})
 	return out, title, err
+}
+
+// ImportSession imports proposals pids of session src of this gathering
+// into session sid (see Import and SessionSources), as a group named after
+// the source session unless group is given.
+func (n *Node) ImportSession(ctx context.Context, as *crdt.IdentityID, sid crdt.OpID, group *crdt.OpID, src crdt.OpID, pids []crdt.OpID) ([]crdt.OpID, []Skipped, error) {
+	if len(pids) == 0 {
+		return nil, nil, fmt.Errorf("%w: name the proposals to import", crdt.ErrInvalid)
+	}
+	sources, title, err := n.SessionSources(src, pids)
+	if err != nil {
+		return nil, nil, err
+	}
+	return n.Import(ctx, as, sid, group, title, sources)
 }

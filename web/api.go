@@ -36,6 +36,9 @@ func (s *Server) routes() []route {
 		{"PATCH", "/sessions/{sid}", s.patchSession, false},
 		{"GET", "/sessions/{sid}/document", s.getDocument, true},
 		{"POST", "/sessions/{sid}/proposals", s.postProposal, false},
+		{"POST", "/sessions/{sid}/ratification", s.postRatification, false},
+		{"GET", "/sessions/{sid}/ratified", s.getRatified, true},
+		{"POST", "/sessions/{sid}/imports", s.postImports, false},
 
 		{"GET", "/groups", s.getGroups, true},
 		{"POST", "/groups", s.postGroup, false},
