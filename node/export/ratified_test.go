@@ -115,6 +115,26 @@ func TestRatifiedFile(t *testing.T) {
 	if n != 2 {
 		t.Errorf("%d imported proposals in the document, want 2", n)
 	}
+	// Every export says where the imported proposals came from, and that
+	// the source was ratified.
+	for _, format := range []string{FormatJSON, FormatMarkdown, FormatCSV} {
+		var buf bytes.Buffer
+		if err := Write(context.Background(), &buf, world, Request{Format: format, Session: ws, Now: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		short := f.Ratification.Digest.String()
+		if format == FormatMarkdown {
+			short = short[:12]
+		}
+		if !bytes.Contains(buf.Bytes(), []byte(short)) || !bytes.Contains(buf.Bytes(), []byte(paris.Gathering().String()[:12])) {
+			t.Errorf("the %s export does not name the source", format)
+		}
+	}
+	var buf bytes.Buffer
+	if err := Write(context.Background(), &buf, paris, Request{Format: FormatJSON, Session: s, Now: time.Now()}); err != nil ||
+		!bytes.Contains(buf.Bytes(), []byte(`"ratification": {`)) {
+		t.Errorf("the JSON export does not carry the ratification: %v", err)
+	}
 	before := world.Log().Len()
 	if _, _, err := ImportRatified(context.Background(), world, nil, ws, nil, b2); err == nil || world.Log().Len() != before {
 		t.Errorf("a bad file imported: %v", err)
