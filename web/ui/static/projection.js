@@ -4,7 +4,7 @@
 // one screen: two columns past a few proposals, then smaller type down to
 // a size still readable from the back, then a slow scroll.
 
-import { $, PAGE, api, documentGroups, el, follow, freshnessLine, t, tn } from './common.js';
+import { $, PAGE, api, documentGroups, el, follow, freshnessLine, provenance, t, tn } from './common.js';
 
 const sid = PAGE.sid;
 const items = new Map(); // id → {li, text, count, key}
@@ -19,10 +19,11 @@ function makeItem(p) {
     merging: el('span', { class: 'merging', hidden: true }),
     endorsers: el('span', { class: 'endorsers' }),
     author: el('span', { class: 'author' }),
+    from: el('span', { class: 'from', hidden: true }),
   };
   it.li = el('li', { class: 'proposal', dataset: { id: p.id } }, it.rank,
     el('div', { class: 'pbody' }, it.text,
-      el('p', { class: 'pgroups' }, it.merging, it.endorsers, it.author)),
+      el('p', { class: 'pgroups' }, it.merging, it.endorsers, it.author, it.from)),
     it.count);
   return it;
 }
@@ -50,7 +51,8 @@ function paint(doc) {
     const text = p.hidden ? t('proposal.hidden') : p.text;
     const endorsers = groups.endorsers(p);
     const versions = (p.heads || []).length;
-    const key = [p.rank, text, p.endorsements, p.conflict, versions, endorsers.join(','), p.group].join('\u0000');
+    const from = provenance(p);
+    const key = [p.rank, text, p.endorsements, p.conflict, versions, endorsers.join(','), p.group, from].join('\u0000');
     if (!fresh && it.key !== key) changed.push(it);
     if (fresh && before.size > 0) changed.push(it);
     it.key = key;
@@ -63,6 +65,8 @@ function paint(doc) {
     it.merging.textContent = p.conflict ? tn('projection.merging', Math.max(versions, 2)) : '';
     it.endorsers.textContent = endorsers.length ? t('projection.endorsed_by', { groups: endorsers.join(', ') }) : '';
     it.author.textContent = t('projection.written_by', { group: groups.name(p.group) });
+    it.from.textContent = from;
+    it.from.hidden = !from;
     if (list.children[i] !== it.li) list.insertBefore(it.li, list.children[i] || null);
   });
   for (const [id, it] of items) {

@@ -3,7 +3,7 @@
 
 import {
   $, PAGE, api, clear, documentGroups, el, errorText, fillSelect, fmtDateTime,
-  follow, freshnessLine, live, shortId, store, t, tn, utf8Length, ApiError,
+  follow, freshnessLine, live, provenance, shortId, store, t, tn, utf8Length, ApiError,
 } from './common.js';
 import { renderDiff } from './diff.js';
 
@@ -212,6 +212,7 @@ function makeItem(p) {
   item.by = el('span', { class: 'by' });
   item.badge = el('p', { class: 'badge conflict', hidden: true });
   item.ours = el('p', { class: 'badge ours', hidden: true });
+  item.from = el('p', { class: 'from muted', hidden: true });
   item.endorse = el('button', { type: 'button', class: 'endorse' });
   item.edit = el('button', { type: 'button' }, t('proposal.edit'));
   item.historyBtn = el('button', { type: 'button', 'aria-expanded': 'false' }, t('proposal.history'));
@@ -232,7 +233,7 @@ function makeItem(p) {
 
   item.li = el('li', { class: 'proposal', dataset: { id: p.id } },
     el('div', { class: 'phead' }, item.rank,
-      el('div', { class: 'pbody' }, item.text, el('p', { class: 'pmeta' }, item.count, ' ', item.by), item.ours, item.badge)),
+      el('div', { class: 'pbody' }, item.text, el('p', { class: 'pmeta' }, item.count, ' ', item.by), item.from, item.ours, item.badge)),
     el('div', { class: 'buttons actions' }, item.endorse, item.edit, item.historyBtn, item.commentsBtn),
     item.error, item.heads, item.editor, item.history, item.comments);
 
@@ -264,6 +265,8 @@ function paintItem(item, p) {
   item.count.textContent = tn('proposal.endorsements', p.endorsements || 0);
   const by = documentGroups(state.doc).endorsers(p);
   item.by.textContent = by.length ? t('proposal.endorsed_by', { groups: by.join(', ') }) : '';
+  item.from.textContent = provenance(p);
+  item.from.hidden = !p.from;
   item.badge.hidden = !p.conflict;
   item.badge.textContent = p.conflict ? tn('proposal.conflict', headsOf(p).length) : '';
   paintActions(item);
