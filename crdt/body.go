@@ -33,6 +33,9 @@ const (
 	KindSeating       Kind = 17 // facilitators set the gathering open or seated
 	KindSeat          Kind = 18 // facilitators seat or unseat a group
 	KindRotation      Kind = 19 // facilitators start the next epoch (rotation.go)
+	KindTranslation   Kind = 20 // a group translates a revision (translate.go)
+	KindAgenda        Kind = 21 // facilitators set a session's steps (agenda.go)
+	KindPhase         Kind = 22 // facilitators start a step (agenda.go)
 )
 
 // Size bounds, in bytes of UTF-8.
@@ -116,6 +119,12 @@ func newBody(k Kind) Body {
 		return &SeatBody{}
 	case KindRotation:
 		return &RotationBody{}
+	case KindTranslation:
+		return &TranslationBody{}
+	case KindAgenda:
+		return &AgendaBody{}
+	case KindPhase:
+		return &PhaseBody{}
 	}
 	return nil
 }

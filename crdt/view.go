@@ -19,6 +19,9 @@ type Session struct {
 	Prompt string `json:"prompt"`
 	Cap    int    `json:"cap"`
 	Open   bool   `json:"open"`
+	// Agenda is never nil; Phase is nil when no step runs (agenda.go).
+	Agenda []Step `json:"agenda"`
+	Phase  *Phase `json:"phase"`
 }
 
 // Proposal is one proposal as the document shows it. Text and Revision are
@@ -37,6 +40,8 @@ type Proposal struct {
 	Heads        []OpID `json:"heads"`
 	Revisions    int    `json:"revisions"`
 	Hidden       bool   `json:"hidden"`
+	// Translations per language (translate.go); {} when none.
+	Translations Translations `json:"translations"`
 }
 
 // Waiting is a proposal over the cap after a merge.
