@@ -195,3 +195,21 @@ func (s *State) checkTranslation(author IdentityID, b *TranslationBody) error {
 	}
 	return nil
 }
+
+// In returns the document as a room reading lang sees it: each proposal
+// with a fresh translation into lang shows that translation as its Text,
+// with TextLang set and the original text in Original. A stale
+// translation never replaces the text. d is not modified (its slices are
+// the state's cache): the proposals are copied.
+func (d Document) In(lang string) Document {
+	ps := make([]Proposal, len(d.Proposals))
+	copy(ps, d.Proposals)
+	for i := range ps {
+		p := &ps[i]
+		if tr, ok := p.Translations[lang]; ok && !tr.Stale && !p.Hidden {
+			p.Original, p.Text, p.TextLang = p.Text, tr.Text, lang
+		}
+	}
+	d.Proposals = ps
+	return d
+}

@@ -42,6 +42,10 @@ type Proposal struct {
 	Hidden       bool   `json:"hidden"`
 	// Translations per language (translate.go); {} when none.
 	Translations Translations `json:"translations"`
+	// Set only in a view in one language (Document.In) where a fresh
+	// translation replaced Text: its language, and the original text.
+	TextLang string `json:"text_lang,omitempty"`
+	Original string `json:"original,omitempty"`
 }
 
 // Waiting is a proposal over the cap after a merge.
