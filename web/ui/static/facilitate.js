@@ -4,6 +4,7 @@
 // for confirmation and says what it does to laptops that are offline now.
 
 import { $, api, clear, el, errorText, fmtDateTime, follow, live, shortId, t } from './common.js';
+import { agendaControls } from './agenda.js';
 
 let asFacilitator = '';
 
@@ -128,7 +129,8 @@ function sessionRow(s) {
   }, 'set-cap');
   return el('tr', { dataset: { id: s.id } }, el('td', {}, el('a', { href: path.replace('/sessions/', '/s/') }, s.title || shortId(s.id))),
     el('td', {}, (s.open ? t('facilitate.session_open') : t('facilitate.session_closed')) + ' · ' + t('facilitate.cap_is', { cap: s.cap })),
-    el('td', { class: 'actions' }, toggle, ' ', capInput, setCap));
+    el('td', { class: 'actions' }, toggle, ' ', capInput, setCap,
+      agendaControls(s, patch, (sub, body) => api('POST', path + sub, asFacilitator ? { ...body, as: asFacilitator } : body), say)));
 }
 
 function flagItem(f) {
