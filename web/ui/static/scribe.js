@@ -240,7 +240,7 @@ function makeItem(p) {
   item.li = el('li', { class: 'proposal', dataset: { id: p.id } },
     el('div', { class: 'phead' }, item.rank,
       el('div', { class: 'pbody' }, item.text, el('p', { class: 'pmeta' }, item.count, ' ', item.by), item.ours, item.badge)),
-    el('div', { class: 'buttons actions' }, item.endorse, item.edit, item.tr.button, item.historyBtn, item.commentsBtn),
+    el('div', { class: 'buttons actions' }, item.endorse, item.edit, item.historyBtn, item.commentsBtn, item.tr.button),
     item.error, item.tr.node, item.heads, item.editor, item.history, item.comments);
 
   item.endorse.addEventListener('click', () => toggleEndorse(item));
