@@ -33,9 +33,11 @@ const (
 	KindSeating       Kind = 17 // facilitators set the gathering open or seated
 	KindSeat          Kind = 18 // facilitators seat or unseat a group
 	KindRotation      Kind = 19 // facilitators start the next epoch (rotation.go)
-	// 20–22: translations and the agenda.
-	KindRatification Kind = 23 // facilitators fix a session's document (ratify.go)
-	KindImport       Kind = 24 // a proposal with provenance: ProposalBody with From
+	KindTranslation   Kind = 20 // a group translates a revision (translate.go)
+	KindAgenda        Kind = 21 // facilitators set a session's steps (agenda.go)
+	KindPhase         Kind = 22 // facilitators start a step (agenda.go)
+	KindRatification  Kind = 23 // facilitators fix a session's document (ratify.go)
+	KindImport        Kind = 24 // a proposal with provenance: ProposalBody with From
 )
 
 // Size bounds, in bytes of UTF-8.
@@ -119,6 +121,12 @@ func newBody(k Kind) Body {
 		return &SeatBody{}
 	case KindRotation:
 		return &RotationBody{}
+	case KindTranslation:
+		return &TranslationBody{}
+	case KindAgenda:
+		return &AgendaBody{}
+	case KindPhase:
+		return &PhaseBody{}
 	case KindRatification:
 		return &RatificationBody{}
 	case KindImport:

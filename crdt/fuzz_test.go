@@ -30,6 +30,9 @@ func sampleOps(tb testing.TB) *world {
 	w.op("", "founder", 31, &SeatingBody{Seating: SeatingSeated})
 	w.op("", "founder", 32, &HideBody{Target: w.ref("gb"), Hidden: true})
 	w.op("", "founder", 33, &RemovalBody{Identity: who("mallory"), Reason: "spam", Keep: []uint64{1, 1 << 63}})
+	w.op("", "alice", 34, &TranslationBody{Proposal: w.ref("p"), Group: w.ref("ga"), Revision: w.ref("r"), Lang: "es", From: "en", Text: "edición ✓"})
+	w.op("", "founder", 35, &AgendaBody{Session: w.ref("s"), Steps: []Step{{Title: "Introduction", Minutes: 15}, {Title: "Collaborative session", Minutes: 45}}})
+	w.op("", "founder", 36, &PhaseBody{Session: w.ref("s"), Index: 1})
 	return w
 }
 

@@ -69,6 +69,9 @@ func (m *sim) body(site *simSite, me IdentityID) Body {
 	events := st.Events()
 	person, _ := pick(r, m.people)
 	text := fmt.Sprintf("t%d", r.IntN(1000))
+	if r.IntN(8) == 0 {
+		return m.arcBody(sessions, props, myGroups, text) // translate_test.go
+	}
 	switch r.IntN(27) {
 	case 0:
 		return &IdentityBody{Name: text}

@@ -72,6 +72,7 @@ func (s *State) sessionView(ss *session) (Session, bool) {
 			v.Open = *ub.Open
 		}
 	}
+	s.agenda(ss, &v)
 	ss.view.set(v, s.epoch)
 	return v, true
 }
@@ -215,6 +216,7 @@ func (s *State) refreshProposal(p *proposal) {
 	for i, h := range heads {
 		d.base.Heads[i] = h.ID
 	}
+	d.base.Translations = s.translations(p, head)
 }
 
 // document assembles a session's document, or reports false if the session

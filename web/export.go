@@ -15,7 +15,7 @@ import (
 const MaxBundle = 1 << 30
 
 // getExport answers GET /export?format=json|csv|ics|md|activitystreams|bundle
-// [&session=ID][&csv=proposals|endorsements][&since=RFC3339]: the same bytes
+// [&session=ID][&csv=proposals|endorsements][&since=RFC3339][&lang=es]: the same bytes
 // as `convene export`.
 func (s *Server) getExport(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
@@ -39,6 +39,13 @@ func (s *Server) getExport(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		req.CSV = kind
+	}
+	if l := q.Get("lang"); l != "" {
+		if !crdt.IsLanguage(l) || req.Format != export.FormatMarkdown {
+			writeError(w, http.StatusBadRequest, apiv1.CodeBadRequest, fmt.Sprintf("lang is for format=md, one of %v", crdt.Languages))
+			return
+		}
+		req.Lang = l
 	}
 	since, err := export.ParseSince(q.Get("since"))
 	if err != nil {

@@ -22,6 +22,7 @@ func cmdExport(ctx context.Context, args []string, stdout io.Writer) error {
 	session := fs.String("session", "", "only this session (default: every session)")
 	csvKind := fs.String("csv", "proposals", "with --format csv: proposals or endorsements, then ,raw (cells as written, not defused against spreadsheet formulas) and ,bom (for Excel)")
 	since := fs.String("since", "", "with --format bundle: only operations from this RFC 3339 time on")
+	lang := fs.String("lang", "", "with --format md: the document in this language (en, es, fr or pt), fresh translations in place of the texts")
 	out := fs.String("o", "", "write to this file (default: standard output)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -48,6 +49,12 @@ func cmdExport(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		req.Session = id
 	}
+	if *lang != "" {
+		if *format != export.FormatMarkdown || !crdt.IsLanguage(*lang) {
+			return usagef("--lang %q: with --format md, one of %v", *lang, crdt.Languages)
+		}
+		req.Lang = *lang
+	}
 	kind, err := export.ParseCSVKind(*csvKind)
 	if err != nil {
 		return usagef("--csv: %v", err)
@@ -67,6 +74,9 @@ func cmdExport(ctx context.Context, args []string, stdout io.Writer) error {
 			}
 			if *since != "" {
 				q.Set("since", *since)
+			}
+			if *lang != "" {
+				q.Set("lang", *lang)
 			}
 			if err := c.Export(ctx, q, w); err != nil {
 				return refused(err)

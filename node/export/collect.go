@@ -18,6 +18,9 @@ type Export struct {
 	// group links in ICS and ActivityStreams absolute web addresses; when
 	// empty they are urn:convene: names.
 	BaseURL string
+	// Lang, when set, is the language a Markdown export is written in:
+	// fresh translations into it replace the texts (markdown_lang.go).
+	Lang string
 
 	Sessions   []SessionExport
 	Events     []crdt.Event

@@ -44,6 +44,7 @@ func (x *Export) markdownSession(w *bufio.Writer, se SessionExport, h string) {
 		w.WriteString(mdBlock(d.Session.Prompt, "> "))
 		w.WriteString("\n\n")
 	}
+	x.markdownAgenda(w, d.Session)
 	state := "open"
 	if !d.Session.Open {
 		state = "closed"
@@ -67,7 +68,9 @@ func (x *Export) markdownSession(w *bufio.Writer, se SessionExport, h string) {
 		w.WriteString("No proposals yet.\n\n")
 	}
 	for _, p := range ranked {
+		p, note := x.inLang(p)
 		fmt.Fprintf(w, "%d. %s\n", p.Rank, mdBlock(orHidden(p.Text), "   ")[3:])
+		w.WriteString(note)
 		fmt.Fprintf(w, "\n   %s", plural(p.Endorsements, "endorsement"))
 		if len(p.EndorsedBy) > 0 {
 			fmt.Fprintf(w, ": %s", mdInline(strings.Join(x.groupNames(p.EndorsedBy), "; ")))

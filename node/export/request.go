@@ -31,6 +31,7 @@ type Request struct {
 	Session crdt.OpID  // zero: every session
 	CSV     CSVKind    // for FormatCSV; empty means proposals
 	Since   crdt.Clock // for FormatBundle: only operations from this clock on
+	Lang    string     // for FormatMarkdown: the document in this language (see LangMarkdown)
 	Now     time.Time
 	BaseURL string
 }
@@ -80,7 +81,13 @@ func Write(ctx context.Context, w io.Writer, n *node.Node, req Request) error {
 		opt.Events = true
 		write = JSON
 	case FormatMarkdown:
-		write = Markdown
+		if req.Lang != "" && !crdt.IsLanguage(req.Lang) {
+			return fmt.Errorf("%w: lang %q: want one of %v", crdt.ErrInvalid, req.Lang, crdt.Languages)
+		}
+		write = func(w io.Writer, x Export) error {
+			x.Lang = req.Lang
+			return Markdown(w, x)
+		}
 	case FormatCSV:
 		kind := req.CSV
 		if kind == "" {

@@ -4,6 +4,7 @@
 // for confirmation and says what it does to laptops that are offline now.
 
 import { $, api, clear, el, errorText, fmtDateTime, follow, live, shortId, t } from './common.js';
+import { agendaControls } from './agenda.js';
 
 let asFacilitator = '';
 
@@ -144,7 +145,9 @@ function sessionRow(s, ratified) {
   return el('tr', { dataset: { id: s.id } }, el('td', {}, el('a', { href: path.replace('/sessions/', '/s/') }, s.title || shortId(s.id))),
     el('td', {}, (s.open ? t('facilitate.session_open') : t('facilitate.session_closed')) + ' · ' + t('facilitate.cap_is', { cap: s.cap }) +
       (ratified ? ' · ' + t('facilitate.ratified_is', { when: fmtDateTime(ratified.ratification.at) }) : '')),
-    el('td', { class: 'actions' }, toggle, ' ', capInput, setCap, ...ratifyParts(s, ratified)));
+    el('td', { class: 'actions' }, toggle, ' ', capInput, setCap,
+      agendaControls(s, patch, (sub, body) => api('POST', path + sub, asFacilitator ? { ...body, as: asFacilitator } : body), say),
+      ...ratifyParts(s, ratified)));
 }
 
 function flagItem(f) {

@@ -6,6 +6,8 @@ import {
   follow, freshnessLine, live, provenance, shortId, store, t, tn, utf8Length, ApiError,
 } from './common.js';
 import { renderDiff } from './diff.js';
+import { stepTimer } from './arc.js';
+import { translationBox } from './translate.js';
 
 const sid = PAGE.sid;
 const enc = encodeURIComponent;
@@ -23,6 +25,10 @@ const state = {
 const items = new Map();
 
 const showFreshness = freshnessLine($('freshness'));
+const showStep = stepTimer($('agenda-now'));
+const translating = {
+  canAct: () => canAct(), group: () => state.group, identity: () => state.identity, refresh: () => refresh(),
+};
 
 // The API's limit on a proposal's text, in bytes (maxlength counts
 // characters, so the page checks bytes before sending).
@@ -218,6 +224,7 @@ function makeItem(p) {
   item.historyBtn = el('button', { type: 'button', 'aria-expanded': 'false' }, t('proposal.history'));
   item.commentsBtn = el('button', { type: 'button', 'aria-expanded': 'false' }, t('proposal.comments'));
   item.error = el('p', { class: 'error', role: 'alert' });
+  item.tr = translationBox(p.id, translating);
 
   item.textarea = el('textarea', { rows: 4, id: 'edit-' + p.id, maxlength: maxText });
   item.editNote = el('div', { class: 'edit-note' });
@@ -234,8 +241,8 @@ function makeItem(p) {
   item.li = el('li', { class: 'proposal', dataset: { id: p.id } },
     el('div', { class: 'phead' }, item.rank,
       el('div', { class: 'pbody' }, item.text, el('p', { class: 'pmeta' }, item.count, ' ', item.by), item.from, item.ours, item.badge)),
-    el('div', { class: 'buttons actions' }, item.endorse, item.edit, item.historyBtn, item.commentsBtn),
-    item.error, item.heads, item.editor, item.history, item.comments);
+    el('div', { class: 'buttons actions' }, item.endorse, item.edit, item.historyBtn, item.commentsBtn, item.tr.button),
+    item.error, item.tr.node, item.heads, item.editor, item.history, item.comments);
 
   item.endorse.addEventListener('click', () => toggleEndorse(item));
   item.edit.addEventListener('click', () => startEdit(item, item.p.heads));
@@ -297,6 +304,7 @@ function paintActions(item) {
   item.endorse.disabled = !canAct() || p.hidden;
   item.edit.disabled = !canAct() || p.hidden;
   item.edit.textContent = p.conflict ? t('proposal.resolve') : t('proposal.edit');
+  item.tr.paint(p);
 }
 
 async function toggleEndorse(item) {
@@ -479,6 +487,7 @@ function paintDoc(doc) {
   const n = (doc.proposals || []).length;
   $('session-count').textContent = t('scribe.count', { n, cap: s.cap });
   $('session-state').textContent = s.open === false ? t('scribe.closed_short') : '';
+  showStep(s);
   showFreshness(doc.freshness);
 
   const list = $('proposals');
