@@ -112,6 +112,12 @@ func FuzzPayload(f *testing.F) {
 	for _, op := range w.ops {
 		f.Add(appendPayload(nil, op.Body))
 	}
+	// A ratification (kind 23) and an import (kind 24, a proposal with its
+	// provenance after it).
+	f.Add(appendPayload(nil, &RatificationBody{Session: OpID{1}, Title: "Declaration",
+		Entries: []RatifiedEntry{{Revision: OpID{2}, EndorsedBy: []OpID{{3}, {4}}}, {Revision: OpID{5}}}, Digest: Digest{6}}))
+	f.Add(appendPayload(nil, &ProposalBody{Session: OpID{1}, Group: OpID{2}, Text: "From Dakar",
+		From: &Provenance{Gathering: GatheringID{3}, Session: OpID{4}, Proposal: OpID{5}, Revision: OpID{6}, Digest: Digest{7}}}))
 	keys := w.keys
 	alice := testSigner("alice")
 	f.Fuzz(func(t *testing.T, plain []byte) {
