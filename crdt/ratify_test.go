@@ -236,6 +236,21 @@ func TestImportOnce(t *testing.T) {
 	if _, _, ok := st.Proposal(w.ref("i1")); ok {
 		t.Error("the duplicate import is readable")
 	}
+	// Imports and ratifications survive the snapshot.
+	b, err := st.RatificationOf(w.ref("s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.op("r", "founder", 30, b)
+	st = w.state()
+	loaded, err := LoadSnapshot(w.founder.ID, st.Snapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireSameDump(t, "snapshot", dump(t, st), dump(t, loaded))
+	if rd, ok := loaded.Ratified(w.ref("s")); !ok || len(rd.Text.Proposals) != 3 || rd.Text.Proposals[2].From == nil {
+		t.Errorf("ratified after the snapshot: %+v", rd.Text)
+	}
 }
 
 func TestImportEncoding(t *testing.T) {
