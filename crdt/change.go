@@ -28,6 +28,8 @@ func (s *State) Touches(op Op) (session, event OpID) {
 		proposal(b.Proposal)
 	case *ProposalBody:
 		session = b.Session
+	case *RatificationBody:
+		session = b.Session
 	case *RevisionBody:
 		proposal(b.Proposal)
 	case *EndorseBody:
@@ -38,7 +40,7 @@ func (s *State) Touches(op Op) (session, event OpID) {
 		switch s.kindOf(b.Target) {
 		case KindEvent:
 			event = b.Target
-		case KindProposal, KindRevision, KindComment, KindTranslation:
+		case KindProposal, KindImport, KindRevision, KindComment, KindTranslation:
 			proposal(b.Target)
 		}
 	case *EventBody:

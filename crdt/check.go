@@ -83,7 +83,12 @@ func (s *State) Check(author IdentityID, body Body) error {
 		return s.checkTranslation(author, b)
 	case *ScribeBody:
 		return s.checkScribe(b.Group, author)
+	case *RatificationBody:
+		return s.checkRatification(author, b)
 	case *ProposalBody:
+		if b.From != nil {
+			return s.checkImport(author, b)
+		}
 		sv, err := s.checkSession(b.Session)
 		if err != nil {
 			return err

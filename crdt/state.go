@@ -82,6 +82,7 @@ type session struct {
 	updates []*Op       // by (clock, id)
 	agenda  []*Op       // agenda and phase operations, by (clock, id)
 	props   []*proposal // proposals naming it, by their (clock, id)
+	ratifs  []*Op       // ratifications naming it, by (clock, id)
 	view    cached[Session]
 	doc     cached[Document]
 }
@@ -265,6 +266,10 @@ func (s *State) index(o *Op) {
 		p.trans = insertOp(p.trans, o)
 		s.group(b.Group).props[p] = struct{}{}
 		s.dirtyProposal(p)
+	case *RatificationBody:
+		// Read straight from the index (ratified.go); nothing is cached.
+		ss := s.session(b.Session)
+		ss.ratifs = insertOp(ss.ratifs, o)
 	case *GroupBody:
 		g := s.group(o.ID)
 		g.op = o

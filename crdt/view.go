@@ -46,14 +46,18 @@ type Proposal struct {
 	// translation replaced Text: its language, and the original text.
 	TextLang string `json:"text_lang,omitempty"`
 	Original string `json:"original,omitempty"`
+	// From is an import's provenance (ratify.go), nil for a proposal made
+	// here.
+	From *Provenance `json:"from"`
 }
 
 // Waiting is a proposal over the cap after a merge.
 type Waiting struct {
-	ID       OpID   `json:"id"`
-	Text     string `json:"text"`
-	Revision OpID   `json:"revision"`
-	Group    OpID   `json:"group"`
+	ID       OpID        `json:"id"`
+	Text     string      `json:"text"`
+	Revision OpID        `json:"revision"`
+	Group    OpID        `json:"group"`
+	From     *Provenance `json:"from"`
 }
 
 // Revision is one revision of a proposal, in a proposal's history.

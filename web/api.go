@@ -37,6 +37,9 @@ func (s *Server) routes() []route {
 		{"GET", "/sessions/{sid}/document", s.getDocument, true},
 		{"POST", "/sessions/{sid}/proposals", s.postProposal, false},
 		{"POST", "/sessions/{sid}/phase", s.postPhase, false},
+		{"POST", "/sessions/{sid}/ratification", s.postRatification, false},
+		{"GET", "/sessions/{sid}/ratified", s.getRatified, true},
+		{"POST", "/sessions/{sid}/imports", s.postImports, false},
 
 		{"GET", "/groups", s.getGroups, true},
 		{"POST", "/groups", s.postGroup, false},

@@ -21,7 +21,7 @@ func (s *Server) getExport(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	req := export.Request{Format: q.Get("format"), Now: time.Now(), BaseURL: "http://" + r.Host}
 	if req.Format == "" {
-		writeError(w, http.StatusBadRequest, apiv1.CodeBadRequest, "give format=json, csv, ics, md, activitystreams or bundle")
+		writeError(w, http.StatusBadRequest, apiv1.CodeBadRequest, "give format=json, csv, ics, md, activitystreams, bundle or ratified")
 		return
 	}
 	if sid := q.Get("session"); sid != "" {
@@ -54,8 +54,11 @@ func (s *Server) getExport(w http.ResponseWriter, r *http.Request) {
 	}
 	req.Since = since
 	ext := req.Format
-	if ext == export.FormatActivityStreams {
+	switch ext {
+	case export.FormatActivityStreams:
 		ext = "json"
+	case export.FormatRatified:
+		ext = "html"
 	}
 	// Streamed: a bundle can be as large as the store. The headers go out
 	// with the first byte, so an error before it is still an error status;

@@ -18,7 +18,7 @@ import (
 
 func cmdExport(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, data := newFlags("export")
-	format := fs.String("format", "", "json, csv, ics, md, activitystreams or bundle")
+	format := fs.String("format", "", "json, csv, ics, md, activitystreams, bundle or ratified")
 	session := fs.String("session", "", "only this session (default: every session)")
 	csvKind := fs.String("csv", "proposals", "with --format csv: proposals or endorsements, then ,raw (cells as written, not defused against spreadsheet formulas) and ,bom (for Excel)")
 	since := fs.String("since", "", "with --format bundle: only operations from this RFC 3339 time on")
@@ -33,10 +33,14 @@ func cmdExport(ctx context.Context, args []string, stdout io.Writer) error {
 	req := export.Request{Format: *format, Now: time.Now()}
 	switch *format {
 	case export.FormatJSON, export.FormatCSV, export.FormatICS, export.FormatMarkdown, export.FormatActivityStreams, export.FormatBundle:
+	case export.FormatRatified:
+		if *session == "" {
+			return usagef("--format ratified needs --session")
+		}
 	case "":
-		return usagef("--format is required (json, csv, ics, md, activitystreams or bundle)")
+		return usagef("--format is required (json, csv, ics, md, activitystreams, bundle or ratified)")
 	default:
-		return usagef("--format %q: want json, csv, ics, md, activitystreams or bundle", *format)
+		return usagef("--format %q: want json, csv, ics, md, activitystreams, bundle or ratified", *format)
 	}
 	if *session != "" {
 		id, err := crdt.ParseOpID(*session)

@@ -49,6 +49,8 @@ func ContentType(format string) string {
 		return "text/markdown; charset=utf-8"
 	case FormatActivityStreams:
 		return "application/activity+json"
+	case FormatRatified:
+		return "text/html; charset=utf-8"
 	}
 	return "application/octet-stream"
 }
@@ -58,6 +60,12 @@ func ContentType(format string) string {
 func Write(ctx context.Context, w io.Writer, n *node.Node, req Request) error {
 	if req.Format == FormatBundle {
 		return WriteLogBundle(ctx, w, n.Log(), req.Since)
+	}
+	if req.Format == FormatRatified {
+		if req.Session.IsZero() {
+			return fmt.Errorf("%w: the ratified format needs a session", crdt.ErrInvalid)
+		}
+		return WriteRatifiedOf(ctx, w, n, req.Session, req.Now)
 	}
 	opt := Options{Gathering: n.Gathering(), Generated: req.Now, BaseURL: req.BaseURL}
 	fr := n.Freshness()
@@ -93,7 +101,7 @@ func Write(ctx context.Context, w io.Writer, n *node.Node, req Request) error {
 		opt.Events = true
 		write = ActivityStreams
 	default:
-		return fmt.Errorf("%w %q (want json, csv, ics, md, activitystreams or bundle)", ErrUnknownFormat, req.Format)
+		return fmt.Errorf("%w %q (want json, csv, ics, md, activitystreams, bundle or ratified)", ErrUnknownFormat, req.Format)
 	}
 	var x Export
 	var err error
