@@ -268,7 +268,8 @@ func TestCommandUsage(t *testing.T) {
 	for name, want := range map[string]string{
 		"import": "  convene import --data DIR FILE\n",
 		"export": "  convene export --data DIR --format json|csv|ics|md|activitystreams|bundle [--session ID]\n" +
-			"                 [--csv proposals|endorsements[,raw][,bom]] [--since RFC3339-TIME] [-o FILE]\n",
+			"                 [--csv proposals|endorsements[,raw][,bom]] [--since RFC3339-TIME] [-o FILE]\n" +
+			"                 [--lang en|es|fr|pt] (with md: the document in that language)\n",
 		"nope": "",
 	} {
 		if got := commandUsage(name); got != want {
