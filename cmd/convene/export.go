@@ -50,8 +50,11 @@ func cmdExport(ctx context.Context, args []string, stdout io.Writer) error {
 		req.Session = id
 	}
 	if *lang != "" {
-		if *format != export.FormatMarkdown || !crdt.IsLanguage(*lang) {
-			return usagef("--lang %q: with --format md, one of %v", *lang, crdt.Languages)
+		if *format != export.FormatMarkdown {
+			return usagef("--lang is for --format md (one Markdown file per language)")
+		}
+		if !crdt.IsLanguage(*lang) {
+			return usagef("--lang %q: want one of the gathering's languages %v", *lang, crdt.Languages)
 		}
 		req.Lang = *lang
 	}

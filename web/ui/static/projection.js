@@ -16,18 +16,22 @@ const showStep = stepTimer($('agenda-now'));
 // The room's language: the proposals show their fresh translations into
 // it, naming the original's language. The projector chooses it with
 // ?text= (kept in the address, so a reload keeps it) or the operator's
-// menu; it defaults to the page's language. "" shows the original texts.
+// menu (not on the public view, which has no controls); it defaults to the
+// page's language. "" shows the original texts.
 const params = new URLSearchParams(location.search);
 let roomLang = params.has('text') ? params.get('text') : LANG;
 if (roomLang && !LANGS.includes(roomLang)) roomLang = '';
-for (const l of LANGS) $('room-lang').append(el('option', { value: l }, langName(l)));
-$('room-lang').value = roomLang;
-$('room-lang').addEventListener('change', () => {
-  roomLang = $('room-lang').value;
-  params.set('text', roomLang);
-  history.replaceState(null, '', location.pathname + '?' + params.toString());
-  refresh();
-});
+const roomSelect = $('room-lang');
+if (roomSelect) {
+  for (const l of LANGS) roomSelect.append(el('option', { value: l }, langName(l)));
+  roomSelect.value = roomLang;
+  roomSelect.addEventListener('change', () => {
+    roomLang = roomSelect.value;
+    params.set('text', roomLang);
+    history.replaceState(null, '', location.pathname + '?' + params.toString());
+    refresh();
+  });
+}
 
 // translationNote says what a room reading roomLang is shown: a
 // translation (naming the original's language, with the original), or

@@ -21,7 +21,7 @@ export function translationBox(pid, ctx) {
     lang.append(el('option', { value: l }, langName(l)));
     from.append(el('option', { value: l }, langName(l)));
   }
-  const original = el('blockquote', { class: 'theirs' });
+  const original = el('blockquote', { class: 'translate-original' });
   const text = el('textarea', { id: fid, rows: 3, maxlength: maxText, required: true });
   const err = el('p', { class: 'error', role: 'alert' });
   const cancel = el('button', { type: 'button', class: 'secondary' }, t('proposal.cancel'));
