@@ -231,7 +231,7 @@ func (p *pipeline) screen(raws [][]byte, res *IngestResult) []*crdt.Envelope {
 const maxClaimWaits = 3
 
 // verify checks the signatures of envs, on every core for a large batch:
-// signature checks are nearly all of ingest's cost, and each is
+// signature checks are the largest part of ingest's cost, and each is
 // independent. It is the one place where incoming operations' signatures
 // are checked.
 func verify(v *crdt.Verifier, envs []*crdt.Envelope) []error {
