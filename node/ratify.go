@@ -140,6 +140,19 @@ func (n *Node) importLocked(ctx context.Context, as *crdt.IdentityID, sid crdt.O
 	return ids, skipped, envs, nil
 }
 
+// MaxImportSources bounds the proposals one import names: as many as one
+// ratification can fix (crdt.MaxRatifiedIDs), far above any session's cap.
+const MaxImportSources = crdt.MaxRatifiedIDs
+
+// CanImport says whether the local identity *as (nil: the first local
+// facilitator) may import, so that a caller who may not is refused before
+// any work is done on what it sent (a ratified file is parsed, its
+// signature checked and its page rendered again).
+func (n *Node) CanImport(as *crdt.IdentityID) error {
+	_, err := n.facilitator(as)
+	return err
+}
+
 // facilitator is the local identity *as, or the first local facilitator.
 func (n *Node) facilitator(as *crdt.IdentityID) (localKey, error) {
 	if as != nil {
@@ -211,6 +224,22 @@ func (n *Node) SessionSources(src crdt.OpID, pids []crdt.OpID) ([]ImportSource, 
 func (n *Node) ImportSession(ctx context.Context, as *crdt.IdentityID, sid crdt.OpID, group *crdt.OpID, src crdt.OpID, pids []crdt.OpID) ([]crdt.OpID, []Skipped, error) {
 	if len(pids) == 0 {
 		return nil, nil, fmt.Errorf("%w: name the proposals to import", crdt.ErrInvalid)
+	}
+	// Each source costs a Check under the write lock that reads the whole
+	// session, so a request body full of ids (or one id repeated) would
+	// hold every writer for minutes: bound the list, and name each once.
+	if len(pids) > MaxImportSources {
+		return nil, nil, fmt.Errorf("%w: %d proposals to import, at most %d at once", crdt.ErrTooLarge, len(pids), MaxImportSources)
+	}
+	seen := make(map[crdt.OpID]bool, len(pids))
+	for _, pid := range pids {
+		if seen[pid] {
+			return nil, nil, fmt.Errorf("%w: proposal %s is named twice", crdt.ErrInvalid, pid)
+		}
+		seen[pid] = true
+	}
+	if err := n.CanImport(as); err != nil {
+		return nil, nil, err
 	}
 	sources, title, err := n.SessionSources(src, pids)
 	if err != nil {

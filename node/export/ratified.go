@@ -63,6 +63,9 @@ const (
 	ReasonMalformed = "malformed"
 	ReasonSignature = "bad_signature"
 	ReasonTampered  = "tampered"
+	// ReasonKey: intact, but signed by another key than the importer
+	// expects (ImportRatified's key).
+	ReasonKey = "unexpected_key"
 )
 
 // VerifyError says why a ratified document file is refused.
@@ -191,11 +194,25 @@ func firstDiff(a, b []byte) int {
 // ImportRatified checks a ratified document file (as ReadRatified) and
 // imports its proposals into session sid of n (node.Import), each with its
 // provenance, as a group named after the source gathering unless group is
-// given.
-func ImportRatified(ctx context.Context, n *node.Node, as *crdt.IdentityID, sid crdt.OpID, group *crdt.OpID, file []byte) ([]crdt.OpID, []node.Skipped, error) {
+// given. The caller must be able to import before the file is read.
+//
+// An intact file proves only that its key signed it: gathering ids come
+// from a secret and names are not signed, so anyone can sign a file that
+// claims another gathering's id and name. key, when given, is the
+// ratifier's key the importer learnt from the source (its facilitator, in
+// person or on the printed page), and a file signed by any other is
+// refused with ReasonKey. The signing key is returned either way, so that
+// the importer is told whom it trusted.
+func ImportRatified(ctx context.Context, n *node.Node, as *crdt.IdentityID, sid crdt.OpID, group *crdt.OpID, key *crdt.IdentityID, file []byte) ([]crdt.OpID, []node.Skipped, crdt.IdentityID, error) {
+	if err := n.CanImport(as); err != nil {
+		return nil, nil, crdt.IdentityID{}, err
+	}
 	f, body, err := ReadRatified(file)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, crdt.IdentityID{}, err
+	}
+	if key != nil && *key != f.Key {
+		return nil, nil, f.Key, refuse(ReasonKey, "the file is signed by key %s, not by the expected %s", f.Key, *key)
 	}
 	sources := make([]node.ImportSource, 0, len(f.Document.Proposals))
 	for _, p := range f.Document.Proposals {
@@ -211,5 +228,6 @@ func ImportRatified(ctx context.Context, n *node.Node, as *crdt.IdentityID, sid 
 		_, size := utf8.DecodeLastRuneInString(name)
 		name = name[:len(name)-size]
 	}
-	return n.Import(ctx, as, sid, group, name, sources)
+	ids, skipped, err := n.Import(ctx, as, sid, group, name, sources)
+	return ids, skipped, f.Key, err
 }

@@ -93,11 +93,11 @@ func TestRatifiedFile(t *testing.T) {
 
 	// Merging into another gathering: verified, provenance, once.
 	world, ws := citySession(t, filepath.Join(root, "world"), "World")
-	ids, skipped, err := ImportRatified(context.Background(), world, nil, ws, nil, file)
+	ids, skipped, _, err := ImportRatified(context.Background(), world, nil, ws, nil, nil, file)
 	if err != nil || len(ids) != 2 || len(skipped) != 0 {
 		t.Fatalf("import: %v %v %v", ids, skipped, err)
 	}
-	ids, skipped, err = ImportRatified(context.Background(), world, nil, ws, nil, file)
+	ids, skipped, _, err = ImportRatified(context.Background(), world, nil, ws, nil, nil, file)
 	if err != nil || len(ids) != 0 || len(skipped) != 2 {
 		t.Fatalf("second import: %v %v %v", ids, skipped, err)
 	}
@@ -136,7 +136,7 @@ func TestRatifiedFile(t *testing.T) {
 		t.Errorf("the JSON export does not carry the ratification: %v", err)
 	}
 	before := world.Log().Len()
-	if _, _, err := ImportRatified(context.Background(), world, nil, ws, nil, b2); err == nil || world.Log().Len() != before {
+	if _, _, _, err := ImportRatified(context.Background(), world, nil, ws, nil, nil, b2); err == nil || world.Log().Len() != before {
 		t.Errorf("a bad file imported: %v", err)
 	}
 }
