@@ -144,6 +144,9 @@ func ReadRatified(b []byte) (RatifiedFile, *crdt.RatificationBody, error) {
 		return f, nil, refuse(ReasonMalformed, "not a ratified document file")
 	}
 	js := b[i+len(ratifiedOpen) : len(b)-len(ratifiedClose)]
+	if err := boundObjects(js, maxRatifiedObjects); err != nil {
+		return f, nil, refuse(ReasonMalformed, "the signed part: %w", err)
+	}
 	dec := json.NewDecoder(bytes.NewReader(js))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
@@ -180,6 +183,37 @@ func ReadRatified(b []byte) (RatifiedFile, *crdt.RatificationBody, error) {
 		return f, nil, refuse(ReasonTampered, "the readable text differs from the signed data (byte %d)", firstDiff(page, b))
 	}
 	return f, body, nil
+}
+
+// maxRatifiedObjects bounds the JSON objects and arrays of a file's signed
+// part: per proposal its own object, its group's, its provenance's and its
+// endorsers' array, plus one object per endorsing group, and the few of
+// the file itself. A ratification names at most crdt.MaxRatifiedIDs
+// revisions and endorsements together, a revision per proposal.
+const maxRatifiedObjects = 4*crdt.MaxRatifiedIDs + 16
+
+// boundObjects streams through js and refuses it once it opens more than
+// max objects or arrays, before anything is decoded: "[{},{},…]" costs
+// three bytes an element in the file but a RatifiedProposal (160 bytes)
+// when decoded, so a 32 MiB file would otherwise grow a slice of about two
+// gigabytes before any check could refuse it.
+func boundObjects(js []byte, max int) error {
+	dec := json.NewDecoder(bytes.NewReader(js))
+	n := 0
+	for {
+		t, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if d, ok := t.(json.Delim); ok && (d == '{' || d == '[') {
+			if n++; n > max {
+				return fmt.Errorf("more than %d objects and arrays", max)
+			}
+		}
+	}
 }
 
 func firstDiff(a, b []byte) int {
