@@ -35,8 +35,12 @@ func cmdVerify(ctx context.Context, args []string, stdout io.Writer) error {
 	r := f.Ratification
 	fmt.Fprintf(stdout, "intact: %s\n", fs.Arg(0))
 	fmt.Fprintf(stdout, "  session:   %s (%s)\n", f.Document.Title, f.Document.Session)
-	fmt.Fprintf(stdout, "  gathering: %s (%s)\n", orUnnamed(f.Gathering.Name), f.Gathering.ID)
-	fmt.Fprintf(stdout, "  by:        %s (key %s)\n", orUnnamed(f.ByName), r.By)
+	// The names are shown, not signed, and a gathering id comes from a
+	// secret that no offline check can see: anyone can sign a file that
+	// claims another gathering. What an intact file proves is the key.
+	fmt.Fprintf(stdout, "  gathering: %s (%s; name and id as claimed, not proven)\n", orUnnamed(f.Gathering.Name), f.Gathering.ID)
+	fmt.Fprintf(stdout, "  by:        %s (name not signed)\n", orUnnamed(f.ByName))
+	fmt.Fprintf(stdout, "  key:       %s (signed it: compare with the ratifier's key from the source)\n", r.By)
 	fmt.Fprintf(stdout, "  at:        %s\n", r.At.UTC().Format("2006-01-02T15:04:05Z"))
 	fmt.Fprintf(stdout, "  proposals: %d\n", len(f.Document.Proposals))
 	fmt.Fprintf(stdout, "  digest:    %s\n", r.Digest)
