@@ -90,6 +90,21 @@ func (n *Node) importLocked(ctx context.Context, as *crdt.IdentityID, sid crdt.O
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	// A file's texts and its gathering's name are only as well formed as
+	// its signer made them (a digest binds them, nothing bounds them): check
+	// every one before making anything, so that a bad one changes nothing
+	// rather than leave half a file imported.
+	for _, src := range sources {
+		from := src.From
+		if err := crdt.Validate(&crdt.ProposalBody{Session: sid, Text: src.Text, From: &from}); err != nil {
+			return nil, nil, nil, fmt.Errorf("proposal %s of the source: %w", src.From.Proposal, err)
+		}
+	}
+	if group == nil {
+		if err := crdt.Validate(&crdt.GroupBody{Name: name}); err != nil {
+			return nil, nil, nil, fmt.Errorf("a group for the imported proposals: %w", err)
+		}
+	}
 	var envs []*crdt.Envelope
 	var gid crdt.OpID
 	if group != nil {
@@ -106,13 +121,21 @@ func (n *Node) importLocked(ctx context.Context, as *crdt.IdentityID, sid crdt.O
 		if !found {
 			// A group is made only for a session that can take proposals.
 			var sv crdt.Session
-			ok := false
-			n.View(func(st *crdt.State) { sv, ok = st.Session(sid) })
+			ok, seated := false, false
+			n.View(func(st *crdt.State) {
+				sv, ok = st.Session(sid)
+				seated = st.Gathering().Seating == crdt.SeatingSeated
+			})
 			if !ok {
 				return nil, nil, nil, fmt.Errorf("%w: session %s", crdt.ErrNotFound, sid)
 			}
 			if !sv.Open {
 				return nil, nil, nil, fmt.Errorf("%w: session %s", crdt.ErrClosed, sid)
+			}
+			// A new group is not seated, so in a seated gathering none of
+			// the proposals could join it: refuse before making it.
+			if seated {
+				return nil, nil, nil, fmt.Errorf("%w: the gathering is seated; name a seated group for the imported proposals", crdt.ErrForbidden)
 			}
 			env, op, err := n.act(ctx, k.signer, &crdt.GroupBody{Name: name}, nil)
 			if err != nil {

@@ -156,3 +156,41 @@ func forgeRatified(t *testing.T, file []byte, text string) ([]byte, crdt.Identit
 	}
 	return b, signer.ID
 }
+
+// TestImportFileAllOrNothing: a signer can put in its file a text no
+// proposal may have (over 8,000 bytes: the digest binds texts, nothing
+// bounds them); importing it changes nothing, rather than import the
+// proposals before it and make their group.
+func TestImportFileAllOrNothing(t *testing.T) {
+	h := newHarness(t)
+	c := h.client()
+	_, _, file, _ := ratifiedSource(t, h)
+	forged, _ := forgeRatified(t, file, strings.Repeat("x", crdt.MaxText+1))
+	cap := 3
+	dst := must(c.CreateSession(context.Background(), apiv1.CreateSession{Title: "World", Cap: &cap})).get(t)
+	before := h.node.Log().Len()
+	h.callErr("POST", "/sessions/"+dst.ID.String()+"/imports", apiv1.Import{File: forged}, http.StatusRequestEntityTooLarge, apiv1.CodeTooLarge)
+	if after := h.node.Log().Len(); after != before {
+		t.Fatalf("a refused import wrote %d operations", after-before)
+	}
+}
+
+// TestImportSeatedNoGroupLeft: in a seated gathering the group an import
+// would make could not act, so the import is refused before it is made
+// (it used to be made, count toward the facilitator's three, and every
+// proposal then be refused).
+func TestImportSeatedNoGroupLeft(t *testing.T) {
+	h := newHarness(t)
+	c := h.client()
+	ctx := context.Background()
+	_, _, file, _ := ratifiedSource(t, h)
+	seated := crdt.SeatingSeated
+	must(c.UpdateGathering(ctx, apiv1.UpdateGathering{Seating: &seated})).get(t)
+	cap := 3
+	dst := must(c.CreateSession(ctx, apiv1.CreateSession{Title: "World", Cap: &cap})).get(t)
+	before := h.node.Log().Len()
+	h.callErr("POST", "/sessions/"+dst.ID.String()+"/imports", apiv1.Import{File: file}, http.StatusForbidden, apiv1.CodeForbidden)
+	if after := h.node.Log().Len(); after != before {
+		t.Fatalf("a refused import wrote %d operations", after-before)
+	}
+}
