@@ -5,6 +5,16 @@ import (
 	"slices"
 )
 
+// Validate checks a body's shape alone, as Check and sealing do first: for
+// a caller that must know a whole batch is well formed before it makes any
+// of it (an import, whose texts come from a file).
+func Validate(body Body) error {
+	if body == nil {
+		return fmt.Errorf("%w: no body", ErrInvalid)
+	}
+	return body.validate()
+}
+
 // Check reports whether author may make an operation with this body now:
 // nil, or an error wrapping ErrNotFound, ErrNotScribe, ErrForbidden,
 // ErrCapReached, ErrClosed, ErrConflict, ErrLimit or ErrInvalid. Nodes call

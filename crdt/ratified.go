@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -42,30 +43,78 @@ func (s *State) Ratified(session OpID) (RatifiedDocument, bool) {
 		return RatifiedDocument{}, false
 	}
 	var out RatifiedDocument
-	found := false
+	var last *Op
 	for _, o := range ss.ratifs {
-		t, ok := s.ratifiedText(ss, o)
-		if !ok {
+		if !s.ratificationCounts(ss, o) {
 			continue
 		}
-		r := Ratification{ID: o.ID, At: o.Clock.Time(), By: o.Author, Digest: o.Body.(*RatificationBody).Digest}
-		out.History = append(out.History, r)
-		out.Ratification, out.Text, found = r, t, true // ratifs is sorted: the last wins
+		out.History = append(out.History, Ratification{ID: o.ID, At: o.Clock.Time(), By: o.Author, Digest: o.Body.(*RatificationBody).Digest})
+		last = o // ratifs is sorted: the last wins
 	}
-	return out, found
+	if last == nil {
+		return RatifiedDocument{}, false
+	}
+	// Only the winner's document is rebuilt: a flood of ratifications
+	// costs a reader one document, not one per ratification.
+	t, err := s.textOf(last.Body.(*RatificationBody))
+	if err != nil {
+		return RatifiedDocument{}, false // cannot happen: it counted
+	}
+	out.Ratification, out.Text = out.History[len(out.History)-1], t
+	return out, true
 }
 
-// ratifiedText rebuilds the document a ratification fixed, if it counts.
-func (s *State) ratifiedText(ss *session, o *Op) (RatifiedText, bool) {
-	b := o.Body.(*RatificationBody)
+// ratificationCounts says whether a ratification counts (see the top of
+// this file). Whether its digest matches the document it names is
+// remembered once every operation it names is held.
+func (s *State) ratificationCounts(ss *session, o *Op) bool {
 	if ss.op == nil || !s.counts(ss.op) || !ss.op.Clock.Less(o.Clock) || !s.isFacil(o.Author) || !s.counts(o) {
-		return RatifiedText{}, false
+		return false
+	}
+	if ok, known := ss.ratOK[o.ID]; known {
+		return ok
+	}
+	b := o.Body.(*RatificationBody)
+	if !s.holdsNamed(b) {
+		return false // held until what it names arrives
 	}
 	t, err := s.textOf(b)
-	if err != nil || RatifiedDigest(t) != b.Digest {
-		return RatifiedText{}, false
+	if errors.Is(err, ErrNotFound) {
+		return false
 	}
-	return t, true
+	ok := err == nil && RatifiedDigest(t) == b.Digest
+	if ss.ratOK == nil {
+		ss.ratOK = make(map[OpID]bool)
+	}
+	ss.ratOK[o.ID] = ok
+	return ok
+}
+
+// holdsNamed reports, without building anything, whether every operation
+// a ratification names is held, so that one naming an operation that never
+// comes costs lookups on each read and no document.
+func (s *State) holdsNamed(b *RatificationBody) bool {
+	for _, e := range b.Entries {
+		rev := s.ops.get(e.Revision)
+		if rev == nil {
+			return false
+		}
+		if rb, ok := rev.Body.(*RevisionBody); ok && s.ops.get(rb.Proposal) == nil {
+			return false
+		}
+		switch rev.Body.(type) {
+		case *RevisionBody, *ProposalBody:
+			if s.ops.get(revGroup(rev)) == nil {
+				return false
+			}
+		}
+		for _, g := range e.EndorsedBy {
+			if s.ops.get(g) == nil {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // textOf builds the document a ratification body names from the

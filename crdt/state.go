@@ -83,8 +83,12 @@ type session struct {
 	agenda  []*Op       // agenda and phase operations, by (clock, id)
 	props   []*proposal // proposals naming it, by their (clock, id)
 	ratifs  []*Op       // ratifications naming it, by (clock, id)
-	view    cached[Session]
-	doc     cached[Document]
+	// ratOK remembers whether a ratification names a well-formed document
+	// with its digest, once every operation it names is held: those never
+	// change, so the answer cannot either (ratified.go).
+	ratOK map[OpID]bool
+	view  cached[Session]
+	doc   cached[Document]
 }
 
 // group indexes a group: its operation, scribe grants and seats, and what

@@ -90,6 +90,21 @@ func (n *Node) importLocked(ctx context.Context, as *crdt.IdentityID, sid crdt.O
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	// A file's texts and its gathering's name are only as well formed as
+	// its signer made them (a digest binds them, nothing bounds them): check
+	// every one before making anything, so that a bad one changes nothing
+	// rather than leave half a file imported.
+	for _, src := range sources {
+		from := src.From
+		if err := crdt.Validate(&crdt.ProposalBody{Session: sid, Text: src.Text, From: &from}); err != nil {
+			return nil, nil, nil, fmt.Errorf("proposal %s of the source: %w", src.From.Proposal, err)
+		}
+	}
+	if group == nil {
+		if err := crdt.Validate(&crdt.GroupBody{Name: name}); err != nil {
+			return nil, nil, nil, fmt.Errorf("a group for the imported proposals: %w", err)
+		}
+	}
 	var envs []*crdt.Envelope
 	var gid crdt.OpID
 	if group != nil {
@@ -106,13 +121,21 @@ func (n *Node) importLocked(ctx context.Context, as *crdt.IdentityID, sid crdt.O
 		if !found {
 			// A group is made only for a session that can take proposals.
 			var sv crdt.Session
-			ok := false
-			n.View(func(st *crdt.State) { sv, ok = st.Session(sid) })
+			ok, seated := false, false
+			n.View(func(st *crdt.State) {
+				sv, ok = st.Session(sid)
+				seated = st.Gathering().Seating == crdt.SeatingSeated
+			})
 			if !ok {
 				return nil, nil, nil, fmt.Errorf("%w: session %s", crdt.ErrNotFound, sid)
 			}
 			if !sv.Open {
 				return nil, nil, nil, fmt.Errorf("%w: session %s", crdt.ErrClosed, sid)
+			}
+			// A new group is not seated, so in a seated gathering none of
+			// the proposals could join it: refuse before making it.
+			if seated {
+				return nil, nil, nil, fmt.Errorf("%w: the gathering is seated; name a seated group for the imported proposals", crdt.ErrForbidden)
 			}
 			env, op, err := n.act(ctx, k.signer, &crdt.GroupBody{Name: name}, nil)
 			if err != nil {
@@ -138,6 +161,19 @@ func (n *Node) importLocked(ctx context.Context, as *crdt.IdentityID, sid crdt.O
 		}
 	}
 	return ids, skipped, envs, nil
+}
+
+// MaxImportSources bounds the proposals one import names: as many as one
+// ratification can fix (crdt.MaxRatifiedIDs), far above any session's cap.
+const MaxImportSources = crdt.MaxRatifiedIDs
+
+// CanImport says whether the local identity *as (nil: the first local
+// facilitator) may import, so that a caller who may not is refused before
+// any work is done on what it sent (a ratified file is parsed, its
+// signature checked and its page rendered again).
+func (n *Node) CanImport(as *crdt.IdentityID) error {
+	_, err := n.facilitator(as)
+	return err
 }
 
 // facilitator is the local identity *as, or the first local facilitator.
@@ -211,6 +247,22 @@ func (n *Node) SessionSources(src crdt.OpID, pids []crdt.OpID) ([]ImportSource, 
 func (n *Node) ImportSession(ctx context.Context, as *crdt.IdentityID, sid crdt.OpID, group *crdt.OpID, src crdt.OpID, pids []crdt.OpID) ([]crdt.OpID, []Skipped, error) {
 	if len(pids) == 0 {
 		return nil, nil, fmt.Errorf("%w: name the proposals to import", crdt.ErrInvalid)
+	}
+	// Each source costs a Check under the write lock that reads the whole
+	// session, so a request body full of ids (or one id repeated) would
+	// hold every writer for minutes: bound the list, and name each once.
+	if len(pids) > MaxImportSources {
+		return nil, nil, fmt.Errorf("%w: %d proposals to import, at most %d at once", crdt.ErrTooLarge, len(pids), MaxImportSources)
+	}
+	seen := make(map[crdt.OpID]bool, len(pids))
+	for _, pid := range pids {
+		if seen[pid] {
+			return nil, nil, fmt.Errorf("%w: proposal %s is named twice", crdt.ErrInvalid, pid)
+		}
+		seen[pid] = true
+	}
+	if err := n.CanImport(as); err != nil {
+		return nil, nil, err
 	}
 	sources, title, err := n.SessionSources(src, pids)
 	if err != nil {

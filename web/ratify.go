@@ -131,13 +131,16 @@ func (s *Server) postImports(w http.ResponseWriter, r *http.Request) {
 	}
 	var ids []crdt.OpID
 	var skipped []apiv1.Skipped
+	var signedBy *crdt.IdentityID
 	switch {
 	case len(req.File) > 0 && req.Session == nil && len(req.Proposals) == 0:
-		ids, skipped, err = export.ImportRatified(r.Context(), s.node, req.As, sid, req.Group, req.File)
-	case len(req.File) == 0 && req.Session != nil:
+		var key crdt.IdentityID
+		ids, skipped, key, err = export.ImportRatified(r.Context(), s.node, req.As, sid, req.Group, req.Key, req.File)
+		signedBy = &key
+	case len(req.File) == 0 && req.Session != nil && req.Key == nil:
 		ids, skipped, err = s.node.ImportSession(r.Context(), req.As, sid, req.Group, *req.Session, req.Proposals)
 	default:
-		err = badRequest(`give either "file" or "session" and "proposals"`)
+		err = badRequest(`give either "file" (and perhaps "key") or "session" and "proposals"`)
 	}
 	var ve *export.VerifyError
 	if errors.As(err, &ve) {
@@ -148,5 +151,5 @@ func (s *Server) postImports(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, apiv1.Imported{Imported: nonNil(ids), Skipped: nonNil(skipped)})
+	writeJSON(w, http.StatusCreated, apiv1.Imported{Imported: nonNil(ids), Skipped: nonNil(skipped), SignedBy: signedBy})
 }

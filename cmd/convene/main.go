@@ -36,7 +36,7 @@ const usage = `usage:
   convene export --data DIR --format ratified --session ID [-o FILE]
   convene import --data DIR FILE
   convene verify FILE
-  convene merge  --data DIR --session ID FILE
+  convene merge  --data DIR --session ID [--key KEY] FILE
   convene status --data DIR
   convene --version
 `

@@ -272,7 +272,7 @@ func TestCommandUsage(t *testing.T) {
 			"                 [--lang en|es|fr|pt] (with md: the document in that language)\n" +
 			"  convene export --data DIR --format ratified --session ID [-o FILE]\n",
 		"verify": "  convene verify FILE\n",
-		"merge":  "  convene merge  --data DIR --session ID FILE\n",
+		"merge":  "  convene merge  --data DIR --session ID [--key KEY] FILE\n",
 		"nope":   "",
 	} {
 		if got := commandUsage(name); got != want {

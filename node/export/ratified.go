@@ -63,6 +63,9 @@ const (
 	ReasonMalformed = "malformed"
 	ReasonSignature = "bad_signature"
 	ReasonTampered  = "tampered"
+	// ReasonKey: intact, but signed by another key than the importer
+	// expects (ImportRatified's key).
+	ReasonKey = "unexpected_key"
 )
 
 // VerifyError says why a ratified document file is refused.
@@ -141,6 +144,9 @@ func ReadRatified(b []byte) (RatifiedFile, *crdt.RatificationBody, error) {
 		return f, nil, refuse(ReasonMalformed, "not a ratified document file")
 	}
 	js := b[i+len(ratifiedOpen) : len(b)-len(ratifiedClose)]
+	if err := boundObjects(js, maxRatifiedObjects); err != nil {
+		return f, nil, refuse(ReasonMalformed, "the signed part: %w", err)
+	}
 	dec := json.NewDecoder(bytes.NewReader(js))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
@@ -179,6 +185,37 @@ func ReadRatified(b []byte) (RatifiedFile, *crdt.RatificationBody, error) {
 	return f, body, nil
 }
 
+// maxRatifiedObjects bounds the JSON objects and arrays of a file's signed
+// part: per proposal its own object, its group's, its provenance's and its
+// endorsers' array, plus one object per endorsing group, and the few of
+// the file itself. A ratification names at most crdt.MaxRatifiedIDs
+// revisions and endorsements together, a revision per proposal.
+const maxRatifiedObjects = 4*crdt.MaxRatifiedIDs + 16
+
+// boundObjects streams through js and refuses it once it opens more than
+// max objects or arrays, before anything is decoded: "[{},{},…]" costs
+// three bytes an element in the file but a RatifiedProposal (160 bytes)
+// when decoded, so a 32 MiB file would otherwise grow a slice of about two
+// gigabytes before any check could refuse it.
+func boundObjects(js []byte, max int) error {
+	dec := json.NewDecoder(bytes.NewReader(js))
+	n := 0
+	for {
+		t, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if d, ok := t.(json.Delim); ok && (d == '{' || d == '[') {
+			if n++; n > max {
+				return fmt.Errorf("more than %d objects and arrays", max)
+			}
+		}
+	}
+}
+
 func firstDiff(a, b []byte) int {
 	for i := range min(len(a), len(b)) {
 		if a[i] != b[i] {
@@ -191,11 +228,25 @@ func firstDiff(a, b []byte) int {
 // ImportRatified checks a ratified document file (as ReadRatified) and
 // imports its proposals into session sid of n (node.Import), each with its
 // provenance, as a group named after the source gathering unless group is
-// given.
-func ImportRatified(ctx context.Context, n *node.Node, as *crdt.IdentityID, sid crdt.OpID, group *crdt.OpID, file []byte) ([]crdt.OpID, []node.Skipped, error) {
+// given. The caller must be able to import before the file is read.
+//
+// An intact file proves only that its key signed it: gathering ids come
+// from a secret and names are not signed, so anyone can sign a file that
+// claims another gathering's id and name. key, when given, is the
+// ratifier's key the importer learnt from the source (its facilitator, in
+// person or on the printed page), and a file signed by any other is
+// refused with ReasonKey. The signing key is returned either way, so that
+// the importer is told whom it trusted.
+func ImportRatified(ctx context.Context, n *node.Node, as *crdt.IdentityID, sid crdt.OpID, group *crdt.OpID, key *crdt.IdentityID, file []byte) ([]crdt.OpID, []node.Skipped, crdt.IdentityID, error) {
+	if err := n.CanImport(as); err != nil {
+		return nil, nil, crdt.IdentityID{}, err
+	}
 	f, body, err := ReadRatified(file)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, crdt.IdentityID{}, err
+	}
+	if key != nil && *key != f.Key {
+		return nil, nil, f.Key, refuse(ReasonKey, "the file is signed by key %s, not by the expected %s", f.Key, *key)
 	}
 	sources := make([]node.ImportSource, 0, len(f.Document.Proposals))
 	for _, p := range f.Document.Proposals {
@@ -211,5 +262,6 @@ func ImportRatified(ctx context.Context, n *node.Node, as *crdt.IdentityID, sid 
 		_, size := utf8.DecodeLastRuneInString(name)
 		name = name[:len(name)-size]
 	}
-	return n.Import(ctx, as, sid, group, name, sources)
+	ids, skipped, err := n.Import(ctx, as, sid, group, name, sources)
+	return ids, skipped, f.Key, err
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -93,11 +94,11 @@ func TestRatifiedFile(t *testing.T) {
 
 	// Merging into another gathering: verified, provenance, once.
 	world, ws := citySession(t, filepath.Join(root, "world"), "World")
-	ids, skipped, err := ImportRatified(context.Background(), world, nil, ws, nil, file)
+	ids, skipped, _, err := ImportRatified(context.Background(), world, nil, ws, nil, nil, file)
 	if err != nil || len(ids) != 2 || len(skipped) != 0 {
 		t.Fatalf("import: %v %v %v", ids, skipped, err)
 	}
-	ids, skipped, err = ImportRatified(context.Background(), world, nil, ws, nil, file)
+	ids, skipped, _, err = ImportRatified(context.Background(), world, nil, ws, nil, nil, file)
 	if err != nil || len(ids) != 0 || len(skipped) != 2 {
 		t.Fatalf("second import: %v %v %v", ids, skipped, err)
 	}
@@ -136,7 +137,7 @@ func TestRatifiedFile(t *testing.T) {
 		t.Errorf("the JSON export does not carry the ratification: %v", err)
 	}
 	before := world.Log().Len()
-	if _, _, err := ImportRatified(context.Background(), world, nil, ws, nil, b2); err == nil || world.Log().Len() != before {
+	if _, _, _, err := ImportRatified(context.Background(), world, nil, ws, nil, nil, b2); err == nil || world.Log().Len() != before {
 		t.Errorf("a bad file imported: %v", err)
 	}
 }
@@ -163,4 +164,34 @@ func FuzzReadRatified(f *testing.F) {
 			t.Fatal("accepted a file that does not re-render to itself")
 		}
 	})
+}
+
+// TestReadRatifiedObjectBomb: a signed part of empty objects ("[{},{},…]",
+// three bytes each) is refused before it is decoded, instead of growing a
+// slice of RatifiedProposals (160 bytes each) fifty times the file's size.
+func TestReadRatifiedObjectBomb(t *testing.T) {
+	const n = 1 << 20 // 3 MiB of "{},"
+	var b bytes.Buffer
+	b.WriteString("<!doctype html>\n" + ratifiedOpen + `{"format":"convene-ratified/1","document":{"proposals":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("{}")
+	}
+	b.WriteString("]}}" + ratifiedClose)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, _, err := ReadRatified(b.Bytes())
+	runtime.ReadMemStats(&after)
+	var ve *VerifyError
+	if !errors.As(err, &ve) || ve.Code != ReasonMalformed {
+		t.Fatalf("refusal: %v", err)
+	}
+	// Streaming through the tokens allocates little and keeps nothing;
+	// decoding would grow a slice of at least n*160 bytes.
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > n*160/2 {
+		t.Fatalf("reading a %d-byte file allocated %d bytes", b.Len(), grew)
+	}
 }

@@ -51,6 +51,11 @@ type Import struct {
 	Proposals []crdt.OpID      `json:"proposals,omitempty"`
 	Group     *crdt.OpID       `json:"group,omitempty"`
 	As        *crdt.IdentityID `json:"as,omitempty"`
+	// Key, with File: the key the file must be signed by (its ratifier's,
+	// learnt from the source). A file signed by another key is refused
+	// (bad_ratified_file, unexpected_key): an intact file proves only who
+	// signed it, not which gathering it comes from.
+	Key *crdt.IdentityID `json:"key,omitempty"`
 }
 
 // Skipped is a source not imported, and why.
@@ -61,6 +66,9 @@ type Skipped = node.Skipped
 type Imported struct {
 	Imported []crdt.OpID `json:"imported"`
 	Skipped  []Skipped   `json:"skipped"`
+	// SignedBy is the key that signed the imported file (absent for an
+	// import from a session of this gathering).
+	SignedBy *crdt.IdentityID `json:"signed_by,omitempty"`
 }
 
 // Ratify is POST /sessions/{sid}/ratification.
