@@ -7,6 +7,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/node/mesh"
@@ -90,12 +91,31 @@ type PeerSource interface {
 // Invite is the invite to this gathering, with the node's addresses.
 func (n *Node) Invite() Invite {
 	inv := Invite{Credentials: n.creds, Name: n.gatheringName(), Epochs: n.Epochs()}
-	for _, a := range n.Status().Addrs {
-		if m, err := ma.NewMultiaddr(a); err == nil {
-			inv.Addrs = append(inv.Addrs, m)
+	inv.Addrs = inviteAddrs(n.Status().Addrs)
+	return inv
+}
+
+// inviteAddrs are the addresses an invite carries: those another machine
+// can dial. Loopback addresses (127.0.0.1, ::1) only lengthen the invite
+// and its QR code, so they are left out, unless the node has no other
+// address: then they are all a demo on one machine has.
+func inviteAddrs(addrs []string) []ma.Multiaddr {
+	var out, loop []ma.Multiaddr
+	for _, a := range addrs {
+		m, err := ma.NewMultiaddr(a)
+		if err != nil {
+			continue
+		}
+		if manet.IsIPLoopback(m) {
+			loop = append(loop, m)
+		} else {
+			out = append(out, m)
 		}
 	}
-	return inv
+	if len(out) == 0 {
+		return loop
+	}
+	return out
 }
 
 func (n *Node) gatheringName() string {
