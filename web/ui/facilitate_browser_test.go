@@ -22,6 +22,7 @@ func TestBrowserFacilitate(t *testing.T) {
 	t.Cleanup(func() {
 		tab := b.tab()
 		b.do(tab, chromedp.Navigate(b.url+"/events?lang=en"))
+		b.closeTab(tab)
 	})
 	for _, lang := range []string{"es", "en"} {
 		t.Run(lang, func(t *testing.T) {
@@ -98,6 +99,7 @@ func TestBrowserFacilitate(t *testing.T) {
 					t.Errorf("group %s: %+v", tc.id, g)
 				}
 			}
+			b.closeTab(tab)
 		})
 	}
 }
