@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"os"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -98,6 +99,9 @@ func TestBrowserFacilitate(t *testing.T) {
 				if g.Seated != tc.seated || g.Hidden != tc.hidden {
 					t.Errorf("group %s: %+v", tc.id, g)
 				}
+			}
+			if lang == "en" && os.Getenv("CONVENE_SCREENSHOTS") != "" {
+				b.screenshot(tab, "facilitate", "")
 			}
 			b.closeTab(tab)
 		})

@@ -575,11 +575,11 @@ func TestBrowserEventsPastApart(t *testing.T) {
 }
 
 // TestBrowserEventLanguageName: the event page names the language, in the
-// page's own language, rather than showing its code.
+// page's own language and in its own, rather than showing its code.
 func TestBrowserEventLanguageName(t *testing.T) {
 	b := newBrowserTest(t)
 	eid := b.apiCall("POST", "/events", map[string]any{"title": "Taller", "start": "2031-03-01T10:00:00Z", "end": "2031-03-01T12:00:00Z", "timezone": "UTC", "language": "pt"})["id"].(string)
-	for _, tc := range []struct{ lang, name string }{{"es", "portugués"}, {"en", "Portuguese"}} {
+	for _, tc := range []struct{ lang, name string }{{"es", "portugués (português)"}, {"en", "Portuguese (português)"}} {
 		tab := b.tab()
 		b.do(tab, chromedp.Navigate(b.url+"/events/"+eid+"?lang="+tc.lang))
 		want := msg(mustCatalog(t, tc.lang), "event.language_is", "lang", tc.name)

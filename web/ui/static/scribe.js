@@ -80,6 +80,12 @@ function paintChooser() {
     state.identity = $('identity').value;
     store.set('identity', state.identity);
   }
+  // The rename field starts from the chosen identity's name (unless the
+  // person is typing in it).
+  if (document.activeElement !== $('rename-identity')) {
+    const me = state.identities.find((i) => i.id === state.identity);
+    $('rename-identity').value = me ? me.name : '';
+  }
   const mine = myGroups();
   fillSelect($('group'), mine.map((g) => ({ value: g.id, label: g.name })), state.group,
     mine.length ? '' : t('scribe.no_group'));
@@ -122,6 +128,22 @@ $('identity-form').addEventListener('submit', async (ev) => {
   } catch (e) {
     live(errorText(e));
     $('group-note').textContent = errorText(e);
+  }
+});
+
+// Renaming the chosen identity: its own naming operation, so every laptop
+// shows the new name.
+$('rename-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const name = $('rename-identity').value.trim();
+  if (!name || !state.identity) return;
+  try {
+    await api('PATCH', `/identities/${enc(state.identity)}`, { name });
+    await loadPeople();
+    live(t('scribe.identity_renamed', { name }));
+  } catch (e) {
+    $('group-note').textContent = errorText(e);
+    live(errorText(e));
   }
 });
 
