@@ -118,6 +118,20 @@ func inviteAddrs(addrs []string) []ma.Multiaddr {
 	return out
 }
 
+// namePeerIdentities fills in the names of the identities the mesh saw
+// acting on each peer: "" for a hidden name (withheld, as everywhere).
+func (n *Node) namePeerIdentities(ps []Peer) {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	for i := range ps {
+		for j := range ps[i].Identities {
+			if id, ok := n.state.Identity(ps[i].Identities[j].ID); ok {
+				ps[i].Identities[j].Name = id.Name
+			}
+		}
+	}
+}
+
 func (n *Node) gatheringName() string {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
@@ -146,6 +160,7 @@ func (n *Node) Status() Status {
 		s.PeerID = ps.ID()
 		s.Addrs = ps.Addrs()
 		s.Peers = ps.Peers()
+		n.namePeerIdentities(s.Peers)
 		s.Freshness = ps.Freshness(n.keys.Gathering)
 		s.Clock = clockStatus(ps.Clock())
 	} else if id, err := peer.IDFromPrivateKey(n.pkey); err == nil {

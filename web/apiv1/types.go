@@ -52,6 +52,7 @@ func PeersOf(ps []node.Peer) []Peer {
 	out := make([]Peer, len(ps))
 	for i, p := range ps {
 		p.Addrs = nonNil(p.Addrs)
+		p.Identities = nonNil(p.Identities)
 		out[i] = p
 	}
 	return out
