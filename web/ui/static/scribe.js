@@ -120,10 +120,8 @@ $('identity-form').addEventListener('submit', async (ev) => {
   if (!name) return;
   try {
     const id = await api('POST', '/identities', { name });
-    state.identity = id.id;
-    store.set('identity', id.id);
     $('new-identity').value = '';
-    await loadPeople();
+    await loadPeople({ identity: id.id });
     live(t('scribe.identity_created', { name }));
   } catch (e) {
     live(errorText(e));
@@ -155,11 +153,9 @@ $('group-form').addEventListener('submit', async (ev) => {
   if (state.identity) body.as = state.identity;
   try {
     const g = await api('POST', '/groups', body);
-    state.group = g.id;
-    store.set('group', g.id);
     $('new-group').value = '';
     youOpen = false; // chosen: fold (on a phone) and keep the focus on the panel
-    await loadPeople();
+    await loadPeople({ group: g.id });
     // Folded (on a phone) the form is gone: keep the focus on the panel.
     if ($('you-change').offsetParent !== null) $('you-change').focus();
     live(t('scribe.group_created', { name }));
@@ -169,10 +165,22 @@ $('group-form').addEventListener('submit', async (ev) => {
   }
 });
 
-async function loadPeople() {
+// loadPeople reads the identities and groups, and chooses want's identity
+// and group once they are in the lists: a live refresh that comes between
+// creating one and reading the lists again would otherwise fall back to
+// another choice.
+async function loadPeople(want = {}) {
   const [ids, groups] = await Promise.all([api('GET', '/identities'), api('GET', '/groups')]);
   state.identities = ids || [];
   state.groups = new Map((groups || []).map((g) => [g.id, g]));
+  if (want.identity && state.identities.some((i) => i.id === want.identity)) {
+    state.identity = want.identity;
+    store.set('identity', want.identity);
+  }
+  if (want.group && state.groups.has(want.group)) {
+    state.group = want.group;
+    store.set('group', want.group);
+  }
   if (!state.identities.some((i) => i.id === state.identity)) {
     const def = state.identities.find((i) => i.default) || state.identities[0];
     state.identity = def ? def.id : '';
