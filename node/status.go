@@ -91,24 +91,27 @@ type PeerSource interface {
 // Invite is the invite to this gathering, with the node's addresses.
 func (n *Node) Invite() Invite {
 	inv := Invite{Credentials: n.creds, Name: n.gatheringName(), Epochs: n.Epochs()}
-	inv.Addrs = inviteAddrs(n.Status().Addrs)
+	inv.Addrs = InviteAddrs(n.Status().Addrs)
 	return inv
 }
 
-// inviteAddrs are the addresses an invite carries: those another machine
-// can dial. Loopback addresses (127.0.0.1, ::1) only lengthen the invite
-// and its QR code, so they are left out, unless the node has no other
-// address: then they are all a demo on one machine has.
-func inviteAddrs(addrs []string) []ma.Multiaddr {
+// InviteAddrs are the addresses an invite carries: those another machine
+// can dial. Loopback addresses (127.0.0.1, ::1) reach only this machine
+// and only lengthen the invite and its QR code, so they are left out,
+// unless the node has no other address: then they are all a demo on one
+// machine has. Link-local IPv6 (fe80::) needs a zone only this machine
+// knows: left out too. Used by Invite and by `convene invite` (from a
+// running node's status).
+func InviteAddrs(addrs []string) []ma.Multiaddr {
 	var out, loop []ma.Multiaddr
 	for _, a := range addrs {
 		m, err := ma.NewMultiaddr(a)
-		if err != nil {
-			continue
-		}
-		if manet.IsIPLoopback(m) {
+		switch {
+		case err != nil:
+		case manet.IsIPLoopback(m):
 			loop = append(loop, m)
-		} else {
+		case manet.IsIP6LinkLocal(m):
+		default:
 			out = append(out, m)
 		}
 	}
@@ -118,8 +121,6 @@ func inviteAddrs(addrs []string) []ma.Multiaddr {
 	return out
 }
 
-// namePeerIdentities fills in the names of the identities the mesh saw
-// acting on each peer: "" for a hidden name (withheld, as everywhere).
 func (n *Node) namePeerIdentities(ps []Peer) {
 	n.mu.RLock()
 	defer n.mu.RUnlock()

@@ -239,11 +239,11 @@ func TestInviteAddrs(t *testing.T) {
 		{nil, nil},
 	} {
 		var got []string
-		for _, a := range inviteAddrs(c.in) {
+		for _, a := range node.InviteAddrs(c.in) {
 			got = append(got, a.String())
 		}
 		if strings.Join(got, " ") != strings.Join(c.want, " ") {
-			t.Errorf("inviteAddrs(%q) = %q, want %q", c.in, got, c.want)
+			t.Errorf("node.InviteAddrs(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }
