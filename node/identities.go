@@ -93,3 +93,45 @@ func (n *Node) CreateIdentity(ctx context.Context, name string) (LocalIdentity, 
 	n.publish(ctx, env)
 	return k.LocalIdentity, nil
 }
+
+// RenameIdentity gives a local identity a new name: a second naming
+// operation of the same kind (crdt.KindIdentity), signed by the identity
+// itself, so that everyone's view shows its latest name. The name in
+// identities.json follows once the operation is stored; if that file
+// cannot be written the rename still stands (it is stored, and the
+// gathering's view is what pages show): the failure is logged, and the
+// file's old name comes back in this node's list only after a restart.
+func (n *Node) RenameIdentity(ctx context.Context, id crdt.IdentityID, name string) (LocalIdentity, error) {
+	if (id == crdt.IdentityID{}) {
+		return LocalIdentity{}, fmt.Errorf("%w: no identity named", crdt.ErrInvalid)
+	}
+	k, ok := n.identity(id)
+	if !ok {
+		return LocalIdentity{}, fmt.Errorf("%w: %s", ErrUnknownIdentity, id)
+	}
+	n.writeMu.Lock()
+	env, _, err := n.act(ctx, k.signer, &crdt.IdentityBody{Name: name}, nil)
+	var saveErr error
+	if err == nil {
+		n.idMu.Lock()
+		ids := slices.Clone(n.ids)
+		for i := range ids {
+			if ids[i].ID == id {
+				ids[i].Name = name
+				k = ids[i]
+			}
+		}
+		saveErr = saveIdentities(n.dir, ids)
+		n.ids = ids
+		n.idMu.Unlock()
+	}
+	n.writeMu.Unlock()
+	if err != nil {
+		return LocalIdentity{}, err
+	}
+	n.publish(ctx, env)
+	if saveErr != nil {
+		n.log.Warn("renamed, but "+identitiesFile+" keeps the old name", "identity", id, "err", saveErr)
+	}
+	return k.LocalIdentity, nil
+}

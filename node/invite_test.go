@@ -1,6 +1,7 @@
 package node
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -50,4 +51,28 @@ func FuzzParseInvite(f *testing.F) {
 			t.Fatalf("re-encoding changed the invite: %v", err)
 		}
 	})
+}
+
+// An invite leaves out loopback addresses, which only lengthen it and its
+// QR code, unless they are all the node has (a demo on one machine).
+func TestInviteAddrsLeaveOutLoopback(t *testing.T) {
+	const p = "/p2p/12D3KooWGzBiJ3wRSeb7wCnXUwUn6bHcUJdpwiC1ZsfPJDCMYZNV"
+	lan := []string{"/ip4/192.168.1.20/tcp/4001" + p, "/ip6/2001:db8::7/udp/4001/quic-v1" + p}
+	loop := []string{"/ip4/127.0.0.1/tcp/4001" + p, "/ip6/::1/udp/4001/quic-v1" + p}
+	strs := func(ms []ma.Multiaddr) []string {
+		out := []string{}
+		for _, m := range ms {
+			out = append(out, m.String())
+		}
+		return out
+	}
+	if got := strs(InviteAddrs(append(append([]string{}, loop[0]), append(lan, loop[1])...))); !slices.Equal(got, lan) {
+		t.Errorf("with LAN addresses: got %v, want %v", got, lan)
+	}
+	if got := strs(InviteAddrs(loop)); !slices.Equal(got, loop) {
+		t.Errorf("loopback only: got %v, want %v (a single-machine demo needs them)", got, loop)
+	}
+	if got := InviteAddrs([]string{"not an address", "/ip6/fe80::1/tcp/4001" + p}); len(got) != 0 {
+		t.Errorf("unparsable or link-local address kept: %v", got)
+	}
 }

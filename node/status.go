@@ -7,6 +7,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/node/mesh"
@@ -90,12 +91,46 @@ type PeerSource interface {
 // Invite is the invite to this gathering, with the node's addresses.
 func (n *Node) Invite() Invite {
 	inv := Invite{Credentials: n.creds, Name: n.gatheringName(), Epochs: n.Epochs()}
-	for _, a := range n.Status().Addrs {
-		if m, err := ma.NewMultiaddr(a); err == nil {
-			inv.Addrs = append(inv.Addrs, m)
+	inv.Addrs = InviteAddrs(n.Status().Addrs)
+	return inv
+}
+
+// InviteAddrs are the addresses an invite carries: those another machine
+// can dial. Loopback addresses (127.0.0.1, ::1) reach only this machine
+// and only lengthen the invite and its QR code, so they are left out,
+// unless the node has no other address: then they are all a demo on one
+// machine has. Link-local IPv6 (fe80::) needs a zone only this machine
+// knows: left out too. Used by Invite and by `convene invite` (from a
+// running node's status).
+func InviteAddrs(addrs []string) []ma.Multiaddr {
+	var out, loop []ma.Multiaddr
+	for _, a := range addrs {
+		m, err := ma.NewMultiaddr(a)
+		switch {
+		case err != nil:
+		case manet.IsIPLoopback(m):
+			loop = append(loop, m)
+		case manet.IsIP6LinkLocal(m):
+		default:
+			out = append(out, m)
 		}
 	}
-	return inv
+	if len(out) == 0 {
+		return loop
+	}
+	return out
+}
+
+func (n *Node) namePeerIdentities(ps []Peer) {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	for i := range ps {
+		for j := range ps[i].Identities {
+			if id, ok := n.state.Identity(ps[i].Identities[j].ID); ok {
+				ps[i].Identities[j].Name = id.Name
+			}
+		}
+	}
 }
 
 func (n *Node) gatheringName() string {
@@ -126,6 +161,7 @@ func (n *Node) Status() Status {
 		s.PeerID = ps.ID()
 		s.Addrs = ps.Addrs()
 		s.Peers = ps.Peers()
+		n.namePeerIdentities(s.Peers)
 		s.Freshness = ps.Freshness(n.keys.Gathering)
 		s.Clock = clockStatus(ps.Clock())
 	} else if id, err := peer.IDFromPrivateKey(n.pkey); err == nil {

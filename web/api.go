@@ -2,11 +2,13 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/node"
 	"github.com/convene/convene/web/apiv1"
 )
 
@@ -27,6 +29,7 @@ func (s *Server) routes() []route {
 		{"GET", "/identities", s.getIdentities, false},
 		{"POST", "/identities", s.postIdentity, false},
 		{"GET", "/identities/{id}", s.getIdentity, false},
+		{"PATCH", "/identities/{id}", s.patchIdentity, false},
 		{"POST", "/facilitators", s.postFacilitator, false},
 		{"POST", "/invite/rotation", s.postRotation, false},
 
@@ -194,6 +197,33 @@ func (s *Server) postIdentity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, apiv1.LocalIdentity{ID: li.ID, Name: li.Name, Default: li.Default})
+}
+
+// patchIdentity renames a local identity: its own naming operation, so
+// every laptop shows the new name (docs/API.md).
+func (s *Server) patchIdentity(w http.ResponseWriter, r *http.Request) {
+	id, err := pathIdentity(r, "id")
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	var req apiv1.RenameIdentity
+	if err := decode(w, r, &req); err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	li, err := s.node.RenameIdentity(r.Context(), id, req.Name)
+	if errors.Is(err, node.ErrUnknownIdentity) {
+		writeError(w, http.StatusNotFound, apiv1.CodeNotFound, "no local identity "+id.String()+": only the laptop that holds an identity's key can rename it")
+		return
+	}
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	var facil bool
+	s.view(func(st *crdt.State) { facil = st.IsFacilitator(li.ID) })
+	writeJSON(w, http.StatusOK, apiv1.LocalIdentity{ID: li.ID, Name: li.Name, Default: li.Default, Facilitator: facil})
 }
 
 func (s *Server) getIdentity(w http.ResponseWriter, r *http.Request) {

@@ -14,12 +14,14 @@ import (
 )
 
 func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
-	var es []crdt.Event
-	s.view(func(st *crdt.State) { es = st.Events() }) // by start, then creation
-	out := make([]apiv1.Event, len(es))
-	for i, e := range es {
-		out[i] = apiv1.EventOf(e)
-	}
+	var out []apiv1.Event
+	s.view(func(st *crdt.State) {
+		es := st.Events() // by start, then creation
+		out = make([]apiv1.Event, len(es))
+		for i, e := range es {
+			out[i] = apiv1.EventOf(e, identityName(st))
+		}
+	})
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -100,14 +102,28 @@ func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) answerEvent(w http.ResponseWriter, status int, eid crdt.OpID) {
-	var e crdt.Event
+	var out apiv1.Event
 	var ok bool
-	s.view(func(st *crdt.State) { e, ok = st.Event(eid) })
+	s.view(func(st *crdt.State) {
+		var e crdt.Event
+		if e, ok = st.Event(eid); ok {
+			out = apiv1.EventOf(e, identityName(st))
+		}
+	})
 	if !ok {
 		writeError(w, http.StatusNotFound, apiv1.CodeNotFound, "no such event")
 		return
 	}
-	writeJSON(w, status, apiv1.EventOf(e))
+	writeJSON(w, status, out)
+}
+
+// identityName is an identity's name in st: "" when it is hidden or never
+// named itself.
+func identityName(st *crdt.State) func(crdt.IdentityID) string {
+	return func(id crdt.IdentityID) string {
+		i, _ := st.Identity(id)
+		return i.Name
+	}
 }
 
 func (s *Server) patchEvent(w http.ResponseWriter, r *http.Request) {

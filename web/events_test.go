@@ -1,6 +1,7 @@
 package web
 
 import (
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	ics "github.com/arran4/golang-ical"
+	"github.com/convene/convene/web/apiv1"
 )
 
 func TestEvents(t *testing.T) {
@@ -196,5 +198,38 @@ func checkICSEvent(t *testing.T, ve *ics.VEvent, id string, seq int, status, tzi
 	want, _ := time.Parse(time.RFC3339, start)
 	if err != nil || !got.Equal(want) {
 		t.Errorf("DTSTART is %v (%v), want %v", got, err, want)
+	}
+}
+
+// TestEventParticipantNames: an event names who registered (the page shows
+// who is going), in the list and alone; a name a facilitator hid is
+// withheld, the registration kept.
+func TestEventParticipantNames(t *testing.T) {
+	h := newHarness(t)
+	c := h.cast()
+	var ev apiv1.Event
+	h.call("POST", "/events", map[string]any{"title": "Picnic", "start": "2031-05-01T10:00:00Z", "end": "2031-05-01T12:00:00Z", "timezone": "UTC"}, 201, &ev)
+	h.call("PUT", "/events/"+ev.ID.String()+"/participants/"+c.alice.ID, map[string]any{"status": "going"}, 200, nil)
+	h.call("PUT", "/events/"+ev.ID.String()+"/participants/"+c.bob.ID, map[string]any{"status": "maybe"}, 200, nil)
+	names := func() map[string]string {
+		var one apiv1.Event
+		var list []apiv1.Event
+		h.call("GET", "/events/"+ev.ID.String(), nil, 200, &one)
+		h.call("GET", "/events", nil, 200, &list)
+		if len(list) != 1 || !reflect.DeepEqual(list[0].Participants, one.Participants) {
+			t.Fatalf("the list and the event differ: %+v, %+v", list, one)
+		}
+		out := map[string]string{}
+		for _, p := range one.Participants {
+			out[p.Identity.String()] = p.Status + " " + p.Name
+		}
+		return out
+	}
+	if got, want := names(), map[string]string{c.alice.ID: "going Alice", c.bob.ID: "maybe Bob"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("participants %v, want %v", got, want)
+	}
+	h.call("PUT", "/hidden/"+c.bob.ID, nil, 204, nil)
+	if got, want := names(), map[string]string{c.alice.ID: "going Alice", c.bob.ID: "maybe "}; !reflect.DeepEqual(got, want) {
+		t.Errorf("participants after hiding Bob %v, want %v", got, want)
 	}
 }

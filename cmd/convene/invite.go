@@ -8,8 +8,6 @@ import (
 	"github.com/convene/convene/node"
 	"github.com/convene/convene/web/apiv1"
 	"github.com/mdp/qrterminal/v3"
-	ma "github.com/multiformats/go-multiaddr"
-	manet "github.com/multiformats/go-multiaddr/net"
 	"rsc.io/qr"
 )
 
@@ -47,7 +45,7 @@ func cmdInvite(ctx context.Context, args []string, stdout io.Writer) error {
 		st, err := c.Status(sctx)
 		cancel()
 		if err == nil {
-			inv.Addrs = inviteAddrs(st.Addrs)
+			inv.Addrs = node.InviteAddrs(st.Addrs)
 		}
 	}
 	text := inv.String()
@@ -114,27 +112,4 @@ func fitQR(inv node.Invite, columns int) (string, int) {
 			return text, all - n
 		}
 	}
-}
-
-// inviteAddrs keeps the addresses another laptop can dial: loopback ones
-// reach only this machine, so they are left out unless they are all
-// there is (a node listening on loopback only, as in tests and labs).
-func inviteAddrs(addrs []string) []ma.Multiaddr {
-	var out, loopback []ma.Multiaddr
-	for _, s := range addrs {
-		a, err := ma.NewMultiaddr(s)
-		switch {
-		case err != nil:
-		case manet.IsIPLoopback(a):
-			loopback = append(loopback, a)
-		case manet.IsIP6LinkLocal(a):
-			// fe80:: needs a zone that only this machine knows.
-		default:
-			out = append(out, a)
-		}
-	}
-	if len(out) == 0 {
-		return loopback
-	}
-	return out
 }

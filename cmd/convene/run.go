@@ -26,7 +26,7 @@ import (
 func cmdRun(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, data := newFlags("run")
 	name := fs.String("name", "", "the gathering's name: names a new gathering (asked on a terminal; default \""+defaultGatheringName+"\"), or renames this one (facilitators only)")
-	identity := fs.String("identity", "", "your name in a new gathering (asked on a terminal; default \""+defaultFounderName+"\")")
+	identity := fs.String("identity", "", "your name: names you in a new gathering (asked on a terminal; default \""+defaultFounderName+"\"), or renames this laptop's identity")
 	uiAddr := fs.String("ui", "127.0.0.1:7777", "address of the browser UI and HTTP API (port 0: a free port)")
 	publicAddr := fs.String("ui-public", "", "also serve the projection and events read-only on this address (for phones on the LAN)")
 	noMDNS := fs.Bool("no-mdns", false, "do not discover peers on the LAN by mDNS")
@@ -230,10 +230,13 @@ func openOrCreate(ctx context.Context, cfg node.Config, name, identity string, l
 	}
 	st := n.Status()
 	if identity != "" && identity != st.Identity.Name {
-		n.Close()
-		// Local identities keep their name in the data directory as well
-		// as in the gathering, and node has no way yet to change both.
-		return nil, usagef("--identity %q: this laptop's identity is already %q, and an identity cannot be renamed yet (--identity names the first identity of a new gathering)", identity, st.Identity.Name)
+		// As --name renames the gathering, --identity renames this
+		// laptop's default identity (its own naming operation).
+		if _, err := n.RenameIdentity(ctx, st.Identity.ID, identity); err != nil {
+			n.Close()
+			return nil, fmt.Errorf("rename %q to %q: %w", st.Identity.Name, identity, err)
+		}
+		log.Info("renamed this laptop's identity", "from", st.Identity.Name, "to", identity)
 	}
 	if name != "" && name != st.Name {
 		if _, err := n.Act(ctx, crdt.IdentityID{}, &crdt.GatheringBody{Name: name}); err != nil {

@@ -216,6 +216,7 @@ func (m *Mesh) validator(g *gathering) pubsub.ValidatorEx {
 		case res.Added == 0:
 			return pubsub.ValidationIgnore // duplicates, or nothing this node can take yet
 		}
+		m.noteAuthors(msg.GetFrom(), res.Fresh)
 		return pubsub.ValidationAccept
 	}
 }

@@ -102,8 +102,9 @@ type Mesh struct {
 	peers      map[peer.ID]*peerState
 	intents    map[peer.ID]string // how a dial in flight found its peer
 	dialing    map[peer.ID]bool
-	found      map[peer.ID]bool // discovered peers being kept connected
-	ended      chan struct{}    // closed and replaced when a session ends
+	found      map[peer.ID]bool              // discovered peers being kept connected
+	authors    map[peer.ID][]crdt.IdentityID // who acts on a peer (authors.go)
+	ended      chan struct{}                 // closed and replaced when a session ends
 	closed     bool
 
 	stats stats

@@ -151,6 +151,7 @@ func (m *Mesh) unreachable(now time.Time, connected map[peer.ID]bool) []Peer {
 		out = append(out, Peer{
 			PeerID: p.String(), Addrs: lp.addrs, Via: lp.via, State: StateUnreachable,
 			Since: lp.since, Reason: lp.reason, LastSync: lp.lastSync,
+			Identities: m.identitiesOf(p, lp.via),
 		})
 	}
 	return out

@@ -52,4 +52,7 @@ type Peer struct {
 	Since    time.Time `json:"since"`
 	LastSync time.Time `json:"last_sync,omitzero"`
 	Reason   string    `json:"reason,omitempty"`
+	// Identities are those seen acting on the peer (see authors.go),
+	// the latest first.
+	Identities []PeerIdentity `json:"identities"`
 }

@@ -122,6 +122,7 @@ func (m *Mesh) Peers() []Peer {
 		if ok {
 			pr.Via, pr.Since, pr.LastSync = st.via, st.since, st.lastSync
 		}
+		pr.Identities = m.identitiesOf(p, pr.Via)
 		m.mu.Unlock()
 		for _, c := range conns {
 			pr.Addrs = append(pr.Addrs, c.RemoteMultiaddr().String())

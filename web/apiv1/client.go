@@ -150,6 +150,11 @@ func (c *Client) CreateIdentity(ctx context.Context, req CreateIdentity) (LocalI
 	return api[LocalIdentity](ctx, c, "POST", "/identities", req)
 }
 
+// RenameIdentity is PATCH /identities/{id}.
+func (c *Client) RenameIdentity(ctx context.Context, id crdt.IdentityID, req RenameIdentity) (LocalIdentity, error) {
+	return api[LocalIdentity](ctx, c, "PATCH", "/identities/"+id.String(), req)
+}
+
 // Identity is GET /identities/{id}.
 func (c *Client) Identity(ctx context.Context, id crdt.IdentityID) (Identity, error) {
 	return api[Identity](ctx, c, "GET", "/identities/"+id.String(), nil)

@@ -11,6 +11,11 @@ type CreateIdentity struct {
 	Name string `json:"name"`
 }
 
+// RenameIdentity is PATCH /identities/{id}: a local identity's new name.
+type RenameIdentity struct {
+	Name string `json:"name"`
+}
+
 // AddFacilitator is POST /facilitators.
 type AddFacilitator struct {
 	Identity crdt.IdentityID  `json:"identity"`

@@ -52,6 +52,7 @@ func PeersOf(ps []node.Peer) []Peer {
 	out := make([]Peer, len(ps))
 	for i, p := range ps {
 		p.Addrs = nonNil(p.Addrs)
+		p.Identities = nonNil(p.Identities)
 		out[i] = p
 	}
 	return out
@@ -107,12 +108,11 @@ type Identity struct {
 
 // Views that crdt already shapes as the API shows them.
 type (
-	Session     = crdt.Session
-	Group       = crdt.Group
-	Revision    = crdt.Revision
-	Comment     = crdt.Comment
-	Participant = crdt.Participant
-	Place       = crdt.Place
+	Session  = crdt.Session
+	Group    = crdt.Group
+	Revision = crdt.Revision
+	Comment  = crdt.Comment
+	Place    = crdt.Place
 )
 
 // Document is GET /sessions/{sid}/document: the session's document with
@@ -162,32 +162,49 @@ type CommentCreated struct {
 // Event is an event as the API shows it: every field present, even when
 // empty, so that pages need not guess.
 type Event struct {
-	ID           crdt.OpID          `json:"id"`
-	Title        string             `json:"title"`
-	Description  string             `json:"description"`
-	Start        string             `json:"start"`
-	End          string             `json:"end"`
-	Timezone     string             `json:"timezone"`
-	Place        *crdt.Place        `json:"place"`
-	OnlineURL    string             `json:"online_url"`
-	Group        *crdt.OpID         `json:"group"`
-	Language     string             `json:"language"`
-	Tags         []string           `json:"tags"`
-	Capacity     int                `json:"capacity"`
-	Status       string             `json:"status"`
-	Going        int                `json:"going"`
-	Maybe        int                `json:"maybe"`
-	Waitlist     int                `json:"waitlist"`
-	Creator      crdt.IdentityID    `json:"creator"`
-	Participants []crdt.Participant `json:"participants"`
-	Created      time.Time          `json:"created"`
-	Modified     time.Time          `json:"modified"`
-	Sequence     int                `json:"sequence"`
-	Hidden       bool               `json:"hidden"`
+	ID           crdt.OpID       `json:"id"`
+	Title        string          `json:"title"`
+	Description  string          `json:"description"`
+	Start        string          `json:"start"`
+	End          string          `json:"end"`
+	Timezone     string          `json:"timezone"`
+	Place        *crdt.Place     `json:"place"`
+	OnlineURL    string          `json:"online_url"`
+	Group        *crdt.OpID      `json:"group"`
+	Language     string          `json:"language"`
+	Tags         []string        `json:"tags"`
+	Capacity     int             `json:"capacity"`
+	Status       string          `json:"status"`
+	Going        int             `json:"going"`
+	Maybe        int             `json:"maybe"`
+	Waitlist     int             `json:"waitlist"`
+	Creator      crdt.IdentityID `json:"creator"`
+	Participants []Participant   `json:"participants"`
+	Created      time.Time       `json:"created"`
+	Modified     time.Time       `json:"modified"`
+	Sequence     int             `json:"sequence"`
+	Hidden       bool            `json:"hidden"`
 }
 
-// EventOf is the wire form of an event.
-func EventOf(e crdt.Event) Event {
+// Participant is one identity's registration for an event, with the
+// identity's name: "" when it is hidden or never named itself (a page
+// shows who is going without a lookup per person, and withholds what a
+// facilitator hid).
+type Participant struct {
+	crdt.Participant
+	Name string `json:"name"`
+}
+
+// EventOf is the wire form of an event; name gives a participant's name
+// (nil: none).
+func EventOf(e crdt.Event, name func(crdt.IdentityID) string) Event {
+	ps := make([]Participant, len(e.Participants))
+	for i, p := range e.Participants {
+		ps[i].Participant = p
+		if name != nil {
+			ps[i].Name = name(p.Identity)
+		}
+	}
 	return Event{
 		ID:           e.ID,
 		Title:        e.Title,
@@ -206,7 +223,7 @@ func EventOf(e crdt.Event) Event {
 		Maybe:        e.Maybe,
 		Waitlist:     e.Waitlist,
 		Creator:      e.Creator,
-		Participants: nonNil(e.Participants),
+		Participants: ps,
 		Created:      e.Created,
 		Modified:     e.Modified,
 		Sequence:     e.Sequence,

@@ -373,6 +373,7 @@ type browserTest struct {
 	public  string // the read-only address, when the node has one
 	token   string
 	browser context.Context
+	closers map[context.Context]func() // of the open tabs (see closeTab)
 }
 
 // newBrowserTest starts a node with extra arguments to `convene run`.
@@ -452,14 +453,34 @@ func (b *browserTest) tab() context.Context {
 			mu.Unlock()
 		}
 	}()
-	b.t.Cleanup(func() {
-		cancel()
-		<-done
-		for _, e := range errs {
-			b.t.Errorf("script error: %s", e)
-		}
-	})
+	var once sync.Once
+	closeTab := func() {
+		once.Do(func() {
+			cancel()
+			<-done
+			for _, e := range errs {
+				b.t.Errorf("script error: %s", e)
+			}
+		})
+	}
+	b.t.Cleanup(closeTab)
+	if b.closers == nil {
+		b.closers = map[context.Context]func(){}
+	}
+	b.closers[ctx] = closeTab
 	return ctx
+}
+
+// closeTab closes a tab now rather than at the end of the test. A test
+// that opens a tab per language or viewport must: each open page holds an
+// event stream, and the node allows a client few streams (web/limits.go)
+// while Chromium allows a host only six connections, so tabs left open
+// starve the next page.
+func (b *browserTest) closeTab(tab context.Context) {
+	if c := b.closers[tab]; c != nil {
+		delete(b.closers, tab)
+		c()
+	}
 }
 
 func (b *browserTest) do(tab context.Context, actions ...chromedp.Action[chromedp.Void]) {

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"os"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -22,6 +23,7 @@ func TestBrowserFacilitate(t *testing.T) {
 	t.Cleanup(func() {
 		tab := b.tab()
 		b.do(tab, chromedp.Navigate(b.url+"/events?lang=en"))
+		b.closeTab(tab)
 	})
 	for _, lang := range []string{"es", "en"} {
 		t.Run(lang, func(t *testing.T) {
@@ -98,6 +100,10 @@ func TestBrowserFacilitate(t *testing.T) {
 					t.Errorf("group %s: %+v", tc.id, g)
 				}
 			}
+			if lang == "en" && os.Getenv("CONVENE_SCREENSHOTS") != "" {
+				b.screenshot(tab, "facilitate", "")
+			}
+			b.closeTab(tab)
 		})
 	}
 }

@@ -141,6 +141,7 @@ func TestBrowserProjectionTenProposals(t *testing.T) {
 		if lang == "en" && os.Getenv("CONVENE_SCREENSHOTS") != "" {
 			b.screenshot(tab, "projection-10", "")
 		}
+		b.closeTab(tab)
 	}
 }
 
@@ -192,6 +193,7 @@ func TestBrowserJoinQR(t *testing.T) {
 		b.waitJS(phone, `document.querySelector('a[href="/events"]') !== null`)
 		b.do(phone, chromedp.Click(chromedp.CSS(`#sessions a[href="/s/`+sid+`/projection"]`)))
 		b.waitJS(phone, `location.pathname === '/s/`+sid+`/projection' && document.getElementById('session-title').textContent === 'Open square'`)
+		b.closeTab(phone)
 	}
 	res, err := http.Get(b.public + "/")
 	if err != nil {
@@ -291,6 +293,7 @@ func TestBrowserScribeRoom(t *testing.T) {
 		if lang == "en" && os.Getenv("CONVENE_SCREENSHOTS") != "" {
 			b.screenshot(tab, "scribe-room", "")
 		}
+		b.closeTab(tab)
 	}
 }
 
@@ -363,6 +366,7 @@ func TestBrowserWaitingProposal(t *testing.T) {
 			if top := eval[float64](node, tab, `document.getElementById('my-waiting').getBoundingClientRect().top`); top > float64(vp.h) {
 				t.Errorf("%s %s: the waiting notice is %.0f px down", lang, vp.name, top)
 			}
+			node.closeTab(tab)
 		}
 	}
 	// The other laptop's groups have nothing waiting: no notice there.
@@ -372,6 +376,7 @@ func TestBrowserWaitingProposal(t *testing.T) {
 	if !eval[bool](other, tab, `document.getElementById('my-waiting').hidden`) {
 		t.Error("a group with nothing waiting is told it waits")
 	}
+	other.closeTab(tab)
 
 	// Both halls edit the proposal that is in, apart; then meet again.
 	in := doc["proposals"].([]any)[0].(map[string]any)
@@ -388,6 +393,7 @@ func TestBrowserWaitingProposal(t *testing.T) {
 			a.do(proj, chromedp.Navigate(a.url+"/s/"+sid+"/projection?lang="+lang))
 			a.waitJS(proj, `document.querySelector('#proposals li .merging') && document.querySelector('#proposals li .merging').textContent === `+jsString(msg(cat, "projection.merging.other", "n", "2")))
 			a.waitJS(proj, `getComputedStyle(document.querySelector('#proposals li .merging')).display !== 'none'`)
+			a.closeTab(proj)
 		}
 	}
 }
@@ -476,6 +482,7 @@ func TestBrowserScribeKeyboard(t *testing.T) {
 		b.tabTo(tab, item+`.querySelector('form.editor button[type=submit]')`)
 		b.do(tab, chromedp.KeyEvent(kb.Enter))
 		b.waitJS(tab, item+`.querySelector('.ptext').textContent === `+jsString(text+" (edited)"))
+		b.closeTab(tab)
 	}
 }
 
@@ -507,6 +514,7 @@ func TestBrowserEventCounts(t *testing.T) {
 		b.do(tab, chromedp.Navigate(b.url+"/events/"+eid+"?lang="+lang))
 		want := msg(cat, "event.going_of", "n", "1", "cap", "1") + " · " + msg(cat, "event.waitlist", "n", "1")
 		b.waitJS(tab, `document.getElementById('event-counts').textContent === `+jsString(want))
+		b.closeTab(tab)
 	}
 	b.apiCall("PATCH", "/events/"+eid, map[string]any{"status": "cancelled"})
 	for _, lang := range langsEnLast {
@@ -516,6 +524,7 @@ func TestBrowserEventCounts(t *testing.T) {
 		b.waitJS(tab, `document.getElementById('event-counts').textContent === `+jsString(cat["status.cancelled"]))
 		b.do(tab, chromedp.Navigate(b.url+"/events?lang="+lang))
 		b.waitJS(tab, `document.querySelector('.event-card .counts') && document.querySelector('.event-card .counts').textContent === `+jsString(cat["status.cancelled"]))
+		b.closeTab(tab)
 	}
 }
 
@@ -530,6 +539,7 @@ func TestBrowserFirstRun(t *testing.T) {
 		b.waitJS(tab, `!document.getElementById('first-run').hidden && document.getElementById('first-run').textContent.startsWith(`+jsString(cat["home.first_run"])+`)`)
 		b.do(tab, chromedp.Click(chromedp.CSS(`#first-run a`)))
 		b.waitJS(tab, `location.pathname === '/network' && document.getElementById('peer-id').textContent !== ''`)
+		b.closeTab(tab)
 	}
 }
 
@@ -560,18 +570,20 @@ func TestBrowserEventsPastApart(t *testing.T) {
 		if !eval[bool](b, tab, `!!(document.getElementById('days').compareDocumentPosition(document.getElementById('past')) & Node.DOCUMENT_POSITION_FOLLOWING)`) {
 			t.Errorf("%s: past events come before upcoming ones", lang)
 		}
+		b.closeTab(tab)
 	}
 }
 
 // TestBrowserEventLanguageName: the event page names the language, in the
-// page's own language, rather than showing its code.
+// page's own language and in its own, rather than showing its code.
 func TestBrowserEventLanguageName(t *testing.T) {
 	b := newBrowserTest(t)
 	eid := b.apiCall("POST", "/events", map[string]any{"title": "Taller", "start": "2031-03-01T10:00:00Z", "end": "2031-03-01T12:00:00Z", "timezone": "UTC", "language": "pt"})["id"].(string)
-	for _, tc := range []struct{ lang, name string }{{"es", "portugués"}, {"en", "Portuguese"}} {
+	for _, tc := range []struct{ lang, name string }{{"es", "portugués (português)"}, {"en", "Portuguese (português)"}} {
 		tab := b.tab()
 		b.do(tab, chromedp.Navigate(b.url+"/events/"+eid+"?lang="+tc.lang))
 		want := msg(mustCatalog(t, tc.lang), "event.language_is", "lang", tc.name)
 		b.waitJS(tab, `document.getElementById('event-meta').textContent === `+jsString(want))
+		b.closeTab(tab)
 	}
 }

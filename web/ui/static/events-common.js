@@ -1,7 +1,7 @@
 // Event helpers shared by the events list and the event page: time zones,
 // the create/edit form, and the line that describes an event.
 
-import { $, LANG, el, t } from './common.js';
+import { $, LANG, el, errorText, t } from './common.js';
 
 const pad = (n) => String(n).padStart(2, '0');
 
@@ -94,14 +94,47 @@ export function countsText(ev) {
   return parts.join(' · ');
 }
 
+// fillZones offers the IANA zone names the browser knows in the form's
+// list, with UTC and this laptop's zone among them.
+export function fillZones() {
+  let zones = [];
+  try { zones = Intl.supportedValuesOf('timeZone').slice(); } catch (e) { zones = []; }
+  for (const z of ['UTC', localZone()]) if (!zones.includes(z)) zones.push(z);
+  zones.sort();
+  $('e-zones').replaceChildren(...zones.map((z) => el('option', { value: z })));
+}
+
+// FormError is a mistake in the form, said as it is (not as "something
+// went wrong").
+export class FormError extends Error {}
+
+// formErrorText says what went wrong with the form or its request.
+export function formErrorText(err) {
+  return err instanceof FormError ? err.message : errorText(err);
+}
+
+// readCoords reads latitude and longitude: both or neither.
+function readCoords() {
+  const lat = $('e-lat').value.trim();
+  const lon = $('e-lon').value.trim();
+  if (lat === '' && lon === '') return null;
+  if (lat === '' || lon === '') throw new FormError(t('event.coords_both'));
+  const la = Number(lat);
+  const lo = Number(lon);
+  if (!Number.isFinite(la) || !Number.isFinite(lo) || la < -90 || la > 90 || lo < -180 || lo > 180) {
+    throw new FormError(t('event.bad_coords'));
+  }
+  return { lat: la, lon: lo };
+}
+
 // readForm collects the event form into the API's event fields.
 export function readForm() {
   const tz = $('e-timezone').value.trim();
-  if (!validZone(tz)) throw new Error(t('event.bad_zone'));
+  if (!validZone(tz)) throw new FormError(t('event.bad_zone'));
   const start = zonedToISO($('e-start').value, tz);
   const end = zonedToISO($('e-end').value, tz);
-  if (!start || !end) throw new Error(t('event.bad_time'));
-  if (new Date(end) < new Date(start)) throw new Error(t('event.end_before_start'));
+  if (!start || !end) throw new FormError(t('event.bad_time'));
+  if (new Date(end) < new Date(start)) throw new FormError(t('event.end_before_start'));
   const venue = $('e-venue').value.trim();
   const address = $('e-address').value.trim();
   const f = {
@@ -114,7 +147,16 @@ export function readForm() {
     capacity: parseInt($('e-capacity').value, 10) || 0,
     status: $('e-status').value,
   };
-  if (venue || address) f.place = { venue, address };
+  // The place in the API's own shape (empty fields left out), so that an
+  // edit compares equal to what it did not change.
+  const place = {};
+  if (venue) place.venue = venue;
+  if (address) place.address = address;
+  const coords = readCoords();
+  if (coords) Object.assign(place, coords);
+  if (Object.keys(place).length) f.place = place;
+  const group = $('e-group');
+  if (group && !$('e-group-row').hidden && group.value) f.group = group.value;
   return f;
 }
 
@@ -129,6 +171,8 @@ export function fillForm(ev) {
   const p = (ev && ev.place) || {};
   $('e-venue').value = p.venue || '';
   $('e-address').value = p.address || '';
+  $('e-lat').value = p.lat === undefined || p.lat === null ? '' : String(p.lat);
+  $('e-lon').value = p.lon === undefined || p.lon === null ? '' : String(p.lon);
   $('e-online').value = ev ? ev.online_url || '' : '';
   $('e-language').value = ev ? ev.language || '' : LANG;
   $('e-tags').value = ev ? (ev.tags || []).join(', ') : '';

@@ -86,6 +86,12 @@ function paintChooser() {
     state.identity = $('identity').value;
     store.set('identity', state.identity);
   }
+  // The rename field starts from the chosen identity's name (unless the
+  // person is typing in it).
+  if (document.activeElement !== $('rename-identity')) {
+    const me = state.identities.find((i) => i.id === state.identity);
+    $('rename-identity').value = me ? me.name : '';
+  }
   const mine = myGroups();
   fillSelect($('group'), mine.map((g) => ({ value: g.id, label: g.name })), state.group,
     mine.length ? '' : t('scribe.no_group'));
@@ -120,14 +126,28 @@ $('identity-form').addEventListener('submit', async (ev) => {
   if (!name) return;
   try {
     const id = await api('POST', '/identities', { name });
-    state.identity = id.id;
-    store.set('identity', id.id);
     $('new-identity').value = '';
-    await loadPeople();
+    await loadPeople({ identity: id.id });
     live(t('scribe.identity_created', { name }));
   } catch (e) {
     live(errorText(e));
     $('group-note').textContent = errorText(e);
+  }
+});
+
+// Renaming the chosen identity: its own naming operation, so every laptop
+// shows the new name.
+$('rename-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const name = $('rename-identity').value.trim();
+  if (!name || !state.identity) return;
+  try {
+    await api('PATCH', `/identities/${enc(state.identity)}`, { name });
+    await loadPeople();
+    live(t('scribe.identity_renamed', { name }));
+  } catch (e) {
+    $('group-note').textContent = errorText(e);
+    live(errorText(e));
   }
 });
 
@@ -139,11 +159,9 @@ $('group-form').addEventListener('submit', async (ev) => {
   if (state.identity) body.as = state.identity;
   try {
     const g = await api('POST', '/groups', body);
-    state.group = g.id;
-    store.set('group', g.id);
     $('new-group').value = '';
     youOpen = false; // chosen: fold (on a phone) and keep the focus on the panel
-    await loadPeople();
+    await loadPeople({ group: g.id });
     // Folded (on a phone) the form is gone: keep the focus on the panel.
     if ($('you-change').offsetParent !== null) $('you-change').focus();
     live(t('scribe.group_created', { name }));
@@ -153,10 +171,22 @@ $('group-form').addEventListener('submit', async (ev) => {
   }
 });
 
-async function loadPeople() {
+// loadPeople reads the identities and groups, and chooses want's identity
+// and group once they are in the lists: a live refresh that comes between
+// creating one and reading the lists again would otherwise fall back to
+// another choice.
+async function loadPeople(want = {}) {
   const [ids, groups] = await Promise.all([api('GET', '/identities'), api('GET', '/groups')]);
   state.identities = ids || [];
   state.groups = new Map((groups || []).map((g) => [g.id, g]));
+  if (want.identity && state.identities.some((i) => i.id === want.identity)) {
+    state.identity = want.identity;
+    store.set('identity', want.identity);
+  }
+  if (want.group && state.groups.has(want.group)) {
+    state.group = want.group;
+    store.set('group', want.group);
+  }
   if (!state.identities.some((i) => i.id === state.identity)) {
     const def = state.identities.find((i) => i.default) || state.identities[0];
     state.identity = def ? def.id : '';
