@@ -7,7 +7,7 @@ import (
 	"slices"
 )
 
-// Snapshot encoding, version 2, in the terms of wire.go:
+// Snapshot encoding, version 3, in the terms of wire.go:
 //
 //	magic     8 bytes
 //	authors   list of ids, sorted and distinct
@@ -17,6 +17,8 @@ import (
 //	  author   uvarint index into authors
 //	  wall     uvarint, the increase over the previous operation's wall
 //	  logical  uvarint
+//	  epoch    uvarint, the epoch that sealed it (version 3: the rules
+//	           read it, see epochs.go)
 //	  kind     1 byte
 //	  body     the body's encoding, as in a payload
 //
@@ -24,11 +26,14 @@ import (
 // checks and the unsealing that dominate rebuilding from the envelopes. It is
 // only as trustworthy as the disk it was written to; the operation log stays
 // the source of truth.
-var snapshotMagic = [8]byte{'c', 'v', 'n', 's', 'n', 'a', 'p', 2}
+//
+// A snapshot of an older version is refused, and the node rebuilds from the
+// log (node/load.go), which holds the epochs.
+var snapshotMagic = [8]byte{'c', 'v', 'n', 's', 'n', 'a', 'p', 3}
 
 // minSnapshotOp is the fewest bytes an operation takes in a snapshot (id,
-// author, wall, logical, kind); it bounds the count before allocating.
-const minSnapshotOp = 32 + 1 + 1 + 1 + 1
+// author, wall, logical, epoch, kind); it bounds the count before allocating.
+const minSnapshotOp = 32 + 1 + 1 + 1 + 1 + 1
 
 // Snapshot encodes every operation applied, so that LoadSnapshot rebuilds an
 // identical state.
@@ -67,6 +72,7 @@ func (s *State) Snapshot() []byte {
 		w.uvarint(uint64(authors[o.Author]))
 		w.uvarint(uint64(o.Clock.Wall - wall))
 		w.uvarint(uint64(o.Clock.Logical))
+		w.uvarint(o.Epoch)
 		w.b = append(w.b, byte(o.Body.Kind()))
 		o.Body.encode(&w)
 		wall = o.Clock.Wall
@@ -105,6 +111,7 @@ func LoadSnapshot(founder IdentityID, b []byte) (*State, error) {
 		a := r.uvarint()
 		d := r.uvarint()
 		logical := r.uvarint()
+		o.Epoch = r.uvarint()
 		kind := r.take(1)
 		if r.err != nil {
 			return nil, fmt.Errorf("snapshot operation %d: %w", i, r.err)

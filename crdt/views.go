@@ -118,7 +118,9 @@ func (s *State) Members() []Member {
 	}
 	add(s.founder)
 	for id := range s.seen {
-		add(id)
+		if s.anyOpen(id) || s.isRemoved(id) {
+			add(id)
+		}
 	}
 	for id := range s.removed {
 		add(id)
