@@ -76,6 +76,20 @@ func (s *State) MayWrite(author IdentityID, epoch uint64) bool {
 	return s.isRemoved(author) || s.openTo(author, epoch)
 }
 
+// Rotations returns every rotation operation held, by (clock, id),
+// counting or not: a node rescans them when it starts, so that a share
+// received but not yet taken (a crash between storing and keeping the key,
+// an author whose appointment had not arrived) is not forgotten.
+func (s *State) Rotations() []Op {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Op, len(s.rotationOps))
+	for i, o := range s.rotationOps {
+		out[i] = *o
+	}
+	return out
+}
+
 // authorEpochs are the distinct epochs of an author's operations held: few,
 // so a slice.
 type authorEpochs []uint64

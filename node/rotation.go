@@ -67,12 +67,12 @@ func (n *Node) rotate(ctx context.Context, as *crdt.IdentityID, secret [32]byte)
 		if err != nil {
 			// The parts stored so far are sent: each gives its members
 			// the epoch, and a later rotation reaches the others.
-			n.takeRotations(envs, ops)
+			n.takeRotations(ops)
 			return envs, fmt.Errorf("rotate: %w", err)
 		}
 		envs, ops = append(envs, env), append(ops, op)
 	}
-	n.takeRotations(envs, ops)
+	n.takeRotations(ops)
 	return envs, nil
 }
 
@@ -82,10 +82,10 @@ func (n *Node) rotate(ctx context.Context, as *crdt.IdentityID, secret [32]byte)
 // was sealed under. One whose author is not (yet) a facilitator here waits
 // in pending: the appointment may come in a later batch. The caller holds
 // writeMu.
-func (n *Node) takeRotations(envs []*crdt.Envelope, ops []crdt.Op) {
-	for i, op := range ops {
-		if b, ok := op.Body.(*crdt.RotationBody); ok && envs[i].Epoch+1 == b.Epoch {
-			n.pendingRot = append(n.pendingRot, pendingRotation{epoch: envs[i].Epoch, op: op, b: b})
+func (n *Node) takeRotations(ops []crdt.Op) {
+	for _, op := range ops {
+		if b, ok := op.Body.(*crdt.RotationBody); ok && op.Epoch+1 == b.Epoch && !n.ring.holds(b.Epoch, op.ID) {
+			n.pendingRot = append(n.pendingRot, pendingRotation{epoch: op.Epoch, op: op, b: b})
 		}
 	}
 	if len(n.pendingRot) == 0 {
@@ -118,9 +118,10 @@ type pendingRotation struct {
 // takeShare opens the share of the first local identity the rotation
 // gives one, and holds the epoch.
 func (n *Node) takeShare(ids []localKey, p pendingRotation) {
-	cur, _ := n.ring.Get(p.epoch)
 	for _, id := range ids {
-		secret, next, mine, err := p.b.OpenShare(id.signer, p.op.Author, cur)
+		// Only the gathering and founder of the keys passed are read,
+		// which every epoch shares.
+		secret, next, mine, err := p.b.OpenShare(id.signer, p.op.Author, n.keys)
 		if !mine {
 			continue
 		}
