@@ -50,6 +50,7 @@ func (s *Server) routes() []route {
 		{"GET", "/proposals/{pid}/comments", s.getComments, false},
 		{"POST", "/proposals/{pid}/comments", s.postComment, false},
 
+		{"GET", "/hidden", s.getHidden, false},
 		{"PUT", "/hidden/{id}", s.putHidden, false},
 		{"DELETE", "/hidden/{id}", s.deleteHidden, false},
 
