@@ -1,11 +1,14 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
+	"slices"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/node/mesh"
 )
 
 // Rotate starts the next epoch as the local identity *as, or when as is
@@ -136,4 +139,27 @@ func (n *Node) takeShare(ids []localKey, p pendingRotation) {
 		}
 		return
 	}
+}
+
+var _ mesh.HandoverSource = (*Node)(nil)
+
+// Handovers are the hand-overs of the counting rotations (a facilitator's,
+// sealed under the epoch before the one they start) to epochs after
+// after, oldest epoch first, one per rotation (its parts share one): what
+// this member hands a hub that asks (mesh/handover.go).
+func (n *Node) Handovers(after uint64) []crdt.Handover {
+	var out []crdt.Handover
+	seen := make(map[[16]byte]bool)
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	for _, op := range n.state.Rotations() {
+		b := op.Body.(*crdt.RotationBody)
+		if b.Epoch <= after || op.Epoch+1 != b.Epoch || seen[b.Commit] || !n.state.IsFacilitator(op.Author) {
+			continue
+		}
+		seen[b.Commit] = true
+		out = append(out, b.Handover())
+	}
+	slices.SortStableFunc(out, func(a, b crdt.Handover) int { return cmp.Compare(a.Epoch, b.Epoch) })
+	return out
 }

@@ -84,11 +84,13 @@ func parseHubTicket(s string) (crdt.Ticket, error) {
 	return t, nil
 }
 
-// printHubTicket prints the line `convene status` adds for hubs. It reads
-// the credentials from the data directory, so it says nothing where there
-// are none.
+// printHubTicket prints the line `convene status` adds for hubs: the
+// ticket of the newest epoch the data directory holds (after a rotation, a
+// hub started with it serves what members write now; a hub already running
+// is handed it by the members). It says nothing where there is no
+// gathering.
 func printHubTicket(w io.Writer, dir string) {
-	if creds, _, err := node.LoadGathering(dir); err == nil {
-		fmt.Fprintf(w, "hub ticket: %s\n", creds.Derive().Ticket())
+	if t, err := node.NewestTicket(dir); err == nil {
+		fmt.Fprintf(w, "hub ticket: %s\n", t)
 	}
 }
