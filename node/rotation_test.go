@@ -373,11 +373,19 @@ func TestOldInviteNodeRefusesToWrite(t *testing.T) {
 	if _, err := founder.Rotate(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	old := joinNode(t, founder.Credentials(), true)
+	oldDir := t.TempDir()
+	if err := Join(ctx, oldDir, founder.Credentials(), "late"); err != nil {
+		t.Fatal(err)
+	}
+	old := openNode(t, oldDir, false)
 	ingest(t, old, raws(t, founder))
 	if _, err := old.Act(ctx, crdt.IdentityID{}, &crdt.GroupBody{Name: "late"}); !errors.Is(err, ErrRotatedOut) {
 		t.Fatalf("the old invite's node wrote: %v", err)
 	}
+	// Its name counts nowhere, and it may not announce it again: it
+	// still starts.
+	old.Close()
+	old = openNode(t, oldDir, false)
 	// Given the new epoch (as the new invite gives it), it writes again.
 	old.ring.Add(founder.Keys(), true)
 	if _, err := old.Act(ctx, crdt.IdentityID{}, &crdt.GroupBody{Name: "late"}); err != nil {
