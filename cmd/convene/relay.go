@@ -19,7 +19,7 @@ func cmdRelay(ctx context.Context, args []string, stdout io.Writer) error {
 	var gatherings stringList
 	fs.Var(&listen, "listen", "listen multiaddr (repeatable, at least one), e.g. /ip4/0.0.0.0/tcp/4001")
 	fs.Var(&peers, "peer", "another hub or node to keep connected to (repeatable)")
-	fs.Var(&gatherings, "gathering", "hub `TICKET` of a gathering to serve (repeatable; run convene status on a member laptop and copy its \"hub ticket:\" line)")
+	fs.Var(&gatherings, "gathering", "hub `TICKET` of a gathering to serve (repeatable, also for several epochs of one gathering; run convene status on a member laptop and copy its \"hub ticket:\" line)")
 	noMDNS := fs.Bool("no-mdns", false, "do not discover peers on the LAN by mDNS")
 	syncInterval := syncIntervalFlag(fs)
 	if err := parse(fs, args); err != nil {
