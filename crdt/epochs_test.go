@@ -154,6 +154,12 @@ func TestRotationClosesEpochRules(t *testing.T) {
 	if s.MayWrite(who("bob"), 0) || !s.MayWrite(who("bob"), 1) {
 		t.Error("MayWrite")
 	}
+	// A facilitator who wrote nothing is a member: the next rotation
+	// seals to it.
+	w.op("gus", "founder", 31, &FacilitatorBody{Identity: who("gus")})
+	if !slices.ContainsFunc(w.state().Members(), func(m Member) bool { return m.ID == who("gus") && m.Facilitator }) {
+		t.Error("an appointed facilitator who wrote nothing is not a member")
+	}
 	// Under epoch 1 bob counts (a facilitator gave him the new invite).
 	w.keys = e1
 	w.op("bob-new", "bob", 40, &IdentityBody{Name: "Bob1"})

@@ -125,6 +125,11 @@ func (s *State) Members() []Member {
 	for id := range s.removed {
 		add(id)
 	}
+	// A facilitator appointed who has written nothing yet is a member
+	// too: a rotation must seal the new epoch to it.
+	for id := range s.facil {
+		add(id)
+	}
 	for _, g := range s.groupOrder {
 		if s.refreshGroup(g); g.ok {
 			for id := range g.scribes {
