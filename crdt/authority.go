@@ -36,10 +36,11 @@ func (s *State) settle() {
 	s.authDirty = false
 	facil, removed := s.authority()
 	seated := s.seatingIn(facil, removed)
-	if sameKeys(facil, s.facil) && sameRemoved(removed, s.removed) && seated == s.seated {
+	closed := s.closedEpochs(facil, removed)
+	if sameKeys(facil, s.facil) && sameRemoved(removed, s.removed) && seated == s.seated && sameClosed(closed, s.closed) {
 		return
 	}
-	s.facil, s.removed, s.seated = facil, removed, seated
+	s.facil, s.removed, s.seated, s.closed = facil, removed, seated, closed
 	s.epoch++
 	s.identsList.dirty = true
 	s.groupList.dirty = true
@@ -75,9 +76,16 @@ func countsIn(removed map[IdentityID]keepSet, o *Op) bool {
 	return kept
 }
 
-// counts reports whether an operation takes part in the rules at all.
+// counts reports whether an operation takes part in the rules at all: a
+// removed identity's only if a removal keeps it, anyone else's only if its
+// epoch is open to its author (epochs.go).
 func (s *State) counts(o *Op) bool {
-	return len(s.removed) == 0 || countsIn(s.removed, o)
+	if len(s.removed) != 0 {
+		if _, ok := s.removed[o.Author]; ok {
+			return countsIn(s.removed, o)
+		}
+	}
+	return len(s.closed) == 0 || s.openTo(o.Author, o.Epoch)
 }
 
 func (s *State) isRemoved(id IdentityID) bool {

@@ -59,7 +59,8 @@ func (s *State) Touches(op Op) (session, event OpID) {
 // events and lists alike).
 func (s *State) TouchesAll(op Op) bool {
 	switch b := op.Body.(type) {
-	case *RemovalBody, *SeatingBody:
+	case *RemovalBody, *SeatingBody, *RotationBody:
+		// A rotation may shut an epoch to identities: anything may change.
 		return true
 	case *HideBody:
 		k := s.kindOf(b.Target)

@@ -78,7 +78,7 @@ func OpenDisclosed(e *Envelope, d Disclosure) (Op, error) {
 	if err != nil {
 		return Op{}, fmt.Errorf("operation %s: %w", e.ID(), err)
 	}
-	return Op{ID: e.ID(), Author: e.Author, Clock: e.Clock, Body: body}, nil
+	return Op{ID: e.ID(), Author: e.Author, Clock: e.Clock, Epoch: e.Epoch, Body: body}, nil
 }
 
 // CheckRatified checks a ratified document with no keys and no state: raw

@@ -428,3 +428,28 @@ func TestRemovalBodies(t *testing.T) {
 		t.Errorf("removal of an identity never seen %+v", got)
 	}
 }
+
+// TestHiddenList: every kind of hidden content is listed, revisions and
+// comments with their proposal; shown again, it leaves the list.
+func TestHiddenList(t *testing.T) {
+	w := newWorld(t)
+	w.op("s", "founder", 1, &SessionBody{Title: "S", Cap: 3})
+	w.op("g", "founder", 2, &GroupBody{Name: "G"})
+	w.op("p", "founder", 3, &ProposalBody{Session: w.ref("s"), Group: w.ref("g"), Text: "p"})
+	w.op("r", "founder", 4, &RevisionBody{Proposal: w.ref("p"), Group: w.ref("g"), Text: "r", Parents: []OpID{w.ref("p")}})
+	w.op("c", "founder", 5, &CommentBody{Proposal: w.ref("p"), Text: "c"})
+	w.op("n", "bob", 6, &IdentityBody{Name: "Bob"})
+	for i, target := range []OpID{w.ref("g"), w.ref("p"), w.ref("r"), w.ref("c"), OpID(who("bob")), {9}} {
+		w.op("", "founder", int64(10+i), &HideBody{Target: target, Hidden: true})
+	}
+	w.op("", "founder", 20, &HideBody{Target: w.ref("g"), Hidden: false})
+	got := map[string]HiddenItem{}
+	for _, it := range w.state().Hidden() {
+		got[it.Kind] = it
+	}
+	p := w.ref("p")
+	if len(got) != 4 || got["proposal"].ID != p || got["revision"].ID != w.ref("r") || *got["revision"].Proposal != p ||
+		got["comment"].ID != w.ref("c") || *got["comment"].Proposal != p || got["identity"].ID != OpID(who("bob")) {
+		t.Fatalf("hidden: %+v", got)
+	}
+}

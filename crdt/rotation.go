@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"bytes"
+	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -180,33 +181,21 @@ func (b *RotationBody) OpenShare(s Signer, author IdentityID, cur Keys) (secret 
 	return secret, next, true, nil
 }
 
-// NextTicket is what a hub holding the ticket of the epoch before b learns
-// from b: the ticket of b's epoch.
-func (t Ticket) NextTicket(b *RotationBody) (Ticket, error) {
-	if b.Epoch != t.Epoch+1 {
-		return Ticket{}, fmt.Errorf("%w: rotation to epoch %d, ticket of epoch %d", ErrEpoch, b.Epoch, t.Epoch)
-	}
-	aead, err := chacha20poly1305.NewX(hkdfKey(t.Key, nil, labelNext))
-	if err != nil {
-		return Ticket{}, err
-	}
-	key, err := aead.Open(nil, nextNonce(b.Commit), b.Next[:], nil)
-	if err != nil {
-		return Ticket{}, fmt.Errorf("%w: next ticket does not open", ErrSealed)
-	}
-	nt := Ticket{Gathering: t.Gathering, Epoch: b.Epoch}
-	copy(nt.Key[:], key)
-	return nt, nil
-}
-
 func (k Keys) sealNext(commit [16]byte, admission [32]byte) [nextBox]byte {
-	aead, err := chacha20poly1305.NewX(hkdfKey(k.admission, nil, labelNext))
-	if err != nil {
-		panic(err) // the key has the right size
-	}
+	aead := nextAEAD(k.admission)
 	var out [nextBox]byte
 	copy(out[:], aead.Seal(nil, nextNonce(commit), admission[:], nil))
 	return out
+}
+
+// nextAEAD is the AEAD that seals the next admission key under the
+// current one.
+func nextAEAD(admission [32]byte) cipher.AEAD {
+	aead, err := chacha20poly1305.NewX(hkdfKey(admission, nil, labelNext))
+	if err != nil {
+		panic(err) // the key has the right size
+	}
+	return aead
 }
 
 // rotationCommit names a rotation's secret without revealing it.

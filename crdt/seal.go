@@ -66,7 +66,11 @@ type Op struct {
 	ID     OpID
 	Author IdentityID
 	Clock  Clock
-	Body   Body
+	// Epoch is the epoch whose keys sealed it (the envelope's). The rules
+	// read it: a rotation to epoch n closes epoch n-1 to the identities it
+	// was sealed to (epochs.go).
+	Epoch uint64
+	Body  Body
 }
 
 // Seal makes a new operation: it validates the body, pads it, seals it with
@@ -83,7 +87,7 @@ func (k Keys) Seal(s Signer, c Clock, body Body) (*Envelope, Op, error) {
 	if err != nil {
 		return nil, Op{}, err
 	}
-	return env, Op{ID: env.ID(), Author: s.ID, Clock: c, Body: body}, nil
+	return env, Op{ID: env.ID(), Author: s.ID, Clock: c, Epoch: k.Epoch, Body: body}, nil
 }
 
 // sealPadded seals, tags and signs a padded payload.
@@ -161,7 +165,7 @@ func (k Keys) Open(e *Envelope) (Op, error) {
 	if err != nil {
 		return Op{}, fmt.Errorf("operation %s: %w", e.ID(), err)
 	}
-	return Op{ID: e.ID(), Author: e.Author, Clock: e.Clock, Body: body}, nil
+	return Op{ID: e.ID(), Author: e.Author, Clock: e.Clock, Epoch: e.Epoch, Body: body}, nil
 }
 
 // appendPayload appends the payload encoding of body to b.

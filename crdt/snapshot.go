@@ -9,7 +9,7 @@ import (
 	"slices"
 )
 
-// Snapshot encoding, version 2, in the terms of wire.go:
+// Snapshot encoding, version 3, in the terms of wire.go:
 //
 //	magic     8 bytes
 //	authors   list of ids, sorted and distinct
@@ -19,6 +19,8 @@ import (
 //	  author   uvarint index into authors
 //	  wall     uvarint, the increase over the previous operation's wall
 //	  logical  uvarint
+//	  epoch    uvarint, the epoch that sealed it (version 3: the rules
+//	           read it, see epochs.go)
 //	  kind     1 byte
 //	  body     the body's encoding, as in a payload
 //
@@ -26,11 +28,14 @@ import (
 // checks and the unsealing that dominate rebuilding from the envelopes. It is
 // only as trustworthy as the disk it was written to; the operation log stays
 // the source of truth.
-var snapshotMagic = [8]byte{'c', 'v', 'n', 's', 'n', 'a', 'p', 2}
+//
+// A snapshot of an older version is refused, and the node rebuilds from the
+// log (node/load.go), which holds the epochs.
+var snapshotMagic = [8]byte{'c', 'v', 'n', 's', 'n', 'a', 'p', 3}
 
 // minSnapshotOp is the fewest bytes an operation takes in a snapshot (id,
-// author, wall, logical, kind); it bounds the count before allocating.
-const minSnapshotOp = 32 + 1 + 1 + 1 + 1
+// author, wall, logical, epoch, kind); it bounds the count before allocating.
+const minSnapshotOp = 32 + 1 + 1 + 1 + 1 + 1
 
 // Snapshot encodes every operation applied, so that LoadSnapshot rebuilds an
 // identical state.
@@ -69,6 +74,7 @@ func (s *State) Snapshot() []byte {
 		w.uvarint(uint64(authors[o.Author]))
 		w.uvarint(uint64(o.Clock.Wall - wall))
 		w.uvarint(uint64(o.Clock.Logical))
+		w.uvarint(o.Epoch)
 		w.b = append(w.b, byte(o.Body.Kind()))
 		o.Body.encode(&w)
 		wall = o.Clock.Wall
@@ -119,6 +125,7 @@ func ReadSnapshot(founder IdentityID, src io.Reader, size int64) (*State, error)
 		a := r.uvarint()
 		d := r.uvarint()
 		logical := r.uvarint()
+		o.Epoch = r.uvarint()
 		kind := r.take(1)
 		if r.err != nil || w.err != nil {
 			return nil, fmt.Errorf("snapshot operation %d: %w", i, errors.Join(r.err, w.err))

@@ -29,21 +29,23 @@ type State struct {
 	// settled from their operations when authDirty. epoch grows whenever
 	// the outcome does; every cache that depends on it records the epoch it
 	// was computed at.
-	facilOps   []*Op // by (clock, id), as are the other lists of operations
-	removalOps []*Op
-	seatingOps []*Op
-	authDirty  bool
-	facil      map[IdentityID]struct{}
-	removed    map[IdentityID]keepSet // removed identities, with what counts of them
-	seated     bool
-	epoch      uint64
+	facilOps    []*Op // by (clock, id), as are the other lists of operations
+	removalOps  []*Op
+	seatingOps  []*Op
+	rotationOps []*Op
+	authDirty   bool
+	facil       map[IdentityID]struct{}
+	removed     map[IdentityID]keepSet // removed identities, with what counts of them
+	seated      bool
+	closed      map[uint64]map[IdentityID]struct{} // closed epochs and whom they stay open to (epochs.go)
+	epoch       uint64
 
 	gatheringOps []*Op
 	name         cached[string]
 
 	idents     map[IdentityID][]*Op // name operations per identity
 	identsList cached[[]Identity]
-	seen       map[IdentityID]struct{} // every author of an operation held
+	seen       map[IdentityID]authorEpochs // every author of an operation held, with its epochs
 
 	sessions  map[OpID]*session
 	sessOrder []*session // sessions whose operation arrived, by (clock, id)
@@ -158,7 +160,7 @@ func NewState(founder IdentityID) *State {
 		facil:        map[IdentityID]struct{}{founder: {}},
 		epoch:        1,
 		idents:       make(map[IdentityID][]*Op),
-		seen:         make(map[IdentityID]struct{}),
+		seen:         make(map[IdentityID]authorEpochs),
 		authorGroups: make(map[IdentityID][]*group),
 		sessions:     make(map[OpID]*session),
 		groups:       make(map[OpID]*group),
@@ -224,7 +226,7 @@ func (s *State) Len() int {
 // index files an operation under what it refers to and marks stale the
 // views it can change.
 func (s *State) index(o *Op) {
-	s.seen[o.Author] = struct{}{}
+	s.seen[o.Author] = s.seen[o.Author].add(o.Epoch)
 	switch b := o.Body.(type) {
 	case *GatheringBody:
 		s.gatheringOps = append(s.gatheringOps, o)
@@ -240,6 +242,9 @@ func (s *State) index(o *Op) {
 		s.authDirty = true
 	case *SeatingBody:
 		s.seatingOps = insertOp(s.seatingOps, o)
+		s.authDirty = true
+	case *RotationBody:
+		s.rotationOps = insertOp(s.rotationOps, o)
 		s.authDirty = true
 	case *SeatBody:
 		g := s.group(b.Group)

@@ -118,9 +118,16 @@ func (s *State) Members() []Member {
 	}
 	add(s.founder)
 	for id := range s.seen {
-		add(id)
+		if s.anyOpen(id) || s.isRemoved(id) {
+			add(id)
+		}
 	}
 	for id := range s.removed {
+		add(id)
+	}
+	// A facilitator appointed who has written nothing yet is a member
+	// too: a rotation must seal the new epoch to it.
+	for id := range s.facil {
 		add(id)
 	}
 	for _, g := range s.groupOrder {
@@ -333,4 +340,63 @@ func (s *State) Event(id OpID) (Event, bool) {
 	}
 	s.refreshEvent(e)
 	return e.view, e.valid
+}
+
+// HiddenItem is one piece of content a facilitator hid, for the
+// facilitator's list: its id, what it is, and for a revision or a comment
+// the proposal it belongs to.
+type HiddenItem struct {
+	ID       OpID   `json:"id"`
+	Kind     string `json:"kind"` // identity, group, event, proposal, revision, comment
+	Proposal *OpID  `json:"proposal,omitempty"`
+}
+
+// Hidden lists everything hidden now, of every kind, by kind then id. A
+// hide whose target has not arrived yet is not listed (it is not known
+// what it hides).
+func (s *State) Hidden() []HiddenItem {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settle()
+	out := []HiddenItem{}
+	for target := range s.hides {
+		if !s.hidden(target) {
+			continue
+		}
+		it := HiddenItem{ID: target}
+		o := s.ops.get(target)
+		switch b := bodyOf(o).(type) {
+		case *GroupBody:
+			it.Kind = "group"
+		case *EventBody:
+			it.Kind = "event"
+		case *ProposalBody:
+			it.Kind = "proposal"
+		case *RevisionBody:
+			it.Kind, it.Proposal = "revision", &b.Proposal
+		case *CommentBody:
+			it.Kind, it.Proposal = "comment", &b.Proposal
+		case nil:
+			if _, seen := s.seen[IdentityID(target)]; seen || IdentityID(target) == s.founder {
+				it.Kind = "identity"
+			}
+		}
+		if it.Kind != "" {
+			out = append(out, it)
+		}
+	}
+	slices.SortFunc(out, func(a, b HiddenItem) int {
+		if c := cmp.Compare(a.Kind, b.Kind); c != 0 {
+			return c
+		}
+		return a.ID.compare(b.ID)
+	})
+	return out
+}
+
+func bodyOf(o *Op) Body {
+	if o == nil {
+		return nil
+	}
+	return o.Body
 }

@@ -37,13 +37,17 @@ func (n *Node) act(ctx context.Context, s crdt.Signer, body crdt.Body, before fu
 	if err := checkZones(body); err != nil {
 		return nil, crdt.Op{}, err
 	}
+	keys := n.ring.Newest()
 	n.mu.RLock()
 	err := n.state.Check(s.ID, body)
+	if err == nil && !n.state.MayWrite(s.ID, keys.Epoch) {
+		err = fmt.Errorf("%w: %s", ErrRotatedOut, s.ID)
+	}
 	n.mu.RUnlock()
 	if err != nil {
 		return nil, crdt.Op{}, err
 	}
-	env, op, err := n.ring.Newest().Seal(s, n.hlc.Now(n.now().UnixMilli()), body)
+	env, op, err := keys.Seal(s, n.hlc.Now(n.now().UnixMilli()), body)
 	if err != nil {
 		return nil, crdt.Op{}, err
 	}

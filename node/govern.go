@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 
@@ -32,6 +33,36 @@ func (n *Node) Remove(ctx context.Context, as *crdt.IdentityID, identity crdt.Id
 		n.publish(ctx, e)
 	}
 	return ops, err
+}
+
+// RemoveAndRotate removes identity and, in the same hold of the write
+// lock, rotates the invite: the rotation is sealed to the members that
+// remain once the removal is applied, so the removed identity gets no
+// share. It returns the removals and the rotation operations. If the
+// removal fails nothing is rotated; if the rotation fails the removal
+// stands (it is stored) and the error says so: rotate again.
+func (n *Node) RemoveAndRotate(ctx context.Context, as *crdt.IdentityID, identity crdt.IdentityID, reason string) ([]crdt.Op, []crdt.OpID, error) {
+	var secret [32]byte
+	if _, err := rand.Read(secret[:]); err != nil {
+		return nil, nil, err
+	}
+	n.writeMu.Lock()
+	envs, ops, err := n.remove(ctx, as, identity, reason)
+	var rots []*crdt.Envelope
+	if err == nil {
+		if rots, err = n.rotate(ctx, as, secret); err != nil {
+			err = fmt.Errorf("removed, but not rotated: %w", err)
+		}
+	}
+	n.writeMu.Unlock()
+	ids := make([]crdt.OpID, len(rots))
+	for i, e := range rots {
+		ids[i] = e.ID()
+	}
+	for _, e := range append(envs, rots...) {
+		n.publish(ctx, e)
+	}
+	return ops, ids, err
 }
 
 func (n *Node) remove(ctx context.Context, as *crdt.IdentityID, identity crdt.IdentityID, reason string) ([]*crdt.Envelope, []crdt.Op, error) {

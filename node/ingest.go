@@ -44,6 +44,10 @@ type pipeline struct {
 	k    keeper
 	// now refuses clocks too far ahead of it, on members and hubs alike.
 	now func() time.Time
+	// unknownEpoch, if set, hears of each operation refused at the door
+	// for an epoch the door holds no key for (a hub asks for the next
+	// ticket then, see mesh/handover.go).
+	unknownEpoch func(epoch uint64)
 
 	// verified counts signature checks, so that tests can tell that a
 	// duplicate cost none.
@@ -201,6 +205,9 @@ func (p *pipeline) screen(raws [][]byte, res *IngestResult) []*crdt.Envelope {
 			why := mesh.SendersFault
 			if errors.Is(err, crdt.ErrEpoch) {
 				why = mesh.NotTheSender
+				if p.unknownEpoch != nil {
+					p.unknownEpoch(e.Epoch)
+				}
 			}
 			res.Refuse(err, why)
 			continue

@@ -122,6 +122,18 @@ func loadKeyring(dir string, memory bool, first crdt.Keys) (*keyring, error) {
 	return r, nil
 }
 
+// holds reports whether the keyring holds epoch as given by rotation from.
+func (r *keyring) holds(epoch uint64, from crdt.OpID) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.epochs {
+		if e.Epoch == epoch && e.Rotation == from {
+			return true
+		}
+	}
+	return false
+}
+
 // take holds the epoch a rotation gives. Of two rotations to one epoch
 // (facilitators apart), the one of the lower operation id is sealed under
 // by every node that holds it; the other's keys are kept to open what was

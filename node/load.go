@@ -133,7 +133,15 @@ func (n *Node) announce(ctx context.Context) error {
 		}
 	}
 	for _, k := range missing {
-		if _, err := n.Act(ctx, k.ID, &crdt.IdentityBody{Name: k.Name}); err != nil {
+		_, err := n.Act(ctx, k.ID, &crdt.IdentityBody{Name: k.Name})
+		if errors.Is(err, ErrRotatedOut) || errors.Is(err, crdt.ErrForbidden) {
+			// Its name does not count because it was removed or a
+			// rotation left it out: it may not write, and the node must
+			// still start, to read and to take a new invite.
+			n.log.Warn("a local identity may not write in this gathering", "identity", k.ID, "err", err)
+			continue
+		}
+		if err != nil {
 			return fmt.Errorf("announce identity %s: %w", k.Name, err)
 		}
 	}

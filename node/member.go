@@ -72,6 +72,6 @@ func (m member) commit(ctx context.Context, envs []*crdt.Envelope, ops []crdt.Op
 		ops = kept
 	}
 	n.apply(ops, false)
-	n.takeRotations(fresh, ops)
+	n.takeRotations(ops)
 	return fresh, nil
 }

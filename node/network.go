@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/convene/convene/crdt"
@@ -64,9 +65,11 @@ func (p meshPeers) Freshness(g crdt.GatheringID) Freshness {
 // Relay is a hub: it serves gatherings it knows only by hub ticket, storing and
 // forwarding their sealed operations without reading them.
 type Relay struct {
-	store *store.Store
-	mesh  *mesh.Mesh
-	logs  map[crdt.GatheringID]*store.Log
+	store  *store.Store
+	mesh   *mesh.Mesh
+	logs   map[crdt.GatheringID]*store.Log
+	reps   map[crdt.GatheringID]*HubReplica
+	saveMu sync.Mutex
 }
 
 // RelayConfig says how to run a hub.
@@ -107,16 +110,38 @@ func OpenRelay(ctx context.Context, cfg RelayConfig) (*Relay, error) {
 		st.Close()
 		return nil, fmt.Errorf("start the hub's mesh: %w", err)
 	}
-	r := &Relay{store: st, mesh: m, logs: map[crdt.GatheringID]*store.Log{}}
-	for _, t := range cfg.Gatherings {
-		g := t.Gathering
+	r := &Relay{store: st, mesh: m, logs: map[crdt.GatheringID]*store.Log{}, reps: map[crdt.GatheringID]*HubReplica{}}
+	// Tickets handed over since (relay_tickets.go) join those given, and
+	// several epochs of one gathering are one replica.
+	kept, err := loadRelayTickets(cfg.Dir)
+	if err != nil {
+		cfg.Logger.Warn("starting with the tickets given only", "err", err)
+	}
+	byG := map[crdt.GatheringID]*crdt.Tickets{}
+	var order []crdt.GatheringID
+	for _, t := range append(slices.Clone(cfg.Gatherings), kept...) {
+		if ts, ok := byG[t.Gathering]; ok {
+			ts.Add(t)
+			continue
+		}
+		if _, given := findTicket(cfg.Gatherings, t.Gathering); !given {
+			continue // kept for a gathering no longer served
+		}
+		byG[t.Gathering], _ = crdt.NewTickets(t)
+		order = append(order, t.Gathering)
+	}
+	for _, g := range order {
 		l, err := st.Log(ctx, g)
 		if err != nil {
 			r.Close()
 			return nil, err
 		}
 		r.logs[g] = l
-		if err := m.Join(ctx, NewHubReplica(l, t, cfg.Mesh.Now)); err != nil {
+		r.reps[g] = newHubReplica(l, byG[g], cfg.Mesh.Now, func([]crdt.Ticket) { r.saveTickets(cfg.Dir, cfg.Logger) })
+	}
+	// Joined once all are made: a hand-over saves every replica's tickets.
+	for _, g := range order {
+		if err := m.Join(ctx, r.reps[g]); err != nil {
 			r.Close()
 			return nil, fmt.Errorf("join gathering %s: %w", g, err)
 		}
@@ -134,13 +159,14 @@ type RelayGathering struct {
 	Digest   string           `json:"digest"`
 	Peers    int              `json:"peers"`
 	LastSync time.Time        `json:"last_sync,omitzero"`
+	Epoch    uint64           `json:"epoch"` // the newest epoch a ticket is held for
 }
 
 // Gatherings reports each served gathering, by id.
 func (r *Relay) Gatherings() []RelayGathering {
 	out := make([]RelayGathering, 0, len(r.logs))
 	for g, l := range r.logs {
-		rg := RelayGathering{ID: g, Ops: l.Len(), Digest: l.Digest()}
+		rg := RelayGathering{ID: g, Ops: l.Len(), Digest: l.Digest(), Epoch: r.reps[g].NewestEpoch()}
 		rg.Peers, rg.LastSync = r.mesh.Freshness(g)
 		out = append(out, rg)
 	}

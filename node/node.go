@@ -28,6 +28,11 @@ import (
 // ErrUnknownIdentity: the acting identity is not held on this node.
 var ErrUnknownIdentity = errors.New("no such local identity")
 
+// ErrRotatedOut: the identity was left out of the rotation that closed the
+// newest epoch this node holds, so whatever it wrote would count nowhere
+// (crdt/epochs.go). A facilitator re-admits it with the new invite.
+var ErrRotatedOut = errors.New("this identity was not given the current invite (a rotation left it out): ask a facilitator for the new invite")
+
 // ErrNoGathering: the data directory holds no gathering yet.
 var ErrNoGathering = errors.New("no gathering in the data directory")
 
@@ -148,6 +153,12 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		n.flags.close()
 		return nil, err
 	}
+	// The store is where a rotation received is kept: a share not taken
+	// yet (a crash before epochs.json was written, or an author whose
+	// appointment had not arrived) is taken now, or waits again.
+	n.writeMu.Lock()
+	n.takeRotations(n.state.Rotations())
+	n.writeMu.Unlock()
 	if err := n.announce(ctx); err != nil {
 		n.st.Close()
 		n.flags.close()
@@ -199,8 +210,13 @@ func (n *Node) Close() error {
 	return n.st.Close()
 }
 
-// Keys are the gathering's keys.
-func (n *Node) Keys() crdt.Keys { return n.keys }
+// Keys are the gathering's keys of the newest epoch this node holds: the
+// ones it seals under, and whose ticket a hub needs now.
+func (n *Node) Keys() crdt.Keys { return n.ring.Newest() }
+
+// Keyring holds every epoch this node holds: it admits and opens
+// operations of any of them (an import of old history, for instance).
+func (n *Node) Keyring() *crdt.Keyring { return n.ring.Keyring }
 
 // Credentials are what an invite to the gathering carries.
 func (n *Node) Credentials() crdt.Credentials { return n.creds }

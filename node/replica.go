@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/convene/convene/crdt"
@@ -10,30 +11,70 @@ import (
 	"github.com/convene/convene/node/store"
 )
 
-// HubReplica is a gathering's log on a relay that holds only a hub ticket:
+// HubReplica is a gathering's log on a relay that holds only hub tickets:
 // it checks encodings, gathering, admission tags, clock drift and
-// signatures through the
-// same pipeline as a member, and stores and forwards sealed operations it
-// cannot read. It implements the replica interface of node/mesh, like
-// *Node.
+// signatures through the same pipeline as a member, and stores and
+// forwards sealed operations it cannot read. It implements the replica
+// interface of node/mesh, like *Node, and takes the next epochs' tickets
+// that members hand over (mesh.HandoverSink).
 type HubReplica struct {
-	log *store.Log
-	in  pipeline
+	log     *store.Log
+	in      pipeline
+	tickets *crdt.Tickets
+	// wants is set when the door refused an operation of an epoch newer
+	// than any ticket held.
+	wants atomic.Bool
+	// saved, if set, is told of tickets handed over, to keep them.
+	saved func([]crdt.Ticket)
 }
 
-var _ mesh.Replica = (*HubReplica)(nil)
+var (
+	_ mesh.Replica      = (*HubReplica)(nil)
+	_ mesh.HandoverSink = (*HubReplica)(nil)
+)
 
 // NewHubReplica serves log, the log of t's gathering, to the mesh. The
 // ticket is the door: an operation without its gathering's admission tag
 // costs no signature check and is never stored.
 func NewHubReplica(log *store.Log, t crdt.Ticket, now func() time.Time) *HubReplica {
-	h := &HubReplica{log: log}
-	h.in.door, h.in.k, h.in.now = t, hubKeeper{log}, now
+	ts, _ := crdt.NewTickets(t) // one ticket is of one gathering
+	return newHubReplica(log, ts, now, nil)
+}
+
+// newHubReplica serves log behind the tickets ts; saved, if set, is told
+// of every ticket handed over.
+func newHubReplica(log *store.Log, ts *crdt.Tickets, now func() time.Time, saved func([]crdt.Ticket)) *HubReplica {
+	h := &HubReplica{log: log, tickets: ts, saved: saved}
+	h.in.door, h.in.k, h.in.now = ts, hubKeeper{log}, now
+	h.in.unknownEpoch = func(epoch uint64) {
+		if epoch > ts.Newest() {
+			h.wants.Store(true)
+		}
+	}
 	return h
 }
 
 // Gathering is the gathering replicated.
 func (h *HubReplica) Gathering() crdt.GatheringID { return h.log.Gathering() }
+
+// Tickets are the tickets held, by epoch.
+func (h *HubReplica) Tickets() []crdt.Ticket { return h.tickets.List() }
+
+// WantsHandover reports, and forgets, that an operation of an unknown
+// newer epoch was refused.
+func (h *HubReplica) WantsHandover() bool { return h.wants.Swap(false) }
+
+// NewestEpoch is the newest epoch a ticket is held for.
+func (h *HubReplica) NewestEpoch() uint64 { return h.tickets.Newest() }
+
+// TakeHandovers keeps the tickets that chain from those held.
+func (h *HubReplica) TakeHandovers(hs []crdt.Handover) int {
+	added := h.tickets.Take(hs)
+	if len(added) > 0 && h.saved != nil {
+		h.saved(h.tickets.List())
+	}
+	return len(added)
+}
 
 // Take checks encoded operations and stores the good ones, sealed. The
 // clock is checked against drift as on members: a relay that stored an

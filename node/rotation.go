@@ -1,11 +1,14 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
+	"slices"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/node/mesh"
 )
 
 // Rotate starts the next epoch as the local identity *as, or when as is
@@ -67,12 +70,12 @@ func (n *Node) rotate(ctx context.Context, as *crdt.IdentityID, secret [32]byte)
 		if err != nil {
 			// The parts stored so far are sent: each gives its members
 			// the epoch, and a later rotation reaches the others.
-			n.takeRotations(envs, ops)
+			n.takeRotations(ops)
 			return envs, fmt.Errorf("rotate: %w", err)
 		}
 		envs, ops = append(envs, env), append(ops, op)
 	}
-	n.takeRotations(envs, ops)
+	n.takeRotations(ops)
 	return envs, nil
 }
 
@@ -82,10 +85,10 @@ func (n *Node) rotate(ctx context.Context, as *crdt.IdentityID, secret [32]byte)
 // was sealed under. One whose author is not (yet) a facilitator here waits
 // in pending: the appointment may come in a later batch. The caller holds
 // writeMu.
-func (n *Node) takeRotations(envs []*crdt.Envelope, ops []crdt.Op) {
-	for i, op := range ops {
-		if b, ok := op.Body.(*crdt.RotationBody); ok && envs[i].Epoch+1 == b.Epoch {
-			n.pendingRot = append(n.pendingRot, pendingRotation{epoch: envs[i].Epoch, op: op, b: b})
+func (n *Node) takeRotations(ops []crdt.Op) {
+	for _, op := range ops {
+		if b, ok := op.Body.(*crdt.RotationBody); ok && op.Epoch+1 == b.Epoch && !n.ring.holds(b.Epoch, op.ID) {
+			n.pendingRot = append(n.pendingRot, pendingRotation{epoch: op.Epoch, op: op, b: b})
 		}
 	}
 	if len(n.pendingRot) == 0 {
@@ -118,9 +121,10 @@ type pendingRotation struct {
 // takeShare opens the share of the first local identity the rotation
 // gives one, and holds the epoch.
 func (n *Node) takeShare(ids []localKey, p pendingRotation) {
-	cur, _ := n.ring.Get(p.epoch)
 	for _, id := range ids {
-		secret, next, mine, err := p.b.OpenShare(id.signer, p.op.Author, cur)
+		// Only the gathering and founder of the keys passed are read,
+		// which every epoch shares.
+		secret, next, mine, err := p.b.OpenShare(id.signer, p.op.Author, n.keys)
 		if !mine {
 			continue
 		}
@@ -135,4 +139,27 @@ func (n *Node) takeShare(ids []localKey, p pendingRotation) {
 		}
 		return
 	}
+}
+
+var _ mesh.HandoverSource = (*Node)(nil)
+
+// Handovers are the hand-overs of the counting rotations (a facilitator's,
+// sealed under the epoch before the one they start) to epochs after
+// after, oldest epoch first, one per rotation (its parts share one): what
+// this member hands a hub that asks (mesh/handover.go).
+func (n *Node) Handovers(after uint64) []crdt.Handover {
+	var out []crdt.Handover
+	seen := make(map[[16]byte]bool)
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	for _, op := range n.state.Rotations() {
+		b := op.Body.(*crdt.RotationBody)
+		if b.Epoch <= after || op.Epoch+1 != b.Epoch || seen[b.Commit] || !n.state.IsFacilitator(op.Author) {
+			continue
+		}
+		seen[b.Commit] = true
+		out = append(out, b.Handover())
+	}
+	slices.SortStableFunc(out, func(a, b crdt.Handover) int { return cmp.Compare(a.Epoch, b.Epoch) })
+	return out
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -286,4 +288,107 @@ func threeLaptops(t *testing.T) (a, b, c *Node) {
 		ingest(t, a, raws(t, n))
 	}
 	return a, b, c
+}
+
+// TestRotationSurvivesRestart: a share received but not yet taken is not
+// forgotten on restart. Two cases: the node stopped between storing the
+// rotation and writing epochs.json (emulated by removing the file), and a
+// rotation whose author's appointment had not arrived when the node
+// stopped.
+func TestRotationSurvivesRestart(t *testing.T) {
+	ctx := context.Background()
+	founder, fdir := initNode(t, false)
+	fac := joinNode(t, founder.Credentials(), true)
+	act(t, fac, &crdt.IdentityBody{Name: "fac"})
+	guestDir := t.TempDir()
+	if err := Join(ctx, guestDir, founder.Credentials(), "guest"); err != nil {
+		t.Fatal(err)
+	}
+	guest := openNode(t, guestDir, false)
+	act(t, guest, &crdt.IdentityBody{Name: "guest"})
+	ingest(t, founder, raws(t, guest))
+	ingest(t, founder, raws(t, fac))
+	appoint := act(t, founder, &crdt.FacilitatorBody{Identity: fac.ids[0].ID})
+	ingest(t, fac, raws(t, founder))
+
+	// The facilitator rotates; the guest gets the rotation but not the
+	// appointment, and stops.
+	rot, err := fac.Rotate(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var only [][]byte
+	for _, raw := range raws(t, fac) {
+		if e, _ := crdt.DecodeEnvelope(raw); e != nil && e.ID() == rot[0] {
+			only = append(only, raw)
+		}
+	}
+	ingest(t, guest, only)
+	if epochOf(guest) != 0 {
+		t.Fatal("took a rotation of an identity it does not know as a facilitator")
+	}
+	guest.Close()
+	guest = openNode(t, guestDir, false)
+	var appointRaw [][]byte
+	for _, raw := range raws(t, founder) {
+		if e, _ := crdt.DecodeEnvelope(raw); e != nil && e.ID() == appoint.ID {
+			appointRaw = append(appointRaw, raw)
+		}
+	}
+	ingest(t, guest, appointRaw)
+	if epochOf(guest) != 1 {
+		t.Fatalf("after a restart, the appointment did not bring the waiting rotation's epoch: at %d", epochOf(guest))
+	}
+
+	// Stopped between storing the rotation and writing epochs.json.
+	ingest(t, founder, raws(t, fac))
+	if epochOf(founder) != 1 {
+		t.Fatal("the founder did not take the rotation")
+	}
+	for _, n := range []*Node{founder, guest} {
+		n.Close()
+	}
+	for _, dir := range []string{fdir, guestDir} {
+		if err := os.Remove(filepath.Join(dir, epochsFile)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, dir := range []string{fdir, guestDir} {
+		n := openNode(t, dir, false)
+		if epochOf(n) != 1 {
+			t.Fatalf("%s at epoch %d after a restart without epochs.json", dir, epochOf(n))
+		}
+		if _, err := os.Stat(filepath.Join(dir, epochsFile)); err != nil {
+			t.Fatalf("epochs.json not written again: %v", err)
+		}
+	}
+}
+
+// TestOldInviteNodeRefusesToWrite: a laptop that joined with the old
+// invite after a rotation learns of it (the rotation is sealed under the
+// epoch it holds) and refuses to write what would count nowhere.
+func TestOldInviteNodeRefusesToWrite(t *testing.T) {
+	ctx := context.Background()
+	founder, _ := initNode(t, true)
+	if _, err := founder.Rotate(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	oldDir := t.TempDir()
+	if err := Join(ctx, oldDir, founder.Credentials(), "late"); err != nil {
+		t.Fatal(err)
+	}
+	old := openNode(t, oldDir, false)
+	ingest(t, old, raws(t, founder))
+	if _, err := old.Act(ctx, crdt.IdentityID{}, &crdt.GroupBody{Name: "late"}); !errors.Is(err, ErrRotatedOut) {
+		t.Fatalf("the old invite's node wrote: %v", err)
+	}
+	// Its name counts nowhere, and it may not announce it again: it
+	// still starts.
+	old.Close()
+	old = openNode(t, oldDir, false)
+	// Given the new epoch (as the new invite gives it), it writes again.
+	old.ring.Add(founder.Keys(), true)
+	if _, err := old.Act(ctx, crdt.IdentityID{}, &crdt.GroupBody{Name: "late"}); err != nil {
+		t.Fatalf("with the new epoch: %v", err)
+	}
 }

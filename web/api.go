@@ -58,6 +58,7 @@ func (s *Server) routes() []route {
 		{"POST", "/proposals/{pid}/comments", s.postComment, false},
 		{"POST", "/proposals/{pid}/translations", s.postTranslation, false},
 
+		{"GET", "/hidden", s.getHidden, false},
 		{"PUT", "/hidden/{id}", s.putHidden, false},
 		{"DELETE", "/hidden/{id}", s.deleteHidden, false},
 

@@ -18,10 +18,31 @@ func (s *Server) getMembers(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, nonNil(out))
 }
 
+// getHidden is GET /hidden: everything hidden now, of every kind (the
+// facilitator's list).
+func (s *Server) getHidden(w http.ResponseWriter, r *http.Request) {
+	var out []apiv1.HiddenItem
+	s.view(func(st *crdt.State) { out = st.Hidden() })
+	writeJSON(w, http.StatusOK, nonNil(out))
+}
+
 func (s *Server) postRemoval(w http.ResponseWriter, r *http.Request) {
 	var req apiv1.Remove
 	if err := decode(w, r, &req); err != nil {
 		s.writeErr(w, r, err)
+		return
+	}
+	if req.Rotate {
+		ops, rots, err := s.node.RemoveAndRotate(r.Context(), req.As, req.Identity, req.Reason)
+		if err != nil {
+			s.writeErr(w, r, err)
+			return
+		}
+		out := apiv1.Removed{Removals: make([]crdt.OpID, len(ops)), Rotations: rots, Invite: s.node.Invite().String()}
+		for i, o := range ops {
+			out.Removals[i] = o.ID
+		}
+		writeJSON(w, http.StatusOK, out)
 		return
 	}
 	if _, err := s.node.Remove(r.Context(), req.As, req.Identity, req.Reason); err != nil {

@@ -33,6 +33,8 @@ func TestGovernEndpoints(t *testing.T) {
 		code         string
 	}{
 		{"POST", "/removals", map[string]any{"identity": bob.String(), "as": carol.String()}, http.StatusForbidden, apiv1.CodeForbidden},
+		{"POST", "/removals", map[string]any{"identity": bob.String(), "as": carol.String(), "rotate": true}, http.StatusForbidden, apiv1.CodeForbidden},
+		{"POST", "/removals", map[string]any{"identity": crdt.IdentityID{7}.String(), "rotate": true}, http.StatusNotFound, apiv1.CodeNotFound},
 		{"POST", "/removals", map[string]any{"identity": alice.String(), "as": alice.String()}, http.StatusForbidden, apiv1.CodeForbidden},
 		{"POST", "/removals", map[string]any{"identity": "zz"}, http.StatusBadRequest, apiv1.CodeBadRequest},
 		{"POST", "/removals", map[string]any{"identity": bob.String(), "why": "x"}, http.StatusBadRequest, apiv1.CodeBadRequest},
@@ -77,12 +79,30 @@ func TestGovernEndpoints(t *testing.T) {
 	if err := c.Hide(ctx, crdt.OpID(carol), true, nil); err != nil {
 		t.Fatal(err)
 	}
+	hidden := must(c.Hidden(ctx)).get(t)
+	if len(hidden) != 2 || hidden[0].Kind != "group" || hidden[0].ID != g.ID || hidden[1].Kind != "identity" || hidden[1].ID != crdt.OpID(carol) {
+		t.Fatalf("hidden: %+v", hidden)
+	}
+	sameAsServed(t, c, "/hidden", hidden)
 	if err := c.Remove(ctx, apiv1.Remove{Identity: bob, Reason: "disrupts"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range must(c.Members(ctx)).get(t) {
 		if (m.ID == bob) != m.Removed || (m.ID == carol) != m.Hidden {
 			t.Errorf("member after removal and hiding: %+v", m)
+		}
+	}
+	// Removal and rotation in one step: 200 with both, and the node
+	// seals under the new epoch, which the removed identity was not given.
+	rr := must(c.RemoveAndRotate(ctx, apiv1.Remove{Identity: carol, Reason: "leaked the invite"})).get(t)
+	if len(rr.Removals) != 1 || len(rr.Rotations) != 1 || h.node.Keys().Epoch != 1 || h.node.Invite().String() != rr.Invite {
+		t.Fatalf("remove and rotate: %+v, epoch %d", rr, h.node.Keys().Epoch)
+	}
+	var rot *crdt.RotationBody
+	h.node.View(func(st *crdt.State) { rot = st.Rotations()[0].Body.(*crdt.RotationBody) })
+	for _, sh := range rot.Shares {
+		if sh.To == carol || sh.To == bob {
+			t.Errorf("the rotation was sealed to a removed identity %s", sh.To)
 		}
 	}
 	flags := must(c.Flags(ctx)).get(t)

@@ -53,6 +53,8 @@ func errorStatus(err error) (int, string) {
 	switch {
 	case errors.Is(err, node.ErrUnknownIdentity):
 		return http.StatusBadRequest, apiv1.CodeBadRequest
+	case errors.Is(err, node.ErrRotatedOut):
+		return http.StatusForbidden, apiv1.CodeRotatedOut
 	case errors.Is(err, export.ErrNotRatified):
 		return http.StatusNotFound, apiv1.CodeNotRatified
 	case errors.Is(err, crdt.ErrNotFound):

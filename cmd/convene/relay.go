@@ -19,7 +19,7 @@ func cmdRelay(ctx context.Context, args []string, stdout io.Writer) error {
 	var gatherings stringList
 	fs.Var(&listen, "listen", "listen multiaddr (repeatable, at least one), e.g. /ip4/0.0.0.0/tcp/4001")
 	fs.Var(&peers, "peer", "another hub or node to keep connected to (repeatable)")
-	fs.Var(&gatherings, "gathering", "hub `TICKET` of a gathering to serve (repeatable; run convene status on a member laptop and copy its \"hub ticket:\" line)")
+	fs.Var(&gatherings, "gathering", "hub `TICKET` of a gathering to serve (repeatable, also for several epochs of one gathering; run convene status on a member laptop and copy its \"hub ticket:\" line)")
 	noMDNS := fs.Bool("no-mdns", false, "do not discover peers on the LAN by mDNS")
 	syncInterval := syncIntervalFlag(fs)
 	if err := parse(fs, args); err != nil {
@@ -84,11 +84,13 @@ func parseHubTicket(s string) (crdt.Ticket, error) {
 	return t, nil
 }
 
-// printHubTicket prints the line `convene status` adds for hubs. It reads
-// the credentials from the data directory, so it says nothing where there
-// are none.
+// printHubTicket prints the line `convene status` adds for hubs: the
+// ticket of the newest epoch the data directory holds (after a rotation, a
+// hub started with it serves what members write now; a hub already running
+// is handed it by the members). It says nothing where there is no
+// gathering.
 func printHubTicket(w io.Writer, dir string) {
-	if creds, _, err := node.LoadGathering(dir); err == nil {
-		fmt.Fprintf(w, "hub ticket: %s\n", creds.Derive().Ticket())
+	if t, err := node.NewestTicket(dir); err == nil {
+		fmt.Fprintf(w, "hub ticket: %s\n", t)
 	}
 }

@@ -23,7 +23,8 @@ func WriteLogBundle(ctx context.Context, w io.Writer, l *store.Log, since crdt.C
 // Ingester is what Import needs of a node (a *node.Node): its keys, and
 // the one ingest pipeline (mesh.Replica's Take).
 type Ingester interface {
-	Keys() crdt.Keys
+	// Keyring admits and opens operations of every epoch held.
+	Keyring() *crdt.Keyring
 	Take(ctx context.Context, raws [][]byte, pol mesh.Policy) (node.IngestResult, error)
 }
 
@@ -38,8 +39,8 @@ type Ingester interface {
 // bundle (no admission tag) costs one HMAC per distinct operation and no
 // signature check. The signatures are checked once, by the pipeline.
 func Import(ctx context.Context, n Ingester, r io.Reader, max int64, now time.Time) (node.IngestResult, error) {
-	keys := n.Keys()
-	raws, info, err := readFrames(r, keys.Gathering, max)
+	keys := n.Keyring()
+	raws, info, err := readFrames(r, keys.Newest().Gathering, max)
 	if err != nil {
 		return node.IngestResult{}, err
 	}

@@ -255,6 +255,7 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 	h.SetStreamHandler(reconProto, m.track(m.handleRecon))
 	h.SetStreamHandler(pexProto, m.track(m.handlePEX))
 	h.SetStreamHandler(timeProto, m.track(m.handleTime))
+	h.SetStreamHandler(handoverProto, m.track(m.handleHandover))
 	for _, t := range targets {
 		m.wg.Go(func() { m.keepConnected(t) })
 	}
@@ -335,6 +336,7 @@ func (m *Mesh) Close() error {
 	m.h.RemoveStreamHandler(reconProto)
 	m.h.RemoveStreamHandler(pexProto)
 	m.h.RemoveStreamHandler(timeProto)
+	m.h.RemoveStreamHandler(handoverProto)
 	for _, g := range gs {
 		g.sub.Cancel()
 	}

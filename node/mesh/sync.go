@@ -329,6 +329,11 @@ func (m *Mesh) recordSync(g *gathering, p peer.ID) {
 	if ok {
 		st.lastSync = now
 	}
+	// A hub that refused an operation of an epoch it holds no ticket for
+	// asks this peer for the next tickets (handover.go).
+	if sink, ok := g.r.(HandoverSink); ok && !m.closed && sink.WantsHandover() {
+		m.wg.Go(func() { m.askHandover(m.ctx, g, sink, p) })
+	}
 	m.stats.sessions.Add(1)
 }
 

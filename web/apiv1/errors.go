@@ -14,6 +14,7 @@ const (
 	CodeBadBundle        = "bad_bundle"
 	CodeNotFound         = "not_found"
 	CodeForbidden        = "forbidden"
+	CodeRotatedOut       = "rotated_out"
 	CodeNotScribe        = "not_scribe"
 	CodeCapReached       = "cap_reached"
 	CodeLimitReached     = "limit_reached"

@@ -22,6 +22,17 @@ type Remove struct {
 	Identity crdt.IdentityID  `json:"identity"`
 	Reason   string           `json:"reason,omitempty"`
 	As       *crdt.IdentityID `json:"as,omitempty"`
+	// Rotate also rotates the invite in the same step, sealed to the
+	// members that remain; the answer is then 200 with Removed.
+	Rotate bool `json:"rotate,omitempty"`
+}
+
+// Removed answers POST /removals with "rotate": true: the removal
+// operations, the rotation operations and the new invite.
+type Removed struct {
+	Removals  []crdt.OpID `json:"removals"`
+	Rotations []crdt.OpID `json:"rotations"`
+	Invite    string      `json:"invite"`
 }
 
 // UpdateGathering is PATCH /gathering: the fields to change.
@@ -38,15 +49,30 @@ type Gathering struct {
 	Seating string           `json:"seating"`
 }
 
+// HiddenItem is one element of GET /hidden.
+type HiddenItem = crdt.HiddenItem
+
+// Hidden is GET /hidden.
+func (c *Client) Hidden(ctx context.Context) ([]HiddenItem, error) {
+	return api[[]HiddenItem](ctx, c, "GET", "/hidden", nil)
+}
+
 // Members is GET /members.
 func (c *Client) Members(ctx context.Context) ([]Member, error) {
 	return api[[]Member](ctx, c, "GET", "/members", nil)
 }
 
-// Remove is POST /removals.
+// Remove is POST /removals without rotation (204).
 func (c *Client) Remove(ctx context.Context, req Remove) error {
+	req.Rotate = false
 	_, err := api[struct{}](ctx, c, "POST", "/removals", req)
 	return err
+}
+
+// RemoveAndRotate is POST /removals with "rotate": true.
+func (c *Client) RemoveAndRotate(ctx context.Context, req Remove) (Removed, error) {
+	req.Rotate = true
+	return api[Removed](ctx, c, "POST", "/removals", req)
 }
 
 // Gathering is GET /gathering.

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -11,9 +12,11 @@ import (
 	"github.com/convene/convene/web/apiv1"
 )
 
-// TestBrowserFacilitate: a facilitator removes a member, seats a group and
-// hides a group's name from /facilitate, confirming each act in a dialog
-// that says what it does to laptops offline now, in English and Spanish.
+// TestBrowserFacilitate: a facilitator removes a member (rotating the
+// invite in the same step, the box's default), seats a group and hides a
+// group's name from /facilitate, confirming each act in a dialog that says
+// what it does to laptops offline now, and finds hidden revisions and
+// comments in the hidden items, in English and Spanish.
 func TestBrowserFacilitate(t *testing.T) {
 	b := newBrowserTest(t)
 	c := &apiv1.Client{Base: b.url, Token: b.token}
@@ -32,6 +35,14 @@ func TestBrowserFacilitate(t *testing.T) {
 			cy := b.apiCall("POST", "/identities", map[string]any{"name": "Cy " + lang})["id"].(string)
 			table := b.apiCall("POST", "/groups", map[string]any{"name": "Table " + lang, "as": cy})["id"].(string)
 			rude := b.apiCall("POST", "/groups", map[string]any{"name": "Rude name " + lang, "as": cy})["id"].(string)
+			// A proposal with a revision and a comment, both hidden.
+			sid := b.apiCall("POST", "/sessions", map[string]any{"title": "Hidden things " + lang})["id"].(string)
+			own := b.apiCall("POST", "/groups", map[string]any{"name": "Own " + lang})["id"].(string)
+			pid := b.apiCall("POST", "/sessions/"+sid+"/proposals", map[string]any{"group": own, "text": "p " + lang})["id"].(string)
+			rev := b.apiCall("POST", "/proposals/"+pid+"/revisions", map[string]any{"group": own, "text": "rude edit " + lang, "base": []string{pid}})["revision"].(string)
+			com := b.apiCall("POST", "/proposals/"+pid+"/comments", map[string]any{"text": "rude comment " + lang})["id"].(string)
+			b.apiCall("PUT", "/hidden/"+rev, nil)
+			b.apiCall("PUT", "/hidden/"+com, nil)
 
 			tab := b.tab()
 			b.do(tab, chromedp.Navigate(b.url+"/facilitate?lang="+lang))
@@ -54,9 +65,8 @@ func TestBrowserFacilitate(t *testing.T) {
 				if offered := eval[bool](b, tab, `!document.getElementById('confirm-rotate-row').hidden`); offered != rotation {
 					t.Fatalf("rotation offered: %v, want %v", offered, rotation)
 				}
-				if rotation {
-					// Rotation is engineer R's endpoint; this test is about removal.
-					eval[bool](b, tab, `(document.getElementById('confirm-rotate').checked = false, true)`)
+				if rotation && !eval[bool](b, tab, `document.getElementById('confirm-rotate').checked`) {
+					t.Fatal("the rotation is not offered checked")
 				}
 				eval[bool](b, tab, `(document.getElementById('confirm-yes').click(), true)`)
 				b.waitJS(tab, `!document.getElementById('confirm').open`)
@@ -70,6 +80,14 @@ func TestBrowserFacilitate(t *testing.T) {
 
 			confirm(row("members", bob)+`.querySelector('button.remove')`, "facilitate.remove_offline", true)
 			b.waitJS(tab, `!!(`+row("members", bob)+` && !`+row("members", bob)+`.querySelector('button.remove'))`)
+			b.waitJS(tab, `document.getElementById('status').textContent.includes(`+jsString(cat["facilitate.rotated"])+`)`)
+			for _, h := range []struct{ id, kind string }{{rev, "revision"}, {com, "comment"}} {
+				li := `document.querySelector('#hidden li[data-id=` + jsString(h.id) + `][data-kind=` + h.kind + `]')`
+				b.waitJS(tab, `!!`+li)
+				if got := eval[string](b, tab, li+`.textContent`); !strings.Contains(got, cat["facilitate.kind_"+h.kind]) {
+					t.Errorf("hidden %s listed as %q", h.kind, got)
+				}
+			}
 			confirm(row("groups", table)+`.querySelector('button.seat')`, "facilitate.seat_offline", false)
 			b.waitJS(tab, `!!(`+row("groups", table)+` && `+row("groups", table)+`.querySelector('button.unseat'))`)
 			confirm(row("groups", rude)+`.querySelector('button.hide')`, "facilitate.hide_offline", false)

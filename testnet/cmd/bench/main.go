@@ -9,7 +9,7 @@
 // what needs no process. Everything it starts is stopped, and its
 // temporary directory removed, when it ends.
 //
-//	go run ./testnet/cmd/bench [-o BENCHMARKS.md] [-quick] [-only ingest,heal,simheal,latency,startup,join]
+//	go run ./testnet/cmd/bench [-o BENCHMARKS.md] [-quick] [-only ingest,heal,simheal,latency,startup,join,rotation]
 package main
 
 import (
@@ -42,12 +42,13 @@ var benchmarks = []benchmark{
 	{"latency", benchLatency},
 	{"startup", benchStartup},
 	{"join", benchJoin},
+	{"rotation", benchRotation},
 }
 
 func main() {
 	out := flag.String("o", "", "write the report to this file (default: standard output)")
 	quick := flag.Bool("quick", false, "smaller sizes, for a smoke run (the figures are then not the budget's)")
-	only := flag.String("only", "", "run only these benchmarks, comma-separated: ingest, heal, simheal, latency, startup, join")
+	only := flag.String("only", "", "run only these benchmarks, comma-separated: ingest, heal, simheal, latency, startup, join, rotation")
 	bin := flag.String("bin", "bin/convene", "the convene binary")
 	flag.Parse()
 	if *healChildFlag != "" {

@@ -51,29 +51,19 @@ function say(msg) {
   live(msg);
 }
 
-// act asks, then calls; what it says on success is done.
+// act asks, then calls with the answer (call(ok): ok.rotate is the
+// removal's box); what it says on success is done.
 async function act(question, offline, call, done, offerRotation) {
   const ok = await confirmAction(question, offline, offerRotation);
   if (!ok) return;
   try {
-    await call();
-    if (done) say(done);
-    if (ok.rotate) await rotate();
+    await call(ok);
+    if (done) say(ok.rotate ? done + ' ' + t('facilitate.rotated') : done);
   } catch (e) {
-    say(errorText(e));
+    // The node says "removed, but not rotated" when only the rotation failed.
+    say(ok.rotate && /not rotated/.test(errorText(e)) ? t('facilitate.rotate_failed', { error: errorText(e) }) : errorText(e));
   }
   refresh();
-}
-
-// rotate retires the invite after a removal, so the removed laptop reads
-// nothing new (POST /invite/rotation).
-async function rotate() {
-  try {
-    await api('POST', '/invite/rotation', asFacilitator ? { as: asFacilitator } : {});
-    say(t('facilitate.rotated'));
-  } catch (e) {
-    say(t('facilitate.rotate_failed', { error: errorText(e) }));
-  }
 }
 
 function button(label, onclick, cls) {
@@ -89,7 +79,9 @@ function memberRow(m) {
   if (!m.removed) {
     actions.push(button(t('facilitate.remove'), () => act(
       t('facilitate.remove_q', { name: nameOf(m) }), t('facilitate.remove_offline'),
-      () => api('POST', '/removals', asFacilitator ? { identity: m.id, as: asFacilitator } : { identity: m.id }),
+      // One request removes and, if the box is checked, rotates the invite
+      // sealed to the members that remain (POST /removals with rotate).
+      (ok) => api('POST', '/removals', Object.assign({ identity: m.id }, asFacilitator ? { as: asFacilitator } : {}, ok.rotate ? { rotate: true } : {})),
       t('facilitate.removed_done', { name: nameOf(m) }), true), 'danger remove'));
   }
   actions.push(hideButton(m.id, m.hidden, nameOf(m)));
@@ -159,11 +151,25 @@ function flagItem(f) {
     hideButton(f.op, false, shortId(f.op)));
 }
 
+// kindLabel names a kind of GET /hidden (each key written out, so that the
+// catalog test sees it).
+function kindLabel(kind) {
+  switch (kind) {
+    case 'identity': return t('facilitate.kind_identity');
+    case 'group': return t('facilitate.kind_group');
+    case 'event': return t('facilitate.kind_event');
+    case 'proposal': return t('facilitate.kind_proposal');
+    case 'revision': return t('facilitate.kind_revision');
+    case 'comment': return t('facilitate.kind_comment');
+    default: return kind;
+  }
+}
+
 async function refresh() {
   try {
-    const [ids, gathering, members, groups, sessions, events, flags] = await Promise.all([
+    const [ids, gathering, members, groups, sessions, flags, hiddenItems] = await Promise.all([
       api('GET', '/identities'), api('GET', '/gathering'), api('GET', '/members'), api('GET', '/groups'),
-      api('GET', '/sessions'), api('GET', '/events'), api('GET', '/flags')]);
+      api('GET', '/sessions'), api('GET', '/flags'), api('GET', '/hidden')]);
     const fac = (ids || []).find((i) => i.facilitator);
     asFacilitator = fac ? fac.id : '';
     $('not-facilitator').hidden = !!fac;
@@ -183,17 +189,15 @@ async function refresh() {
     for (const f of (flags || []).slice().reverse()) $('flags').append(flagItem(f));
     $('no-flags').hidden = (flags || []).length > 0;
 
-    const hidden = [];
-    for (const m of members || []) if (m.hidden) hidden.push({ id: m.id, what: t('facilitate.kind_identity'), name: shortId(m.id) });
-    for (const g of groups || []) if (g.hidden) hidden.push({ id: g.id, what: t('facilitate.kind_group'), name: shortId(g.id) });
-    for (const e of events || []) if (e.hidden) hidden.push({ id: e.id, what: t('facilitate.kind_event'), name: shortId(e.id) });
-    const docs = await Promise.all((sessions || []).map((s) => api('GET', '/sessions/' + encodeURIComponent(s.id) + '/document').catch(() => null)));
-    for (const d of docs) {
-      for (const p of (d && d.proposals) || []) if (p.hidden) hidden.push({ id: p.id, what: t('facilitate.kind_proposal'), name: shortId(p.id) });
-    }
+    // Every kind of hidden content, from one list the node keeps
+    // (GET /hidden): revisions and comments name their proposal.
+    const hidden = hiddenItems || [];
     clear($('hidden'));
     for (const h of hidden) {
-      $('hidden').append(el('li', { dataset: { id: h.id } }, h.what + ' ', el('code', {}, h.name), ' ', hideButton(h.id, true, h.name)));
+      const name = shortId(h.id);
+      const parts = [kindLabel(h.kind) + ' ', el('code', {}, name)];
+      if (h.proposal) parts.push(' ', t('facilitate.of_proposal', { id: shortId(h.proposal) }));
+      $('hidden').append(el('li', { dataset: { id: h.id, kind: h.kind } }, ...parts, ' ', hideButton(h.id, true, name)));
     }
     $('no-hidden').hidden = hidden.length > 0;
   } catch (e) {
