@@ -122,8 +122,8 @@ func cmdRun(ctx context.Context, args []string, stdout io.Writer) error {
 			log.Warn("remembering peers", "err", err)
 		}
 	}()
-	if *noMDNS && len(peers) == 0 && len(hubs) == 0 && len(invitePeers) == 0 {
-		fmt.Fprintln(notes, "note: --no-mdns, and no --peer, --hub or addresses in the invite: this node meets only the peers that dial it. "+
+	if *noMDNS && len(peers) == 0 && len(hubs) == 0 && len(invitePeers) == 0 && len(remembered) == 0 {
+		fmt.Fprintln(notes, "note: --no-mdns, and no --peer, --hub, remembered peers or addresses in the invite: this node meets only the peers that dial it. "+
 			"Give it --peer (another laptop's listen: line) or join with the invite that `convene invite` prints beside a running node")
 	}
 
