@@ -202,8 +202,8 @@ func (l *lab) trunk(a, b string) string {
 type host struct {
 	lab  *lab
 	ns   string
-	addr string // 10.77.0.N
-	port string // its port on the bridge, in the bridge namespace
+	addr string   // 10.77.0.N
+	port string   // its port on the bridge, in the bridge namespace
 	env  []string // KEY=VALUE for the processes started in it
 }
 
