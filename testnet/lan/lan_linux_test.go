@@ -290,7 +290,7 @@ func TestLANShortSplit(t *testing.T) {
 	l.linkUp(trunk)
 	healed := time.Now()
 	converged(t, "after the short split", nodes...)
-	t.Logf("field: converged %v after a 20-s split healed", time.Since(healed).Round(10*time.Millisecond))
+	figure(t, "split", time.Since(healed), 0, "four laptops in two rooms split for 20 s, writing on both sides (each side listed the other unreachable): converged after the trunk came back")
 	sameDocuments(t, sessions, nodes...)
 }
 

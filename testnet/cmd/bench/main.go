@@ -2,14 +2,15 @@
 // "Performance budget") and writes BENCHMARKS.md: verified ingest against
 // raw signature verification, convergence after a partition heals, change
 // latency between real nodes, start-up with a million operations, and a
-// new laptop joining a large gathering.
+// new laptop joining a large gathering, and the field conditions of the LAN
+// lab (as root).
 //
 // It drives real `convene run` processes (bin/convene, built by
 // `make build`) on loopback, and calls the node and testnet packages for
 // what needs no process. Everything it starts is stopped, and its
 // temporary directory removed, when it ends.
 //
-//	go run ./testnet/cmd/bench [-o BENCHMARKS.md] [-quick] [-only ingest,heal,latency,startup,join]
+//	go run ./testnet/cmd/bench [-o BENCHMARKS.md] [-quick] [-only ingest,heal,latency,startup,join,field]
 package main
 
 import (
@@ -41,12 +42,13 @@ var benchmarks = []benchmark{
 	{"latency", benchLatency},
 	{"startup", benchStartup},
 	{"join", benchJoin},
+	{"field", benchField},
 }
 
 func main() {
 	out := flag.String("o", "", "write the report to this file (default: standard output)")
 	quick := flag.Bool("quick", false, "smaller sizes, for a smoke run (the figures are then not the budget's)")
-	only := flag.String("only", "", "run only these benchmarks, comma-separated: ingest, heal, latency, startup, join")
+	only := flag.String("only", "", "run only these benchmarks, comma-separated: ingest, heal, latency, startup, join, field")
 	bin := flag.String("bin", "bin/convene", "the convene binary")
 	flag.Parse()
 	if *healChildFlag != "" {
