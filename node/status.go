@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
-	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/node/mesh"
@@ -90,11 +89,7 @@ type PeerSource interface {
 // Invite is the invite to this gathering, with the node's addresses.
 func (n *Node) Invite() Invite {
 	inv := Invite{Credentials: n.creds, Name: n.gatheringName(), Epochs: n.Epochs()}
-	for _, a := range n.Status().Addrs {
-		if m, err := ma.NewMultiaddr(a); err == nil {
-			inv.Addrs = append(inv.Addrs, m)
-		}
-	}
+	inv.Addrs = InviteAddrs(n.Status().Addrs, n.learned())
 	return inv
 }
 

@@ -8,8 +8,6 @@ import (
 	"github.com/convene/convene/node"
 	"github.com/convene/convene/web/apiv1"
 	"github.com/mdp/qrterminal/v3"
-	ma "github.com/multiformats/go-multiaddr"
-	manet "github.com/multiformats/go-multiaddr/net"
 	"rsc.io/qr"
 )
 
@@ -40,16 +38,24 @@ func cmdInvite(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	inv := node.Invite{Credentials: creds, Name: name, Epochs: epochs}
-	// The running node knows its current addresses; without one, the
-	// invite carries the credentials only and peers meet by mDNS or --peer.
+	// The running node knows its current addresses; with or without one,
+	// the addresses of the peers it synced with (remembered) lead to the
+	// room too. With neither, the invite carries the credentials only and
+	// peers meet by mDNS or --peer.
+	var own []string
 	if c, err := runningNode(ctx, *data); err == nil {
 		sctx, cancel := context.WithTimeout(ctx, jsonRequestTimeout)
 		st, err := c.Status(sctx)
 		cancel()
 		if err == nil {
-			inv.Addrs = inviteAddrs(st.Addrs)
+			own = st.Addrs
 		}
 	}
+	learned, err := node.LoadRemembered(*data)
+	if err != nil {
+		fmt.Fprintf(notes, "note: %v; the invite carries this node's own addresses only\n", err)
+	}
+	inv.Addrs = node.InviteAddrs(own, learned)
 	text := inv.String()
 	fmt.Fprintln(stdout, text)
 	if len(inv.Addrs) == 0 {
@@ -114,27 +120,4 @@ func fitQR(inv node.Invite, columns int) (string, int) {
 			return text, all - n
 		}
 	}
-}
-
-// inviteAddrs keeps the addresses another laptop can dial: loopback ones
-// reach only this machine, so they are left out unless they are all
-// there is (a node listening on loopback only, as in tests and labs).
-func inviteAddrs(addrs []string) []ma.Multiaddr {
-	var out, loopback []ma.Multiaddr
-	for _, s := range addrs {
-		a, err := ma.NewMultiaddr(s)
-		switch {
-		case err != nil:
-		case manet.IsIPLoopback(a):
-			loopback = append(loopback, a)
-		case manet.IsIP6LinkLocal(a):
-			// fe80:: needs a zone that only this machine knows.
-		default:
-			out = append(out, a)
-		}
-	}
-	if len(out) == 0 {
-		return loopback
-	}
-	return out
 }
