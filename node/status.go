@@ -43,6 +43,10 @@ type ClockStatus struct {
 	Peers    int    `json:"peers"`
 	Warning  bool   `json:"warning"`
 	Message  string `json:"message,omitempty"` // with Warning: what the pages and the CLI show
+	// AheadMS, when set, is how far this laptop's own operations are
+	// stamped ahead of the room's time, past what others accept (they were
+	// made before its clock was corrected); Warning is then set.
+	AheadMS int64 `json:"ahead_ms,omitempty"`
 }
 
 // clockStatus reports a measured offset.
@@ -126,6 +130,7 @@ func (n *Node) Status() Status {
 	} else if id, err := peer.IDFromPrivateKey(n.pkey); err == nil {
 		s.PeerID = id.String()
 	}
+	n.noteAhead(&s.Clock)
 	return s
 }
 

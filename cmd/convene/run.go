@@ -91,7 +91,7 @@ func cmdRun(ctx context.Context, args []string, stdout io.Writer) error {
 	// The node stamps and judges operations by the room's time: its own
 	// clock corrected by the offset the mesh measures from its peers.
 	clock := mesh.NewClock(raw)
-	n, err := openOrCreate(ctx, node.Config{Dir: *data, Logger: log, Now: clock.Now}, *name, *identity, log)
+	n, err := openOrCreate(ctx, node.Config{Dir: *data, Logger: log, Now: clock.Now, ClockReady: clock.Measured()}, *name, *identity, log)
 	if err != nil {
 		return err
 	}
