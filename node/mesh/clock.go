@@ -48,10 +48,11 @@ func NewClock(raw func() time.Time) *Clock {
 	return &Clock{raw: raw, samples: make(map[peer.ID]time.Duration), measured: make(chan struct{})}
 }
 
-// Measured is closed once settleSamples peers have answered: from then on
-// Now is the room's time (node.Config.ClockReady). One answer is not
-// enough: this laptop counts as a voice at zero, and two voices that
-// disagree correct neither (see median).
+// Measured is closed once settleSamples peers have answered, or one whose
+// clock agrees with this laptop's: from then on Now is the room's time
+// (node.Config.ClockReady). One answer that disagrees is not enough: this
+// laptop counts as a voice at zero, and two voices that disagree correct
+// neither (see median).
 func (c *Clock) Measured() <-chan struct{} { return c.measured }
 
 // settleSamples is the fewest peers whose median can correct this laptop.
@@ -84,10 +85,15 @@ func (c *Clock) record(p peer.ID, d time.Duration) {
 			break
 		}
 	}
-	before := len(c.samples)
 	c.samples[p] = d
-	if before < settleSamples && len(c.samples) == settleSamples {
-		close(c.measured)
+	// Settled: two peers answered, or one that agrees with this laptop's
+	// clock (a laptop whose clock is right need not wait for a second).
+	select {
+	case <-c.measured:
+	default:
+		if len(c.samples) >= settleSamples || d.Abs() <= ClockWarning {
+			close(c.measured)
+		}
 	}
 	// This laptop counts as one voice at offset zero: with two peers, one
 	// of them wrong, the median is then the right one.
