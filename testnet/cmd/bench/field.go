@@ -72,8 +72,14 @@ func benchField(ctx context.Context, l *lab, cfg config) section {
 			value: secs(f), limit: "≤ 2000 ms", ratio: ratio(f, 2*time.Second)})
 	}
 	if f, ok := by["clock"]; ok {
-		sec.rows = append(sec.rows, row{budget: "field clock", what: "the slowest write of laptops 1 h ahead, 1 h behind and right to reach the two others (as unskewed: the latency budget)",
-			value: secs(f), limit: "≤ 50 ms", ratio: ratio(f, 50*time.Millisecond)})
+		// As unskewed: the right laptop's write, measured the same way
+		// (API polling included), or the latency budget if that is more.
+		limit := 50 * time.Millisecond
+		if r, ok := by["clock right"]; ok {
+			limit = max(limit, time.Duration(r.Seconds*float64(time.Second)))
+		}
+		sec.rows = append(sec.rows, row{budget: "field clock", what: "the slower write of laptops 1 h ahead and 1 h behind to reach the two others, against the right laptop's (or 50 ms)",
+			value: secs(f), limit: "≤ " + ms(limit), ratio: ratio(f, limit)})
 	}
 	sec.details = append(sec.details,
 		"`go test -run 'LAN(Field|ShortSplit)' ./testnet/lan/` as root: real `convene run` and `convene relay` processes in network namespaces on bridges; inter-city links through `testnet/cmd/linkem` (package `testnet/link`: bandwidth, delay, jitter, loss; a lost TCP segment arrives one retransmission timeout late) in a namespace between two bridges. Every scenario, and its figure:",
@@ -115,7 +121,7 @@ func runField(ctx context.Context, l *lab) ([]fieldFigure, string, error) {
 			figs = append(figs, f)
 		}
 	}
-	order := []string{"cities", "cities harsh", "split", "crash", "hub restart", "sleep", "first second", "clock"}
+	order := []string{"cities", "cities harsh", "split", "crash", "hub restart", "sleep", "first second", "clock", "clock right"}
 	slices.SortStableFunc(figs, func(a, b fieldFigure) int {
 		return slices.Index(order, a.Name) - slices.Index(order, b.Name)
 	})
