@@ -82,8 +82,7 @@ func benchField(ctx context.Context, l *lab, cfg config) section {
 			value: secs(f), limit: "≤ " + ms(limit), ratio: ratio(f, limit)})
 	}
 	sec.details = append(sec.details,
-		"`go test -run 'LAN(Field|ShortSplit)' ./testnet/lan/` as root: real `convene run` and `convene relay` processes in network namespaces on bridges; inter-city links through `testnet/cmd/linkem` (package `testnet/link`: bandwidth, delay, jitter, loss; a lost TCP segment arrives one retransmission timeout late) in a namespace between two bridges. Every scenario, and its figure:",
-		"")
+		"`go test -run 'LAN(Field|ShortSplit)' ./testnet/lan/` as root: real `convene run` and `convene relay` processes in network namespaces on bridges; inter-city links through `testnet/cmd/linkem` (package `testnet/link`: bandwidth, delay, jitter, loss; a lost TCP segment arrives one retransmission timeout late) in a namespace between two bridges; the figures are in the table below.")
 	var table strings.Builder
 	table.WriteString("| scenario | time | bytes | what |\n|---|---|---|---|\n")
 	for _, f := range figs {
