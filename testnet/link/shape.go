@@ -95,6 +95,12 @@ func (s Shape) String() string {
 	if s.Loss > 0 {
 		parts = append(parts, "loss="+strconv.FormatFloat(s.Loss, 'g', -1, 64))
 	}
+	if s.RTO > 0 {
+		parts = append(parts, "rto="+s.RTO.String())
+	}
+	if s.Queue > 0 {
+		parts = append(parts, "queue="+strconv.Itoa(s.Queue))
+	}
 	if len(parts) == 0 {
 		return "unshaped"
 	}
@@ -154,7 +160,8 @@ func parseRate(v string) (int64, error) {
 		mult, v = 1000_000_000, strings.TrimSuffix(v, "G")
 	}
 	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f < 0 {
+	// Bounded well below int64's range, so that no conversion overflows.
+	if err != nil || !(f >= 0 && f*float64(mult) < 1e15) {
 		return 0, fmt.Errorf("rate %q: want bits per second such as 64k or 1M", v)
 	}
 	return int64(f * float64(mult)), nil
