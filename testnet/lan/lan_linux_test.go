@@ -238,7 +238,7 @@ func TestLANLossyLink(t *testing.T) {
 		{"netns", "exec", l.bridge, "tc", "qdisc", "add", "dev", lossy.port, "root", "netem", "delay", "50ms", "loss", "5%"},
 	} {
 		if out, err := exec.Command("ip", q...).CombinedOutput(); err != nil {
-			t.Skipf("tc netem is unavailable here (kernel module sch_netem?): %v: %s", err, strings.TrimSpace(string(out)))
+			t.Skipf("tc netem is unavailable here (kernel module sch_netem?): %v: %s; TestLANFieldCities shapes its links in user space (linkem) instead", err, strings.TrimSpace(string(out)))
 		}
 	}
 	var nodes []*node
