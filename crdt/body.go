@@ -33,6 +33,11 @@ const (
 	KindSeating       Kind = 17 // facilitators set the gathering open or seated
 	KindSeat          Kind = 18 // facilitators seat or unseat a group
 	KindRotation      Kind = 19 // facilitators start the next epoch (rotation.go)
+	KindTranslation   Kind = 20 // a group translates a revision (translate.go)
+	KindAgenda        Kind = 21 // facilitators set a session's steps (agenda.go)
+	KindPhase         Kind = 22 // facilitators start a step (agenda.go)
+	KindRatification  Kind = 23 // facilitators fix a session's document (ratify.go)
+	KindImport        Kind = 24 // a proposal with provenance: ProposalBody with From
 )
 
 // Size bounds, in bytes of UTF-8.
@@ -116,6 +121,16 @@ func newBody(k Kind) Body {
 		return &SeatBody{}
 	case KindRotation:
 		return &RotationBody{}
+	case KindTranslation:
+		return &TranslationBody{}
+	case KindAgenda:
+		return &AgendaBody{}
+	case KindPhase:
+		return &PhaseBody{}
+	case KindRatification:
+		return &RatificationBody{}
+	case KindImport:
+		return &ProposalBody{From: new(Provenance)}
 	}
 	return nil
 }
@@ -158,11 +173,14 @@ type ScribeBody struct {
 }
 
 // ProposalBody creates a proposal; the operation is also its first
-// revision, so the proposal id and that revision's id are the same.
+// revision, so the proposal id and that revision's id are the same. From,
+// when set, makes it an import (KindImport, ratify.go): a facilitator's
+// copy of a proposal of another session or gathering.
 type ProposalBody struct {
-	Session OpID   `json:"session"`
-	Group   OpID   `json:"group"`
-	Text    string `json:"text"`
+	Session OpID        `json:"session"`
+	Group   OpID        `json:"group"`
+	Text    string      `json:"text"`
+	From    *Provenance `json:"from,omitempty"`
 }
 
 // RevisionBody edits a proposal. Parents are the heads its author saw.
@@ -256,7 +274,12 @@ func (*SessionBody) Kind() Kind       { return KindSession }
 func (*SessionUpdateBody) Kind() Kind { return KindSessionUpdate }
 func (*GroupBody) Kind() Kind         { return KindGroup }
 func (*ScribeBody) Kind() Kind        { return KindScribe }
-func (*ProposalBody) Kind() Kind      { return KindProposal }
+func (b *ProposalBody) Kind() Kind {
+	if b.From != nil {
+		return KindImport
+	}
+	return KindProposal
+}
 func (*RevisionBody) Kind() Kind      { return KindRevision }
 func (*EndorseBody) Kind() Kind       { return KindEndorse }
 func (*CommentBody) Kind() Kind       { return KindComment }

@@ -20,7 +20,15 @@ func (s *State) Touches(op Op) (session, event OpID) {
 		session = op.ID
 	case *SessionUpdateBody:
 		session = b.Session
+	case *AgendaBody:
+		session = b.Session
+	case *PhaseBody:
+		session = b.Session
+	case *TranslationBody:
+		proposal(b.Proposal)
 	case *ProposalBody:
+		session = b.Session
+	case *RatificationBody:
 		session = b.Session
 	case *RevisionBody:
 		proposal(b.Proposal)
@@ -32,7 +40,7 @@ func (s *State) Touches(op Op) (session, event OpID) {
 		switch s.kindOf(b.Target) {
 		case KindEvent:
 			event = b.Target
-		case KindProposal, KindRevision, KindComment:
+		case KindProposal, KindImport, KindRevision, KindComment, KindTranslation:
 			proposal(b.Target)
 		}
 	case *EventBody:

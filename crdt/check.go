@@ -69,9 +69,26 @@ func (s *State) Check(author IdentityID, body Body) error {
 			return err
 		}
 		return s.checkFacil(author, "change a session")
+	case *AgendaBody:
+		if _, err := s.checkSession(b.Session); err != nil {
+			return err
+		}
+		return s.checkFacil(author, "set a session's agenda")
+	case *PhaseBody:
+		if err := s.checkPhase(b); err != nil {
+			return err
+		}
+		return s.checkFacil(author, "start a step of the agenda")
+	case *TranslationBody:
+		return s.checkTranslation(author, b)
 	case *ScribeBody:
 		return s.checkScribe(b.Group, author)
+	case *RatificationBody:
+		return s.checkRatification(author, b)
 	case *ProposalBody:
+		if b.From != nil {
+			return s.checkImport(author, b)
+		}
 		sv, err := s.checkSession(b.Session)
 		if err != nil {
 			return err
@@ -143,13 +160,13 @@ func (s *State) Check(author IdentityID, body Body) error {
 		}
 		if t := s.ops.get(b.Target); t != nil {
 			switch t.Body.(type) {
-			case *ProposalBody, *RevisionBody, *CommentBody, *GroupBody, *EventBody:
+			case *ProposalBody, *RevisionBody, *CommentBody, *GroupBody, *EventBody, *TranslationBody:
 				return nil
 			}
 		} else if _, ok := s.seen[IdentityID(b.Target)]; ok {
 			return nil
 		}
-		return fmt.Errorf("%w: no proposal, revision, comment, group, event or identity %s", ErrNotFound, b.Target)
+		return fmt.Errorf("%w: no proposal, revision, comment, translation, group, event or identity %s", ErrNotFound, b.Target)
 	case *EventBody:
 		if b.Group != nil {
 			return s.checkScribe(*b.Group, author)

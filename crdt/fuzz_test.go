@@ -30,6 +30,9 @@ func sampleOps(tb testing.TB) *world {
 	w.op("", "founder", 31, &SeatingBody{Seating: SeatingSeated})
 	w.op("", "founder", 32, &HideBody{Target: w.ref("gb"), Hidden: true})
 	w.op("", "founder", 33, &RemovalBody{Identity: who("mallory"), Reason: "spam", Keep: []uint64{1, 1 << 63}})
+	w.op("", "alice", 34, &TranslationBody{Proposal: w.ref("p"), Group: w.ref("ga"), Revision: w.ref("r"), Lang: "es", From: "en", Text: "edición ✓"})
+	w.op("", "founder", 35, &AgendaBody{Session: w.ref("s"), Steps: []Step{{Title: "Introduction", Minutes: 15}, {Title: "Collaborative session", Minutes: 45}}})
+	w.op("", "founder", 36, &PhaseBody{Session: w.ref("s"), Index: 1})
 	return w
 }
 
@@ -109,6 +112,12 @@ func FuzzPayload(f *testing.F) {
 	for _, op := range w.ops {
 		f.Add(appendPayload(nil, op.Body))
 	}
+	// A ratification (kind 23) and an import (kind 24, a proposal with its
+	// provenance after it).
+	f.Add(appendPayload(nil, &RatificationBody{Session: OpID{1}, Title: "Declaration",
+		Entries: []RatifiedEntry{{Revision: OpID{2}, EndorsedBy: []OpID{{3}, {4}}}, {Revision: OpID{5}}}, Digest: Digest{6}}))
+	f.Add(appendPayload(nil, &ProposalBody{Session: OpID{1}, Group: OpID{2}, Text: "From Dakar",
+		From: &Provenance{Gathering: GatheringID{3}, Session: OpID{4}, Proposal: OpID{5}, Revision: OpID{6}, Digest: Digest{7}}}))
 	keys := w.keys
 	alice := testSigner("alice")
 	f.Fuzz(func(t *testing.T, plain []byte) {

@@ -120,15 +120,16 @@ func dump(tb testing.TB, s *State) []byte {
 		Comments  []Comment  `json:"comments"`
 	}
 	var all struct {
-		Name       string     `json:"name"`
-		Identities []Identity `json:"identities"`
-		Sessions   []Session  `json:"sessions"`
-		Documents  []Document `json:"documents"`
-		Proposals  []propDump `json:"proposals"`
-		Groups     []Group    `json:"groups"`
-		Events     []Event    `json:"events"`
-		Members    []Member   `json:"members"`
-		Gathering  Gathering  `json:"gathering"`
+		Name       string             `json:"name"`
+		Identities []Identity         `json:"identities"`
+		Sessions   []Session          `json:"sessions"`
+		Documents  []Document         `json:"documents"`
+		Proposals  []propDump         `json:"proposals"`
+		Groups     []Group            `json:"groups"`
+		Events     []Event            `json:"events"`
+		Members    []Member           `json:"members"`
+		Gathering  Gathering          `json:"gathering"`
+		Ratified   []RatifiedDocument `json:"ratified"`
 	}
 	all.Name = s.Name()
 	all.Members = s.Members()
@@ -141,6 +142,9 @@ func dump(tb testing.TB, s *State) []byte {
 			tb.Fatalf("session %s listed but has no document", ss.ID)
 		}
 		all.Documents = append(all.Documents, d)
+		if rd, ok := s.Ratified(ss.ID); ok {
+			all.Ratified = append(all.Ratified, rd)
+		}
 		var ids []OpID
 		for _, p := range d.Proposals {
 			ids = append(ids, p.ID)

@@ -69,6 +69,9 @@ func (m *sim) body(site *simSite, me IdentityID) Body {
 	events := st.Events()
 	person, _ := pick(r, m.people)
 	text := fmt.Sprintf("t%d", r.IntN(1000))
+	if r.IntN(8) == 0 {
+		return m.arcBody(sessions, props, myGroups, text) // translate_test.go
+	}
 	switch r.IntN(27) {
 	case 0:
 		return &IdentityBody{Name: text}
@@ -213,7 +216,11 @@ func (m *sim) governBody(site *simSite, groups []Group, events []Event, props []
 	if r.IntN(12) == 0 {
 		return m.rotationBody()
 	}
-	switch r.IntN(7) {
+	switch r.IntN(9) {
+	case 7:
+		return m.ratifyBody(site)
+	case 8:
+		return m.importBody(site, groups)
 	case 0:
 		if r.IntN(4) != 0 {
 			return nil // removals are rare, or everyone is soon removed

@@ -72,6 +72,7 @@ func (s *State) sessionView(ss *session) (Session, bool) {
 			v.Open = *ub.Open
 		}
 	}
+	s.agenda(ss, &v)
 	ss.view.set(v, s.epoch)
 	return v, true
 }
@@ -124,7 +125,8 @@ func (s *State) refreshProposal(p *proposal) {
 	b := p.op.Body.(*ProposalBody)
 	ss := s.sessions[b.Session]
 	if ss == nil || ss.op == nil || !s.counts(ss.op) || !ss.op.Clock.Less(p.op.Clock) ||
-		!s.counts(p.op) || !s.isScribe(b.Group, p.op.Author) || !s.canAct(b.Group) {
+		!s.counts(p.op) || !s.isScribe(b.Group, p.op.Author) || !s.canAct(b.Group) ||
+		b.From != nil && !s.isFacil(p.op.Author) {
 		p.d = nil
 		return
 	}
@@ -198,6 +200,7 @@ func (s *State) refreshProposal(p *proposal) {
 
 	d.base = Proposal{
 		ID:           p.id,
+		From:         b.From,
 		Revision:     head.ID,
 		Group:        b.Group,
 		Endorsements: len(by),
@@ -213,6 +216,7 @@ func (s *State) refreshProposal(p *proposal) {
 	for i, h := range heads {
 		d.base.Heads[i] = h.ID
 	}
+	d.base.Translations = s.translations(p, head)
 }
 
 // document assembles a session's document, or reports false if the session
@@ -226,10 +230,23 @@ func (s *State) document(ss *session) (Document, bool) {
 		return ss.doc.val, true
 	}
 	var visible, hidden []*proposal
+	var imported map[importKey]bool
 	for _, p := range ss.props {
 		s.refreshProposal(p)
 		if !p.valid {
 			continue
+		}
+		// An import of a source already imported into this session is a
+		// copy: the earliest by (clock, id) stands, the others are dropped.
+		if f := p.op.Body.(*ProposalBody).From; f != nil {
+			if imported[f.key()] {
+				p.d.rank, p.d.dropped = 0, true
+				continue
+			}
+			if imported == nil {
+				imported = make(map[importKey]bool)
+			}
+			imported[f.key()] = true
 		}
 		if p.d.base.Hidden {
 			hidden = append(hidden, p)
@@ -271,7 +288,7 @@ func (s *State) document(ss *session) (Document, bool) {
 	for _, p := range over {
 		p.d.rank, p.d.dropped = 0, false
 		doc.Waiting = append(doc.Waiting, Waiting{
-			ID: p.id, Text: p.d.base.Text, Revision: p.d.base.Revision, Group: p.d.base.Group,
+			ID: p.id, Text: p.d.base.Text, Revision: p.d.base.Revision, Group: p.d.base.Group, From: p.d.base.From,
 		})
 	}
 	ss.doc.set(doc, s.epoch)

@@ -2,7 +2,9 @@ package crdt
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 )
@@ -77,20 +79,31 @@ func (s *State) Snapshot() []byte {
 // LoadSnapshot rebuilds a state from Snapshot's encoding. A damaged
 // snapshot gives an error, never a partial state.
 func LoadSnapshot(founder IdentityID, b []byte) (*State, error) {
-	if !bytes.HasPrefix(b, snapshotMagic[:]) {
-		return nil, fmt.Errorf("%w: not a state snapshot", ErrMalformed)
+	return ReadSnapshot(founder, bytes.NewReader(b), int64(len(b)))
+}
+
+// ReadSnapshot is LoadSnapshot reading size bytes from src a window at a
+// time, so that a large snapshot is never held whole next to the state it
+// rebuilds (see window).
+func ReadSnapshot(founder IdentityID, src io.Reader, size int64) (*State, error) {
+	w := newWindow(src, size)
+	r := reader{}
+	w.fill(&r)
+	if !bytes.HasPrefix(r.b, snapshotMagic[:]) {
+		return nil, errors.Join(fmt.Errorf("%w: not a state snapshot", ErrMalformed), w.err)
 	}
-	r := reader{b: b, off: len(snapshotMagic)}
-	authors := make([]IdentityID, r.count(math.MaxInt32, 32))
+	r.off = len(snapshotMagic)
+	authors := make([]IdentityID, w.count(&r, math.MaxInt32, 32))
 	for i := range authors {
+		w.fill(&r)
 		authors[i] = r.id()
 		if i > 0 && bytes.Compare(authors[i-1][:], authors[i][:]) >= 0 {
 			r.fail(ErrMalformed, "snapshot authors out of order")
 		}
 	}
-	n := r.count(math.MaxInt32, minSnapshotOp)
-	if r.err != nil {
-		return nil, fmt.Errorf("snapshot header: %w", r.err)
+	n := w.count(&r, math.MaxInt32, minSnapshotOp)
+	if r.err != nil || w.err != nil {
+		return nil, fmt.Errorf("snapshot header: %w", errors.Join(r.err, w.err))
 	}
 	s := NewState(founder)
 	// Sized up front, the map skips growing table by table, and with its
@@ -100,14 +113,15 @@ func LoadSnapshot(founder IdentityID, b []byte) (*State, error) {
 	var wall int64
 	var prev *Op
 	for i := range n {
+		w.fill(&r)
 		o := s.newOp()
 		o.ID = r.id()
 		a := r.uvarint()
 		d := r.uvarint()
 		logical := r.uvarint()
 		kind := r.take(1)
-		if r.err != nil {
-			return nil, fmt.Errorf("snapshot operation %d: %w", i, r.err)
+		if r.err != nil || w.err != nil {
+			return nil, fmt.Errorf("snapshot operation %d: %w", i, errors.Join(r.err, w.err))
 		}
 		if a >= uint64(len(authors)) || d > uint64(math.MaxInt64-wall) || logical > math.MaxUint32 {
 			return nil, fmt.Errorf("%w: snapshot operation %d: bad author or clock", ErrMalformed, i)
@@ -130,7 +144,8 @@ func LoadSnapshot(founder IdentityID, b []byte) (*State, error) {
 		s.index(o)
 		prev = o
 	}
-	if err := r.end(); err != nil {
+	w.fill(&r)
+	if err := errors.Join(r.end(), w.err); err != nil {
 		return nil, fmt.Errorf("after the snapshot: %w", err)
 	}
 	return s, nil

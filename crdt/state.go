@@ -80,7 +80,9 @@ type session struct {
 	id      OpID
 	op      *Op
 	updates []*Op       // by (clock, id)
+	agenda  []*Op       // agenda and phase operations, by (clock, id)
 	props   []*proposal // proposals naming it, by their (clock, id)
+	ratifs  []*Op       // ratifications naming it, by (clock, id)
 	view    cached[Session]
 	doc     cached[Document]
 }
@@ -116,6 +118,7 @@ type proposal struct {
 	revs     []*Op // revision operations naming it, by (clock, id)
 	endorse  []*Op // endorse operations of any revision, as they arrived
 	comments []*Op // by (clock, id)
+	trans    []*Op // translations, by (clock, id)
 	dirty    bool
 	valid    bool // derived, like d
 	epoch    uint64
@@ -250,6 +253,23 @@ func (s *State) index(o *Op) {
 		ss := s.session(b.Session)
 		ss.updates = insertOp(ss.updates, o)
 		s.dirtySession(ss)
+	case *AgendaBody:
+		ss := s.session(b.Session)
+		ss.agenda = insertOp(ss.agenda, o)
+		s.dirtySession(ss)
+	case *PhaseBody:
+		ss := s.session(b.Session)
+		ss.agenda = insertOp(ss.agenda, o)
+		s.dirtySession(ss)
+	case *TranslationBody:
+		p := s.proposal(b.Proposal)
+		p.trans = insertOp(p.trans, o)
+		s.group(b.Group).props[p] = struct{}{}
+		s.dirtyProposal(p)
+	case *RatificationBody:
+		// Read straight from the index (ratified.go); nothing is cached.
+		ss := s.session(b.Session)
+		ss.ratifs = insertOp(ss.ratifs, o)
 	case *GroupBody:
 		g := s.group(o.ID)
 		g.op = o
@@ -316,6 +336,8 @@ func (s *State) dirtyHidden(target OpID) {
 	case *ProposalBody:
 		s.dirtyProposal(s.proposal(t.ID))
 	case *RevisionBody:
+		s.dirtyProposal(s.proposal(tb.Proposal))
+	case *TranslationBody:
 		s.dirtyProposal(s.proposal(tb.Proposal))
 	case *GroupBody:
 		g := s.group(t.ID)

@@ -24,38 +24,6 @@ import (
 // holds for every message, so junk would need no private key at all.
 // Honest keys and signatures from ed25519.Sign always pass both rules.
 
-// VerifyBatch checks the signatures of envs and returns one error per
-// envelope (nil where the signature is good), in the order given. It does
-// the work of one batched check when every signature is good; when the batch
-// fails it falls back to checking each envelope alone, to name the bad ones.
-// The result is the same as calling Verify on each envelope.
-func VerifyBatch(envs []*Envelope) []error {
-	errs := make([]error, len(envs))
-	if len(envs) == 0 {
-		return errs
-	}
-	bv := ed25519consensus.NewPreallocatedBatchVerifier(len(envs))
-	added := 0
-	for i, e := range envs {
-		if err := e.checkPoints(); err != nil {
-			errs[i] = err
-			continue
-		}
-		msg, sig := e.signed()
-		bv.Add(e.Author[:], msg, sig)
-		added++
-	}
-	if added == 0 || bv.Verify() {
-		return errs
-	}
-	for i, e := range envs {
-		if errs[i] == nil {
-			errs[i] = e.verifySignature()
-		}
-	}
-	return errs
-}
-
 // Verify checks the author's signature (see the rules above).
 func (e *Envelope) Verify() error {
 	if err := e.checkPoints(); err != nil {

@@ -19,6 +19,9 @@ type Session struct {
 	Prompt string `json:"prompt"`
 	Cap    int    `json:"cap"`
 	Open   bool   `json:"open"`
+	// Agenda is never nil; Phase is nil when no step runs (agenda.go).
+	Agenda []Step `json:"agenda"`
+	Phase  *Phase `json:"phase"`
 }
 
 // Proposal is one proposal as the document shows it. Text and Revision are
@@ -37,14 +40,24 @@ type Proposal struct {
 	Heads        []OpID `json:"heads"`
 	Revisions    int    `json:"revisions"`
 	Hidden       bool   `json:"hidden"`
+	// Translations per language (translate.go); {} when none.
+	Translations Translations `json:"translations"`
+	// Set only in a view in one language (Document.In) where a fresh
+	// translation replaced Text: its language, and the original text.
+	TextLang string `json:"text_lang,omitempty"`
+	Original string `json:"original,omitempty"`
+	// From is an import's provenance (ratify.go), nil for a proposal made
+	// here.
+	From *Provenance `json:"from"`
 }
 
 // Waiting is a proposal over the cap after a merge.
 type Waiting struct {
-	ID       OpID   `json:"id"`
-	Text     string `json:"text"`
-	Revision OpID   `json:"revision"`
-	Group    OpID   `json:"group"`
+	ID       OpID        `json:"id"`
+	Text     string      `json:"text"`
+	Revision OpID        `json:"revision"`
+	Group    OpID        `json:"group"`
+	From     *Provenance `json:"from"`
 }
 
 // Revision is one revision of a proposal, in a proposal's history.

@@ -256,6 +256,8 @@ func (s *State) SessionOf(id OpID) (OpID, bool) {
 		o = s.ops.get(b.Proposal)
 	case *CommentBody:
 		o = s.ops.get(b.Proposal)
+	case *TranslationBody:
+		o = s.ops.get(b.Proposal)
 	}
 	if o == nil {
 		return OpID{}, false

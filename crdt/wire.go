@@ -318,16 +318,25 @@ func (b *ScribeBody) decode(r *reader) {
 	b.Identity = r.id()
 }
 
+// An import (KindImport) is a proposal followed by its provenance; the
+// kind byte says which, so a proposal keeps the encoding it always had.
 func (b *ProposalBody) encode(w *writer) {
 	w.id(b.Session)
 	w.id(b.Group)
 	w.str(b.Text)
+	if b.From != nil {
+		b.From.encode(w)
+	}
 }
 
+// decode reads the provenance when newBody made an import (From set).
 func (b *ProposalBody) decode(r *reader) {
 	b.Session = r.id()
 	b.Group = r.id()
 	b.Text = r.str(MaxText)
+	if b.From != nil {
+		b.From.decode(r)
+	}
 }
 
 func (b *RevisionBody) encode(w *writer) {

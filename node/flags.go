@@ -83,6 +83,14 @@ type flagger struct {
 	contacts map[crdt.IdentityID][]span // when each author's operations arrived, ascending
 	dirty    bool
 	arrivals *os.File
+
+	// A flag is saved by a goroutine of its own, kicked by judge: judge runs
+	// under the node's state lock, inside the ingest pipeline's commit, and
+	// a crash-safe write costs two fsyncs. During a heal or a join, where
+	// every batch may displace something, saving in line doubled the
+	// synced writes of the ingest path.
+	kick  chan struct{}
+	saver sync.WaitGroup
 }
 
 // flagsState is flags.json.
@@ -104,6 +112,8 @@ func (f *flagger) open(dir string) error {
 	if dir == "" {
 		return nil
 	}
+	f.kick = make(chan struct{}, 1)
+	f.saver.Go(f.saveLoop)
 	var err error
 	if f.arrivals, err = os.OpenFile(filepath.Join(dir, arrivalsFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err != nil {
 		err = fmt.Errorf("open %s: %w", arrivalsFile, err)
@@ -128,6 +138,11 @@ func (f *flagger) open(dir string) error {
 
 // close saves the contact times and closes the arrivals file.
 func (f *flagger) close() error {
+	if f.kick != nil {
+		close(f.kick)
+		f.saver.Wait()
+		f.kick = nil
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	err := f.saveLocked()
@@ -136,6 +151,29 @@ func (f *flagger) close() error {
 		f.arrivals = nil
 	}
 	return err
+}
+
+// saveLoop saves the flags whenever judge kicks it, until close.
+func (f *flagger) saveLoop() {
+	for range f.kick {
+		f.mu.Lock()
+		if !f.dirty {
+			f.mu.Unlock()
+			continue
+		}
+		b, err := json.Marshal(flagsState{Flags: f.flags, Contacts: f.contacts})
+		f.dirty = false
+		f.mu.Unlock()
+		if err == nil {
+			err = atomicfile.WriteFile(filepath.Join(f.dir, flagsFile), 0o600, b)
+		}
+		if err != nil {
+			// Left for the next kick or for close.
+			f.mu.Lock()
+			f.dirty = true
+			f.mu.Unlock()
+		}
+	}
 }
 
 func (f *flagger) saveLocked() error {
@@ -294,9 +332,12 @@ func (f *flagger) judge(st *crdt.State, before *places, ops []crdt.Op, fresh []b
 			f.flags = slices.Delete(f.flags, 0, over)
 		}
 		f.dirty = true
-		// Flags are rare and wanted after a crash: saved at once.
-		if err := f.saveLocked(); err != nil {
-			f.dirty = true
+		// Flags are wanted after a crash: saved at once, off this path.
+		if f.kick != nil {
+			select {
+			case f.kick <- struct{}{}:
+			default: // a save is due already; it will see these
+			}
 		}
 	}
 }

@@ -3,14 +3,17 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/internal/testkit"
 )
 
 // handSeal seals body as n's default identity at clock c, as a hand-built
@@ -189,6 +192,12 @@ func TestFlagsDisplaced(t *testing.T) {
 	if at, ok := a.Arrival(e.ID()); !ok || at.IsZero() {
 		t.Fatalf("no arrival recorded for %s", e.ID())
 	}
+	// A flag is saved without waiting for Close (a crash keeps it), off
+	// the commit path: poll the file.
+	testkit.Eventually(t, 10*time.Second, "flags.json holds the flag", func() (bool, string) {
+		b, err := os.ReadFile(filepath.Join(dir, flagsFile))
+		return err == nil && strings.Contains(string(b), e.ID().String()), fmt.Sprint(err)
+	})
 	// Flags outlive a restart.
 	a.Close()
 	a2 := openNode(t, dir, false)

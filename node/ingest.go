@@ -48,6 +48,8 @@ type pipeline struct {
 	// verified counts signature checks, so that tests can tell that a
 	// duplicate cost none.
 	verified atomic.Int64
+	// keys remembers decoded author keys across batches.
+	keys     crdt.Verifier
 	refused  refusedCache
 	group    groupCommit
 	inflight inflight
@@ -58,7 +60,11 @@ type pipeline struct {
 // with GOMAXPROCS=1 it overlaps little with checking (the runtime hands
 // the blocked P on only when sysmon notices, often after the fsync is
 // over), so inputs of the usual batch sizes (256–512) are one write, and
-// only large ones (bundles) are pipelined.
+// only large ones (bundles) are pipelined. Splitting a batch of 512 in
+// chunks of 192 on two cores, to check one while the previous one is
+// committed, measured no better on the loaded benchmark machine (each
+// hand-over between goroutines waits for a core there): see
+// docs/DECISIONS.md.
 const ingestChunk = 1024
 
 // ingest checks, stores and applies encoded operations. Bad ones are
@@ -150,7 +156,7 @@ func (p *pipeline) check(raws [][]byte, res *IngestResult, claimed *[]crdt.OpID)
 		}
 	}
 	p.verified.Add(int64(len(cands)))
-	verr := verify(cands)
+	verr := verify(&p.keys, cands)
 	ops := make([]crdt.Op, len(cands))
 	oerr := make([]error, len(cands))
 	each(len(cands), func(i int) {
@@ -225,27 +231,32 @@ func (p *pipeline) screen(raws [][]byte, res *IngestResult) []*crdt.Envelope {
 const maxClaimWaits = 3
 
 // verify checks the signatures of envs, on every core for a large batch:
-// signature checks are nearly all of ingest's cost, and each is
+// signature checks are the largest part of ingest's cost, and each is
 // independent. It is the one place where incoming operations' signatures
 // are checked.
-func verify(envs []*crdt.Envelope) []error {
+func verify(v *crdt.Verifier, envs []*crdt.Envelope) []error {
 	errs := make([]error, len(envs))
-	chunks := (len(envs) + verifyChunk - 1) / verifyChunk
-	// Batches of verifyChunk, one per worker at a time: a batch check costs
-	// about half of as many single checks, and the chunks keep every core
-	// busy. crdt.VerifyBatch applies the same rules as Verify, so a
-	// signature's validity does not depend on the path it came by.
+	// One batch per core: a batched check costs a fraction of as many
+	// single checks, and the fraction shrinks with the batch (the authors'
+	// terms are shared by all of their signatures in it), down to
+	// minVerifyChunk so a small input still uses every core, up to
+	// maxVerifyChunk so a failed batch stays cheap to take apart.
+	// crdt.Verifier applies the same rules as Verify, so a signature's
+	// validity does not depend on the path it came by.
+	size := (len(envs) + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0)
+	size = min(max(size, minVerifyChunk), maxVerifyChunk)
+	chunks := (len(envs) + size - 1) / size
 	eachChunk(chunks, func(c int) {
-		lo, hi := c*verifyChunk, min((c+1)*verifyChunk, len(envs))
-		copy(errs[lo:hi], crdt.VerifyBatch(envs[lo:hi]))
+		lo, hi := c*size, min((c+1)*size, len(envs))
+		copy(errs[lo:hi], v.VerifyBatch(envs[lo:hi]))
 	})
 	return errs
 }
 
-// verifyChunk is the size of one batched signature check: past a few dozen
-// the saving per signature grows slowly, and a failed batch (which falls
-// back to single checks) costs less when it is small.
-const verifyChunk = 64
+const (
+	minVerifyChunk = 32
+	maxVerifyChunk = 256
+)
 
 // eachChunk runs fn(0..n-1) for n chunks of work, one goroutine per core.
 func eachChunk(n int, fn func(i int)) {

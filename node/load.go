@@ -31,16 +31,13 @@ func (n *Node) load(ctx context.Context) error {
 		// same heap again and again. (Rebuilding from the log makes
 		// garbage of every envelope, so it keeps the usual pace.)
 		gc := debug.SetGCPercent(400)
-		key, body, err := readSnapshot(n.dir)
+		key, st, err := loadSnapshot(n.dir, n.creds.Founder)
 		switch {
 		case errors.Is(err, errNoSnapshot):
 		case err != nil:
-			n.log.Warn("cannot read the state snapshot; rebuilding", "err", err)
+			n.log.Warn("unusable state snapshot; rebuilding", "err", err)
 		default:
-			if n.state, err = crdt.LoadSnapshot(n.creds.Founder, body); err != nil {
-				n.log.Warn("unusable state snapshot; rebuilding", "err", err)
-				n.state = nil
-			}
+			n.state = st
 		}
 		debug.SetGCPercent(gc)
 		if n.state != nil {

@@ -471,6 +471,15 @@ func TestStartFromSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	founder := n.creds.Founder
+	for _, cut := range []int{1, 5, len(good) / 2} {
+		if err := os.WriteFile(path, good[:len(good)-cut], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := loadSnapshot(dir, founder); err == nil {
+			t.Errorf("snapshot cut %d bytes short loaded without an error", cut)
+		}
+	}
 	for _, at := range []int{0, 9, 20, len(good) / 2, len(good) - 1} {
 		damaged := slices.Clone(good)
 		damaged[at] ^= 0x40
@@ -479,6 +488,9 @@ func TestStartFromSnapshot(t *testing.T) {
 		}
 		if _, _, err := readSnapshot(dir); err == nil {
 			t.Errorf("snapshot damaged at byte %d read without an error", at)
+		}
+		if _, _, err := loadSnapshot(dir, founder); err == nil {
+			t.Errorf("snapshot damaged at byte %d loaded without an error", at)
 		}
 		n = openNode(t, dir, false)
 		n.View(func(s *crdt.State) {

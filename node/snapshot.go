@@ -1,15 +1,18 @@
 package node
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 
+	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/internal/atomicfile"
 	"github.com/convene/convene/internal/varint"
 )
@@ -72,8 +75,27 @@ func readSnapshot(dir string) (snapshotKey, []byte, error) {
 	if err != nil {
 		return snapshotKey{}, nil, err
 	}
-	bad := func(what string) (snapshotKey, []byte, error) {
-		return snapshotKey{}, nil, fmt.Errorf("%s: %s", snapshotFile, what)
+	key, head, sum, err := snapshotHeader(b)
+	if err != nil {
+		return snapshotKey{}, nil, err
+	}
+	body := b[head:]
+	if crc32.Update(crc32.Checksum(b[:head-4], castagnoli), castagnoli, body) != sum {
+		return snapshotKey{}, nil, fmt.Errorf("%s: checksum mismatch", snapshotFile)
+	}
+	return key, body, nil
+}
+
+// maxSnapshotHeader bounds the header: magic, version, count, a digest of
+// at most 1024 bytes with its length, checksum.
+const maxSnapshotHeader = 8 + 1 + 8 + 2 + 1024 + 4
+
+// snapshotHeader parses the header at the start of b (which holds at
+// least the whole header, or the whole file): the key, the header's
+// length (the checksum included) and the checksum.
+func snapshotHeader(b []byte) (key snapshotKey, head int, sum uint32, err error) {
+	bad := func(what string) (snapshotKey, int, uint32, error) {
+		return snapshotKey{}, 0, 0, fmt.Errorf("%s: %s", snapshotFile, what)
 	}
 	if !bytes.HasPrefix(b, snapshotMagic[:]) || len(b) < len(snapshotMagic)+1+8 {
 		return bad("not a state snapshot")
@@ -83,21 +105,52 @@ func readSnapshot(dir string) (snapshotKey, []byte, error) {
 	if b[0] != snapshotVersion {
 		return bad(fmt.Sprintf("unknown version %d", b[0]))
 	}
-	var key snapshotKey
 	ops := binary.BigEndian.Uint64(b[1:9])
 	b = b[9:]
-	n, w, err := varint.Uvarint(b, 1024)
-	if err != nil || uint64(len(b)-w) < n+4 || ops > 1<<40 {
+	n, w, verr := varint.Uvarint(b, 1024)
+	if verr != nil || uint64(len(b)-w) < n+4 || ops > 1<<40 {
 		return bad("damaged header")
 	}
 	key.ops = int(ops)
 	key.digest = string(b[w : w+int(n)])
 	b = b[w+int(n):]
-	sum := binary.BigEndian.Uint32(b[:4])
-	head := all[:len(all)-len(b)]
-	body := b[4:]
-	if crc32.Update(crc32.Checksum(head, castagnoli), castagnoli, body) != sum {
-		return bad("checksum mismatch")
+	return key, len(all) - len(b) + 4, binary.BigEndian.Uint32(b[:4]), nil
+}
+
+// loadSnapshot rebuilds the state from dir's snapshot file, streaming it
+// (crdt.ReadSnapshot): the file is never held whole next to the state. Its
+// checksum is known only at the end, so a damaged file gives an error
+// after the work, never a state.
+func loadSnapshot(dir string, founder crdt.IdentityID) (snapshotKey, *crdt.State, error) {
+	f, err := os.Open(filepath.Join(dir, snapshotFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return snapshotKey{}, nil, errNoSnapshot
 	}
-	return key, body, nil
+	if err != nil {
+		return snapshotKey{}, nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return snapshotKey{}, nil, err
+	}
+	first := make([]byte, min(fi.Size(), maxSnapshotHeader))
+	if _, err := io.ReadFull(f, first); err != nil {
+		return snapshotKey{}, nil, fmt.Errorf("%s: %w", snapshotFile, err)
+	}
+	key, head, sum, err := snapshotHeader(first)
+	if err != nil {
+		return snapshotKey{}, nil, err
+	}
+	crc := crc32.New(castagnoli)
+	crc.Write(first[:head-4])
+	body := io.TeeReader(io.MultiReader(bytes.NewReader(first[head:]), bufio.NewReaderSize(f, 1<<16)), crc)
+	st, err := crdt.ReadSnapshot(founder, body, fi.Size()-int64(head))
+	if err != nil {
+		return snapshotKey{}, nil, fmt.Errorf("%s: %w", snapshotFile, err)
+	}
+	if crc.Sum32() != sum {
+		return snapshotKey{}, nil, fmt.Errorf("%s: checksum mismatch", snapshotFile)
+	}
+	return key, st, nil
 }

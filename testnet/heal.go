@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -45,15 +47,29 @@ type HealResult struct {
 	ReconBytes, WireBytes int64
 	Sessions              int64
 	OpsPushed             int64 // operations pushed by reconciliation
+	// Floor is the CPU floor of the heal: for every node, the time a
+	// fresh node holding what all held before the partition takes to
+	// ingest (verify, store, apply) what that node lacked at the heal, in
+	// reconciliation-sized batches, measured after the run in the same
+	// process with every core its own. Zero: not measured.
+	Floor time.Duration
+}
+
+// FloorRatio is Converge over Floor: at most 1.5 meets the budget.
+func (r HealResult) FloorRatio() float64 {
+	if r.Floor <= 0 {
+		return 0
+	}
+	return float64(r.Converge) / float64(r.Floor)
 }
 
 // BudgetRatio is WireBytes over Budget: at most 1 meets the budget.
 func (r HealResult) BudgetRatio() float64 { return float64(r.WireBytes) / float64(r.Budget) }
 
 func (r HealResult) String() string {
-	return fmt.Sprintf("%d nodes, %d ops per island: converged in %v; wire %d B, recon %d B, budget %d B (zstd of the missing %d B, %d differences): %.2f× budget; %d sessions pushed %d ops",
-		r.Nodes, r.OpsPerIsland, r.Converge.Round(time.Millisecond), r.WireBytes, r.ReconBytes, r.Budget,
-		r.Compressed, r.Differences, r.BudgetRatio(), r.Sessions, r.OpsPushed)
+	return fmt.Sprintf("%d nodes, %d ops per island: converged in %v (CPU floor %v: %.2f×); wire %d B, recon %d B, budget %d B (zstd of the missing %d B, %d differences): %.2f× budget; %d sessions pushed %d ops",
+		r.Nodes, r.OpsPerIsland, r.Converge.Round(time.Millisecond), r.Floor.Round(time.Millisecond), r.FloorRatio(),
+		r.WireBytes, r.ReconBytes, r.Budget, r.Compressed, r.Differences, r.BudgetRatio(), r.Sessions, r.OpsPushed)
 }
 
 // HealPartition measures a partition heal: two islands of nodes write
@@ -104,6 +120,13 @@ func HealPartition(ctx context.Context, opts HealOptions) (HealResult, error) {
 		owns[i] = own{g.ID, p.ID}
 	}
 	if err := n.WaitConverged(ctx); err != nil {
+		return HealResult{}, err
+	}
+	var base [][]byte // what every node holds before the partition
+	if err := n.Node(0).Log().Iterate(ctx, func(e *crdt.Envelope) error {
+		base = append(base, e.Bytes())
+		return nil
+	}); err != nil {
 		return HealResult{}, err
 	}
 	if err := n.Partition(islands...); err != nil {
@@ -196,7 +219,49 @@ func HealPartition(ctx context.Context, opts HealOptions) (HealResult, error) {
 	res.ReconBytes = s1.BytesSent - s0.BytesSent
 	res.Sessions = s1.Sessions - s0.Sessions
 	res.OpsPushed = s1.OpsSent - s0.OpsSent
+	for k := range islands {
+		// Every node of island k lacked the other island's operations.
+		took, err := ingestFloor(ctx, n.Node(0).Credentials(), base, missing[1-k])
+		if err != nil {
+			return HealResult{}, fmt.Errorf("heal floor: %w", err)
+		}
+		res.Floor += took * time.Duration(size)
+	}
 	return res, nil
+}
+
+// floorBatch is about what one reconciliation answer carries.
+const floorBatch = 512
+
+// ingestFloor times a fresh node, which holds base, ingesting ops.
+func ingestFloor(ctx context.Context, creds crdt.Credentials, base, ops [][]byte) (time.Duration, error) {
+	dir, err := os.MkdirTemp("", "convene-floor-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	if err := node.Join(ctx, dir, creds, "floor"); err != nil {
+		return 0, err
+	}
+	nd, err := node.Open(ctx, node.Config{Dir: dir, Memory: true, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return 0, err
+	}
+	defer nd.Close()
+	if _, err := nd.Ingest(ctx, base); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	for lo := 0; lo < len(ops); lo += floorBatch {
+		res, err := nd.Ingest(ctx, ops[lo:min(lo+floorBatch, len(ops))])
+		if err != nil {
+			return 0, err
+		}
+		if res.Rejected > 0 {
+			return 0, fmt.Errorf("%d rejected: %w", res.Rejected, res.FirstError)
+		}
+	}
+	return time.Since(start), nil
 }
 
 // writeShare makes count operations on nd: edits of its own proposal (one

@@ -21,6 +21,9 @@ func TestHealPartition(t *testing.T) {
 	if res.OpsPushed < 300 || res.ReconBytes == 0 || res.WireBytes < res.ReconBytes {
 		t.Errorf("the heal was not carried by reconciliation: %v", res)
 	}
+	if res.Floor <= 0 {
+		t.Errorf("the heal's CPU floor was not measured: %v", res)
+	}
 }
 
 // BenchmarkPartitionHeal is the budget's case: 2 islands of 25 nodes,

@@ -36,6 +36,10 @@ func (s *Server) routes() []route {
 		{"PATCH", "/sessions/{sid}", s.patchSession, false},
 		{"GET", "/sessions/{sid}/document", s.getDocument, true},
 		{"POST", "/sessions/{sid}/proposals", s.postProposal, false},
+		{"POST", "/sessions/{sid}/phase", s.postPhase, false},
+		{"POST", "/sessions/{sid}/ratification", s.postRatification, false},
+		{"GET", "/sessions/{sid}/ratified", s.getRatified, true},
+		{"POST", "/sessions/{sid}/imports", s.postImports, false},
 
 		{"GET", "/groups", s.getGroups, true},
 		{"POST", "/groups", s.postGroup, false},
@@ -49,6 +53,7 @@ func (s *Server) routes() []route {
 		{"DELETE", "/proposals/{pid}/endorsements/{gid}", s.deleteEndorsement, false},
 		{"GET", "/proposals/{pid}/comments", s.getComments, false},
 		{"POST", "/proposals/{pid}/comments", s.postComment, false},
+		{"POST", "/proposals/{pid}/translations", s.postTranslation, false},
 
 		{"PUT", "/hidden/{id}", s.putHidden, false},
 		{"DELETE", "/hidden/{id}", s.deleteHidden, false},
@@ -267,8 +272,15 @@ func (s *Server) patchSession(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
-	body := &crdt.SessionUpdateBody{Session: sid, Title: req.Title, Prompt: req.Prompt, Cap: req.Cap, Open: req.Open}
-	if _, err := s.node.ActAs(r.Context(), req.As, body); err != nil {
+	var upd *crdt.SessionUpdateBody
+	if req.Title != nil || req.Prompt != nil || req.Cap != nil || req.Open != nil {
+		upd = &crdt.SessionUpdateBody{Session: sid, Title: req.Title, Prompt: req.Prompt, Cap: req.Cap, Open: req.Open}
+	}
+	var agenda *crdt.AgendaBody
+	if req.Agenda != nil {
+		agenda = &crdt.AgendaBody{Session: sid, Steps: *req.Agenda}
+	}
+	if err := s.node.UpdateSession(r.Context(), req.As, upd, agenda); err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
@@ -279,11 +291,19 @@ func (s *Server) patchSession(w http.ResponseWriter, r *http.Request) {
 // are the state's cache, shared with other readers: they are never
 // modified here (crdt makes them non-nil, and Heads never empty).
 func (s *Server) getDocument(w http.ResponseWriter, r *http.Request) {
+	lang, err := docLang(r)
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
 	fr := apiv1.FreshnessOf(s.node.Freshness())
 	serveView(s, w, r, "sid", "session", func(st *crdt.State, sid crdt.OpID) (apiv1.Document, bool) {
 		doc, ok := st.Document(sid)
 		if !ok {
 			return apiv1.Document{}, false
+		}
+		if lang != "" {
+			doc = doc.In(lang)
 		}
 		return documentJSON(st, doc, fr), true
 	})

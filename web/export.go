@@ -15,13 +15,13 @@ import (
 const MaxBundle = 1 << 30
 
 // getExport answers GET /export?format=json|csv|ics|md|activitystreams|bundle
-// [&session=ID][&csv=proposals|endorsements][&since=RFC3339]: the same bytes
+// [&session=ID][&csv=proposals|endorsements][&since=RFC3339][&lang=es]: the same bytes
 // as `convene export`.
 func (s *Server) getExport(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	req := export.Request{Format: q.Get("format"), Now: time.Now(), BaseURL: "http://" + r.Host}
 	if req.Format == "" {
-		writeError(w, http.StatusBadRequest, apiv1.CodeBadRequest, "give format=json, csv, ics, md, activitystreams or bundle")
+		writeError(w, http.StatusBadRequest, apiv1.CodeBadRequest, "give format=json, csv, ics, md, activitystreams, bundle or ratified")
 		return
 	}
 	if sid := q.Get("session"); sid != "" {
@@ -40,6 +40,13 @@ func (s *Server) getExport(w http.ResponseWriter, r *http.Request) {
 		}
 		req.CSV = kind
 	}
+	if l := q.Get("lang"); l != "" {
+		if !crdt.IsLanguage(l) || req.Format != export.FormatMarkdown {
+			writeError(w, http.StatusBadRequest, apiv1.CodeBadRequest, fmt.Sprintf("lang is for format=md, one of %v", crdt.Languages))
+			return
+		}
+		req.Lang = l
+	}
 	since, err := export.ParseSince(q.Get("since"))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, apiv1.CodeBadRequest, err.Error())
@@ -47,8 +54,11 @@ func (s *Server) getExport(w http.ResponseWriter, r *http.Request) {
 	}
 	req.Since = since
 	ext := req.Format
-	if ext == export.FormatActivityStreams {
+	switch ext {
+	case export.FormatActivityStreams:
 		ext = "json"
+	case export.FormatRatified:
+		ext = "html"
 	}
 	// Streamed: a bundle can be as large as the store. The headers go out
 	// with the first byte, so an error before it is still an error status;

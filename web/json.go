@@ -14,6 +14,7 @@ import (
 
 	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/node"
+	"github.com/convene/convene/node/export"
 	"github.com/convene/convene/web/apiv1"
 )
 
@@ -52,6 +53,8 @@ func errorStatus(err error) (int, string) {
 	switch {
 	case errors.Is(err, node.ErrUnknownIdentity):
 		return http.StatusBadRequest, apiv1.CodeBadRequest
+	case errors.Is(err, export.ErrNotRatified):
+		return http.StatusNotFound, apiv1.CodeNotRatified
 	case errors.Is(err, crdt.ErrNotFound):
 		return http.StatusNotFound, apiv1.CodeNotFound
 	case errors.Is(err, crdt.ErrNotScribe):
@@ -122,6 +125,11 @@ func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 // type, bounded size, valid UTF-8, no unknown fields, field names exactly
 // as written (not in another case) and each once, nothing after the value.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	return decodeMax(w, r, v, MaxBody)
+}
+
+// decodeMax is decode with a bound of max bytes.
+func decodeMax(w http.ResponseWriter, r *http.Request, v any, max int64) error {
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
 		return &requestError{http.StatusUnsupportedMediaType, apiv1.CodeUnsupportedMedia, "Content-Type must be application/json"}
@@ -133,11 +141,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
 		return &requestError{http.StatusUnsupportedMediaType, apiv1.CodeUnsupportedMedia, "JSON must be UTF-8"}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return &requestError{http.StatusRequestEntityTooLarge, apiv1.CodeTooLarge, fmt.Sprintf("request body is larger than %d bytes", MaxBody)}
+			return &requestError{http.StatusRequestEntityTooLarge, apiv1.CodeTooLarge, fmt.Sprintf("request body is larger than %d bytes", max)}
 		}
 		return badRequest("cannot read the request body: %v", err)
 	}

@@ -18,10 +18,11 @@ import (
 
 func cmdExport(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, data := newFlags("export")
-	format := fs.String("format", "", "json, csv, ics, md, activitystreams or bundle")
+	format := fs.String("format", "", "json, csv, ics, md, activitystreams, bundle or ratified")
 	session := fs.String("session", "", "only this session (default: every session)")
 	csvKind := fs.String("csv", "proposals", "with --format csv: proposals or endorsements, then ,raw (cells as written, not defused against spreadsheet formulas) and ,bom (for Excel)")
 	since := fs.String("since", "", "with --format bundle: only operations from this RFC 3339 time on")
+	lang := fs.String("lang", "", "with --format md: the document in this language (en, es, fr or pt), fresh translations in place of the texts")
 	out := fs.String("o", "", "write to this file (default: standard output)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -32,10 +33,14 @@ func cmdExport(ctx context.Context, args []string, stdout io.Writer) error {
 	req := export.Request{Format: *format, Now: time.Now()}
 	switch *format {
 	case export.FormatJSON, export.FormatCSV, export.FormatICS, export.FormatMarkdown, export.FormatActivityStreams, export.FormatBundle:
+	case export.FormatRatified:
+		if *session == "" {
+			return usagef("--format ratified needs --session")
+		}
 	case "":
-		return usagef("--format is required (json, csv, ics, md, activitystreams or bundle)")
+		return usagef("--format is required (json, csv, ics, md, activitystreams, bundle or ratified)")
 	default:
-		return usagef("--format %q: want json, csv, ics, md, activitystreams or bundle", *format)
+		return usagef("--format %q: want json, csv, ics, md, activitystreams, bundle or ratified", *format)
 	}
 	if *session != "" {
 		id, err := crdt.ParseOpID(*session)
@@ -43,6 +48,15 @@ func cmdExport(ctx context.Context, args []string, stdout io.Writer) error {
 			return usagef("--session: %v", err)
 		}
 		req.Session = id
+	}
+	if *lang != "" {
+		if *format != export.FormatMarkdown {
+			return usagef("--lang is for --format md (one Markdown file per language)")
+		}
+		if !crdt.IsLanguage(*lang) {
+			return usagef("--lang %q: want one of the gathering's languages %v", *lang, crdt.Languages)
+		}
+		req.Lang = *lang
 	}
 	kind, err := export.ParseCSVKind(*csvKind)
 	if err != nil {
@@ -63,6 +77,9 @@ func cmdExport(ctx context.Context, args []string, stdout io.Writer) error {
 			}
 			if *since != "" {
 				q.Set("since", *since)
+			}
+			if *lang != "" {
+				q.Set("lang", *lang)
 			}
 			if err := c.Export(ctx, q, w); err != nil {
 				return refused(err)

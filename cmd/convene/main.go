@@ -32,7 +32,11 @@ const usage = `usage:
   convene relay  --data DIR --listen MULTIADDR... --gathering TICKET...
   convene export --data DIR --format json|csv|ics|md|activitystreams|bundle [--session ID]
                  [--csv proposals|endorsements[,raw][,bom]] [--since RFC3339-TIME] [-o FILE]
+                 [--lang en|es|fr|pt] (with md: the document in that language)
+  convene export --data DIR --format ratified --session ID [-o FILE]
   convene import --data DIR FILE
+  convene verify FILE
+  convene merge  --data DIR --session ID FILE
   convene status --data DIR
   convene --version
 `
@@ -76,6 +80,8 @@ func commands() map[string]command {
 		"relay":  cmdRelay,
 		"export": cmdExport,
 		"import": cmdImport,
+		"verify": cmdVerify,
+		"merge":  cmdMerge,
 		"status": cmdStatus,
 	}
 }

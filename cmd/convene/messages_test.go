@@ -246,8 +246,12 @@ func TestCommandUsage(t *testing.T) {
 	for name, want := range map[string]string{
 		"import": "  convene import --data DIR FILE\n",
 		"export": "  convene export --data DIR --format json|csv|ics|md|activitystreams|bundle [--session ID]\n" +
-			"                 [--csv proposals|endorsements[,raw][,bom]] [--since RFC3339-TIME] [-o FILE]\n",
-		"nope": "",
+			"                 [--csv proposals|endorsements[,raw][,bom]] [--since RFC3339-TIME] [-o FILE]\n" +
+			"                 [--lang en|es|fr|pt] (with md: the document in that language)\n" +
+			"  convene export --data DIR --format ratified --session ID [-o FILE]\n",
+		"verify": "  convene verify FILE\n",
+		"merge":  "  convene merge  --data DIR --session ID FILE\n",
+		"nope":   "",
 	} {
 		if got := commandUsage(name); got != want {
 			t.Errorf("commandUsage(%q) = %q, want %q", name, got, want)

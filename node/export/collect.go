@@ -18,6 +18,9 @@ type Export struct {
 	// group links in ICS and ActivityStreams absolute web addresses; when
 	// empty they are urn:convene: names.
 	BaseURL string
+	// Lang, when set, is the language a Markdown export is written in:
+	// fresh translations into it replace the texts (markdown_lang.go).
+	Lang string
 
 	Sessions   []SessionExport
 	Events     []crdt.Event
@@ -36,6 +39,9 @@ type SessionExport struct {
 	// endorsements that count (an edit clears them), so only shown
 	// revisions appear.
 	Endorsed map[crdt.OpID][]crdt.OpID
+	// Ratification is the session's ratification that counts, if any
+	// (crdt/ratified.go).
+	Ratification *crdt.Ratification
 }
 
 // Freshness says how current the exporting node's view was.
@@ -99,6 +105,9 @@ func Collect(s *crdt.State, opt Options) (Export, error) {
 		for _, w := range d.Waiting {
 			se.Revisions[w.ID], _ = s.Revisions(w.ID)
 		}
+		if rd, ok := s.Ratified(id); ok {
+			se.Ratification = &rd.Ratification
+		}
 		x.Sessions = append(x.Sessions, se)
 	}
 	if opt.Events {
@@ -129,6 +138,16 @@ func (x *Export) groupNames(ids []crdt.OpID) []string {
 		out[i] = x.groupName(id)
 	}
 	return out
+}
+
+// provenance says in words where an imported proposal came from.
+func provenance(f *crdt.Provenance) string {
+	s := fmt.Sprintf("Imported from gathering %s, session %s, proposal %s, revision %s",
+		f.Gathering.String()[:12], f.Session.String()[:12], f.Proposal.String()[:12], f.Revision.String()[:12])
+	if !f.Digest.IsZero() {
+		s += ", ratified document " + f.Digest.String()[:12]
+	}
+	return s
 }
 
 // hiddenText stands in for text a facilitator hid.

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/convene/convene/crdt"
 )
 
 // CSVKind chooses which table CSV writes and how: a table name, then
@@ -102,6 +104,7 @@ var (
 	csvProposalHeader = []string{
 		"session", "session_title", "status", "rank", "proposal", "revision",
 		"group", "group_name", "endorsements", "endorsed_by", "conflict", "revisions", "text",
+		"from_gathering", "from_session", "from_proposal", "from_revision", "from_digest",
 	}
 	csvEndorsementHeader = []string{
 		"session", "session_title", "proposal", "rank", "revision", "group", "group_name",
@@ -169,28 +172,40 @@ func (x *Export) csvProposals(cw *cellWriter) error {
 			if p.Hidden || p.Rank == 0 {
 				status = "hidden"
 			}
-			err := cw.Write([]string{
+			err := cw.Write(append([]string{
 				s.ID.String(), s.Title, status, strconv.Itoa(p.Rank), p.ID.String(), p.Revision.String(),
 				p.Group.String(), x.groupName(p.Group), strconv.Itoa(p.Endorsements),
 				strings.Join(x.groupNames(p.EndorsedBy), "; "), strconv.FormatBool(p.Conflict),
 				strconv.Itoa(p.Revisions), p.Text,
-			})
+			}, fromCells(p.From)...))
 			if err != nil {
 				return err
 			}
 		}
 		for _, p := range se.Document.Waiting {
-			err := cw.Write([]string{
+			err := cw.Write(append([]string{
 				s.ID.String(), s.Title, "waiting", "0", p.ID.String(), p.Revision.String(),
 				p.Group.String(), x.groupName(p.Group), "0", "", "false",
 				strconv.Itoa(len(se.Revisions[p.ID])), p.Text,
-			})
+			}, fromCells(p.From)...))
 			if err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// fromCells are the provenance columns of a proposal: empty unless imported.
+func fromCells(f *crdt.Provenance) []string {
+	if f == nil {
+		return []string{"", "", "", "", ""}
+	}
+	digest := ""
+	if !f.Digest.IsZero() {
+		digest = f.Digest.String()
+	}
+	return []string{f.Gathering.String(), f.Session.String(), f.Proposal.String(), f.Revision.String(), digest}
 }
 
 func (x *Export) csvEndorsements(cw *cellWriter) error {

@@ -42,6 +42,8 @@ type (
 		Session   crdt.Session   `json:"session"`
 		Proposals []jsonProposal `json:"proposals"`
 		Waiting   []jsonWaiting  `json:"waiting"`
+		// Ratification: the session's ratification that counts, or null.
+		Ratification *crdt.Ratification `json:"ratification"`
 	}
 	jsonProposal struct {
 		crdt.Proposal
@@ -91,6 +93,8 @@ func JSON(w io.Writer, x Export) error {
 			Session:   d.Session,
 			Proposals: make([]jsonProposal, 0, len(d.Proposals)),
 			Waiting:   make([]jsonWaiting, 0, len(d.Waiting)),
+
+			Ratification: se.Ratification,
 		}
 		for _, p := range d.Proposals {
 			js.Proposals = append(js.Proposals, jsonProposal{

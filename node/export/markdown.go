@@ -44,6 +44,7 @@ func (x *Export) markdownSession(w *bufio.Writer, se SessionExport, h string) {
 		w.WriteString(mdBlock(d.Session.Prompt, "> "))
 		w.WriteString("\n\n")
 	}
+	x.markdownAgenda(w, d.Session)
 	state := "open"
 	if !d.Session.Open {
 		state = "closed"
@@ -57,18 +58,27 @@ func (x *Export) markdownSession(w *bufio.Writer, se SessionExport, h string) {
 		}
 	}
 	fmt.Fprintf(w, "Session %s; %d of at most %d proposals in the document.\n\n", state, len(ranked), d.Session.Cap)
+	if r := se.Ratification; r != nil {
+		fmt.Fprintf(w, "Ratified on %s by %s; digest `%s` (the ratified document: `convene export --format ratified`).\n\n",
+			r.At.UTC().Format("2006-01-02 15:04 UTC"), mdInline(x.identityName(r.By)), r.Digest)
+	}
 
 	fmt.Fprintf(w, "%s# Proposals\n\n", h)
 	if len(ranked) == 0 {
 		w.WriteString("No proposals yet.\n\n")
 	}
 	for _, p := range ranked {
+		p, note := x.inLang(p)
 		fmt.Fprintf(w, "%d. %s\n", p.Rank, mdBlock(orHidden(p.Text), "   ")[3:])
+		w.WriteString(note)
 		fmt.Fprintf(w, "\n   %s", plural(p.Endorsements, "endorsement"))
 		if len(p.EndorsedBy) > 0 {
 			fmt.Fprintf(w, ": %s", mdInline(strings.Join(x.groupNames(p.EndorsedBy), "; ")))
 		}
 		fmt.Fprintf(w, ". Proposed by %s; %s.\n", mdInline(x.groupName(p.Group)), plural(p.Revisions, "revision"))
+		if p.From != nil {
+			fmt.Fprintf(w, "\n   %s.\n", provenance(p.From))
+		}
 		if p.Conflict {
 			fmt.Fprintf(w, "\n   **In conflict:** %d concurrent versions; the one above is shown until an edit merges them.\n", len(p.Heads))
 			for _, r := range otherHeads(se.Revisions[p.ID], p) {
@@ -89,6 +99,9 @@ func (x *Export) markdownSession(w *bufio.Writer, se SessionExport, h string) {
 		w.WriteString("These proposals arrived after the session was full, from sites that were offline. Groups can fold them into the document by editing a proposal.\n\n")
 		for _, p := range d.Waiting {
 			fmt.Fprintf(w, "- %s\n\n  Proposed by %s.\n\n", mdBlock(orHidden(p.Text), "  ")[2:], mdInline(x.groupName(p.Group)))
+			if p.From != nil {
+				fmt.Fprintf(w, "  %s.\n\n", provenance(p.From))
+			}
 		}
 	}
 }

@@ -31,6 +31,7 @@ type Request struct {
 	Session crdt.OpID  // zero: every session
 	CSV     CSVKind    // for FormatCSV; empty means proposals
 	Since   crdt.Clock // for FormatBundle: only operations from this clock on
+	Lang    string     // for FormatMarkdown: the document in this language (see LangMarkdown)
 	Now     time.Time
 	BaseURL string
 }
@@ -48,6 +49,8 @@ func ContentType(format string) string {
 		return "text/markdown; charset=utf-8"
 	case FormatActivityStreams:
 		return "application/activity+json"
+	case FormatRatified:
+		return "text/html; charset=utf-8"
 	}
 	return "application/octet-stream"
 }
@@ -57,6 +60,12 @@ func ContentType(format string) string {
 func Write(ctx context.Context, w io.Writer, n *node.Node, req Request) error {
 	if req.Format == FormatBundle {
 		return WriteLogBundle(ctx, w, n.Log(), req.Since)
+	}
+	if req.Format == FormatRatified {
+		if req.Session.IsZero() {
+			return fmt.Errorf("%w: the ratified format needs a session", crdt.ErrInvalid)
+		}
+		return WriteRatifiedOf(ctx, w, n, req.Session, req.Now)
 	}
 	opt := Options{Gathering: n.Gathering(), Generated: req.Now, BaseURL: req.BaseURL}
 	fr := n.Freshness()
@@ -72,7 +81,13 @@ func Write(ctx context.Context, w io.Writer, n *node.Node, req Request) error {
 		opt.Events = true
 		write = JSON
 	case FormatMarkdown:
-		write = Markdown
+		if req.Lang != "" && !crdt.IsLanguage(req.Lang) {
+			return fmt.Errorf("%w: lang %q: want one of %v", crdt.ErrInvalid, req.Lang, crdt.Languages)
+		}
+		write = func(w io.Writer, x Export) error {
+			x.Lang = req.Lang
+			return Markdown(w, x)
+		}
 	case FormatCSV:
 		kind := req.CSV
 		if kind == "" {
@@ -86,7 +101,7 @@ func Write(ctx context.Context, w io.Writer, n *node.Node, req Request) error {
 		opt.Events = true
 		write = ActivityStreams
 	default:
-		return fmt.Errorf("%w %q (want json, csv, ics, md, activitystreams or bundle)", ErrUnknownFormat, req.Format)
+		return fmt.Errorf("%w %q (want json, csv, ics, md, activitystreams, bundle or ratified)", ErrUnknownFormat, req.Format)
 	}
 	var x Export
 	var err error

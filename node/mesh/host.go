@@ -58,6 +58,12 @@ type Config struct {
 	// Clock measures this laptop's offset from its peers (nil: one over
 	// Now's clock, uncorrected). The node stamps operations with its Now.
 	Clock *Clock
+	// HostOptions are added after the mesh's own options for its libp2p
+	// host, so that one set here wins. The testnet and the benchmark pass
+	// go-libp2p's simulated network (x/simlibp2p's QUICSimnet, with
+	// Listen a simulated QUIC address) to run real meshes over a LAN
+	// with latency and bandwidth, in virtual time under testing/synctest.
+	HostOptions []libp2p.Option
 }
 
 // DefaultListen are the listen addresses used when Config.Listen is empty.
@@ -181,6 +187,7 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 		}
 		opts = append(opts, libp2p.EnableAutoRelayWithStaticRelays(relays))
 	}
+	opts = append(opts, cfg.HostOptions...)
 	h, err := libp2p.New(opts...)
 	if err != nil {
 		// libp2p closes them only on some of its failures; closing twice

@@ -27,10 +27,12 @@ type CreateSession struct {
 
 // UpdateSession is PATCH /sessions/{sid}: the fields to change.
 type UpdateSession struct {
-	Title  *string          `json:"title,omitempty"`
-	Prompt *string          `json:"prompt,omitempty"`
-	Cap    *int             `json:"cap,omitempty"`
-	Open   *bool            `json:"open,omitempty"`
+	Title  *string `json:"title,omitempty"`
+	Prompt *string `json:"prompt,omitempty"`
+	Cap    *int    `json:"cap,omitempty"`
+	Open   *bool   `json:"open,omitempty"`
+	// Agenda replaces the session's steps ([] clears them).
+	Agenda *[]crdt.Step     `json:"agenda,omitempty"`
 	As     *crdt.IdentityID `json:"as,omitempty"`
 }
 

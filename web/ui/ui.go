@@ -64,7 +64,7 @@ var pages = map[string]struct{ file, script, class string }{
 var publicPages = map[string]bool{"projection": true, "events": true, "event": true, "public": true}
 
 // sharedScripts are modules every page imports.
-var sharedScripts = map[string]bool{"common.js": true, "app.css": true, "events-common.js": true}
+var sharedScripts = map[string]bool{"common.js": true, "app.css": true, "events-common.js": true, "arc.js": true}
 
 // idPattern bounds the ids accepted in page paths; the API decides whether
 // they exist.

@@ -40,8 +40,8 @@ func benchHeal(ctx context.Context, l *lab, cfg config) section {
 		return sec
 	}
 	sec.rows = append(sec.rows,
-		row{budget: "heal time", what: fmt.Sprintf("convergence after the heal (%d nodes, %d ops per island), in real time: no simulated LAN in virtual time yet", res.Nodes, res.OpsPerIsland),
-			value: ms(res.Converge), limit: "≤ 2000 ms", ratio: float64(res.Converge) / float64(2*time.Second)},
+		row{budget: "heal CPU", what: fmt.Sprintf("convergence in real time (%d nodes, %d ops per island, on loopback) ÷ its CPU floor (a fresh node ingesting what each node lacked, in batches of 512, timed after the run in the same process, summed over the nodes)", res.Nodes, res.OpsPerIsland),
+			value: fmt.Sprintf("%.2f (%s ÷ %s)", res.FloorRatio(), ms(res.Converge), ms(res.Floor)), limit: "≤ 1.50", ratio: res.FloorRatio() / 1.5},
 		row{budget: "heal bytes", what: "bytes exchanged to converge",
 			value: fmt.Sprintf("%s on the wire", mb(res.WireBytes)),
 			limit: fmt.Sprintf("≤ %s", mb(res.Budget)), ratio: res.BudgetRatio()},

@@ -10,7 +10,7 @@
 // what needs no process. Everything it starts is stopped, and its
 // temporary directory removed, when it ends.
 //
-//	go run ./testnet/cmd/bench [-o BENCHMARKS.md] [-quick] [-only ingest,heal,latency,startup,join,field]
+//	go run ./testnet/cmd/bench [-o BENCHMARKS.md] [-quick] [-only ingest,heal,simheal,latency,startup,join,field]
 package main
 
 import (
@@ -39,6 +39,7 @@ type benchmark struct {
 var benchmarks = []benchmark{
 	{"ingest", benchIngest},
 	{"heal", benchHeal},
+	{"simheal", benchSimHeal},
 	{"latency", benchLatency},
 	{"startup", benchStartup},
 	{"join", benchJoin},
@@ -48,7 +49,7 @@ var benchmarks = []benchmark{
 func main() {
 	out := flag.String("o", "", "write the report to this file (default: standard output)")
 	quick := flag.Bool("quick", false, "smaller sizes, for a smoke run (the figures are then not the budget's)")
-	only := flag.String("only", "", "run only these benchmarks, comma-separated: ingest, heal, latency, startup, join, field")
+	only := flag.String("only", "", "run only these benchmarks, comma-separated: ingest, heal, simheal, latency, startup, join, field")
 	bin := flag.String("bin", "bin/convene", "the convene binary")
 	flag.Parse()
 	if *healChildFlag != "" {

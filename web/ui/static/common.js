@@ -186,6 +186,16 @@ export function shortId(id) {
   return id.length > 12 ? id.slice(0, 6) + '…' + id.slice(-4) : id;
 }
 
+// provenance says where an imported proposal came from ("" for one made
+// here): the source gathering and proposal, and the ratified document it
+// was taken from.
+export function provenance(p) {
+  const f = p && p.from;
+  if (!f) return '';
+  const vars = { gathering: shortId(f.gathering), proposal: shortId(f.proposal), digest: shortId(f.digest) };
+  return f.digest ? t('proposal.imported_ratified', vars) : t('proposal.imported', vars);
+}
+
 // Choices remembered across pages.
 export const store = {
   get(k) { try { return localStorage.getItem('convene.' + k) || ''; } catch (e) { return ''; } },

@@ -4,6 +4,7 @@
 // for confirmation and says what it does to laptops that are offline now.
 
 import { $, api, clear, el, errorText, fmtDateTime, follow, live, shortId, t } from './common.js';
+import { agendaControls } from './agenda.js';
 
 let asFacilitator = '';
 
@@ -56,7 +57,7 @@ async function act(question, offline, call, done, offerRotation) {
   if (!ok) return;
   try {
     await call();
-    say(done);
+    if (done) say(done);
     if (ok.rotate) await rotate();
   } catch (e) {
     say(errorText(e));
@@ -115,7 +116,22 @@ function groupRow(g) {
   return el('tr', { dataset: { id: g.id } }, el('td', {}, nameOf(g)), el('td', {}, state), el('td', { class: 'actions' }, seat, hideButton(g.id, g.hidden, nameOf(g))));
 }
 
-function sessionRow(s) {
+// ratifyButton ratifies a session's document (POST
+// /sessions/{sid}/ratification); link downloads its ratified file, which
+// the API serves to anyone who may read the document.
+function ratifyParts(s, ratified) {
+  const path = '/sessions/' + encodeURIComponent(s.id);
+  const ratify = button(t('facilitate.ratify'), () => act(t('facilitate.ratify_q', { name: s.title }), t('facilitate.ratify_offline'),
+    async () => {
+      const r = await api('POST', path + '/ratification', asFacilitator ? { as: asFacilitator } : {});
+      say(t('facilitate.ratified_done', { digest: r.digest }));
+    }, null), 'ratify');
+  if (!ratified) return [' ', ratify];
+  const link = el('a', { href: '/api/v1' + path + '/ratified?format=html', download: '', class: 'download-ratified' }, t('facilitate.download_ratified'));
+  return [' ', ratify, ' ', link];
+}
+
+function sessionRow(s, ratified) {
   const path = '/sessions/' + encodeURIComponent(s.id);
   const patch = (body) => api('PATCH', path, asFacilitator ? { ...body, as: asFacilitator } : body);
   const toggle = s.open
@@ -127,8 +143,11 @@ function sessionRow(s) {
     act(t('facilitate.cap_q', { name: s.title, cap }), t('facilitate.session_offline'), () => patch({ cap }), t('facilitate.cap_done'));
   }, 'set-cap');
   return el('tr', { dataset: { id: s.id } }, el('td', {}, el('a', { href: path.replace('/sessions/', '/s/') }, s.title || shortId(s.id))),
-    el('td', {}, (s.open ? t('facilitate.session_open') : t('facilitate.session_closed')) + ' · ' + t('facilitate.cap_is', { cap: s.cap })),
-    el('td', { class: 'actions' }, toggle, ' ', capInput, setCap));
+    el('td', {}, (s.open ? t('facilitate.session_open') : t('facilitate.session_closed')) + ' · ' + t('facilitate.cap_is', { cap: s.cap }) +
+      (ratified ? ' · ' + t('facilitate.ratified_is', { when: fmtDateTime(ratified.ratification.at) }) : '')),
+    el('td', { class: 'actions' }, toggle, ' ', capInput, setCap,
+      agendaControls(s, patch, (sub, body) => api('POST', path + sub, asFacilitator ? { ...body, as: asFacilitator } : body), say),
+      ...ratifyParts(s, ratified)));
 }
 
 function flagItem(f) {
@@ -156,8 +175,9 @@ async function refresh() {
     for (const m of members || []) $('members').append(memberRow(m));
     clear($('groups'));
     for (const g of groups || []) $('groups').append(groupRow(g));
+    const ratified = await Promise.all((sessions || []).map((s) => api('GET', '/sessions/' + encodeURIComponent(s.id) + '/ratified').catch(() => null)));
     clear($('sessions'));
-    for (const s of sessions || []) $('sessions').append(sessionRow(s));
+    (sessions || []).forEach((s, i) => $('sessions').append(sessionRow(s, ratified[i])));
 
     clear($('flags'));
     for (const f of (flags || []).slice().reverse()) $('flags').append(flagItem(f));

@@ -4,12 +4,48 @@
 // one screen: two columns past a few proposals, then smaller type down to
 // a size still readable from the back, then a slow scroll.
 
-import { $, PAGE, api, documentGroups, el, follow, freshnessLine, t, tn } from './common.js';
+import { $, LANG, PAGE, api, documentGroups, el, follow, freshnessLine, provenance, t, tn } from './common.js';
+import { LANGS, langName, stepTimer } from './arc.js';
 
 const sid = PAGE.sid;
 const items = new Map(); // id → {li, text, count, key}
 const showFreshness = freshnessLine($('freshness'));
 const reduced = window.matchMedia('(prefers-reduced-motion: reduce)');
+const showStep = stepTimer($('agenda-now'));
+
+// The room's language: the proposals show their fresh translations into
+// it, naming the original's language. The projector chooses it with
+// ?text= (kept in the address, so a reload keeps it) or the operator's
+// menu (not on the public view, which has no controls); it defaults to the
+// page's language. "" shows the original texts.
+const params = new URLSearchParams(location.search);
+let roomLang = params.has('text') ? params.get('text') : LANG;
+if (roomLang && !LANGS.includes(roomLang)) roomLang = '';
+const roomSelect = $('room-lang');
+if (roomSelect) {
+  for (const l of LANGS) roomSelect.append(el('option', { value: l }, langName(l)));
+  roomSelect.value = roomLang;
+  roomSelect.addEventListener('change', () => {
+    roomLang = roomSelect.value;
+    params.set('text', roomLang);
+    history.replaceState(null, '', location.pathname + '?' + params.toString());
+    refresh();
+  });
+}
+
+// translationNote says what a room reading roomLang is shown: a
+// translation (naming the original's language, with the original), or
+// the original because the translation is out of date.
+function translationNote(p) {
+  if (p.hidden) return '';
+  const tr = (p.translations || {})[roomLang];
+  if (p.text_lang && tr) {
+    const head = tr.from ? t('projection.translated_from', { lang: langName(tr.from) }) : t('projection.translated');
+    return head + ' ' + p.original;
+  }
+  if (tr && tr.stale) return t('projection.translation_stale', { lang: langName(roomLang) });
+  return '';
+}
 
 function makeItem(p) {
   const it = {
@@ -17,12 +53,14 @@ function makeItem(p) {
     text: el('span', { class: 'ptext' }),
     count: el('span', { class: 'count' }),
     merging: el('span', { class: 'merging', hidden: true }),
+    original: el('p', { class: 'original', hidden: true }),
     endorsers: el('span', { class: 'endorsers' }),
     author: el('span', { class: 'author' }),
+    from: el('span', { class: 'from', hidden: true }),
   };
   it.li = el('li', { class: 'proposal', dataset: { id: p.id } }, it.rank,
-    el('div', { class: 'pbody' }, it.text,
-      el('p', { class: 'pgroups' }, it.merging, it.endorsers, it.author)),
+    el('div', { class: 'pbody' }, it.text, it.original,
+      el('p', { class: 'pgroups' }, it.merging, it.endorsers, it.author, it.from)),
     it.count);
   return it;
 }
@@ -32,6 +70,7 @@ function paint(doc) {
   $('session-title').textContent = s.title || '';
   document.title = (s.title || '') + ' · ' + t('app.name');
   $('session-prompt').textContent = s.prompt || '';
+  showStep(s);
   showFreshness(doc.freshness);
 
   const list = $('proposals');
@@ -50,19 +89,27 @@ function paint(doc) {
     const text = p.hidden ? t('proposal.hidden') : p.text;
     const endorsers = groups.endorsers(p);
     const versions = (p.heads || []).length;
-    const key = [p.rank, text, p.endorsements, p.conflict, versions, endorsers.join(','), p.group].join('\u0000');
+    const note = translationNote(p);
+    const from = provenance(p);
+    const key = [p.rank, text, note, p.endorsements, p.conflict, versions, endorsers.join(','), p.group, from].join('\u0000');
     if (!fresh && it.key !== key) changed.push(it);
     if (fresh && before.size > 0) changed.push(it);
     it.key = key;
     it.rank.textContent = String(p.rank);
     it.text.textContent = text;
+    if (p.text_lang) it.text.setAttribute('lang', p.text_lang); else it.text.removeAttribute('lang');
     it.text.classList.toggle('muted', !!p.hidden);
+    it.original.textContent = note;
+    it.original.hidden = !note;
+    it.original.classList.toggle('stale', !p.text_lang && !!note);
     it.count.textContent = tn('projection.endorsements', p.endorsements || 0);
     it.li.classList.toggle('conflict', !!p.conflict);
     it.merging.hidden = !p.conflict;
     it.merging.textContent = p.conflict ? tn('projection.merging', Math.max(versions, 2)) : '';
     it.endorsers.textContent = endorsers.length ? t('projection.endorsed_by', { groups: endorsers.join(', ') }) : '';
     it.author.textContent = t('projection.written_by', { group: groups.name(p.group) });
+    it.from.textContent = from;
+    it.from.hidden = !from;
     if (list.children[i] !== it.li) list.insertBefore(it.li, list.children[i] || null);
   });
   for (const [id, it] of items) {
@@ -172,7 +219,8 @@ document.addEventListener('keydown', (ev) => {
 
 async function refresh() {
   try {
-    paint(await api('GET', `/sessions/${encodeURIComponent(sid)}/document`));
+    const q = roomLang ? '?lang=' + encodeURIComponent(roomLang) : '';
+    paint(await api('GET', `/sessions/${encodeURIComponent(sid)}/document${q}`));
   } catch (e) {
     $('freshness').textContent = t('projection.unavailable');
   }

@@ -3,9 +3,11 @@
 
 import {
   $, PAGE, api, clear, documentGroups, el, errorText, fillSelect, fmtDateTime,
-  follow, freshnessLine, live, shortId, store, t, tn, utf8Length, ApiError,
+  follow, freshnessLine, live, provenance, shortId, store, t, tn, utf8Length, ApiError,
 } from './common.js';
 import { renderDiff } from './diff.js';
+import { stepTimer } from './arc.js';
+import { translationBox } from './translate.js';
 
 const sid = PAGE.sid;
 const enc = encodeURIComponent;
@@ -23,6 +25,10 @@ const state = {
 const items = new Map();
 
 const showFreshness = freshnessLine($('freshness'));
+const showStep = stepTimer($('agenda-now'));
+const translating = {
+  canAct: () => canAct(), group: () => state.group, identity: () => state.identity, refresh: () => refresh(),
+};
 
 // The API's limit on a proposal's text, in bytes (maxlength counts
 // characters, so the page checks bytes before sending).
@@ -212,11 +218,13 @@ function makeItem(p) {
   item.by = el('span', { class: 'by' });
   item.badge = el('p', { class: 'badge conflict', hidden: true });
   item.ours = el('p', { class: 'badge ours', hidden: true });
+  item.from = el('p', { class: 'from muted', hidden: true });
   item.endorse = el('button', { type: 'button', class: 'endorse' });
   item.edit = el('button', { type: 'button' }, t('proposal.edit'));
   item.historyBtn = el('button', { type: 'button', 'aria-expanded': 'false' }, t('proposal.history'));
   item.commentsBtn = el('button', { type: 'button', 'aria-expanded': 'false' }, t('proposal.comments'));
   item.error = el('p', { class: 'error', role: 'alert' });
+  item.tr = translationBox(p.id, translating);
 
   item.textarea = el('textarea', { rows: 4, id: 'edit-' + p.id, maxlength: maxText });
   item.editNote = el('div', { class: 'edit-note' });
@@ -232,9 +240,9 @@ function makeItem(p) {
 
   item.li = el('li', { class: 'proposal', dataset: { id: p.id } },
     el('div', { class: 'phead' }, item.rank,
-      el('div', { class: 'pbody' }, item.text, el('p', { class: 'pmeta' }, item.count, ' ', item.by), item.ours, item.badge)),
-    el('div', { class: 'buttons actions' }, item.endorse, item.edit, item.historyBtn, item.commentsBtn),
-    item.error, item.heads, item.editor, item.history, item.comments);
+      el('div', { class: 'pbody' }, item.text, el('p', { class: 'pmeta' }, item.count, ' ', item.by), item.from, item.ours, item.badge)),
+    el('div', { class: 'buttons actions' }, item.endorse, item.edit, item.historyBtn, item.commentsBtn, item.tr.button),
+    item.error, item.tr.node, item.heads, item.editor, item.history, item.comments);
 
   item.endorse.addEventListener('click', () => toggleEndorse(item));
   item.edit.addEventListener('click', () => startEdit(item, item.p.heads));
@@ -264,6 +272,8 @@ function paintItem(item, p) {
   item.count.textContent = tn('proposal.endorsements', p.endorsements || 0);
   const by = documentGroups(state.doc).endorsers(p);
   item.by.textContent = by.length ? t('proposal.endorsed_by', { groups: by.join(', ') }) : '';
+  item.from.textContent = provenance(p);
+  item.from.hidden = !p.from;
   item.badge.hidden = !p.conflict;
   item.badge.textContent = p.conflict ? tn('proposal.conflict', headsOf(p).length) : '';
   paintActions(item);
@@ -294,6 +304,7 @@ function paintActions(item) {
   item.endorse.disabled = !canAct() || p.hidden;
   item.edit.disabled = !canAct() || p.hidden;
   item.edit.textContent = p.conflict ? t('proposal.resolve') : t('proposal.edit');
+  item.tr.paint(p);
 }
 
 async function toggleEndorse(item) {
@@ -476,6 +487,7 @@ function paintDoc(doc) {
   const n = (doc.proposals || []).length;
   $('session-count').textContent = t('scribe.count', { n, cap: s.cap });
   $('session-state').textContent = s.open === false ? t('scribe.closed_short') : '';
+  showStep(s);
   showFreshness(doc.freshness);
 
   const list = $('proposals');

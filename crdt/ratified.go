@@ -1,0 +1,226 @@
+package crdt
+
+import (
+	"fmt"
+	"time"
+)
+
+// The fold of ratifications. A ratification counts when its author is a
+// facilitator whose operation counts, it comes after its session, every
+// operation it names is held (its revisions, their proposals and the
+// groups) and the digest it carries is the digest of the document those
+// make. Until the operations it names arrive it is held, like any
+// operation that refers to something not yet applied. Of the counting
+// ratifications of a session, the latest by (clock, id) is the ratified
+// document: two facilitators ratifying while apart end, once their laptops
+// meet, with the same one on every laptop; all stay in the history.
+
+// Ratification says who fixed a document, when, and its digest.
+type Ratification struct {
+	ID     OpID       `json:"id"`
+	At     time.Time  `json:"at"`
+	By     IdentityID `json:"by"`
+	Digest Digest     `json:"digest"`
+}
+
+// RatifiedDocument is a session's ratified document: the latest counting
+// ratification, the document it fixed, and every counting ratification of
+// the session, oldest first.
+type RatifiedDocument struct {
+	Ratification Ratification
+	Text         RatifiedText
+	History      []Ratification
+}
+
+// Ratified returns a session's ratified document, false before one counts.
+func (s *State) Ratified(session OpID) (RatifiedDocument, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settle()
+	ss := s.sessions[session]
+	if ss == nil {
+		return RatifiedDocument{}, false
+	}
+	var out RatifiedDocument
+	found := false
+	for _, o := range ss.ratifs {
+		t, ok := s.ratifiedText(ss, o)
+		if !ok {
+			continue
+		}
+		r := Ratification{ID: o.ID, At: o.Clock.Time(), By: o.Author, Digest: o.Body.(*RatificationBody).Digest}
+		out.History = append(out.History, r)
+		out.Ratification, out.Text, found = r, t, true // ratifs is sorted: the last wins
+	}
+	return out, found
+}
+
+// ratifiedText rebuilds the document a ratification fixed, if it counts.
+func (s *State) ratifiedText(ss *session, o *Op) (RatifiedText, bool) {
+	b := o.Body.(*RatificationBody)
+	if ss.op == nil || !s.counts(ss.op) || !ss.op.Clock.Less(o.Clock) || !s.isFacil(o.Author) || !s.counts(o) {
+		return RatifiedText{}, false
+	}
+	t, err := s.textOf(b)
+	if err != nil || RatifiedDigest(t) != b.Digest {
+		return RatifiedText{}, false
+	}
+	return t, true
+}
+
+// textOf builds the document a ratification body names from the
+// operations it names, which never change. Hides are not applied: the
+// ratified document is a record (Check refuses to ratify hidden content).
+func (s *State) textOf(b *RatificationBody) (RatifiedText, error) {
+	t := RatifiedText{Session: b.Session, Title: b.Title, Proposals: make([]RatifiedProposal, 0, len(b.Entries))}
+	group := func(id OpID) (GroupRef, error) {
+		g := s.ops.get(id)
+		if g == nil {
+			return GroupRef{}, fmt.Errorf("%w: group %s", ErrNotFound, id)
+		}
+		gb, ok := g.Body.(*GroupBody)
+		if !ok {
+			return GroupRef{}, fmt.Errorf("%w: %s is not a group", ErrInvalid, id)
+		}
+		return GroupRef{ID: id, Name: gb.Name}, nil
+	}
+	for _, e := range b.Entries {
+		rev := s.ops.get(e.Revision)
+		if rev == nil {
+			return t, fmt.Errorf("%w: revision %s", ErrNotFound, e.Revision)
+		}
+		pop := rev
+		if rb, ok := rev.Body.(*RevisionBody); ok {
+			if pop = s.ops.get(rb.Proposal); pop == nil {
+				return t, fmt.Errorf("%w: proposal %s", ErrNotFound, rb.Proposal)
+			}
+		}
+		pb, ok := pop.Body.(*ProposalBody)
+		if !ok || pb.Session != b.Session {
+			return t, fmt.Errorf("%w: %s is not a revision of a proposal of session %s", ErrInvalid, e.Revision, b.Session)
+		}
+		g, err := group(revGroup(rev))
+		if err != nil {
+			return t, err
+		}
+		p := RatifiedProposal{ID: pop.ID, Revision: rev.ID, Group: g, Text: revText(rev),
+			EndorsedBy: make([]GroupRef, 0, len(e.EndorsedBy)), From: pb.From}
+		for _, id := range e.EndorsedBy {
+			g, err := group(id)
+			if err != nil {
+				return t, err
+			}
+			p.EndorsedBy = append(p.EndorsedBy, g)
+		}
+		t.Proposals = append(t.Proposals, p)
+	}
+	return t, nil
+}
+
+// RatificationOf makes the ratification of a session's document as it now
+// stands: its title and ranked proposals, their shown revisions and the
+// groups whose endorsements count. Check it before sealing it.
+func (s *State) RatificationOf(session OpID) (*RatificationBody, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settle()
+	sv, err := s.checkSession(session)
+	if err != nil {
+		return nil, err
+	}
+	doc, _ := s.document(s.sessions[session])
+	b := &RatificationBody{Session: session, Title: sv.Title}
+	for _, p := range doc.Proposals {
+		if p.Rank == 0 {
+			continue // hidden: not part of the document
+		}
+		b.Entries = append(b.Entries, RatifiedEntry{Revision: p.Revision, EndorsedBy: p.EndorsedBy})
+	}
+	t, err := s.textOf(b)
+	if err != nil {
+		return nil, err
+	}
+	b.Digest = RatifiedDigest(t)
+	return b, nil
+}
+
+// checkRatification: a facilitator ratifies what it can show. A document
+// whose shown text or group names are hidden is refused, since the
+// ratified record would publish them.
+func (s *State) checkRatification(author IdentityID, b *RatificationBody) error {
+	if err := s.checkFacil(author, "ratify a document"); err != nil {
+		return err
+	}
+	if _, err := s.checkSession(b.Session); err != nil {
+		return err
+	}
+	t, err := s.textOf(b)
+	if err != nil {
+		return err
+	}
+	if RatifiedDigest(t) != b.Digest {
+		return fmt.Errorf("%w: the digest is not that of the document the ratification names", ErrInvalid)
+	}
+	for _, p := range t.Proposals {
+		if s.hidden(p.ID) || s.hidden(p.Revision) || s.hidden(p.Group.ID) {
+			return fmt.Errorf("%w: proposal %s shows hidden content; show it or hide the proposal before ratifying", ErrConflict, p.ID)
+		}
+		for _, g := range p.EndorsedBy {
+			if s.hidden(g.ID) {
+				return fmt.Errorf("%w: group %s is hidden; show it before ratifying", ErrConflict, g.ID)
+			}
+		}
+	}
+	return nil
+}
+
+// checkImport: a facilitator imports, as a group it is a scribe of, into
+// an open session, a source not yet imported there. Over the cap, an
+// import waits (like a proposal over the cap after a merge) while the
+// waiting list has room for its group; beyond that it is refused.
+func (s *State) checkImport(author IdentityID, b *ProposalBody) error {
+	sv, err := s.checkSession(b.Session)
+	if err != nil {
+		return err
+	}
+	if err := s.checkFacil(author, "import proposals"); err != nil {
+		return err
+	}
+	if err := s.checkScribe(b.Group, author); err != nil {
+		return err
+	}
+	if err := s.checkSeated(b.Group); err != nil {
+		return err
+	}
+	if !sv.Open {
+		return fmt.Errorf("%w: session %s", ErrClosed, b.Session)
+	}
+	ss := s.sessions[b.Session]
+	for _, p := range ss.props {
+		if s.refreshProposal(p); p.valid {
+			if f := p.op.Body.(*ProposalBody).From; f != nil && f.key() == b.From.key() {
+				return fmt.Errorf("%w: revision %s of proposal %s was already imported into session %s", ErrConflict, b.From.Revision, b.From.Proposal, b.Session)
+			}
+		}
+	}
+	doc, _ := s.document(ss)
+	n := len(doc.Waiting)
+	for _, p := range doc.Proposals {
+		if !p.Hidden {
+			n++
+		}
+	}
+	if n < sv.Cap {
+		return nil
+	}
+	per := 0
+	for _, w := range doc.Waiting {
+		if w.Group == b.Group {
+			per++
+		}
+	}
+	if per >= MaxWaitingPerGroup || len(doc.Waiting) >= MaxWaiting {
+		return fmt.Errorf("%w: %d proposals, cap %d, and no room left in the waiting list", ErrCapReached, n, sv.Cap)
+	}
+	return nil
+}
