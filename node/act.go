@@ -18,6 +18,7 @@ func (n *Node) Act(ctx context.Context, as crdt.IdentityID, body crdt.Body) (crd
 	if !ok {
 		return crdt.Op{}, fmt.Errorf("%w: %s", ErrUnknownIdentity, as)
 	}
+	n.awaitClock(ctx)
 	n.writeMu.Lock()
 	env, op, err := n.act(ctx, k.signer, body, nil)
 	n.writeMu.Unlock()
@@ -112,6 +113,7 @@ func (n *Node) apply(ops []crdt.Op, local bool) {
 			n.unsaved++
 		}
 		n.hlc.Observe(op.Clock)
+		n.hlcWall.Store(n.hlc.Last().Wall)
 		c := Change{Op: op.ID, Kind: op.Body.Kind(), Local: local}
 		c.Session, c.Event = n.state.Touches(op)
 		c.All = n.state.TouchesAll(op)

@@ -26,6 +26,7 @@ import (
 // (POST /invite/rotation), which the facilitator's page offers in the same
 // step right after this returns.
 func (n *Node) Remove(ctx context.Context, as *crdt.IdentityID, identity crdt.IdentityID, reason string) ([]crdt.Op, error) {
+	n.awaitClock(ctx)
 	n.writeMu.Lock()
 	envs, ops, err := n.remove(ctx, as, identity, reason)
 	n.writeMu.Unlock()
@@ -103,6 +104,7 @@ func (n *Node) SetGathering(ctx context.Context, as *crdt.IdentityID, name, seat
 	if len(bodies) == 0 {
 		return crdt.Gathering{}, fmt.Errorf("%w: nothing to change: give name and/or seating", crdt.ErrInvalid)
 	}
+	n.awaitClock(ctx)
 	n.writeMu.Lock()
 	if n.closed {
 		n.writeMu.Unlock()

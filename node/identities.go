@@ -62,6 +62,7 @@ func (n *Node) CreateIdentity(ctx context.Context, name string) (LocalIdentity, 
 	}
 	var prev []localKey
 	saved := false
+	n.awaitClock(ctx)
 	n.writeMu.Lock()
 	env, _, err := n.act(ctx, k.signer, &crdt.IdentityBody{Name: name}, func() error {
 		// The key is saved before its first operation is stored, so

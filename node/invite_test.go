@@ -66,13 +66,13 @@ func TestInviteAddrsLeaveOutLoopback(t *testing.T) {
 		}
 		return out
 	}
-	if got := strs(InviteAddrs(append(append([]string{}, loop[0]), append(lan, loop[1])...))); !slices.Equal(got, lan) {
+	if got := strs(InviteAddrs(append(append([]string{}, loop[0]), append(lan, loop[1])...), nil)); !slices.Equal(got, lan) {
 		t.Errorf("with LAN addresses: got %v, want %v", got, lan)
 	}
-	if got := strs(InviteAddrs(loop)); !slices.Equal(got, loop) {
+	if got := strs(InviteAddrs(loop, nil)); !slices.Equal(got, loop) {
 		t.Errorf("loopback only: got %v, want %v (a single-machine demo needs them)", got, loop)
 	}
-	if got := InviteAddrs([]string{"not an address", "/ip6/fe80::1/tcp/4001" + p}); len(got) != 0 {
+	if got := InviteAddrs([]string{"not an address", "/ip6/fe80::1/tcp/4001" + p}, nil); len(got) != 0 {
 		t.Errorf("unparsable or link-local address kept: %v", got)
 	}
 }

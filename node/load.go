@@ -106,6 +106,7 @@ func (n *Node) load(ctx context.Context) error {
 		return fmt.Errorf("open: %w", err)
 	}
 	n.hlc.Observe(last)
+	n.hlcWall.Store(n.hlc.Last().Wall)
 	n.log.Debug("state loaded", "from", from, "ops", logKey.ops, "replayed", len(missing), "unreadable", bad, "took", time.Since(start))
 	return nil
 }

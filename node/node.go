@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 	_ "time/tzdata" // zones must resolve on machines without zoneinfo
 
@@ -46,6 +47,10 @@ type Config struct {
 	Memory bool         // keep operations in memory only (tests)
 	Logger *slog.Logger // nil: slog.Default()
 	Now    func() time.Time
+	// ClockReady, if set, is closed once the room's time is known
+	// (mesh.Clock.Measured): until then, for at most FirstClockWait after
+	// Open, a local write waits for it (see awaitClock).
+	ClockReady <-chan struct{}
 }
 
 // Change tells subscribers that an operation was applied.
@@ -108,6 +113,16 @@ type Node struct {
 	extMu sync.RWMutex
 	pub   Publisher
 	peers PeerSource
+
+	// clockReady, clockWaitOver (closed FirstClockWait after the first
+	// wait began), clockOpened: see awaitClock; clockReady nil: no wait.
+	clockReady    <-chan struct{}
+	clockWaitOver chan struct{}
+	clockWaitOnce sync.Once
+	clockOpened   time.Time
+	// hlcWall is the hybrid clock's latest wall time, for Status (the
+	// clock itself is under writeMu).
+	hlcWall atomic.Int64
 }
 
 // Open opens the node in cfg.Dir, rebuilding the state from the store.
@@ -163,6 +178,11 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		n.st.Close()
 		n.flags.close()
 		return nil, err
+	}
+	// Only now: what Open itself announces (a crash's leftovers) must not
+	// wait for a mesh that starts after it.
+	if cfg.ClockReady != nil {
+		n.clockReady, n.clockWaitOver, n.clockOpened = cfg.ClockReady, make(chan struct{}), time.Now()
 	}
 	return n, nil
 }

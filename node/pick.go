@@ -32,6 +32,7 @@ func (e *ConflictError) Unwrap() error { return crdt.ErrConflict }
 // that the error carries the rules' reason. The choice and the operation
 // are made under the write lock, so no other write comes between them.
 func (n *Node) ActAs(ctx context.Context, as *crdt.IdentityID, body crdt.Body) (crdt.Op, error) {
+	n.awaitClock(ctx)
 	n.writeMu.Lock()
 	env, op, err := n.actAs(ctx, as, body)
 	n.writeMu.Unlock()
@@ -96,6 +97,7 @@ func (n *Node) Revise(ctx context.Context, as *crdt.IdentityID, pid, group crdt.
 	slices.SortFunc(parents, compareID)
 	parents = slices.Compact(parents)
 
+	n.awaitClock(ctx)
 	n.writeMu.Lock()
 	env, op, err := n.revise(ctx, as, &crdt.RevisionBody{Proposal: pid, Group: group, Text: text, Parents: parents})
 	n.writeMu.Unlock()
@@ -128,6 +130,7 @@ func (n *Node) revise(ctx context.Context, as *crdt.IdentityID, body *crdt.Revis
 // proposal pid that is shown now, read under the write lock so that no
 // edit comes between reading it and endorsing it.
 func (n *Node) Endorse(ctx context.Context, as *crdt.IdentityID, pid, group crdt.OpID, endorse bool) error {
+	n.awaitClock(ctx)
 	n.writeMu.Lock()
 	env, _, err := n.endorse(ctx, as, pid, group, endorse)
 	n.writeMu.Unlock()
@@ -156,6 +159,7 @@ func (n *Node) Register(ctx context.Context, who crdt.IdentityID, eid crdt.OpID,
 	if _, ok := n.identity(who); !ok || (who == crdt.IdentityID{}) {
 		return crdt.Participant{}, fmt.Errorf("%w: only an identity held on this node can register here", crdt.ErrForbidden)
 	}
+	n.awaitClock(ctx)
 	n.writeMu.Lock()
 	env, reg, err := n.register(ctx, who, eid, status)
 	n.writeMu.Unlock()

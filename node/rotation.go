@@ -21,6 +21,7 @@ func (n *Node) Rotate(ctx context.Context, as *crdt.IdentityID) ([]crdt.OpID, er
 	if _, err := rand.Read(secret[:]); err != nil {
 		return nil, err
 	}
+	n.awaitClock(ctx)
 	n.writeMu.Lock()
 	envs, err := n.rotate(ctx, as, secret)
 	n.writeMu.Unlock()

@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
-	ma "github.com/multiformats/go-multiaddr"
-	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/node/mesh"
@@ -45,6 +43,10 @@ type ClockStatus struct {
 	Peers    int    `json:"peers"`
 	Warning  bool   `json:"warning"`
 	Message  string `json:"message,omitempty"` // with Warning: what the pages and the CLI show
+	// AheadMS, when set, is how far this laptop's own operations are
+	// stamped ahead of the room's time, past what others accept (they were
+	// made before its clock was corrected); Warning is then set.
+	AheadMS int64 `json:"ahead_ms,omitempty"`
 }
 
 // clockStatus reports a measured offset.
@@ -91,34 +93,8 @@ type PeerSource interface {
 // Invite is the invite to this gathering, with the node's addresses.
 func (n *Node) Invite() Invite {
 	inv := Invite{Credentials: n.creds, Name: n.gatheringName(), Epochs: n.Epochs()}
-	inv.Addrs = InviteAddrs(n.Status().Addrs)
+	inv.Addrs = InviteAddrs(n.Status().Addrs, n.learned())
 	return inv
-}
-
-// InviteAddrs are the addresses an invite carries: those another machine
-// can dial. Loopback addresses (127.0.0.1, ::1) reach only this machine
-// and only lengthen the invite and its QR code, so they are left out,
-// unless the node has no other address: then they are all a demo on one
-// machine has. Link-local IPv6 (fe80::) needs a zone only this machine
-// knows: left out too. Used by Invite and by `convene invite` (from a
-// running node's status).
-func InviteAddrs(addrs []string) []ma.Multiaddr {
-	var out, loop []ma.Multiaddr
-	for _, a := range addrs {
-		m, err := ma.NewMultiaddr(a)
-		switch {
-		case err != nil:
-		case manet.IsIPLoopback(m):
-			loop = append(loop, m)
-		case manet.IsIP6LinkLocal(m):
-		default:
-			out = append(out, m)
-		}
-	}
-	if len(out) == 0 {
-		return loop
-	}
-	return out
 }
 
 func (n *Node) namePeerIdentities(ps []Peer) {
@@ -167,6 +143,7 @@ func (n *Node) Status() Status {
 	} else if id, err := peer.IDFromPrivateKey(n.pkey); err == nil {
 		s.PeerID = id.String()
 	}
+	n.noteAhead(&s.Clock)
 	return s
 }
 

@@ -38,6 +38,7 @@ import (
 	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/node"
 	"github.com/convene/convene/node/mesh"
+	"github.com/convene/convene/testnet/link"
 )
 
 // Options say how to build a Net.
@@ -61,7 +62,11 @@ type Options struct {
 	// and delaying each direction by Latency.
 	Links   bool
 	Latency time.Duration // one way; needs Links
-	Logger  *slog.Logger  // nil: discard
+	// Shape shapes each direction of every link further (bandwidth,
+	// jitter, loss; package link); Latency, when set, is its Delay. Needs
+	// Links.
+	Shape  link.Shape
+	Logger *slog.Logger // nil: discard
 }
 
 // Net is a running set of nodes.
@@ -80,7 +85,7 @@ type Net struct {
 	hubDir string
 
 	proxies map[int]*proxy // by index like ids; empty without Links
-	wire    atomic.Int64
+	wire    link.Counter
 
 	mu      sync.Mutex
 	index   map[peer.ID]int
@@ -102,8 +107,8 @@ func New(ctx context.Context, opts Options) (_ *Net, err error) {
 	if opts.Nodes < 1 {
 		return nil, errors.New("testnet: at least one node")
 	}
-	if opts.Latency > 0 && !opts.Links {
-		return nil, errors.New("testnet: Latency needs Links")
+	if (opts.Latency > 0 || opts.Shape != link.Shape{}) && !opts.Links {
+		return nil, errors.New("testnet: Latency and Shape need Links")
 	}
 	n := &Net{opts: opts, log: opts.Logger, dir: opts.Dir, index: make(map[peer.ID]int), direct: make(map[string]bool), proxies: make(map[int]*proxy)}
 	if n.log == nil {
@@ -289,7 +294,11 @@ func (n *Net) addLink(i int, m *mesh.Mesh) error {
 	if target == "" {
 		return fmt.Errorf("testnet: host %d has no TCP address", i)
 	}
-	p, err := newProxy(target, n.opts.Latency, &n.wire)
+	shape := n.opts.Shape
+	if n.opts.Latency > 0 {
+		shape.Delay = n.opts.Latency
+	}
+	p, err := newProxy(target, shape, &n.wire)
 	if err != nil {
 		return fmt.Errorf("testnet: proxy for host %d: %w", i, err)
 	}
@@ -598,7 +607,7 @@ func (n *Net) ReconStats() mesh.Stats {
 }
 
 // WireBytes counts every byte the proxies carried (zero without Links).
-func (n *Net) WireBytes() int64 { return n.wire.Load() }
+func (n *Net) WireBytes() int64 { return n.wire.Total() }
 
 // Close stops every mesh, node, hub and proxy, and removes a temporary
 // directory.

@@ -38,16 +38,24 @@ func cmdInvite(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	inv := node.Invite{Credentials: creds, Name: name, Epochs: epochs}
-	// The running node knows its current addresses; without one, the
-	// invite carries the credentials only and peers meet by mDNS or --peer.
+	// The running node knows its current addresses; with or without one,
+	// the addresses of the peers it synced with (remembered) lead to the
+	// room too. With neither, the invite carries the credentials only and
+	// peers meet by mDNS or --peer.
+	var own []string
 	if c, err := runningNode(ctx, *data); err == nil {
 		sctx, cancel := context.WithTimeout(ctx, jsonRequestTimeout)
 		st, err := c.Status(sctx)
 		cancel()
 		if err == nil {
-			inv.Addrs = node.InviteAddrs(st.Addrs)
+			own = st.Addrs
 		}
 	}
+	learned, err := node.LoadRemembered(*data)
+	if err != nil {
+		fmt.Fprintf(notes, "note: %v; the invite carries this node's own addresses only\n", err)
+	}
+	inv.Addrs = node.InviteAddrs(own, learned)
 	text := inv.String()
 	fmt.Fprintln(stdout, text)
 	if len(inv.Addrs) == 0 {

@@ -226,28 +226,6 @@ func TestAsk(t *testing.T) {
 	}
 }
 
-// TestInviteAddrs: loopback and link-local addresses stay out of an invite
-// unless loopback is all a node listens on.
-func TestInviteAddrs(t *testing.T) {
-	const id = "/p2p/12D3KooWBMrRboEtkTo6fEi71BDuY1Eihqvx9S1symb3LiRuXFFo"
-	lan, lan6 := "/ip4/192.168.1.20/tcp/4001"+id, "/ip6/2001:db8::1/udp/4001/quic-v1"+id
-	lo, lo6, ll := "/ip4/127.0.0.1/tcp/4001"+id, "/ip6/::1/tcp/4001"+id, "/ip6/fe80::1/tcp/4001"+id
-	for _, c := range []struct{ in, want []string }{
-		{[]string{lo, lan, lo6, ll, lan6, "garbage"}, []string{lan, lan6}},
-		{[]string{lo, lo6}, []string{lo, lo6}},
-		{[]string{ll}, nil},
-		{nil, nil},
-	} {
-		var got []string
-		for _, a := range node.InviteAddrs(c.in) {
-			got = append(got, a.String())
-		}
-		if strings.Join(got, " ") != strings.Join(c.want, " ") {
-			t.Errorf("node.InviteAddrs(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-}
-
 // TestFitQR: an invite with more addresses than 80 columns of QR code
 // hold keeps the first ones; one that fits keeps them all.
 func TestFitQR(t *testing.T) {

@@ -91,7 +91,7 @@ func cmdRun(ctx context.Context, args []string, stdout io.Writer) error {
 	// The node stamps and judges operations by the room's time: its own
 	// clock corrected by the offset the mesh measures from its peers.
 	clock := mesh.NewClock(raw)
-	n, err := openOrCreate(ctx, node.Config{Dir: *data, Logger: log, Now: clock.Now}, *name, *identity, log)
+	n, err := openOrCreate(ctx, node.Config{Dir: *data, Logger: log, Now: clock.Now, ClockReady: clock.Measured()}, *name, *identity, log)
 	if err != nil {
 		return err
 	}
@@ -122,8 +122,8 @@ func cmdRun(ctx context.Context, args []string, stdout io.Writer) error {
 			log.Warn("remembering peers", "err", err)
 		}
 	}()
-	if *noMDNS && len(peers) == 0 && len(hubs) == 0 && len(invitePeers) == 0 {
-		fmt.Fprintln(notes, "note: --no-mdns, and no --peer, --hub or addresses in the invite: this node meets only the peers that dial it. "+
+	if *noMDNS && len(peers) == 0 && len(hubs) == 0 && len(invitePeers) == 0 && len(remembered) == 0 {
+		fmt.Fprintln(notes, "note: --no-mdns, and no --peer, --hub, remembered peers or addresses in the invite: this node meets only the peers that dial it. "+
 			"Give it --peer (another laptop's listen: line) or join with the invite that `convene invite` prints beside a running node")
 	}
 

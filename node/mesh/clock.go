@@ -33,10 +33,11 @@ const (
 // Clock is a node's wall clock corrected by the offset measured from its
 // peers. Its zero offset holds until a peer has answered.
 type Clock struct {
-	raw     func() time.Time
-	mu      sync.Mutex
-	offset  time.Duration
-	samples map[peer.ID]time.Duration
+	raw      func() time.Time
+	mu       sync.Mutex
+	offset   time.Duration
+	samples  map[peer.ID]time.Duration
+	measured chan struct{} // closed by the settleSamples-th sample
 }
 
 // NewClock wraps the raw wall clock (nil: time.Now).
@@ -44,8 +45,18 @@ func NewClock(raw func() time.Time) *Clock {
 	if raw == nil {
 		raw = time.Now
 	}
-	return &Clock{raw: raw, samples: make(map[peer.ID]time.Duration)}
+	return &Clock{raw: raw, samples: make(map[peer.ID]time.Duration), measured: make(chan struct{})}
 }
+
+// Measured is closed once settleSamples peers have answered, or one whose
+// clock agrees with this laptop's: from then on Now is the room's time
+// (node.Config.ClockReady). One answer that disagrees is not enough: this
+// laptop counts as a voice at zero, and two voices that disagree correct
+// neither (see median).
+func (c *Clock) Measured() <-chan struct{} { return c.measured }
+
+// settleSamples is the fewest peers whose median can correct this laptop.
+const settleSamples = 2
 
 // Now is the room's time: the raw clock plus the measured offset.
 func (c *Clock) Now() time.Time { return c.raw().Add(c.Offset()) }
@@ -75,6 +86,15 @@ func (c *Clock) record(p peer.ID, d time.Duration) {
 		}
 	}
 	c.samples[p] = d
+	// Settled: two peers answered, or one that agrees with this laptop's
+	// clock (a laptop whose clock is right need not wait for a second).
+	select {
+	case <-c.measured:
+	default:
+		if len(c.samples) >= settleSamples || d.Abs() <= ClockWarning {
+			close(c.measured)
+		}
+	}
 	// This laptop counts as one voice at offset zero: with two peers, one
 	// of them wrong, the median is then the right one.
 	ds := make([]time.Duration, 0, len(c.samples)+1)

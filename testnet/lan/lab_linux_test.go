@@ -29,8 +29,9 @@ import (
 
 // env is what TestMain found out about this machine.
 type env struct {
-	skip string // why the lab cannot run here, if it cannot
-	bin  string // the convene binary
+	skip   string // why the lab cannot run here, if it cannot
+	bin    string // the convene binary
+	linkem string // the link emulator, testnet/cmd/linkem
 }
 
 // theEnv is set once by TestMain before any test runs.
@@ -77,7 +78,27 @@ func setUp() (env, func()) {
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	return env{bin: bin}, func() { os.RemoveAll(dir) }
+	linkem, err := buildLinkem(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	return env{bin: bin, linkem: linkem}, func() { os.RemoveAll(dir) }
+}
+
+// buildLinkem builds testnet/cmd/linkem into dir (or takes $LINKEM_BIN).
+func buildLinkem(dir string) (string, error) {
+	if bin := os.Getenv("LINKEM_BIN"); bin != "" {
+		return filepath.Abs(bin)
+	}
+	out := filepath.Join(dir, "linkem")
+	cmd := exec.Command("go", "build", "-o", out, "github.com/convene/convene/testnet/cmd/linkem")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build linkem: %w\n%s", err, b)
+	}
+	return out, nil
 }
 
 // sweepStale deletes the namespaces of earlier runs of this suite whose
@@ -181,8 +202,9 @@ func (l *lab) trunk(a, b string) string {
 type host struct {
 	lab  *lab
 	ns   string
-	addr string // 10.77.0.N
-	port string // its port on the bridge, in the bridge namespace
+	addr string   // 10.77.0.N
+	port string   // its port on the bridge, in the bridge namespace
+	env  []string // KEY=VALUE for the processes started in it
 }
 
 // addHost makes a namespace with eth0 at 10.77.0.n/24, plugged into
@@ -270,7 +292,7 @@ func (h *host) start(name, dir string, args ...string) *node {
 	p, err := proc.Start(context.Background(), proc.Config{
 		Bin:       theEnv.bin,
 		Args:      args,
-		Wrap:      []string{"ip", "netns", "exec", h.ns},
+		Wrap:      h.wrap(),
 		Data:      dir,
 		Transport: &http.Transport{DialContext: h.dialer(10 * time.Second), MaxIdleConnsPerHost: 2},
 		Timeout:   convergeTimeout,
@@ -285,6 +307,16 @@ func (h *host) start(name, dir string, args ...string) *node {
 		}
 	})
 	return &node{Proc: p, t: t, host: h, name: name, dir: dir}
+}
+
+// wrap is the command that runs a process in the host's namespace, with
+// its environment (env execs, so signals still reach convene).
+func (h *host) wrap() []string {
+	w := []string{"ip", "netns", "exec", h.ns}
+	if len(h.env) > 0 {
+		w = append(append(w, "env"), h.env...)
+	}
+	return w
 }
 
 // run starts `convene run` on dir with its UI on the namespace's loopback

@@ -238,7 +238,7 @@ func TestLANLossyLink(t *testing.T) {
 		{"netns", "exec", l.bridge, "tc", "qdisc", "add", "dev", lossy.port, "root", "netem", "delay", "50ms", "loss", "5%"},
 	} {
 		if out, err := exec.Command("ip", q...).CombinedOutput(); err != nil {
-			t.Skipf("tc netem is unavailable here (kernel module sch_netem?): %v: %s", err, strings.TrimSpace(string(out)))
+			t.Skipf("tc netem is unavailable here (kernel module sch_netem?): %v: %s; TestLANFieldCities shapes its links in user space (linkem) instead", err, strings.TrimSpace(string(out)))
 		}
 	}
 	var nodes []*node
@@ -290,7 +290,7 @@ func TestLANShortSplit(t *testing.T) {
 	l.linkUp(trunk)
 	healed := time.Now()
 	converged(t, "after the short split", nodes...)
-	t.Logf("field: converged %v after a 20-s split healed", time.Since(healed).Round(10*time.Millisecond))
+	figure(t, "split", time.Since(healed), 0, "four laptops in two rooms split for 20 s, writing on both sides (each side listed the other unreachable): converged after the trunk came back")
 	sameDocuments(t, sessions, nodes...)
 }
 

@@ -2,14 +2,15 @@
 // "Performance budget") and writes BENCHMARKS.md: verified ingest against
 // raw signature verification, convergence after a partition heals, change
 // latency between real nodes, start-up with a million operations, and a
-// new laptop joining a large gathering.
+// new laptop joining a large gathering, and the field conditions of the LAN
+// lab (as root).
 //
 // It drives real `convene run` processes (bin/convene, built by
 // `make build`) on loopback, and calls the node and testnet packages for
 // what needs no process. Everything it starts is stopped, and its
 // temporary directory removed, when it ends.
 //
-//	go run ./testnet/cmd/bench [-o BENCHMARKS.md] [-quick] [-only ingest,heal,simheal,latency,startup,join,rotation]
+//	go run ./testnet/cmd/bench [-o BENCHMARKS.md] [-quick] [-only ingest,heal,simheal,latency,startup,join,rotation,field]
 package main
 
 import (
@@ -43,12 +44,13 @@ var benchmarks = []benchmark{
 	{"startup", benchStartup},
 	{"join", benchJoin},
 	{"rotation", benchRotation},
+	{"field", benchField},
 }
 
 func main() {
 	out := flag.String("o", "", "write the report to this file (default: standard output)")
 	quick := flag.Bool("quick", false, "smaller sizes, for a smoke run (the figures are then not the budget's)")
-	only := flag.String("only", "", "run only these benchmarks, comma-separated: ingest, heal, simheal, latency, startup, join, rotation")
+	only := flag.String("only", "", "run only these benchmarks, comma-separated: ingest, heal, simheal, latency, startup, join, rotation, field")
 	bin := flag.String("bin", "bin/convene", "the convene binary")
 	flag.Parse()
 	if *healChildFlag != "" {

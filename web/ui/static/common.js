@@ -251,11 +251,27 @@ function nodeBanner() {
   return b;
 }
 
-function clockText(c) {
-  const min = Math.round(Math.abs(c.offset_ms) / 60000);
-  const d = min < 60 ? t('liveness.minutes', { n: min })
+function roughly(ms) {
+  const min = Math.round(Math.abs(ms) / 60000);
+  return min < 60 ? t('liveness.minutes', { n: min })
     : (min % 60 === 0 ? t('liveness.hours', { h: Math.floor(min / 60) }) : t('liveness.hours_minutes', { h: Math.floor(min / 60), n: min % 60 }));
-  return t(c.offset_ms < 0 ? 'liveness.clock_ahead' : 'liveness.clock_behind', { d });
+}
+
+// AHEAD_ACCEPTED is how far ahead of a receiver's clock an operation may
+// be (crdt.MaxDriftMillis): ops stamped further ahead wait until then.
+const AHEAD_ACCEPTED = 5 * 60000;
+
+function clockText(c) {
+  const parts = [];
+  // The offset warns past 2 min; ahead_ms alone (the clock since fixed)
+  // still warns about operations stamped before.
+  if (Math.abs(c.offset_ms) > 2 * 60000) {
+    parts.push(t(c.offset_ms < 0 ? 'liveness.clock_ahead' : 'liveness.clock_behind', { d: roughly(c.offset_ms) }));
+  }
+  if (c.ahead_ms) {
+    parts.push(t('liveness.ops_ahead', { d: roughly(c.ahead_ms), wait: roughly(c.ahead_ms - AHEAD_ACCEPTED) }));
+  }
+  return parts.join(' ');
 }
 
 async function watchNode() {
