@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -95,25 +96,45 @@ func TestBrowserRatify(t *testing.T) {
 		t.Fatalf("print to PDF: %v (%d bytes)", err, len(pdf))
 	}
 	if os.Getenv("CONVENE_SCREENSHOTS") != "" {
-		// The first page as printed: A4 at 96 dpi, print media, the page's
-		// own margins drawn as padding.
-		if _, err := chromedp.Call(paper, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"}); err != nil {
-			t.Fatal(err)
-		}
-		b.do(paper, chromedp.EmulateViewport(794, 1123))
-		eval[bool](b, paper, `(document.body.style.margin = '0', document.body.style.padding = '68px', document.body.style.maxWidth = 'none', true)`)
-		ctx, cancel := context.WithTimeout(paper, waitLimit)
-		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-		cancel()
-		if err != nil {
-			t.Fatal(err)
-		}
 		out := filepath.Join("..", "..", "docs", "screenshots", "ratified.png")
-		if err := os.WriteFile(out, png, 0o644); err != nil {
+		pdfPath := filepath.Join(t.TempDir(), "ratified.pdf")
+		if err := os.WriteFile(pdfPath, pdf, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		os.WriteFile(filepath.Join(os.TempDir(), "convene-ratified.pdf"), pdf, 0o644)
-		t.Logf("wrote %s", out)
+		// The PDF's own first page, drawn by poppler's pdftoppm where it is
+		// installed (Debian's poppler-utils): exactly what the printer gets.
+		if tool, err := exec.LookPath("pdftoppm"); err == nil {
+			stem := filepath.Join(t.TempDir(), "page")
+			if msg, err := exec.Command(tool, "-png", "-r", "96", "-f", "1", "-l", "1", "-singlefile", pdfPath, stem).CombinedOutput(); err != nil {
+				t.Fatalf("pdftoppm: %v: %s", err, msg)
+			}
+			png, err := os.ReadFile(stem + ".png")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(out, png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("wrote %s (the PDF's first page)", out)
+		} else {
+			// Without pdftoppm: the first page as printed, A4 at 96 dpi, print
+			// media, the page's own margins drawn as padding.
+			if _, err := chromedp.Call(paper, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"}); err != nil {
+				t.Fatal(err)
+			}
+			b.do(paper, chromedp.EmulateViewport(794, 1123))
+			eval[bool](b, paper, `(document.body.style.margin = '0', document.body.style.padding = '68px', document.body.style.maxWidth = 'none', true)`)
+			ctx, cancel := context.WithTimeout(paper, waitLimit)
+			png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+			cancel()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(out, png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("wrote %s", out)
+		}
 	}
 
 	// Merged into another session: the projection says where each came from.
