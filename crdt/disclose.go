@@ -70,15 +70,7 @@ func OpenDisclosed(e *Envelope, d Disclosure) (Op, error) {
 	if err != nil {
 		return Op{}, fmt.Errorf("%w: operation %s: the disclosure does not open it", ErrSealed, e.ID())
 	}
-	plain, err := unpad(padded)
-	if err != nil {
-		return Op{}, fmt.Errorf("operation %s: %w", e.ID(), err)
-	}
-	body, err := decodePayload(plain)
-	if err != nil {
-		return Op{}, fmt.Errorf("operation %s: %w", e.ID(), err)
-	}
-	return Op{ID: e.ID(), Author: e.Author, Clock: e.Clock, Epoch: e.Epoch, Body: body}, nil
+	return openedOp(e, padded)
 }
 
 // CheckRatified checks a ratified document with no keys and no state: raw

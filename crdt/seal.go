@@ -157,15 +157,7 @@ func (k Keys) Open(e *Envelope) (Op, error) {
 	if err != nil {
 		return Op{}, fmt.Errorf("%w: operation %s", ErrSealed, e.ID())
 	}
-	plain, err := unpad(padded)
-	if err != nil {
-		return Op{}, fmt.Errorf("operation %s: %w", e.ID(), err)
-	}
-	body, err := decodePayload(plain)
-	if err != nil {
-		return Op{}, fmt.Errorf("operation %s: %w", e.ID(), err)
-	}
-	return Op{ID: e.ID(), Author: e.Author, Clock: e.Clock, Epoch: e.Epoch, Body: body}, nil
+	return openedOp(e, padded)
 }
 
 // appendPayload appends the payload encoding of body to b.
@@ -204,4 +196,18 @@ func readBody(r *reader, k Kind) (Body, error) {
 		return nil, err
 	}
 	return body, nil
+}
+
+// openedOp is the operation an opened, still padded payload holds: the one
+// step after decryption that sealed and disclosed operations share.
+func openedOp(e *Envelope, padded []byte) (Op, error) {
+	plain, err := unpad(padded)
+	if err != nil {
+		return Op{}, fmt.Errorf("operation %s: %w", e.ID(), err)
+	}
+	body, err := decodePayload(plain)
+	if err != nil {
+		return Op{}, fmt.Errorf("operation %s: %w", e.ID(), err)
+	}
+	return Op{ID: e.ID(), Author: e.Author, Clock: e.Clock, Epoch: e.Epoch, Body: body}, nil
 }

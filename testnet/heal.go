@@ -106,7 +106,6 @@ func HealPartition(ctx context.Context, opts HealOptions) (HealResult, error) {
 	if err := n.WaitConverged(ctx); err != nil {
 		return HealResult{}, err
 	}
-	type own struct{ group, proposal crdt.OpID }
 	owns := make([]own, 2*size)
 	for i := range 2 * size {
 		g, err := n.Write(ctx, i, &crdt.GroupBody{Name: fmt.Sprintf("Table %d", i)})
@@ -142,26 +141,14 @@ func HealPartition(ctx context.Context, opts HealOptions) (HealResult, error) {
 	}
 	missing := make([][][]byte, 2) // each island's new operations
 	for k, isl := range islands {
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		errs := make([]error, len(isl))
-		for x, i := range isl {
-			share := opts.OpsPerIsland / size
-			if x < opts.OpsPerIsland%size {
-				share++
-			}
-			wg.Go(func() {
-				raws, err := writeShare(ctx, n.Node(i), share, owns[i].group, owns[i].proposal, owns[(i+1)%(2*size)].proposal)
-				errs[x] = err
-				mu.Lock()
-				missing[k] = append(missing[k], raws...)
-				mu.Unlock()
-			})
-		}
-		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
+		raws, err := writeIsland(ctx, isl, opts.OpsPerIsland, n.Node, owns)
+		if err != nil {
 			return HealResult{}, err
 		}
+		missing[k] = raws
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		var errs []error
 		for _, i := range isl {
 			wg.Go(func() {
 				res, err := n.Node(i).Ingest(ctx, missing[k])
@@ -266,6 +253,34 @@ func ingestFloor(ctx context.Context, creds crdt.Credentials, base, ops [][]byte
 
 // writeShare makes count operations on nd: edits of its own proposal (one
 // in eight) and comments on a neighbour's, and returns their encodings.
+// own is a node's table in a heal: its group and its proposal.
+type own struct{ group, proposal crdt.OpID }
+
+// writeIsland has each node of one island write its share of ops, all
+// nodes at once (comments on the next table's proposal, edits of its own),
+// and returns what they wrote.
+func writeIsland(ctx context.Context, isl []int, ops int, nodeAt func(int) *node.Node, owns []own) ([][]byte, error) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var out [][]byte
+	errs := make([]error, len(isl))
+	for x, i := range isl {
+		share := ops / len(isl)
+		if x < ops%len(isl) {
+			share++
+		}
+		wg.Go(func() {
+			raws, err := writeShare(ctx, nodeAt(i), share, owns[i].group, owns[i].proposal, owns[(i+1)%len(owns)].proposal)
+			errs[x] = err
+			mu.Lock()
+			out = append(out, raws...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
 func writeShare(ctx context.Context, nd *node.Node, count int, group, mine, theirs crdt.OpID) ([][]byte, error) {
 	raws := make([][]byte, 0, count)
 	head := mine

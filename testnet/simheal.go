@@ -2,11 +2,9 @@ package testnet
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -132,7 +130,6 @@ func SimHeal(ctx context.Context, dir string, opts HealOptions) (HealResult, err
 	if err := shareAll(ctx, nodes); err != nil {
 		return HealResult{}, err
 	}
-	type own struct{ group, proposal crdt.OpID }
 	owns := make([]own, 2*size)
 	for i, nd := range nodes {
 		g, err := nd.Act(ctx, crdt.IdentityID{}, &crdt.GroupBody{Name: fmt.Sprintf("Table %d", i)})
@@ -151,26 +148,11 @@ func SimHeal(ctx context.Context, dir string, opts HealOptions) (HealResult, err
 
 	missing := make([][][]byte, 2)
 	for k, isl := range islands {
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		errs := make([]error, len(isl))
-		for x, i := range isl {
-			share := opts.OpsPerIsland / size
-			if x < opts.OpsPerIsland%size {
-				share++
-			}
-			wg.Go(func() {
-				raws, err := writeShare(ctx, nodes[i], share, owns[i].group, owns[i].proposal, owns[(i+1)%(2*size)].proposal)
-				errs[x] = err
-				mu.Lock()
-				missing[k] = append(missing[k], raws...)
-				mu.Unlock()
-			})
-		}
-		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
+		raws, err := writeIsland(ctx, isl, opts.OpsPerIsland, func(i int) *node.Node { return nodes[i] }, owns)
+		if err != nil {
 			return HealResult{}, err
 		}
+		missing[k] = raws
 		for _, i := range isl {
 			if _, err := nodes[i].Ingest(ctx, missing[k]); err != nil {
 				return HealResult{}, err
