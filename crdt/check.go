@@ -99,18 +99,9 @@ func (s *State) Check(author IdentityID, body Body) error {
 		if b.From != nil {
 			return s.checkImport(author, b)
 		}
-		sv, err := s.checkSession(b.Session)
+		sv, err := s.checkProposalPlace(author, b)
 		if err != nil {
 			return err
-		}
-		if err := s.checkScribe(b.Group, author); err != nil {
-			return err
-		}
-		if err := s.checkSeated(b.Group); err != nil {
-			return err
-		}
-		if !sv.Open {
-			return fmt.Errorf("%w: session %s", ErrClosed, b.Session)
 		}
 		doc, _ := s.document(s.sessions[b.Session])
 		n := len(doc.Waiting)
@@ -203,6 +194,26 @@ func (s *State) checkFacil(id IdentityID, what string) error {
 		return fmt.Errorf("%w: only a facilitator can %s", ErrForbidden, what)
 	}
 	return nil
+}
+
+// checkProposalPlace: a proposal, made here or imported, names an open
+// session and a group its author is a scribe of, seated if the gathering
+// is.
+func (s *State) checkProposalPlace(author IdentityID, b *ProposalBody) (Session, error) {
+	sv, err := s.checkSession(b.Session)
+	if err != nil {
+		return Session{}, err
+	}
+	if err := s.checkScribe(b.Group, author); err != nil {
+		return Session{}, err
+	}
+	if err := s.checkSeated(b.Group); err != nil {
+		return Session{}, err
+	}
+	if !sv.Open {
+		return Session{}, fmt.Errorf("%w: session %s", ErrClosed, b.Session)
+	}
+	return sv, nil
 }
 
 func (s *State) checkSession(id OpID) (Session, error) {

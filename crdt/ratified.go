@@ -228,21 +228,12 @@ func (s *State) checkRatification(author IdentityID, b *RatificationBody) error 
 // import waits (like a proposal over the cap after a merge) while the
 // waiting list has room for its group; beyond that it is refused.
 func (s *State) checkImport(author IdentityID, b *ProposalBody) error {
-	sv, err := s.checkSession(b.Session)
-	if err != nil {
-		return err
-	}
 	if err := s.checkFacil(author, "import proposals"); err != nil {
 		return err
 	}
-	if err := s.checkScribe(b.Group, author); err != nil {
+	sv, err := s.checkProposalPlace(author, b)
+	if err != nil {
 		return err
-	}
-	if err := s.checkSeated(b.Group); err != nil {
-		return err
-	}
-	if !sv.Open {
-		return fmt.Errorf("%w: session %s", ErrClosed, b.Session)
 	}
 	ss := s.sessions[b.Session]
 	for _, p := range ss.props {
