@@ -3,6 +3,7 @@ package crdt
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -109,7 +110,12 @@ func (s *State) holdsNamed(b *RatificationBody) bool {
 			}
 		}
 		for _, g := range e.EndorsedBy {
-			if s.ops.get(g) == nil {
+			o := s.ops.get(g)
+			if o == nil {
+				return false
+			}
+			// A withheld name stands as the hide of its group: both held.
+			if hb, ok := o.Body.(*HideBody); ok && s.ops.get(hb.Target) == nil {
 				return false
 			}
 		}
@@ -119,7 +125,11 @@ func (s *State) holdsNamed(b *RatificationBody) bool {
 
 // textOf builds the document a ratification body names from the
 // operations it names, which never change. Hides are not applied: the
-// ratified document is a record (Check refuses to ratify hidden content).
+// ratified document is a record (Check refuses to ratify hidden content),
+// except that an endorsing group may be named by the operation that hid
+// it: the document then keeps the endorsement and withholds the group's
+// name (an empty name, which no group has), so that a hidden group cannot
+// block a ratification by having endorsed.
 func (s *State) textOf(b *RatificationBody) (RatifiedText, error) {
 	t := RatifiedText{Session: b.Session, Title: b.Title, Proposals: make([]RatifiedProposal, 0, len(b.Entries))}
 	group := func(id OpID) (GroupRef, error) {
@@ -132,6 +142,23 @@ func (s *State) textOf(b *RatificationBody) (RatifiedText, error) {
 			return GroupRef{}, fmt.Errorf("%w: %s is not a group", ErrInvalid, id)
 		}
 		return GroupRef{ID: id, Name: gb.Name}, nil
+	}
+	// endorser reads an endorsing id: a group, or the hide of a group
+	// (its name withheld); gid is the group's id either way.
+	endorser := func(id OpID) (GroupRef, OpID, error) {
+		if o := s.ops.get(id); o != nil {
+			if hb, ok := o.Body.(*HideBody); ok {
+				if !hb.Hidden {
+					return GroupRef{}, OpID{}, fmt.Errorf("%w: %s shows, not hides, %s", ErrInvalid, id, hb.Target)
+				}
+				if _, err := group(hb.Target); err != nil {
+					return GroupRef{}, OpID{}, err
+				}
+				return GroupRef{ID: id}, hb.Target, nil
+			}
+		}
+		g, err := group(id)
+		return g, id, err
 	}
 	for _, e := range b.Entries {
 		rev := s.ops.get(e.Revision)
@@ -154,11 +181,16 @@ func (s *State) textOf(b *RatificationBody) (RatifiedText, error) {
 		}
 		p := RatifiedProposal{ID: pop.ID, Revision: rev.ID, Group: g, Text: revText(rev),
 			EndorsedBy: make([]GroupRef, 0, len(e.EndorsedBy)), From: pb.From}
+		seen := make(map[OpID]bool, len(e.EndorsedBy))
 		for _, id := range e.EndorsedBy {
-			g, err := group(id)
+			g, gid, err := endorser(id)
 			if err != nil {
 				return t, err
 			}
+			if seen[gid] {
+				return t, fmt.Errorf("%w: group %s endorses proposal %s twice", ErrInvalid, gid, pop.ID)
+			}
+			seen[gid] = true
 			p.EndorsedBy = append(p.EndorsedBy, g)
 		}
 		t.Proposals = append(t.Proposals, p)
@@ -183,7 +215,17 @@ func (s *State) RatificationOf(session OpID) (*RatificationBody, error) {
 		if p.Rank == 0 {
 			continue // hidden: not part of the document
 		}
-		b.Entries = append(b.Entries, RatifiedEntry{Revision: p.Revision, EndorsedBy: p.EndorsedBy})
+		// A hidden endorsing group is named by the hide that hides it now:
+		// the endorsement stays, the name is withheld.
+		by := make([]OpID, 0, len(p.EndorsedBy))
+		for _, g := range p.EndorsedBy {
+			if h, ok := s.hiddenBy(g); ok {
+				g = h
+			}
+			by = append(by, g)
+		}
+		slices.SortFunc(by, OpID.compare)
+		b.Entries = append(b.Entries, RatifiedEntry{Revision: p.Revision, EndorsedBy: by})
 	}
 	t, err := s.textOf(b)
 	if err != nil {
@@ -194,8 +236,10 @@ func (s *State) RatificationOf(session OpID) (*RatificationBody, error) {
 }
 
 // checkRatification: a facilitator ratifies what it can show. A document
-// whose shown text or group names are hidden is refused, since the
-// ratified record would publish them.
+// whose shown text, revision or proposing group is hidden is refused, since
+// the ratified record would publish them; a hidden endorsing group must be
+// named by its hide (its name withheld, its endorsement kept), never by its
+// own id.
 func (s *State) checkRatification(author IdentityID, b *RatificationBody) error {
 	if err := s.checkFacil(author, "ratify a document"); err != nil {
 		return err
@@ -215,8 +259,8 @@ func (s *State) checkRatification(author IdentityID, b *RatificationBody) error 
 			return fmt.Errorf("%w: proposal %s shows hidden content; show it or hide the proposal before ratifying", ErrConflict, p.ID)
 		}
 		for _, g := range p.EndorsedBy {
-			if s.hidden(g.ID) {
-				return fmt.Errorf("%w: group %s is hidden; show it before ratifying", ErrConflict, g.ID)
+			if g.Name != "" && s.hidden(g.ID) {
+				return fmt.Errorf("%w: group %s is hidden; name it by its hide to withhold its name", ErrConflict, g.ID)
 			}
 		}
 	}

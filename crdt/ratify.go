@@ -32,7 +32,9 @@ func (d Digest) MarshalText() ([]byte, error)  { return hexText(d[:]) }
 func (d *Digest) UnmarshalText(b []byte) error { return parseHex32((*[32]byte)(d), b) }
 
 // RatifiedEntry is one ranked proposal of a ratification: the revision
-// shown and the groups whose endorsement of it counted (sorted, distinct).
+// shown and the groups whose endorsement of it counted (sorted, distinct);
+// a hidden group is named by the hide operation that hid it, which
+// withholds its name from the document (ratified.go, textOf).
 type RatifiedEntry struct {
 	Revision   OpID   `json:"revision"`
 	EndorsedBy []OpID `json:"endorsed_by"`
@@ -98,7 +100,9 @@ func (b *RatificationBody) decode(r *reader) {
 	b.Digest = r.id()
 }
 
-// GroupRef is a group as a ratified document names it.
+// GroupRef is a group as a ratified document names it. An endorsing group
+// whose name is withheld has an empty Name and, as ID, the id of the hide
+// operation that hid it.
 type GroupRef struct {
 	ID   OpID   `json:"id"`
 	Name string `json:"name"`
@@ -130,7 +134,9 @@ type RatifiedText struct {
 //	proposal count (uvarint), then per proposal in rank order:
 //	  proposal id, revision id, group id (32 bytes each), group name,
 //	  text (strings), endorsing group count (uvarint), per endorsing group
-//	  in id order: group id, group name; provenance: 0, or 1 then the
+//	  in id order: group id, group name (a group whose name is withheld:
+//	  the id of the hide operation that hid it, and an empty name; no
+//	  group's name is empty); provenance: 0, or 1 then the
 //	  source gathering, session, proposal, revision and digest (32 bytes
 //	  each)
 //

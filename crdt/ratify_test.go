@@ -48,8 +48,10 @@ func (m *sim) importBody(site *simSite, groups []Group) Body {
 // TestConvergenceRatified: the random simulation (property_test.go) makes
 // ratifications and imports among edits, partitions and shuffled,
 // duplicated delivery; it must have ratified and imported something, and
-// every site must show one ratified document per session.
+// every site must show one ratified document per session, some with a
+// hidden endorsing group's name withheld.
 func TestConvergenceRatified(t *testing.T) {
+	withheld := 0 // endorsing groups' names withheld, over every seed
 	for seed := range uint64(4) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			m := runSim(t, 200+seed, 3000)
@@ -61,8 +63,15 @@ func TestConvergenceRatified(t *testing.T) {
 			}
 			ratified, imported := 0, 0
 			for _, ss := range fresh.Sessions() {
-				if _, ok := fresh.Ratified(ss.ID); ok {
+				if rd, ok := fresh.Ratified(ss.ID); ok {
 					ratified++
+					for _, p := range rd.Text.Proposals {
+						for _, g := range p.EndorsedBy {
+							if g.Name == "" {
+								withheld++
+							}
+						}
+					}
 				}
 				d, _ := fresh.Document(ss.ID)
 				seen := map[importKey]bool{}
@@ -81,6 +90,12 @@ func TestConvergenceRatified(t *testing.T) {
 				t.Error("the simulation ratified nothing")
 			}
 		})
+	}
+	// Hidden groups that endorsed are ratified with their names withheld,
+	// and the documents stay byte-identical everywhere.
+	t.Logf("%d endorsing groups' names withheld", withheld)
+	if withheld == 0 {
+		t.Error("no ratification withheld a hidden endorsing group's name")
 	}
 }
 
@@ -313,5 +328,86 @@ func TestDisclosure(t *testing.T) {
 	// Another operation's disclosure opens only that operation.
 	if _, err := OpenDisclosed(w.envs[0], Disclosure(d)); err == nil {
 		t.Error("a disclosure opens another operation")
+	}
+}
+
+// TestRatifyWithholdsHiddenEndorser: a hidden group that endorsed no
+// longer blocks ratification (security review finding 8): the document
+// names it by the hide that hid it, keeps its endorsement and withholds
+// its name; showing it again later changes nothing in the record. Naming
+// it by its own id while hidden is refused, and naming it twice (by its
+// id and by its hide) counts nowhere.
+func TestRatifyWithholdsHiddenEndorser(t *testing.T) {
+	w := ratifyWorld(t)
+	w.op("hp", "founder", 8, &HideBody{Target: w.ref("p2"), Hidden: true}) // p2 leaves the document
+	h := w.op("hg", "founder", 9, &HideBody{Target: w.ref("g2"), Hidden: true})
+	st := w.state()
+	b, err := st.RatificationOf(w.ref("s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Check(who("founder"), b); err != nil {
+		t.Fatalf("a hidden endorsing group blocks ratification: %v", err)
+	}
+	if len(b.Entries) != 1 || !slices.Equal(b.Entries[0].EndorsedBy, sortedIDs(w, "g1", "hg")) {
+		t.Fatalf("entries %+v, want p1 endorsed by g1 and the hide of g2", b.Entries)
+	}
+	w.op("r", "founder", 10, b)
+	w.op("show", "founder", 11, &HideBody{Target: w.ref("g2"), Hidden: false})
+	rd, ok := w.state().Ratified(w.ref("s"))
+	if !ok || rd.Ratification.ID != w.ref("r") {
+		t.Fatalf("not ratified: %+v", rd.Ratification)
+	}
+	by := rd.Text.Proposals[0].EndorsedBy
+	if len(by) != 2 {
+		t.Fatalf("endorsed by %+v, want two endorsements kept", by)
+	}
+	withheld := 0
+	for _, g := range by {
+		if g.Name == "" {
+			withheld++
+			if g.ID != h {
+				t.Errorf("withheld group named %s, want its hide %s", g.ID, h)
+			}
+		} else if g.Name == "Dakar" {
+			t.Error("the hidden group's name is in the ratified document")
+		}
+	}
+	if withheld != 1 || RatifiedDigest(rd.Text) != b.Digest {
+		t.Errorf("%d names withheld, digest matches: %v", withheld, RatifiedDigest(rd.Text) == b.Digest)
+	}
+
+	// While it is hidden, naming it by its own id would publish its name.
+	w2 := ratifyWorld(t)
+	w2.op("hp", "founder", 8, &HideBody{Target: w2.ref("p2"), Hidden: true})
+	w2.op("hg", "founder", 9, &HideBody{Target: w2.ref("g2"), Hidden: true})
+	st2 := w2.state()
+	named := &RatificationBody{Session: w2.ref("s"), Title: "Declaration", Entries: []RatifiedEntry{{Revision: w2.ref("p1"), EndorsedBy: sortedIDs(w2, "g1", "g2")}}}
+	tx, err := st2.textOf(named)
+	if err != nil {
+		t.Fatal(err)
+	}
+	named.Digest = RatifiedDigest(tx)
+	if err := st2.Check(who("founder"), named); !errors.Is(err, ErrConflict) {
+		t.Errorf("a hidden group named by its id: %v, want conflict", err)
+	}
+	// The same group by its id and by its hide: one endorsement, not two.
+	twice := &RatificationBody{Session: w2.ref("s"), Title: "Declaration", Entries: []RatifiedEntry{{Revision: w2.ref("p1"), EndorsedBy: sortedIDs(w2, "g1", "g2", "hg")}}}
+	if err := st2.Check(who("founder"), twice); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a group endorsing twice: %v, want invalid", err)
+	}
+	w2.op("r", "founder", 10, twice)
+	if _, ok := w2.state().Ratified(w2.ref("s")); ok {
+		t.Error("a ratification naming a group twice counts")
+	}
+	// A hidden proposing group still blocks: its name is the proposal's.
+	w3 := ratifyWorld(t)
+	w3.op("hg", "founder", 9, &HideBody{Target: w3.ref("g1"), Hidden: true})
+	b3, err := w3.state().RatificationOf(w3.ref("s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w3.state().Check(who("founder"), b3); !errors.Is(err, ErrConflict) {
+		t.Errorf("a hidden proposing group: %v, want conflict", err)
 	}
 }

@@ -11,13 +11,22 @@ import (
 // hidden resolves the last-writer-wins hide state of a target among the
 // facilitators' hide operations.
 func (s *State) hidden(target OpID) bool {
+	_, ok := s.hiddenBy(target)
+	return ok
+}
+
+// hiddenBy returns the hide operation that hides target now, if hidden.
+func (s *State) hiddenBy(target OpID) (OpID, bool) {
 	var best *Op
 	for _, o := range s.hides[target] {
 		if s.isFacil(o.Author) && s.counts(o) && (best == nil || opLess(best, o)) {
 			best = o
 		}
 	}
-	return best != nil && best.Body.(*HideBody).Hidden
+	if best == nil || !best.Body.(*HideBody).Hidden {
+		return OpID{}, false
+	}
+	return best.ID, true
 }
 
 func (s *State) gatheringName() string {

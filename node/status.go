@@ -33,6 +33,9 @@ type Status struct {
 	Freshness Freshness        `json:"freshness"`
 	StoreSize int64            `json:"store_size"`
 	Clock     ClockStatus      `json:"clock"`
+	// Epoch is the newest epoch this node holds the secret of, the one it
+	// writes in: a rotation advances it (0 before any).
+	Epoch uint64 `json:"epoch"`
 }
 
 // ClockStatus is this laptop's clock against the room's: OffsetMS is the
@@ -128,6 +131,7 @@ func (n *Node) Status() Status {
 		Digest:    n.oplog.Digest(),
 		Peers:     []Peer{},
 		Addrs:     []string{},
+		Epoch:     n.ring.Newest().Epoch,
 	}
 	if size, err := n.st.DiskUsage(context.Background()); err == nil {
 		s.StoreSize = size

@@ -195,3 +195,38 @@ func TestReadRatifiedObjectBomb(t *testing.T) {
 		t.Fatalf("reading a %d-byte file allocated %d bytes", b.Len(), grew)
 	}
 }
+
+// TestRatifiedFileWithheldName: a hidden group that endorsed does not
+// block the ratification; the file keeps its endorsement, prints "a hidden
+// group" instead of its name, never holds the name, and verifies intact.
+func TestRatifiedFileWithheldName(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "lyon")
+	if _, err := node.Init(ctx, dir, "Lyon", "facilitator of Lyon"); err != nil {
+		t.Fatal(err)
+	}
+	n := openNode(t, dir)
+	s := act(t, n, &crdt.SessionBody{Title: "Declaration of Lyon", Cap: 5})
+	g1 := act(t, n, &crdt.GroupBody{Name: "Lyon north"})
+	rude := act(t, n, &crdt.GroupBody{Name: "Rude name"})
+	p1 := act(t, n, &crdt.ProposalBody{Session: s, Group: g1, Text: "Bikes everywhere"})
+	act(t, n, &crdt.EndorseBody{Proposal: p1, Group: rude, Revision: p1, Endorse: true})
+	act(t, n, &crdt.HideBody{Target: rude, Hidden: true})
+	if _, err := n.Ratify(ctx, nil, s); err != nil {
+		t.Fatalf("a hidden endorsing group blocks ratification: %v", err)
+	}
+	file := ratifiedBytes(t, n, s)
+	f, _, err := ReadRatified(file)
+	if err != nil {
+		t.Fatalf("file with a withheld name refused: %v", err)
+	}
+	if by := f.Document.Proposals[0].EndorsedBy; len(by) != 2 {
+		t.Errorf("endorsed by %+v, want the hidden group's endorsement kept", by)
+	}
+	if bytes.Contains(file, []byte("Rude name")) {
+		t.Error("the file holds the hidden group's name")
+	}
+	if !bytes.Contains(file, []byte("2 endorsements: ")) || !bytes.Contains(file, []byte("a hidden group")) {
+		t.Error("the page does not show the withheld endorsement")
+	}
+}

@@ -76,7 +76,12 @@ var ratifiedPage = template.Must(template.New("ratified").Funcs(template.FuncMap
 	"names": func(gs []crdt.GroupRef) string {
 		out := make([]string, len(gs))
 		for i, g := range gs {
+			// An empty name is withheld (a hidden group): no group has
+			// one, so files without one render as before.
 			out[i] = g.Name
+			if g.Name == "" {
+				out[i] = "a hidden group"
+			}
 		}
 		return strings.Join(out, ", ")
 	},

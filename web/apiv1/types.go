@@ -70,6 +70,7 @@ type Status struct {
 	Freshness Freshness `json:"freshness"`
 	StoreSize int64     `json:"store_size"`
 	Clock     Clock     `json:"clock"`
+	Epoch     uint64    `json:"epoch"` // the newest epoch held; a rotation advances it
 }
 
 // Clock is this laptop's clock against the room's (see node.ClockStatus).
@@ -88,6 +89,7 @@ func StatusOf(st node.Status) Status {
 		Freshness: FreshnessOf(st.Freshness),
 		StoreSize: st.StoreSize,
 		Clock:     st.Clock,
+		Epoch:     st.Epoch,
 	}
 }
 

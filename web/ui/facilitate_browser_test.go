@@ -9,12 +9,13 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/node"
 	"github.com/convene/convene/web/apiv1"
 )
 
 // TestBrowserFacilitate: a facilitator removes a member (rotating the
 // invite in the same step, the box's default), seats a group and hides a
-// group's name from /facilitate, confirming each act in a dialog that says
+// group's name and rotates the invite on its own from /facilitate, confirming each act in a dialog that says
 // what it does to laptops offline now, and finds hidden revisions and
 // comments in the hidden items, in English and Spanish.
 func TestBrowserFacilitate(t *testing.T) {
@@ -95,6 +96,35 @@ func TestBrowserFacilitate(t *testing.T) {
 			if eval[bool](b, tab, `document.getElementById('main').textContent.includes(`+jsString("Rude name "+lang)+`)`) {
 				t.Error("the hidden group name is still on the page")
 			}
+
+			// Rotating on its own: the dialog says what offline laptops get,
+			// the page shows the new invite with a link to its QR code, and
+			// the node writes in the next epoch, which the invite carries.
+			before, err := c.Status(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			confirm(`document.getElementById('rotate')`, "facilitate.rotate_offline", false)
+			b.waitJS(tab, `!document.getElementById('new-invite-box').hidden && document.getElementById('new-invite').value !== ''`)
+			b.waitJS(tab, `document.getElementById('status').textContent === `+jsString(cat["facilitate.rotated"]))
+			after, err := c.Status(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after.Epoch != before.Epoch+1 {
+				t.Errorf("epoch %d after rotating from the page, was %d", after.Epoch, before.Epoch)
+			}
+			inv, err := node.ParseInvite(eval[string](b, tab, `document.getElementById('new-invite').value`))
+			if err != nil {
+				t.Fatalf("the page's new invite: %v", err)
+			}
+			if len(inv.Epochs) == 0 || inv.Epochs[len(inv.Epochs)-1].Epoch != after.Epoch {
+				t.Errorf("the page's invite carries epochs %+v, the node writes in %d", inv.Epochs, after.Epoch)
+			}
+			if got := eval[string](b, tab, `document.getElementById('invite-qr').getAttribute('href')`); got != "/network" {
+				t.Errorf("the QR link goes to %q", got)
+			}
+			b.maybeAxe(tab, "facilitate after rotating ("+lang+")")
 
 			members, err := c.Members(ctx)
 			if err != nil {

@@ -1,5 +1,5 @@
 // The facilitator's page: members with remove, groups with seat and hide,
-// sessions' open/close/cap, the seating, hidden items with show, and the
+// sessions' open/close/cap, the seating, rotating the invite, hidden items with show, and the
 // operations this node flagged as possibly backdated. Every action asks
 // for confirmation and says what it does to laptops that are offline now.
 
@@ -209,6 +209,17 @@ $('set-seating').addEventListener('click', () => {
   const seating = $('seating').value;
   act(t(seating === 'seated' ? 'facilitate.seated_q' : 'facilitate.open_seating_q'), t('facilitate.seating_offline'),
     () => api('PATCH', '/gathering', asFacilitator ? { seating, as: asFacilitator } : { seating }), t('facilitate.seating_done'));
+});
+
+// Rotating on its own (a leaked invite, a departure without removal): the
+// node seals the new secret to every member that remains, and the page
+// shows the new invite to hand to whoever joins from now on.
+$('rotate').addEventListener('click', () => {
+  act(t('facilitate.rotate_q'), t('facilitate.rotate_offline'), async () => {
+    const r = await api('POST', '/invite/rotation', asFacilitator ? { as: asFacilitator } : {});
+    $('new-invite').value = r.invite;
+    $('new-invite-box').hidden = false;
+  }, t('facilitate.rotated'));
 });
 
 follow(null, refresh);
