@@ -15,7 +15,8 @@ import (
 // protocol but ping: the liveness check's proof that a connection whose
 // pings are late still delivers (liveness.go). Pings are left out because
 // a peer's own pings show only that it asks, and the check must still see
-// a peer that asks but never answers as gone. It is the host's bandwidth
+// a peer that asks but never answers as gone; so are the bytes of a
+// stream's protocol negotiation, read before the protocol is set. It is the host's bandwidth
 // reporter (libp2p.BandwidthReporter), reduced to what the mesh needs: a
 // counter, no meters.
 type heard struct {
@@ -36,7 +37,8 @@ func (h *heard) count(p peer.ID) int64 {
 func (h *heard) forget(p peer.ID) { h.peers.Delete(p) }
 
 func (h *heard) LogRecvMessageStream(n int64, proto protocol.ID, p peer.ID) {
-	if proto == ping.ID || n <= 0 {
+	// An empty protocol is a stream's negotiation, every ping's included.
+	if proto == ping.ID || proto == "" || n <= 0 {
 		return
 	}
 	v, ok := h.peers.Load(p)
