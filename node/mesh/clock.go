@@ -151,6 +151,9 @@ func (m *Mesh) askTime(ctx context.Context, p peer.ID) error {
 		return fmt.Errorf("read the time: %w", err)
 	}
 	rtt := time.Since(sent)
+	// A round trip over the connection: the liveness check's first
+	// measure of the link, before any ping has been answered.
+	m.h.Peerstore().RecordLatency(p, rtt)
 	remote := time.Unix(0, int64(binary.BigEndian.Uint64(b[:])))
 	m.clock.record(p, remote.Sub(local.Add(rtt/2)))
 	return nil

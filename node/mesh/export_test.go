@@ -5,6 +5,7 @@ import (
 
 	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/node/recon"
+	"github.com/libp2p/go-libp2p/core/network"
 )
 
 // Hooks for the external tests (package mesh_test).
@@ -44,3 +45,10 @@ func EncodeRequest(items []recon.Item) []byte { return encodeRequest(items) }
 func MedianOffset(peers []time.Duration) time.Duration {
 	return median(append([]time.Duration{0}, peers...))
 }
+
+// ReconProto is the reconciliation protocol's id.
+const ReconProto = reconProto
+
+// HandleRecon is m's handler of reconciliation streams, for tests that
+// wrap it.
+func HandleRecon(m *Mesh) network.StreamHandler { return m.track(m.handleRecon) }

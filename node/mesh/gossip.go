@@ -46,6 +46,8 @@ type gathering struct {
 	lastSync time.Time
 	synced   map[peer.ID]time.Time
 	running  map[peer.ID]bool // reconciliations this side initiated
+	again    map[peer.ID]bool // asked for while running: run once more after (converge.go)
+	failed   map[peer.ID]int  // initiated sessions that failed in a row (converge.go)
 	syncSoon bool             // a reconciliation after a lone write is scheduled
 	inbound  map[peer.ID]bool // reconciliations the peer initiated
 }
@@ -72,6 +74,8 @@ func (m *Mesh) Join(ctx context.Context, r Replica) error {
 		initiating: make(chan struct{}, initiatedPerGathering),
 		synced:     make(map[peer.ID]time.Time),
 		running:    make(map[peer.ID]bool),
+		again:      make(map[peer.ID]bool),
+		failed:     make(map[peer.ID]int),
 		inbound:    make(map[peer.ID]bool),
 	}
 	name := id.Topic()

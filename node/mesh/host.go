@@ -112,6 +112,7 @@ type Mesh struct {
 
 	sessionTimeout time.Duration // the constant sessionTimeout; tests shorten it
 	live           liveness
+	heard          *heard // bytes read per peer, for liveness
 	clock          *Clock
 }
 
@@ -160,6 +161,7 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 		rm.Close()
 		return nil, fmt.Errorf("mesh: connection manager: %w", err)
 	}
+	heardFrom := new(heard)
 	opts := []libp2p.Option{
 		libp2p.Identity(cfg.Key),
 		libp2p.ListenAddrs(cfg.Listen...),
@@ -171,6 +173,7 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 		libp2p.ConnectionManager(cm),
 		libp2p.DisableMetrics(),
 		libp2p.UserAgent("convene"),
+		libp2p.BandwidthReporter(heardFrom),
 	}
 	bans := newBans(cfg.Now)
 	opts = append(opts, libp2p.ConnectionGater(gater{b: bans, inner: cfg.Gater}))
@@ -225,6 +228,7 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 
 		sessionTimeout: sessionTimeout,
 		live:           newLiveness(),
+		heard:          heardFrom,
 		clock:          cfg.Clock,
 	}
 	for _, t := range targets {

@@ -19,10 +19,27 @@ import (
 // liveMisses pings in a row is shown as unreachable and its connection
 // closed, so that the redial (keepConnected, keepFound, or the peer's own)
 // makes a fresh one, and the fresh one reconciles on connect.
+//
+// A slow link is not a dead one. On a 64 kbit/s, 300 ms, 30 %-loss line a
+// ping waits behind queued data and retransmissions for seconds; closing
+// the connection then only starts new handshakes over the same line, and
+// two cities never converged. So a ping's wait grows with the peer's
+// measured round trip (liveRTTs times libp2p's smoothed RTT, doubled after
+// each miss, at most liveMaxTimeout), and a miss does not count while the
+// connection delivered anything else meanwhile (see heard). On a LAN the
+// round trip is tiny: the 2.5-s floor and the detection time stay as they
+// were.
 const (
 	liveEvery   = time.Second
 	liveTimeout = 2500 * time.Millisecond
 	liveMisses  = 2
+	// liveRTTs is how many smoothed round trips a ping may take.
+	liveRTTs = 4
+	// liveUnmeasured is how many floors a ping may take while the peer's
+	// round trip was never measured.
+	liveUnmeasured = 4
+	// liveMaxTimeout bounds a ping's wait however slow the link looked.
+	liveMaxTimeout = 30 * time.Second
 	// lostFor is how long a peer that stopped answering is still listed as
 	// unreachable.
 	lostFor = forgetAfter
@@ -88,9 +105,30 @@ func (m *Mesh) livenessLoop() {
 	}
 }
 
-// probe pings p once and counts a miss when no answer comes in time.
+// probeTimeout is how long a ping to p may take after misses misses in a
+// row: the floor, or liveRTTs smoothed round trips doubled per miss.
+func (m *Mesh) probeTimeout(p peer.ID, misses int) time.Duration {
+	t := m.live.timeout
+	if rtt := m.h.Peerstore().LatencyEWMA(p); rtt > 0 {
+		t = max(t, liveRTTs*rtt<<min(misses, 4))
+	} else {
+		// Never answered yet: a new connection over a slow line spends
+		// its first seconds in handshakes (identify, the first sessions),
+		// and a ping behind them says nothing of the line. A LAN answers
+		// the first ping at once, and is measured from then on.
+		t = liveUnmeasured * m.live.timeout
+	}
+	return min(t, max(liveMaxTimeout, m.live.timeout))
+}
+
+// probe pings p once and counts a miss when no answer comes in time and
+// nothing else came from p meanwhile.
 func (m *Mesh) probe(p peer.ID) {
-	ctx, cancel := context.WithTimeout(m.ctx, m.live.timeout)
+	m.mu.Lock()
+	timeout := m.probeTimeout(p, m.live.misses[p])
+	m.mu.Unlock()
+	before := m.heard.count(p)
+	ctx, cancel := context.WithTimeout(m.ctx, timeout)
 	var err error
 	select {
 	case r := <-ping.Ping(ctx, m.h, p):
@@ -100,7 +138,11 @@ func (m *Mesh) probe(p peer.ID) {
 	}
 	cancel()
 	if errors.Is(err, context.DeadlineExceeded) {
-		err = fmt.Errorf("no answer to a ping within %s", m.live.timeout)
+		err = fmt.Errorf("no answer to a ping within %s", timeout)
+		if m.heard.count(p) > before {
+			// Slow, not dead: the connection delivered other data.
+			err = nil
+		}
 	}
 	m.mu.Lock()
 	delete(m.live.probing, p)

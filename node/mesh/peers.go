@@ -81,6 +81,7 @@ func (m *Mesh) disconnected(p peer.ID) {
 	m.mu.Lock()
 	delete(m.peers, p)
 	m.mu.Unlock()
+	m.heard.forget(p)
 }
 
 // penalize gives a peer n strikes for junk it sent (over any protocol:

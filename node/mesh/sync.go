@@ -195,6 +195,9 @@ func (m *Mesh) syncLoop() {
 func (m *Mesh) initiate(ctx context.Context, g *gathering, p peer.ID) error {
 	m.mu.Lock()
 	if g.running[p] {
+		// The running session may have compared before what this call is
+		// for (a write, the peer's topic join): run once more after it.
+		g.again[p] = true
 		m.mu.Unlock()
 		return nil
 	}
@@ -222,6 +225,7 @@ func (m *Mesh) initiate(ctx context.Context, g *gathering, p peer.ID) error {
 			// sees the sync recorded can start the next one.
 			m.recordSync(g, p)
 		}
+		m.followUp(g, p, ok)
 		m.sessionEnded()
 		m.mu.Unlock()
 	}()
