@@ -34,7 +34,11 @@ type HubCapOptions struct {
 	// Writing, if set, is called once every laptop has reconciled with the
 	// hub, just before the writes: the caller reads the hub's CPU there.
 	Writing func()
-	Logger  *slog.Logger
+	// Converged, if set, is called as soon as every laptop holds every
+	// operation, with all connections still up: the caller reads the hub's
+	// CPU, descriptors and goroutines there.
+	Converged func()
+	Logger    *slog.Logger
 }
 
 // HubCapResult is what a hub-capacity run measured.
@@ -226,6 +230,9 @@ func HubCapacity(ctx context.Context, opts HubCapOptions) (_ HubCapResult, err e
 		return HubCapResult{}, fmt.Errorf("testnet: laptops converging through the hub: %w", err)
 	}
 	res := HubCapResult{Ops: opts.Gatherings * opts.Laptops * opts.Ops, Converge: time.Since(start)}
+	if opts.Converged != nil {
+		opts.Converged()
+	}
 	if err := sleep(ctx, 2*time.Second); err != nil { // the counter's last sweep
 		return HubCapResult{}, err
 	}
