@@ -38,7 +38,9 @@ type HubCapOptions struct {
 	// operation, with all connections still up: the caller reads the hub's
 	// CPU, descriptors and goroutines there.
 	Converged func()
-	Logger    *slog.Logger
+	// Progress, if set, is told when each phase begins.
+	Progress func(phase string)
+	Logger   *slog.Logger
 }
 
 // HubCapResult is what a hub-capacity run measured.
@@ -68,6 +70,11 @@ func HubCapacity(ctx context.Context, opts HubCapOptions) (_ HubCapResult, err e
 		owns   [][2]crdt.OpID // each laptop's group and proposal
 		expect int
 	}
+	progress := func(string) {}
+	if opts.Progress != nil {
+		progress = opts.Progress
+	}
+	progress("making the gatherings")
 	gs := make([]*gathering, opts.Gatherings)
 	var all []*node.Node
 	var meshes []*mesh.Mesh
@@ -130,6 +137,7 @@ func HubCapacity(ctx context.Context, opts HubCapOptions) (_ HubCapResult, err e
 		g.expect = g.nodes[0].Log().Len() + opts.Laptops*opts.Ops
 	}
 
+	progress("starting the hub")
 	hub, err := opts.StartHub(ctx, tickets)
 	if err != nil {
 		return HubCapResult{}, fmt.Errorf("testnet: start hub: %w", err)
@@ -141,6 +149,7 @@ func HubCapacity(ctx context.Context, opts HubCapOptions) (_ HubCapResult, err e
 	// One counter for every laptop: its figures for the hub's peer id are
 	// the hub's traffic, in reverse.
 	bw := metrics.NewBandwidthCounter()
+	progress("connecting the laptops")
 	for _, nd := range all {
 		m, err := nd.Connect(ctx, mesh.Config{
 			Listen: []multiaddr.Multiaddr{multiaddr.StringCast("/ip4/127.0.0.1/tcp/0")},
@@ -156,6 +165,7 @@ func HubCapacity(ctx context.Context, opts HubCapOptions) (_ HubCapResult, err e
 		}
 		meshes = append(meshes, m)
 	}
+	progress("waiting for every laptop to reconcile with the hub")
 	if err := waitUntil(ctx, 10*time.Minute, func() bool {
 		for _, m := range meshes {
 			synced := false
@@ -182,6 +192,7 @@ func HubCapacity(ctx context.Context, opts HubCapOptions) (_ HubCapResult, err e
 	if opts.Writing != nil {
 		opts.Writing()
 	}
+	progress("writing")
 	before := bw.GetBandwidthForPeer(hubInfo.ID)
 	start := time.Now()
 	// Laptops write in turn from a few writers at once, as a room's
@@ -216,6 +227,7 @@ func HubCapacity(ctx context.Context, opts HubCapOptions) (_ HubCapResult, err e
 	if err := errors.Join(<-errs); err != nil {
 		return HubCapResult{}, fmt.Errorf("testnet: write: %w", err)
 	}
+	progress("waiting for convergence")
 	if err := waitUntil(ctx, 10*time.Minute, func() bool {
 		for _, g := range gs {
 			d := g.nodes[0].Log().Digest()

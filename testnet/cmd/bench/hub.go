@@ -34,6 +34,14 @@ func benchHub(ctx context.Context, l *lab, cfg config) section {
 	if cfg.quick {
 		gatherings, laptops, ops = 10, 5, 5
 	}
+	// CONVENE_HUB=G,L,O sizes a run by hand, to find where a machine's
+	// limit lies between the quick size and the issue's.
+	if v := os.Getenv("CONVENE_HUB"); v != "" {
+		if _, err := fmt.Sscanf(v, "%d,%d,%d", &gatherings, &laptops, &ops); err != nil {
+			sec.err = fmt.Errorf("CONVENE_HUB=%q: want G,L,O: %w", v, err)
+			return sec
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, hubLimit)
 	defer cancel()
 	dir := l.dir("hub")
@@ -74,6 +82,9 @@ func benchHub(ctx context.Context, l *lab, cfg config) section {
 			return multiaddr.NewMultiaddr(p.Listen[0])
 		},
 		Writing: func() { cpuAtWrite, _ = procCPU(hub.Pid()) },
+		Progress: func(p string) {
+			fmt.Fprintf(os.Stderr, "bench:   hub: %s (%s)\n", p, time.Since(start).Round(time.Second))
+		},
 		Converged: func() {
 			// Everything is read with every connection still up; the
 			// goroutine dump (SIGQUIT) then ends the hub.
