@@ -30,7 +30,7 @@ const hubLimit = 10 * time.Minute
 // counted on the laptops' side of their connections to it.
 func benchHub(ctx context.Context, l *lab, cfg config) section {
 	sec := section{title: "A hub's capacity: 100 gatherings, 500 laptops"}
-	gatherings, laptops, ops := 100, 5, 20
+	gatherings, laptops, ops := 100, 5, 5
 	if cfg.quick {
 		gatherings, laptops, ops = 10, 5, 5
 	}
