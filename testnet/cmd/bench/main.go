@@ -2,7 +2,8 @@
 // "Performance budget") and writes BENCHMARKS.md: verified ingest against
 // raw signature verification, convergence after a partition heals, change
 // latency between real nodes, start-up with a million operations, and a
-// new laptop joining a large gathering, and the field conditions of the LAN
+// new laptop joining a large gathering, a hub serving 100 gatherings, and
+// the field conditions of the LAN
 // lab (as root).
 //
 // It drives real `convene run` processes (bin/convene, built by
@@ -10,7 +11,7 @@
 // what needs no process. Everything it starts is stopped, and its
 // temporary directory removed, when it ends.
 //
-//	go run ./testnet/cmd/bench [-o BENCHMARKS.md] [-quick] [-only ingest,heal,simheal,latency,startup,join,rotation,field]
+//	go run ./testnet/cmd/bench [-o BENCHMARKS.md] [-quick] [-only ingest,heal,simheal,latency,startup,join,rotation,hub,field]
 package main
 
 import (
@@ -44,13 +45,14 @@ var benchmarks = []benchmark{
 	{"startup", benchStartup},
 	{"join", benchJoin},
 	{"rotation", benchRotation},
+	{"hub", benchHub},
 	{"field", benchField},
 }
 
 func main() {
 	out := flag.String("o", "", "write the report to this file (default: standard output)")
 	quick := flag.Bool("quick", false, "smaller sizes, for a smoke run (the figures are then not the budget's)")
-	only := flag.String("only", "", "run only these benchmarks, comma-separated: ingest, heal, simheal, latency, startup, join, rotation, field")
+	only := flag.String("only", "", "run only these benchmarks, comma-separated: ingest, heal, simheal, latency, startup, join, rotation, hub, field")
 	bin := flag.String("bin", "bin/convene", "the convene binary")
 	flag.Parse()
 	if *healChildFlag != "" {

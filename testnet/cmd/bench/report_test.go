@@ -23,7 +23,7 @@ func TestWriteReportBudgetTable(t *testing.T) {
 		want []string // in the table, besides a row for every budget item
 	}{
 		{name: "every benchmark", secs: []section{measured("ingest"), measured("heal"), measured("latency"), measured("startup"), measured("join")},
-			want: []string{"| hub | ", notMeasured + "no hub benchmark yet"}},
+			want: []string{"| hub | ", notMeasured + "not run (`-only`)"}},
 		{name: "-only ingest", secs: []section{measured("ingest")},
 			want: []string{"| join sync | ", notMeasured + "not run (`-only`)"}},
 		{name: "a benchmark failed", secs: []section{{name: "join", title: "join", err: errors.New("source did not start")}},
