@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
@@ -156,9 +155,9 @@ func HubCapacity(ctx context.Context, opts HubCapOptions) (_ HubCapResult, err e
 			Hubs:   []multiaddr.Multiaddr{hub},
 			// Laptops reach each other only through the hub, so that it
 			// carries every operation.
-			Gater:       gate.Gater{Peer: func(p peer.ID) bool { return p == hubInfo.ID }},
-			Logger:      log,
-			HostOptions: []libp2p.Option{libp2p.BandwidthReporter(bw)},
+			Gater:     gate.Gater{Peer: func(p peer.ID) bool { return p == hubInfo.ID }},
+			Logger:    log,
+			Bandwidth: bw,
 		})
 		if err != nil {
 			return HubCapResult{}, fmt.Errorf("testnet: connect a laptop: %w", err)

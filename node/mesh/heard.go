@@ -20,7 +20,8 @@ import (
 // reporter (libp2p.BandwidthReporter), reduced to what the mesh needs: a
 // counter, no meters.
 type heard struct {
-	peers sync.Map // peer.ID → *atomic.Int64
+	peers sync.Map         // peer.ID → *atomic.Int64
+	next  metrics.Reporter // Config.Bandwidth, or nil
 }
 
 var _ metrics.Reporter = (*heard)(nil)
@@ -37,6 +38,9 @@ func (h *heard) count(p peer.ID) int64 {
 func (h *heard) forget(p peer.ID) { h.peers.Delete(p) }
 
 func (h *heard) LogRecvMessageStream(n int64, proto protocol.ID, p peer.ID) {
+	if h.next != nil {
+		h.next.LogRecvMessageStream(n, proto, p)
+	}
 	// An empty protocol is a stream's negotiation, every ping's included.
 	if proto == ping.ID || proto == "" || n <= 0 {
 		return
@@ -48,15 +52,70 @@ func (h *heard) LogRecvMessageStream(n int64, proto protocol.ID, p peer.ID) {
 	v.(*atomic.Int64).Add(n)
 }
 
-func (h *heard) LogSentMessage(int64)                             {}
-func (h *heard) LogRecvMessage(int64)                             {}
-func (h *heard) LogSentMessageStream(int64, protocol.ID, peer.ID) {}
-func (h *heard) GetBandwidthForPeer(peer.ID) metrics.Stats        { return metrics.Stats{} }
-func (h *heard) GetBandwidthForProtocol(protocol.ID) metrics.Stats {
+// The rest only passes counts on to Config.Bandwidth: the mesh reads
+// nothing from its reporter but count.
+
+func (h *heard) LogSentMessage(n int64) {
+	if h.next != nil {
+		h.next.LogSentMessage(n)
+	}
+}
+
+func (h *heard) LogRecvMessage(n int64) {
+	if h.next != nil {
+		h.next.LogRecvMessage(n)
+	}
+}
+
+func (h *heard) LogSentMessageStream(n int64, proto protocol.ID, p peer.ID) {
+	if h.next != nil {
+		h.next.LogSentMessageStream(n, proto, p)
+	}
+}
+
+func (h *heard) GetBandwidthForPeer(p peer.ID) metrics.Stats {
+	if h.next != nil {
+		return h.next.GetBandwidthForPeer(p)
+	}
 	return metrics.Stats{}
 }
-func (h *heard) GetBandwidthTotals() metrics.Stats                     { return metrics.Stats{} }
-func (h *heard) GetBandwidthByPeer() map[peer.ID]metrics.Stats         { return nil }
-func (h *heard) GetBandwidthByProtocol() map[protocol.ID]metrics.Stats { return nil }
-func (h *heard) Reset()                                                {}
-func (h *heard) TrimIdle(time.Time)                                    {}
+
+func (h *heard) GetBandwidthForProtocol(proto protocol.ID) metrics.Stats {
+	if h.next != nil {
+		return h.next.GetBandwidthForProtocol(proto)
+	}
+	return metrics.Stats{}
+}
+
+func (h *heard) GetBandwidthTotals() metrics.Stats {
+	if h.next != nil {
+		return h.next.GetBandwidthTotals()
+	}
+	return metrics.Stats{}
+}
+
+func (h *heard) GetBandwidthByPeer() map[peer.ID]metrics.Stats {
+	if h.next != nil {
+		return h.next.GetBandwidthByPeer()
+	}
+	return nil
+}
+
+func (h *heard) GetBandwidthByProtocol() map[protocol.ID]metrics.Stats {
+	if h.next != nil {
+		return h.next.GetBandwidthByProtocol()
+	}
+	return nil
+}
+
+func (h *heard) Reset() {
+	if h.next != nil {
+		h.next.Reset()
+	}
+}
+
+func (h *heard) TrimIdle(since time.Time) {
+	if h.next != nil {
+		h.next.TrimIdle(since)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
@@ -64,6 +65,10 @@ type Config struct {
 	// Listen a simulated QUIC address) to run real meshes over a LAN
 	// with latency and bandwidth, in virtual time under testing/synctest.
 	HostOptions []libp2p.Option
+	// Bandwidth, if set, also gets every byte count the host reports. A
+	// host takes one reporter and the mesh's own (liveness) is it, so a
+	// caller that measures traffic chains here rather than in HostOptions.
+	Bandwidth metrics.Reporter
 }
 
 // DefaultListen are the listen addresses used when Config.Listen is empty.
@@ -161,7 +166,7 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 		rm.Close()
 		return nil, fmt.Errorf("mesh: connection manager: %w", err)
 	}
-	heardFrom := new(heard)
+	heardFrom := &heard{next: cfg.Bandwidth}
 	opts := []libp2p.Option{
 		libp2p.Identity(cfg.Key),
 		libp2p.ListenAddrs(cfg.Listen...),
