@@ -88,15 +88,17 @@ func TestFutureOperationsWait(t *testing.T) {
 
 	// Once b's clock has caught up, the next round brings them.
 	offset.Store(int64(ahead))
+	// A session may store them in any order, and one in flight may still
+	// be bringing the rest: wait for them all.
 	waitFor(t, "the operations from ahead", func() bool {
 		mb.SyncNow(testContext(t), g)
-		return has(t, b, ids[len(ids)-1])
-	})
-	for _, id := range ids {
-		if !has(t, b, id) {
-			t.Errorf("b lacks %s", id)
+		for _, id := range ids {
+			if !has(t, b, id) {
+				return false
+			}
 		}
-	}
+		return true
+	})
 }
 
 // resealed makes a genuinely signed and admitted operation of the
