@@ -175,22 +175,9 @@ func HealPartition(ctx context.Context, opts HealOptions) (HealResult, error) {
 	}
 
 	res := HealResult{Nodes: 2 * size, OpsPerIsland: opts.OpsPerIsland}
-	enc, err := zstd.NewWriter(nil)
-	if err != nil {
+	if err := res.setBudget(missing, size); err != nil {
 		return HealResult{}, err
 	}
-	for k := range islands {
-		var all []byte
-		for _, raw := range missing[k] {
-			all = append(all, raw...)
-		}
-		z := int64(len(enc.EncodeAll(all, nil)))
-		// Every node of the other island lacks them.
-		res.Compressed += z * int64(size)
-		res.Differences += int64(len(missing[k]) * size)
-	}
-	enc.Close()
-	res.Budget = res.Compressed*5/4 + 64*res.Differences
 
 	s0, w0 := n.ReconStats(), n.WireBytes()
 	start := time.Now()
@@ -253,6 +240,28 @@ func ingestFloor(ctx context.Context, creds crdt.Credentials, base, ops [][]byte
 
 // writeShare makes count operations on nd: edits of its own proposal (one
 // in eight) and comments on a neighbour's, and returns their encodings.
+// setBudget sets the byte budget of a heal from what each island wrote
+// (missing[k]) and the island size: every node of the other island lacks
+// them, so each costs its zstd-compressed size and 64 bytes per difference,
+// once per such node.
+func (r *HealResult) setBudget(missing [][][]byte, size int) error {
+	enc, err := zstd.NewWriter(nil)
+	if err != nil {
+		return err
+	}
+	defer enc.Close()
+	for _, raws := range missing {
+		var all []byte
+		for _, raw := range raws {
+			all = append(all, raw...)
+		}
+		r.Compressed += int64(len(enc.EncodeAll(all, nil))) * int64(size)
+		r.Differences += int64(len(raws) * size)
+	}
+	r.Budget = r.Compressed*5/4 + 64*r.Differences
+	return nil
+}
+
 // own is a node's table in a heal: its group and its proposal.
 type own struct{ group, proposal crdt.OpID }
 

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/x/simlibp2p"
@@ -160,20 +159,9 @@ func SimHeal(ctx context.Context, dir string, opts HealOptions) (HealResult, err
 		}
 	}
 	res := HealResult{Nodes: 2 * size, OpsPerIsland: opts.OpsPerIsland}
-	enc, err := zstd.NewWriter(nil)
-	if err != nil {
+	if err := res.setBudget(missing, size); err != nil {
 		return HealResult{}, err
 	}
-	for k := range islands {
-		var all []byte
-		for _, raw := range missing[k] {
-			all = append(all, raw...)
-		}
-		res.Compressed += int64(len(enc.EncodeAll(all, nil))) * int64(size)
-		res.Differences += int64(len(missing[k]) * size)
-	}
-	enc.Close()
-	res.Budget = res.Compressed*5/4 + 64*res.Differences
 
 	stats := func() (s mesh.Stats) {
 		for _, m := range meshes {
