@@ -25,20 +25,7 @@ func TestBrowserNetworkIdentities(t *testing.T) {
 	src := axeScript(t)
 	chromium := findChromium(t)
 	bin := convenebinary(t)
-	dirA, dirB := t.TempDir(), t.TempDir()
-	out, err := runCLI(bin, "init", "--data", dirA, "--name", "Two rooms", "--identity", "Ana")
-	if err != nil {
-		t.Fatalf("init: %v\n%s", err, out)
-	}
-	var invite string
-	for _, l := range strings.Split(out, "\n") {
-		if strings.HasPrefix(l, "convene:") {
-			invite = strings.TrimSpace(l)
-		}
-	}
-	if out, err := runCLI(bin, "join", "--data", dirB, "--identity", "Bea", invite); err != nil {
-		t.Fatalf("join: %v\n%s", err, out)
-	}
+	dirA, dirB := twoLaptops(t, bin, "Two rooms")
 	a, b := &browserTest{t: t}, &browserTest{t: t}
 	// a listens on every interface too, so that its page has addresses to
 	// show first and loopback ones to fold.

@@ -308,23 +308,7 @@ func TestBrowserWaitingProposal(t *testing.T) {
 	}
 	chromium := findChromium(t)
 	bin := convenebinary(t)
-	dirA, dirB := t.TempDir(), t.TempDir()
-	out, err := runCLI(bin, "init", "--data", dirA, "--name", "Twin halls", "--identity", "Ana")
-	if err != nil {
-		t.Fatalf("init: %v\n%s", err, out)
-	}
-	var invite string
-	for _, l := range strings.Split(out, "\n") {
-		if strings.HasPrefix(l, "convene:") {
-			invite = strings.TrimSpace(l)
-		}
-	}
-	if invite == "" {
-		t.Fatalf("convene init printed no invite:\n%s", out)
-	}
-	if out, err := runCLI(bin, "join", "--data", dirB, "--identity", "Bea", invite); err != nil {
-		t.Fatalf("join: %v\n%s", err, out)
-	}
+	dirA, dirB := twoLaptops(t, bin, "Twin halls")
 	a, b := &browserTest{t: t}, &browserTest{t: t}
 	a.url, _, a.token = startNodeIn(t, dirA)
 	b.url, _, b.token = startNodeIn(t, dirB)
@@ -428,6 +412,31 @@ func (b *browserTest) raw(method, path string, body []byte, contentType string) 
 		b.t.Fatalf("%s %s: %s %s", method, path, res.Status, data)
 	}
 	return data
+}
+
+// twoLaptops makes a gathering named name in a data directory with the
+// identity Ana, and joins a second directory to it with the identity Bea
+// through the invite `convene init` printed.
+func twoLaptops(t *testing.T, bin, name string) (dirA, dirB string) {
+	t.Helper()
+	dirA, dirB = t.TempDir(), t.TempDir()
+	out, err := runCLI(bin, "init", "--data", dirA, "--name", name, "--identity", "Ana")
+	if err != nil {
+		t.Fatalf("init: %v\n%s", err, out)
+	}
+	var invite string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "convene:") {
+			invite = strings.TrimSpace(l)
+		}
+	}
+	if invite == "" {
+		t.Fatalf("convene init printed no invite:\n%s", out)
+	}
+	if out, err := runCLI(bin, "join", "--data", dirB, "--identity", "Bea", invite); err != nil {
+		t.Fatalf("join: %v\n%s", err, out)
+	}
+	return dirA, dirB
 }
 
 func runCLI(bin string, args ...string) (string, error) {
