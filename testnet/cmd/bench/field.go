@@ -55,7 +55,7 @@ func benchField(ctx context.Context, l *lab, cfg config) section {
 		return f.Seconds * float64(time.Second) / float64(limit)
 	}
 	if f, ok := by["cities harsh"]; ok {
-		r := row{budget: "field link", what: "two cities converge through a hub, each behind a 64 kbit/s, 300 ms, 30 %-loss link", limit: "published", ratio: math.NaN()}
+		r := row{budget: "field link", what: "two cities converge through a hub, each behind a 64 kbit/s, 300 ms, 30 %-loss link", limit: published, ratio: math.NaN()}
 		if f.Seconds < 0 {
 			r.value = notMeasured + "did not converge: " + f.Note
 		} else {
@@ -65,7 +65,7 @@ func benchField(ctx context.Context, l *lab, cfg config) section {
 	}
 	if f, ok := by["cities"]; ok {
 		sec.rows = append(sec.rows, row{budget: "field link", what: "… and behind a 1 Mbit/s, 150 ms, 2 %-loss link",
-			value: fmt.Sprintf("%s, %d B on the links", secs(f), f.Bytes), limit: "published", ratio: 0})
+			value: fmt.Sprintf("%s, %d B on the links", secs(f), f.Bytes), limit: published, ratio: 0})
 	}
 	if f, ok := by["crash"]; ok {
 		sec.rows = append(sec.rows, row{budget: "field restart", what: "kill -9 and restart without mDNS or --peer: converged with the remembered peer, from exec",

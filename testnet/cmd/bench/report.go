@@ -37,6 +37,11 @@ type row struct {
 	ratio  float64 // ≤ 1 is within budget; NaN: not measured
 }
 
+// published is the limit of a figure the budget asks only to be published:
+// it has no ratio, only its measured value.
+const published = "published"
+
+
 func (s *section) missed() bool {
 	for _, r := range s.rows {
 		if !(r.ratio <= 1) {
@@ -192,6 +197,8 @@ func writeReport(file string, m machine, args string, secs []section) error {
 	for _, r := range budgetRows(secs) {
 		mark, ratio := "✓", fmt.Sprintf("%.2f", r.ratio)
 		switch {
+		case r.limit == published && !math.IsNaN(r.ratio):
+			mark, ratio = "published", "–"
 		case r.ratio > 1e6:
 			mark, ratio = "✗ miss", "∞"
 		case math.IsNaN(r.ratio):

@@ -29,6 +29,9 @@ func TestWriteReportBudgetTable(t *testing.T) {
 		{name: "a benchmark failed", secs: []section{{name: "join", title: "join", err: errors.New("source did not start")}},
 			want: []string{"| join documents | ", notMeasured + "source did not start"}},
 		{name: "nothing run", secs: nil, want: []string{"| ingest | "}},
+		{name: "a published figure has no ratio",
+			secs: []section{{name: "hub", title: "hub", rows: []row{{budget: "hub", what: "one relay", value: "9 MB", limit: published, ratio: 0}}}},
+			want: []string{"| hub | one relay | 9 MB | published | – | published |"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
