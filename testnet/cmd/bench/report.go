@@ -41,7 +41,6 @@ type row struct {
 // it has no ratio, only its measured value.
 const published = "published"
 
-
 func (s *section) missed() bool {
 	for _, r := range s.rows {
 		if !(r.ratio <= 1) {
