@@ -80,8 +80,8 @@ func (s *State) ratificationCounts(ss *session, o *Op) bool {
 		return false // held until what it names arrives
 	}
 	t, err := s.textOf(b)
-	if errors.Is(err, ErrNotFound) {
-		return false
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnavailable) {
+		return false // not a verdict: asked again at the next read
 	}
 	ok := err == nil && RatifiedDigest(t) == b.Digest
 	if ss.ratOK == nil {
@@ -179,7 +179,11 @@ func (s *State) textOf(b *RatificationBody) (RatifiedText, error) {
 		if err != nil {
 			return t, err
 		}
-		p := RatifiedProposal{ID: pop.ID, Revision: rev.ID, Group: g, Text: revText(rev),
+		text, err := s.opText(rev)
+		if err != nil {
+			return t, err
+		}
+		p := RatifiedProposal{ID: pop.ID, Revision: rev.ID, Group: g, Text: text,
 			EndorsedBy: make([]GroupRef, 0, len(e.EndorsedBy)), From: pb.From}
 		seen := make(map[OpID]bool, len(e.EndorsedBy))
 		for _, id := range e.EndorsedBy {

@@ -97,16 +97,6 @@ func revGroup(o *Op) OpID {
 	return OpID{}
 }
 
-func revText(o *Op) string {
-	switch b := o.Body.(type) {
-	case *ProposalBody:
-		return b.Text
-	case *RevisionBody:
-		return b.Text
-	}
-	return ""
-}
-
 // findRev finds o in revs (sorted by clock, id).
 func findRev(revs []*Op, o *Op) int {
 	if o == nil {
@@ -177,6 +167,10 @@ func (s *State) refreshProposal(p *proposal) {
 			heads = append(heads, valid[i])
 		}
 	}
+	var prev *Op
+	if len(d.heads) > 0 {
+		prev = d.heads[0]
+	}
 	d.validRevs, d.heads = valid, heads
 	head := heads[0]
 	hidden := s.hidden(p.id)
@@ -220,7 +214,11 @@ func (s *State) refreshProposal(p *proposal) {
 		Hidden:       hidden,
 	}
 	if !hidden && !s.hidden(head.ID) {
-		d.base.Text = revText(head)
+		text, err := s.headText(prev, head)
+		if err != nil {
+			p.dirty = true // read again at the next look
+		}
+		d.base.Text = text
 	}
 	for i, h := range heads {
 		d.base.Heads[i] = h.ID
@@ -358,7 +356,8 @@ func (s *State) revisions(p *proposal) []Revision {
 			v.Parents = slices.Clone(rb.Parents)
 		}
 		if !v.Hidden {
-			v.Text = revText(r)
+			// An unreadable cold text shows as none; nothing caches it.
+			v.Text, _ = s.opText(r)
 		}
 		out = append(out, v)
 	}
@@ -382,7 +381,7 @@ func (s *State) comments(p *proposal) []Comment {
 		}
 		v := Comment{ID: c.ID, Author: c.Author, At: c.Clock.Time(), Hidden: s.hidden(c.ID)}
 		if !v.Hidden {
-			v.Text = c.Body.(*CommentBody).Text
+			v.Text, _ = s.opText(c)
 		}
 		out = append(out, v)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 )
@@ -29,9 +30,17 @@ import (
 // only as trustworthy as the disk it was written to; the operation log stays
 // the source of truth.
 //
-// A snapshot of an older version is refused, and the node rebuilds from the
-// log (node/load.go), which holds the epochs.
-var snapshotMagic = [8]byte{'c', 'v', 'n', 's', 'n', 'a', 'p', 3}
+// Version 4 is version 3 where a proposal, revision or comment may have an
+// empty text: the state held it cold (cold.go), and so does the state
+// loaded from it. A state that reads cold text back keeps only the texts
+// its documents show; one that does not keeps every text it holds.
+// Version 3 is still read (its texts are all there); an older version is
+// refused, and the node rebuilds from the log (node/load.go), which holds
+// the epochs.
+var (
+	snapshotMagic   = [8]byte{'c', 'v', 'n', 's', 'n', 'a', 'p', 4}
+	snapshotMagicV3 = [8]byte{'c', 'v', 'n', 's', 'n', 'a', 'p', 3}
+)
 
 // minSnapshotOp is the fewest bytes an operation takes in a snapshot (id,
 // author, wall, logical, epoch, kind); it bounds the count before allocating.
@@ -47,6 +56,11 @@ func (s *State) Snapshot() []byte {
 	}
 	for _, o := range s.ops.long {
 		ops = append(ops, o)
+	}
+	var hot map[*Op]bool
+	var warm map[*Op]string
+	if s.cold != nil {
+		hot, warm = s.hotOps(), maps.Clone(s.warm)
 	}
 	s.mu.Unlock()
 	slices.SortFunc(ops, opCompare)
@@ -76,7 +90,7 @@ func (s *State) Snapshot() []byte {
 		w.uvarint(uint64(o.Clock.Logical))
 		w.uvarint(o.Epoch)
 		w.b = append(w.b, byte(o.Body.Kind()))
-		o.Body.encode(&w)
+		encodeStored(&w, o, hot, warm)
 		wall = o.Clock.Wall
 	}
 	return w.b
@@ -95,7 +109,7 @@ func ReadSnapshot(founder IdentityID, src io.Reader, size int64) (*State, error)
 	w := newWindow(src, size)
 	r := reader{}
 	w.fill(&r)
-	if !bytes.HasPrefix(r.b, snapshotMagic[:]) {
+	if !bytes.HasPrefix(r.b, snapshotMagic[:]) && !bytes.HasPrefix(r.b, snapshotMagicV3[:]) {
 		return nil, errors.Join(fmt.Errorf("%w: not a state snapshot", ErrMalformed), w.err)
 	}
 	r.off = len(snapshotMagic)
@@ -139,7 +153,7 @@ func ReadSnapshot(founder IdentityID, src io.Reader, size int64) (*State, error)
 		if prev != nil && opCompare(prev, o) >= 0 {
 			return nil, fmt.Errorf("%w: snapshot operation %d is out of order", ErrMalformed, i)
 		}
-		body, err := readBody(&r, Kind(kind[0]))
+		body, err := readStoredBody(&r, Kind(kind[0]))
 		if err != nil {
 			return nil, fmt.Errorf("snapshot operation %d: %w", i, err)
 		}
@@ -156,4 +170,36 @@ func ReadSnapshot(founder IdentityID, src io.Reader, size int64) (*State, error)
 		return nil, fmt.Errorf("after the snapshot: %w", err)
 	}
 	return s, nil
+}
+
+// encodeStored encodes o's body for a snapshot: without its text if the
+// state reads cold text back (hot is non-nil) and o's text is not one a
+// document shows; a warm text is written back in.
+func encodeStored(w *writer, o *Op, hot map[*Op]bool, warm map[*Op]string) {
+	t := textField(o.Body)
+	if t == nil || hot == nil {
+		o.Body.encode(w)
+		return
+	}
+	text := *t
+	if !hot[o] {
+		text = ""
+	} else if text == "" {
+		text = warm[o]
+	}
+	// A copy: the body may be shared with whoever applied it.
+	switch b := o.Body.(type) {
+	case *ProposalBody:
+		c := *b
+		c.Text = text
+		c.encode(w)
+	case *RevisionBody:
+		c := *b
+		c.Text = text
+		c.encode(w)
+	case *CommentBody:
+		c := *b
+		c.Text = text
+		c.encode(w)
+	}
 }

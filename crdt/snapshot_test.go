@@ -14,6 +14,12 @@ func FuzzLoadSnapshot(f *testing.F) {
 	w.op("g", "ana", 11, &GroupBody{Name: "Table 1"})
 	w.op("p", "ana", 12, &ProposalBody{Session: w.ref("s"), Group: w.ref("g"), Text: "Fountains"})
 	f.Add(w.state().Snapshot())
+	// Version 4: an old revision and a comment held cold (empty texts).
+	w.op("r", "ana", 13, &RevisionBody{Proposal: w.ref("p"), Group: w.ref("g"), Text: "Fountains, two", Parents: []OpID{w.ref("p")}})
+	w.op("c", "bo", 14, &CommentBody{Proposal: w.ref("p"), Text: "Where?"})
+	cold := w.state()
+	cold.SetColdText(&storeTexts{})
+	f.Add(cold.Snapshot())
 	f.Add(NewState(w.founder.ID).Snapshot())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := LoadSnapshot(w.founder.ID, b)

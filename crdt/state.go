@@ -25,6 +25,11 @@ type State struct {
 	ops     opIndex
 	free    []Op // room for the next operations, see newOp
 
+	// Texts held cold are read back through cold; warm keeps those of
+	// heads read back (cold.go).
+	cold ColdText
+	warm map[*Op]string
+
 	// Authority (authority.go): facilitators, removals and the seating,
 	// settled from their operations when authDirty. epoch grows whenever
 	// the outcome does; every cache that depends on it records the epoch it

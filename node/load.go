@@ -105,6 +105,9 @@ func (n *Node) load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("open: %w", err)
 	}
+	// A snapshot holds old revisions and comments without their texts;
+	// the log has them.
+	n.state.SetColdText(storedText{n})
 	n.hlc.Observe(last)
 	n.hlcWall.Store(n.hlc.Last().Wall)
 	n.log.Debug("state loaded", "from", from, "ops", logKey.ops, "replayed", len(missing), "unreadable", bad, "took", time.Since(start))

@@ -1,0 +1,35 @@
+package node
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/convene/convene/crdt"
+)
+
+// storedText reads back the texts the state holds cold (crdt/cold.go): every
+// operation the state holds was stored before it was applied, so its
+// envelope is in the log, and opening it again gives its text.
+type storedText struct{ n *Node }
+
+// ColdText reads an operation's envelope by id and opens it. The state
+// asks while computing a view, which has no context of its own; a read is
+// two point lookups in the store.
+func (t storedText) ColdText(id crdt.OpID) (string, error) {
+	raw, ok, err := t.n.oplog.GetByID(context.Background(), id)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", fmt.Errorf("operation %s is not stored", id)
+	}
+	e, err := crdt.DecodeEnvelope(raw)
+	if err != nil {
+		return "", fmt.Errorf("stored operation %s: %w", id, err)
+	}
+	op, err := t.n.ring.Open(e)
+	if err != nil {
+		return "", fmt.Errorf("stored operation %s: %w", id, err)
+	}
+	return crdt.BodyText(op.Body), nil
+}
