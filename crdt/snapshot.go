@@ -158,10 +158,9 @@ func ReadSnapshot(founder IdentityID, src io.Reader, size int64) (*State, error)
 			return nil, fmt.Errorf("snapshot operation %d: %w", i, err)
 		}
 		o.Body = body
-		if s.ops.get(o.ID) != nil {
+		if !s.ops.add(o) {
 			return nil, fmt.Errorf("%w: snapshot repeats operation %s", ErrMalformed, o.ID)
 		}
-		s.ops.add(o)
 		s.index(o)
 		prev = o
 	}

@@ -381,17 +381,24 @@ func (x *opIndex) get(id OpID) *Op {
 	return x.long[id]
 }
 
-// add adds an operation not yet held.
-func (x *opIndex) add(o *Op) {
+// add adds an operation unless one with its id is held, and reports
+// whether it did: one probe of the main map fewer than get then add, which
+// a snapshot's million operations notice.
+func (x *opIndex) add(o *Op) bool {
 	k := idPrefix(o.ID)
-	if _, taken := x.short[k]; !taken {
+	prev, taken := x.short[k]
+	if !taken {
 		x.short[k] = o
-		return
+		return true
+	}
+	if prev.ID == o.ID || x.long[o.ID] != nil {
+		return false
 	}
 	if x.long == nil {
 		x.long = make(map[OpID]*Op)
 	}
 	x.long[o.ID] = o
+	return true
 }
 
 func (x *opIndex) len() int { return len(x.short) + len(x.long) }
