@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
 	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 )
@@ -43,14 +44,23 @@ func (m *Mesh) keepConnected(t dialTarget) {
 	}
 	m.cm.Protect(t.info.ID, "convene-"+t.via)
 	backoff := minBackoff
+	var lastSeen time.Time
 	for {
 		wait := checkInterval
-		if m.h.Network().Connectedness(t.info.ID) != network.Connected {
-			if err := m.dial(t.info, t.via); err != nil {
+		if m.h.Network().Connectedness(t.info.ID) == network.Connected {
+			lastSeen = m.now()
+		} else {
+			dial, limit := m.dial, maxBackoff
+			if !lastSeen.IsZero() && m.now().Sub(lastSeen) < recentlyLost {
+				// A hub that restarts, or a short split: as in keepFound.
+				dial, limit = m.redial, recentBackoff
+			}
+			if err := dial(t.info, t.via); err != nil {
 				m.log.Debug("dial failed", "remote", t.info.ID.ShortString(), "via", t.via, "err", err)
 				wait = backoff
-				backoff = min(backoff*2, maxBackoff)
+				backoff = min(backoff*2, limit)
 			} else {
+				lastSeen = m.now()
 				backoff = minBackoff
 			}
 		}
@@ -64,6 +74,32 @@ func (m *Mesh) keepConnected(t dialTarget) {
 
 // dial connects to a peer, recording how it was found.
 func (m *Mesh) dial(ai peer.AddrInfo, via string) error {
+	return m.dialWithin(m.ctx, ai, via, dialTimeout)
+}
+
+// redialTimeout bounds a redial of a peer lost moments ago, times
+// redialRTTs of its round trip when that is more (a slow line's handshakes
+// take seconds). A dial started while a link is cut waits out TCP's
+// backed-off SYN retries; when the link returns, the next short dial gets
+// through at once, where a long one would still be waiting. Such a redial
+// also clears libp2p's own dial backoff, which after a 20-s split of
+// failed dials holds an address back for 10 s or more: without both, a
+// 20-s split took 7 s to heal.
+const (
+	redialTimeout = 2 * time.Second
+	redialRTTs    = 10
+)
+
+// redial dials a peer that was connected moments ago (see redialTimeout).
+func (m *Mesh) redial(ai peer.AddrInfo, via string) error {
+	if sw, ok := m.h.Network().(interface{ Backoff() *swarm.DialBackoff }); ok {
+		sw.Backoff().Clear(ai.ID)
+	}
+	timeout := min(max(redialTimeout, redialRTTs*m.h.Peerstore().LatencyEWMA(ai.ID)), dialTimeout)
+	return m.dialWithin(m.ctx, ai, via, timeout)
+}
+
+func (m *Mesh) dialWithin(ctx context.Context, ai peer.AddrInfo, via string, timeout time.Duration) error {
 	m.mu.Lock()
 	if m.dialing[ai.ID] {
 		m.mu.Unlock()
@@ -74,7 +110,7 @@ func (m *Mesh) dial(ai peer.AddrInfo, via string) error {
 		m.intents[ai.ID] = via
 	}
 	m.mu.Unlock()
-	ctx, cancel := context.WithTimeout(m.ctx, dialTimeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	err := m.h.Connect(ctx, ai)
 	cancel()
 	m.mu.Lock()
@@ -138,16 +174,17 @@ func (m *Mesh) keepFound(ai peer.AddrInfo, via string) {
 			if len(addrs) == 0 {
 				addrs = ai.Addrs
 			}
-			if err := m.dial(peer.AddrInfo{ID: ai.ID, Addrs: addrs}, via); err != nil {
+			// A peer lost moments ago is most likely behind a short
+			// split: keep trying every few seconds, with short dials that
+			// skip libp2p's backoff, so the heal is quick.
+			dial, limit := m.dial, maxBackoff
+			if m.now().Sub(lastSeen) < recentlyLost {
+				dial, limit = m.redial, recentBackoff
+			}
+			if err := dial(peer.AddrInfo{ID: ai.ID, Addrs: addrs}, via); err != nil {
 				m.log.Debug("dial failed", "remote", ai.ID.ShortString(), "via", via, "err", err)
 				m.dialFailed(peer.AddrInfo{ID: ai.ID, Addrs: addrs}, via, err)
 				wait = backoff
-				// A peer lost moments ago is most likely behind a short
-				// split: keep trying every few seconds so the heal is quick.
-				limit := maxBackoff
-				if m.now().Sub(lastSeen) < recentlyLost {
-					limit = recentBackoff
-				}
 				backoff = min(backoff*2, limit)
 			} else {
 				lastSeen = m.now()
