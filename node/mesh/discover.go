@@ -43,6 +43,24 @@ func (m *Mesh) keepConnected(t dialTarget) {
 		return
 	}
 	m.cm.Protect(t.info.ID, "convene-"+t.via)
+	// Woken when the connection drops, not only every checkInterval: a
+	// hub that restarted was redialled up to 6 s late.
+	dropped := make(chan struct{}, 1)
+	if sub, err := m.h.EventBus().Subscribe(new(event.EvtPeerConnectednessChanged), eventbus.BufSize(16)); err == nil {
+		defer sub.Close()
+		// Drained at once, whatever the loop is doing: a full
+		// subscription would hold up the host's connection events.
+		go func() {
+			for e := range sub.Out() {
+				if ev, ok := e.(event.EvtPeerConnectednessChanged); ok && ev.Peer == t.info.ID && ev.Connectedness == network.NotConnected {
+					select {
+					case dropped <- struct{}{}:
+					default:
+					}
+				}
+			}
+		}()
+	}
 	backoff := minBackoff
 	var lastSeen time.Time
 	for {
@@ -64,10 +82,26 @@ func (m *Mesh) keepConnected(t dialTarget) {
 				backoff = minBackoff
 			}
 		}
+		if !m.waitOrDrop(jitter(wait), dropped) {
+			return
+		}
+	}
+}
+
+// waitOrDrop waits d, or about minBackoff once dropped says the peer
+// disconnected (not at once: a peer that closes every connection it gets
+// must not be redialled in a loop); false when the mesh closes.
+func (m *Mesh) waitOrDrop(d time.Duration, dropped <-chan struct{}) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
 		select {
 		case <-m.ctx.Done():
-			return
-		case <-time.After(jitter(wait)):
+			return false
+		case <-timer.C:
+			return true
+		case <-dropped:
+			timer.Reset(min(d, jitter(minBackoff)))
 		}
 	}
 }
@@ -157,8 +191,10 @@ const forgetAfter = 10 * time.Minute
 // For recentlyLost after a discovered peer was last connected, redials
 // back off to at most recentBackoff.
 const (
-	recentlyLost  = time.Minute
-	recentBackoff = 2 * time.Second
+	recentlyLost = time.Minute
+	// recentBackoff is short: a redial into a cut link costs a SYN, and
+	// the heal after a 20-s split waits for the next one (budget: 2 s).
+	recentBackoff = time.Second
 )
 
 func (m *Mesh) keepFound(ai peer.AddrInfo, via string) {
