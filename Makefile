@@ -27,7 +27,7 @@ bench: build
 	$(GO) run ./testnet/cmd/bench -o BENCHMARKS.md
 
 testnet-lan: build
-	CONVENE_BIN=$(CURDIR)/$(BIN) CONVENE_FIELD_HARSH=1 $(GO) test -count=1 -v -run LAN ./testnet/lan/
+	CONVENE_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -v -timeout 15m -run LAN ./testnet/lan/
 
 # Every fuzz target in the tree, FUZZTIME each; the list comes from the
 # sources, so a new target is fuzzed without editing this file.

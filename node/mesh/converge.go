@@ -7,6 +7,7 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 )
 
 // First convergence. Gossip published before a peer's subscription to the
@@ -125,4 +126,84 @@ func (m *Mesh) publishedAlone(g *gathering) {
 		m.mu.Unlock()
 		m.SyncNow(m.ctx, g.id)
 	})
+}
+
+// A topic join is not yet a mesh: until the peer is grafted, what this
+// node receives by gossip from others is forwarded only to its mesh, not
+// to the peer, and a reconciliation at the join may have compared the
+// logs before it arrived. Through a hub, whose laptops reach each other
+// only through it, a city's first writes then waited for the next 30-s
+// round in some runs. So a gathering is reconciled once more with each
+// peer grafted into its mesh: from then on gossip carries the rest.
+
+// graftQueue bounds the grafts waiting to be reconciled; past it a graft
+// is dropped, and the periodic round covers its peer.
+const graftQueue = 256
+
+// graft is one peer grafted into the mesh of one topic.
+type graft struct {
+	p     peer.ID
+	topic string
+}
+
+// grafts is GossipSub's raw tracer, reduced to its grafts. GossipSub calls
+// it from its event loop, which must not wait (Join holds m.mu while it
+// asks that loop): it only queues.
+type grafts chan graft
+
+func (q grafts) Graft(p peer.ID, topic string) {
+	select {
+	case q <- graft{p, topic}:
+	default:
+	}
+}
+
+func (grafts) OnNewOutboundStream(peer.ID, protocol.ID) {}
+func (grafts) OnClosedOutboundStream(peer.ID)           {}
+func (grafts) Join(string)                              {}
+func (grafts) Leave(string)                             {}
+func (grafts) Prune(peer.ID, string)                    {}
+func (grafts) ValidateMessage(*pubsub.Message)          {}
+func (grafts) DeliverMessage(*pubsub.Message)           {}
+func (grafts) RejectMessage(*pubsub.Message, string)    {}
+func (grafts) DuplicateMessage(*pubsub.Message)         {}
+func (grafts) ThrottlePeer(peer.ID)                     {}
+func (grafts) RecvRPC(*pubsub.RPC)                      {}
+func (grafts) SendRPC(*pubsub.RPC, peer.ID)             {}
+func (grafts) DropRPC(*pubsub.RPC, peer.ID)             {}
+func (grafts) UndeliverableMessage(*pubsub.Message)     {}
+
+// followGrafts reconciles a gathering with each peer grafted into its
+// topic's mesh, until the mesh closes. As on connect, the side with the
+// smaller id initiates; a session running with the peer runs once more.
+func (m *Mesh) followGrafts(q grafts) {
+	for {
+		var gr graft
+		select {
+		case <-m.ctx.Done():
+			return
+		case gr = <-q:
+		}
+		if bytes.Compare([]byte(m.h.ID()), []byte(gr.p)) >= 0 {
+			continue
+		}
+		m.mu.Lock()
+		var g *gathering
+		for _, x := range m.gatherings {
+			if x.id.Topic() == gr.topic {
+				g = x
+			}
+		}
+		closed := m.closed
+		m.mu.Unlock()
+		if g == nil || closed {
+			continue
+		}
+		p := gr.p
+		m.wg.Go(func() {
+			if err := m.initiate(m.ctx, g, p); err != nil {
+				m.log.Debug("reconciliation on graft failed", "gathering", g.id, "remote", p.ShortString(), "err", err)
+			}
+		})
+	}
 }

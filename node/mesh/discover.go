@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
 	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 )
@@ -42,28 +43,97 @@ func (m *Mesh) keepConnected(t dialTarget) {
 		return
 	}
 	m.cm.Protect(t.info.ID, "convene-"+t.via)
+	// Woken when the connection drops, not only every checkInterval: a
+	// hub that restarted was redialled up to 6 s late.
+	dropped := make(chan struct{}, 1)
+	if sub, err := m.h.EventBus().Subscribe(new(event.EvtPeerConnectednessChanged), eventbus.BufSize(16)); err == nil {
+		defer sub.Close()
+		// Drained at once, whatever the loop is doing: a full
+		// subscription would hold up the host's connection events.
+		go func() {
+			for e := range sub.Out() {
+				if ev, ok := e.(event.EvtPeerConnectednessChanged); ok && ev.Peer == t.info.ID && ev.Connectedness == network.NotConnected {
+					select {
+					case dropped <- struct{}{}:
+					default:
+					}
+				}
+			}
+		}()
+	}
 	backoff := minBackoff
+	var lastSeen time.Time
 	for {
 		wait := checkInterval
-		if m.h.Network().Connectedness(t.info.ID) != network.Connected {
-			if err := m.dial(t.info, t.via); err != nil {
+		if m.h.Network().Connectedness(t.info.ID) == network.Connected {
+			lastSeen = m.now()
+		} else {
+			dial, limit := m.dial, maxBackoff
+			if !lastSeen.IsZero() && m.now().Sub(lastSeen) < recentlyLost {
+				// A hub that restarts, or a short split: as in keepFound.
+				dial, limit = m.redial, recentBackoff
+			}
+			if err := dial(t.info, t.via); err != nil {
 				m.log.Debug("dial failed", "remote", t.info.ID.ShortString(), "via", t.via, "err", err)
 				wait = backoff
-				backoff = min(backoff*2, maxBackoff)
+				backoff = min(backoff*2, limit)
 			} else {
+				lastSeen = m.now()
 				backoff = minBackoff
 			}
 		}
+		if !m.waitOrDrop(jitter(wait), dropped) {
+			return
+		}
+	}
+}
+
+// waitOrDrop waits d, or about minBackoff once dropped says the peer
+// disconnected (not at once: a peer that closes every connection it gets
+// must not be redialled in a loop); false when the mesh closes.
+func (m *Mesh) waitOrDrop(d time.Duration, dropped <-chan struct{}) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
 		select {
 		case <-m.ctx.Done():
-			return
-		case <-time.After(jitter(wait)):
+			return false
+		case <-timer.C:
+			return true
+		case <-dropped:
+			timer.Reset(min(d, jitter(minBackoff)))
 		}
 	}
 }
 
 // dial connects to a peer, recording how it was found.
 func (m *Mesh) dial(ai peer.AddrInfo, via string) error {
+	return m.dialWithin(m.ctx, ai, via, dialTimeout)
+}
+
+// redialTimeout bounds a redial of a peer lost moments ago, times
+// redialRTTs of its round trip when that is more (a slow line's handshakes
+// take seconds). A dial started while a link is cut waits out TCP's
+// backed-off SYN retries; when the link returns, the next short dial gets
+// through at once, where a long one would still be waiting. Such a redial
+// also clears libp2p's own dial backoff, which after a 20-s split of
+// failed dials holds an address back for 10 s or more: without both, a
+// 20-s split took 7 s to heal.
+const (
+	redialTimeout = 2 * time.Second
+	redialRTTs    = 10
+)
+
+// redial dials a peer that was connected moments ago (see redialTimeout).
+func (m *Mesh) redial(ai peer.AddrInfo, via string) error {
+	if sw, ok := m.h.Network().(interface{ Backoff() *swarm.DialBackoff }); ok {
+		sw.Backoff().Clear(ai.ID)
+	}
+	timeout := min(max(redialTimeout, redialRTTs*m.h.Peerstore().LatencyEWMA(ai.ID)), dialTimeout)
+	return m.dialWithin(m.ctx, ai, via, timeout)
+}
+
+func (m *Mesh) dialWithin(ctx context.Context, ai peer.AddrInfo, via string, timeout time.Duration) error {
 	m.mu.Lock()
 	if m.dialing[ai.ID] {
 		m.mu.Unlock()
@@ -74,7 +144,7 @@ func (m *Mesh) dial(ai peer.AddrInfo, via string) error {
 		m.intents[ai.ID] = via
 	}
 	m.mu.Unlock()
-	ctx, cancel := context.WithTimeout(m.ctx, dialTimeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	err := m.h.Connect(ctx, ai)
 	cancel()
 	m.mu.Lock()
@@ -121,8 +191,10 @@ const forgetAfter = 10 * time.Minute
 // For recentlyLost after a discovered peer was last connected, redials
 // back off to at most recentBackoff.
 const (
-	recentlyLost  = time.Minute
-	recentBackoff = 2 * time.Second
+	recentlyLost = time.Minute
+	// recentBackoff is short: a redial into a cut link costs a SYN, and
+	// the heal after a 20-s split waits for the next one (budget: 2 s).
+	recentBackoff = time.Second
 )
 
 func (m *Mesh) keepFound(ai peer.AddrInfo, via string) {
@@ -138,16 +210,17 @@ func (m *Mesh) keepFound(ai peer.AddrInfo, via string) {
 			if len(addrs) == 0 {
 				addrs = ai.Addrs
 			}
-			if err := m.dial(peer.AddrInfo{ID: ai.ID, Addrs: addrs}, via); err != nil {
+			// A peer lost moments ago is most likely behind a short
+			// split: keep trying every few seconds, with short dials that
+			// skip libp2p's backoff, so the heal is quick.
+			dial, limit := m.dial, maxBackoff
+			if m.now().Sub(lastSeen) < recentlyLost {
+				dial, limit = m.redial, recentBackoff
+			}
+			if err := dial(peer.AddrInfo{ID: ai.ID, Addrs: addrs}, via); err != nil {
 				m.log.Debug("dial failed", "remote", ai.ID.ShortString(), "via", via, "err", err)
 				m.dialFailed(peer.AddrInfo{ID: ai.ID, Addrs: addrs}, via, err)
 				wait = backoff
-				// A peer lost moments ago is most likely behind a short
-				// split: keep trying every few seconds so the heal is quick.
-				limit := maxBackoff
-				if m.now().Sub(lastSeen) < recentlyLost {
-					limit = recentBackoff
-				}
 				backoff = min(backoff*2, limit)
 			} else {
 				lastSeen = m.now()

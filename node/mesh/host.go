@@ -242,6 +242,7 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 		}
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
+	grafted := make(grafts, graftQueue)
 	m.ps, err = pubsub.NewGossipSub(m.ctx, h,
 		// Send a node's own operations to every peer on the topic, not
 		// only to its mesh: faster, and not lost while the mesh forms
@@ -252,6 +253,7 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 		pubsub.WithPeerOutboundQueueSize(1024),
 		pubsub.WithLogger(cfg.Logger.With("component", "pubsub")),
 		pubsub.WithPeerScore(m.scoreParams(), scoreThresholds),
+		pubsub.WithRawTracer(grafted),
 	)
 	if err != nil {
 		m.cancel()
@@ -261,6 +263,7 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 		return nil, fmt.Errorf("mesh: gossipsub: %w", err)
 	}
 	m.wg.Go(func() { m.followEvents(events) })
+	m.wg.Go(func() { m.followGrafts(grafted) })
 	h.SetStreamHandler(reconProto, m.track(m.handleRecon))
 	h.SetStreamHandler(pexProto, m.track(m.handlePEX))
 	h.SetStreamHandler(timeProto, m.track(m.handleTime))

@@ -104,7 +104,9 @@ func TestReconcileHealsLostGossip(t *testing.T) {
 	// reconciliation brings the operations.
 	lossy.drop.Store(true)
 	ids := act(t, a, "lost", 10)
-	waitFor(t, "gossip to be dropped", func() bool { return lossy.dropped.Load() == int64(len(ids)) })
+	// At least: a reconciliation when the mesh forms (a graft) may be
+	// dropped too.
+	waitFor(t, "gossip to be dropped", func() bool { return lossy.dropped.Load() >= int64(len(ids)) })
 	lossy.drop.Store(false)
 	for _, id := range ids {
 		if has(t, b, id) {

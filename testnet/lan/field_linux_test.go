@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,10 +21,13 @@ import (
 const cityShape = "rate=1M,delay=150ms,jitter=10ms,loss=2%"
 
 // harshShape is the link of DESIGN.md's field figure: 64 kbit/s, 300 ms,
-// 30 % loss each way. The mesh's liveness check (a ping answered within
-// 2.5 s, two misses close the connection) fails often on it, so it is
-// measured, not required: set $CONVENE_FIELD_HARSH (the bench does).
+// 30 % loss each way.
 const harshShape = "rate=64k,delay=300ms,jitter=20ms,loss=30%"
+
+// harshLimit bounds the wait over harshShape: generous (the runs took
+// 20–30 s), so that a slow machine does not fail it, while a node that
+// closes the only path to its hub, or waits for round after round, does.
+const harshLimit = 3 * time.Minute
 
 // TestLANFieldCities: two cities, each a laptop on its own LAN, reach a hub
 // only through a slow, lossy link (linkem in a namespace between the
@@ -39,20 +43,16 @@ func TestLANFieldCities(t *testing.T) {
 	figure(t, "cities", took, bytes, fmt.Sprintf("two cities, each behind a %s link to a hub, write 3 operations each at once: converged (bytes: both links, both ways, by then)", cityShape))
 }
 
-// TestLANFieldCitiesHarsh is TestLANFieldCities over DESIGN.md's link; it
-// records whether and when they converged rather than failing.
+// TestLANFieldCitiesHarsh is TestLANFieldCities over DESIGN.md's link: the
+// liveness check must not close the only path to the hub while bytes
+// still arrive on it, and the cities must converge.
 func TestLANFieldCitiesHarsh(t *testing.T) {
-	if os.Getenv("CONVENE_FIELD_HARSH") == "" {
-		t.Skip("set CONVENE_FIELD_HARSH=1 to measure convergence over " + harshShape)
-	}
 	t.Parallel()
-	const limit = 90 * time.Second
-	took, bytes, err := cities(t, harshShape, limit)
-	note := fmt.Sprintf("as cities, over %s links: converged", harshShape)
+	took, bytes, err := cities(t, harshShape, harshLimit)
 	if err != nil {
-		took, note = -1, fmt.Sprintf("as cities, over %s links: not converged within %v (%v)", harshShape, limit, err)
+		t.Fatalf("over %s links, not converged within %v: %v", harshShape, harshLimit, err)
 	}
-	figure(t, "cities harsh", took, bytes, note)
+	figure(t, "cities harsh", took, bytes, fmt.Sprintf("as cities, over %s links: converged", harshShape))
 }
 
 // cities runs the two-city lab over links shaped so, and returns the time
@@ -216,9 +216,11 @@ func TestLANFieldSleep(t *testing.T) {
 	figure(t, "sleep", took, 0, fmt.Sprintf("a laptop stopped (SIGSTOP) for %v while two others wrote, shown unreachable meanwhile: converged after SIGCONT", sleepFor))
 }
 
-// sleepFor is how long the sleeper sleeps: past liveness (a few seconds)
-// and GossipSub's heartbeats; `make testnet-lan` and CI keep it short.
-const sleepFor = 15 * time.Second
+// sleepFor is how long the sleeper sleeps: issue 12's five minutes, past
+// liveness (seconds), GossipSub's heartbeats and backoffs, and the
+// periodic reconciliation (30 s). The test runs in parallel with the
+// rest of the lab, which it outlasts.
+const sleepFor = 5 * time.Minute
 
 // TestLANFieldHubRestart: two laptops under client isolation reach each
 // other only through a hub; the hub stops, both write, the hub comes back
@@ -318,4 +320,67 @@ func TestLANFieldFirstSecond(t *testing.T) {
 	converged(t, "with the newcomer", nodes...)
 	took := time.Since(newcomer.Started)
 	figure(t, "first second", took, 0, "a laptop started and wrote at once, another wrote as it arrived (mDNS): both writes everywhere, from the newcomer's exec")
+}
+
+// TestLANFieldHubFirst is issue 12's (e): four laptops under client
+// isolation, the hub their only reachable peer, each writing at once as it
+// starts. Their first writes converge soon after the mesh forms, not at a
+// later periodic round. Figure: from every laptop listing the hub as
+// connected (the mesh formed, as the API shows it) to convergence.
+func TestLANFieldHubFirst(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	dirs, ticket := gathering(t, "First through a hub", 3)
+	hubHost := l.addHost(1, "br0")
+	hubDir := t.TempDir()
+	hub := hubHost.start("hub", hubDir, "relay", "--data", hubDir, "--listen", "/ip4/10.77.0.1/tcp/4001", "--gathering", ticket, "--no-mdns")
+	hubAddr := ""
+	for _, a := range hub.Listen {
+		if strings.HasPrefix(a, "/ip4/10.77.0.1/tcp/4001/p2p/") {
+			hubAddr = a
+		}
+	}
+	if hubAddr == "" {
+		t.Fatalf("the hub printed no listen address on 10.77.0.1:4001: %v", hub.Listen)
+	}
+	hubID := hubAddr[strings.LastIndex(hubAddr, "/")+1:]
+	var nodes []*node
+	var sessions []string
+	for i, d := range dirs {
+		h := l.addHost(i+2, "br0")
+		l.isolate(h.port)
+		n := h.run(fmt.Sprintf("laptop%d", i+2), d, "--hub", hubAddr)
+		sessions = append(sessions, write(n, n.name+" at once"))
+		nodes = append(nodes, n)
+	}
+	var meshed time.Time
+	start := time.Now()
+	for {
+		if meshed.IsZero() {
+			all := true
+			for _, n := range nodes {
+				all = all && slices.ContainsFunc(n.fullStatus().Peers, func(p peerState) bool {
+					return p.PeerID == hubID && p.State == "connected"
+				})
+			}
+			if all {
+				meshed = time.Now()
+			}
+		}
+		same := true
+		for _, n := range nodes[1:] {
+			same = same && n.status().Digest == nodes[0].status().Digest
+		}
+		if same && !meshed.IsZero() {
+			break
+		}
+		if time.Since(start) > convergeTimeout {
+			t.Fatalf("the first writes through the hub did not converge within %v (mesh formed: %v)", convergeTimeout, !meshed.IsZero())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	took := time.Since(meshed)
+	t.Logf("converged %v after the last laptop's start (exec)", time.Since(nodes[len(nodes)-1].Started).Round(10*time.Millisecond))
+	sameDocuments(t, sessions, nodes...)
+	figure(t, "hub first", took, 0, fmt.Sprintf("%d laptops under client isolation, the hub their only peer, each wrote as it started: converged, from all listing the hub as connected", len(nodes)))
 }

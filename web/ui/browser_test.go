@@ -618,9 +618,17 @@ func startNode(t *testing.T, extra ...string) (url, public, token string) {
 // startNodeIn is startNode on the data directory dir.
 func startNodeIn(t *testing.T, dir string, extra ...string) (url, public, token string) {
 	t.Helper()
+	return startNodeEnv(t, dir, nil, extra...)
+}
+
+// startNodeEnv is startNodeIn with env (KEY=VALUE) added to the node's
+// environment.
+func startNodeEnv(t *testing.T, dir string, env []string, extra ...string) (url, public, token string) {
+	t.Helper()
 	bin := convenebinary(t)
 	args := append([]string{"run", "--data", dir, "--ui", "127.0.0.1:0", "--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0"}, extra...)
 	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
