@@ -174,7 +174,7 @@ func benchLatency(ctx context.Context, l *lab, cfg config) section {
 		fmt.Sprintf("CPU: the %d nodes used %.1f s of CPU in the %.1f s from the first change to the last arrival (%.1f of the machine's %d cores busy with them; at rest, measured for 2 s before, they keep %.2f cores busy); net of that, %.1f ms per change for the whole room, %.2f ms per change and node. In a room each laptop spends its share on its own cores; here, once the room's work per change × the rate of changes passes the cores, changes queue for a core and the latency measures that queue.",
 			len(procs), cpu.Seconds(), wall.Seconds(), cpu.Seconds()/wall.Seconds(), runtime.NumCPU(), idle, float64(work)/1e6/float64(changes), float64(work)/1e6/float64(changes*len(procs))))
 	if sec.missed() {
-		sec.misses = append(sec.misses, fmt.Sprintf("Latency spread: p90 %s, p95 %s, p99 %s; a miss here with a low p50 points at batching or queueing delays on the gossip path (node/mesh Publish groups operations made within a few ms), or at CPU contention on a loaded machine.",
+		sec.misses = append(sec.misses, fmt.Sprintf("Latency spread: p90 %s, p95 %s, p99 %s; a miss here with a low p50 points at queueing on the gossip path or for a core (see the CPU line above: the room's work per change against the machine's cores), a high p50 at the synced writes, which every node makes on this one disk.",
 			msOrLost(quantile(lat, missing, 0.90)), msOrLost(quantile(lat, missing, 0.95)), msOrLost(p99)))
 	}
 	return sec
