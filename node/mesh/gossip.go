@@ -13,10 +13,6 @@ import (
 )
 
 const (
-	// publishDelay is how long Publish waits for more operations to share a
-	// message with: long enough to batch a burst, short against the 100 ms
-	// budget for a change to reach every laptop.
-	publishDelay = 3 * time.Millisecond
 	// subBuffer is the subscription's buffer. GossipSub drops messages for a
 	// subscriber whose buffer is full (32 by default), silently;
 	// reconciliation heals that, but it should be rare.
@@ -118,7 +114,7 @@ func (m *Mesh) Join(ctx context.Context, r Replica) error {
 }
 
 // Publish gossips one encoded operation of a joined gathering. Operations
-// published within a few milliseconds go out as one message. Publish only
+// queued while the previous message goes out share the next. Publish only
 // queues: delivery is best effort, and reconciliation repairs what is lost.
 func (m *Mesh) Publish(ctx context.Context, id crdt.GatheringID, raw []byte) error {
 	if len(raw) == 0 || len(raw) > crdt.MaxEnvelopeSize {
@@ -152,8 +148,6 @@ func (m *Mesh) gathering(id crdt.GatheringID) (*gathering, error) {
 }
 
 func (m *Mesh) publishLoop(g *gathering) {
-	timer := time.NewTimer(0)
-	<-timer.C
 	for {
 		var raws [][]byte
 		select {
@@ -162,7 +156,10 @@ func (m *Mesh) publishLoop(g *gathering) {
 		case raw := <-g.out:
 			raws = append(raws, raw)
 		}
-		timer.Reset(publishDelay)
+		// A burst shares messages without a timer: what was queued while
+		// the previous message went out goes out together now. Waiting for
+		// more would delay every lone change, the usual live case, by the
+		// wait (docs/DECISIONS.md, "Publish at once").
 		size := len(raws[0])
 	collect:
 		for size < packBytes {
@@ -170,13 +167,10 @@ func (m *Mesh) publishLoop(g *gathering) {
 			case raw := <-g.out:
 				raws = append(raws, raw)
 				size += len(raw)
-			case <-timer.C:
+			default:
 				break collect
-			case <-m.ctx.Done():
-				return
 			}
 		}
-		timer.Stop()
 		for _, msg := range m.codec.pack(raws) {
 			// Local messages skip the validator's checks: the node made or
 			// accepted these operations itself.

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -27,6 +29,14 @@ func benchLatency(ctx context.Context, l *lab, cfg config) section {
 	nodes, changes := 50, 300
 	if cfg.quick {
 		nodes, changes = 3, 60
+	}
+	// CONVENE_LATENCY=N,C sizes a run by hand: a smaller room to take the
+	// path apart on a loaded machine.
+	if v := os.Getenv("CONVENE_LATENCY"); v != "" {
+		if _, err := fmt.Sscanf(v, "%d,%d", &nodes, &changes); err != nil || nodes < 2 || changes < 1 {
+			sec.err = fmt.Errorf("CONVENE_LATENCY=%q: want N,C (N ≥ 2 nodes, C ≥ 1 changes)", v)
+			return sec
+		}
 	}
 	procs, err := startGathering(ctx, l, "latency", nodes)
 	defer func() {
@@ -56,11 +66,29 @@ func benchLatency(ctx context.Context, l *lab, cfg config) section {
 	}
 
 	type sent struct {
-		from int
-		at   time.Time
+		from     int
+		at       time.Time // just before the request
+		answered time.Time // the author's 201: stored, applied, queued to publish
 	}
 	made := map[string]sent{}
 	var order []string
+	// The nodes' CPU time over the changes and their arrival tells
+	// waiting from computing: on one machine the room's work for a change
+	// shares its cores, where each laptop of a room has its own.
+	roomCPU := func() time.Duration {
+		var sum time.Duration
+		for _, p := range procs {
+			if c, err := procCPU(p.Pid()); err == nil {
+				sum += c
+			}
+		}
+		return sum
+	}
+	// The room at rest first: pings, GossipSub's heartbeats, the streams.
+	idle0, idleStart := roomCPU(), time.Now()
+	time.Sleep(2 * time.Second)
+	idle := float64(roomCPU()-idle0) / float64(time.Since(idleStart))
+	cpu0, wall0 := roomCPU(), time.Now()
 	for c := range changes {
 		from := c % len(procs)
 		api := procs[from].API
@@ -83,7 +111,7 @@ func benchLatency(ctx context.Context, l *lab, cfg config) section {
 			sec.err = fmt.Errorf("change %d on node %d: %w", c, from, err)
 			return sec
 		}
-		made[id.String()] = sent{from, at}
+		made[id.String()] = sent{from, at, time.Now()}
 		order = append(order, id.String())
 		// People make changes far apart; 20 ms keeps the run short
 		// without piling changes up.
@@ -103,9 +131,14 @@ func benchLatency(ctx context.Context, l *lab, cfg config) section {
 		}
 		return got >= want, nil
 	})
+	cpu, wall := roomCPU()-cpu0, time.Since(wall0)
+	work := cpu - time.Duration(idle*float64(wall))
 	cancel()
-	var lat []time.Duration
+	var lat, write, spread []time.Duration
 	missing, resyncs := 0, 0
+	for _, id := range order {
+		write = append(write, made[id].answered.Sub(made[id].at))
+	}
 	for i, s := range streams {
 		resyncs += s.resyncs()
 		for _, id := range order {
@@ -115,12 +148,15 @@ func benchLatency(ctx context.Context, l *lab, cfg config) section {
 			}
 			if t := s.arrival(id); !t.IsZero() {
 				lat = append(lat, t.Sub(m.at))
+				spread = append(spread, t.Sub(m.answered))
 			} else {
 				missing++
 			}
 		}
 	}
 	slices.Sort(lat)
+	slices.Sort(write)
+	slices.Sort(spread)
 	p50, p99, maxLat := quantile(lat, missing, 0.50), quantile(lat, missing, 0.99), quantile(lat, missing, 1)
 	sec.rows = append(sec.rows, row{
 		budget: "latency",
@@ -132,9 +168,13 @@ func benchLatency(ctx context.Context, l *lab, cfg config) section {
 	sec.details = append(sec.details,
 		fmt.Sprintf("%d `convene run` processes on loopback (`--no-mdns`, TCP), the first made by `convene init`, the others by `convene join` with its invite and `--peer` the first; connected peers per node when measuring: %v.", len(procs), peers),
 		fmt.Sprintf("%d changes (new sessions and groups, alternately, at most 3 groups per node: an identity's limit) made through `POST /api/v1/...` on each node in turn, 20 ms apart; each timed from just before the request to its `change` event on every other node's `GET /api/v1/stream`: %d arrivals measured, %d never arrived within 10 s, %d `resync` events.", changes, len(lat), missing, resyncs),
-		"The time includes the author's synced write before it publishes, GossipSub over loopback, the receiver's verify-store-apply and the SSE write.")
+		"The time includes the author's synced write before it publishes, GossipSub over loopback, the receiver's verify-store-apply and the SSE write.",
+		fmt.Sprintf("Split: the author's request to its answer (sealed, stored, applied, queued to publish) p50 %s, p99 %s; from that answer to the change on another node's stream (the gossip and the receiver) p50 %s, p99 %s.",
+			msOrLost(quantile(write, 0, 0.50)), msOrLost(quantile(write, 0, 0.99)), msOrLost(quantile(spread, missing, 0.50)), msOrLost(quantile(spread, missing, 0.99))),
+		fmt.Sprintf("CPU: the %d nodes used %.1f s of CPU in the %.1f s from the first change to the last arrival (%.1f of the machine's %d cores busy with them; at rest, measured for 2 s before, they keep %.2f cores busy); net of that, %.1f ms per change for the whole room, %.2f ms per change and node. In a room each laptop spends its share on its own cores; here, once the room's work per change × the rate of changes passes the cores, changes queue for a core and the latency measures that queue.",
+			len(procs), cpu.Seconds(), wall.Seconds(), cpu.Seconds()/wall.Seconds(), runtime.NumCPU(), idle, float64(work)/1e6/float64(changes), float64(work)/1e6/float64(changes*len(procs))))
 	if sec.missed() {
-		sec.misses = append(sec.misses, fmt.Sprintf("Latency spread: p90 %s, p95 %s, p99 %s; a miss here with a low p50 points at batching or queueing delays on the gossip path (node/mesh Publish groups operations made within a few ms), or at CPU contention on a loaded machine.",
+		sec.misses = append(sec.misses, fmt.Sprintf("Latency spread: p90 %s, p95 %s, p99 %s; a miss here with a low p50 points at queueing on the gossip path or for a core (see the CPU line above: the room's work per change against the machine's cores), a high p50 at the synced writes, which every node makes on this one disk.",
 			msOrLost(quantile(lat, missing, 0.90)), msOrLost(quantile(lat, missing, 0.95)), msOrLost(p99)))
 	}
 	return sec
