@@ -122,6 +122,10 @@ type (
 type Document struct {
 	crdt.Document
 	Freshness Freshness `json:"freshness"`
+	// History is "arriving" while this laptop is catching up and the
+	// session may still lack operations (node.HistoryArriving); absent once
+	// its document is complete.
+	History string `json:"history,omitempty"`
 	// Groups names every group the document mentions (authors, endorsers,
 	// waiting proposals), in a stable human order: by name, then by id.
 	// Pages list endorsing groups in this order.
