@@ -25,9 +25,14 @@ func (n *Node) Priority() []recon.Item {
 	return items
 }
 
-// HistoryArriving is the value of a document's "history" while operations
-// this node knows it lacks may still change it.
-const HistoryArriving = "arriving"
+// A document's "history" while this node catches up: HistoryArriving
+// while operations it knows it lacks may still change the document,
+// HistoryComplete once the document is final and only other history is
+// arriving. Outside a catch-up it is "".
+const (
+	HistoryArriving = "arriving"
+	HistoryComplete = "complete"
+)
 
 // History is where the node's catch-up stands.
 type History struct{ h mesh.History }
@@ -43,8 +48,8 @@ func (n *Node) History() History {
 	return History{}
 }
 
-// Of says whether session sid's document is complete (""), or whether
-// history it may depend on is still arriving (HistoryArriving). A session
+// Of says where session sid's document stands: "" outside a catch-up,
+// HistoryComplete or HistoryArriving during one. A session
 // is complete when nothing is known lacking, or, during a catch-up, when
 // it is one of the active sessions and every operation a peer offered
 // first has arrived: those were that peer's active sessions whole, and
@@ -56,7 +61,7 @@ func (h History) Of(st *crdt.State, sid crdt.OpID) string {
 	if h.h.PriorityHeld {
 		for _, id := range st.ActiveSessions(activeSessions) {
 			if id == sid {
-				return ""
+				return HistoryComplete
 			}
 		}
 	}

@@ -99,7 +99,7 @@ func currentFinal(nd *node.Node, sids []crdt.OpID, want [][]byte) bool {
 	nd.View(func(s *crdt.State) {
 		for i, sid := range sids {
 			d, found := s.Document(sid)
-			if !found || h.Of(s, sid) != "" {
+			if !found || h.Of(s, sid) == node.HistoryArriving {
 				ok = false
 				return
 			}
