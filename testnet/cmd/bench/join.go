@@ -115,7 +115,7 @@ func benchJoin(ctx context.Context, l *lab, cfg config) section {
 	sec.details = append(sec.details,
 		fmt.Sprintf("The source: `convene run` on a data directory holding %d operations of the realistic mix (after a clean shutdown); it started and served in %s.", total, ms(sp.took)),
 		"The new laptop: `convene join` with the source's `convene invite`, then `convene run --peer SOURCE`, timed from that exec. It printed its UI address after "+ms(jp.Printed.Sub(jp.Started))+".",
-		fmt.Sprintf("\"The current documents\" are the %d sessions with the latest activity: `GET /api/v1/sessions/{sid}/document` (less `freshness`) equal to the source's and not marked `"history": "arriving"`; the first was after %s. \"Fully synced\" is `GET /api/v1/status` digest equal to the source's (the source also gains the new laptop's identity).", len(w.hot), ms(firstDoc)),
+		fmt.Sprintf("\"The current documents\" are the %d sessions with the latest activity: `GET /api/v1/sessions/{sid}/document` (less `freshness`) equal to the source's and not marked `\"history\": \"arriving\"`; the first was after %s. \"Fully synced\" is `GET /api/v1/status` digest equal to the source's (the source also gains the new laptop's identity).", len(w.hot), ms(firstDoc)),
 		fmt.Sprintf("The new laptop's peak memory (VmHWM) at the end: %s.", mb(rss)),
 	)
 	if sec.missed() {
