@@ -213,10 +213,3 @@ func (a *arrivals) history(r Replica) History {
 
 // waiting is how many items pl has yet to ask for.
 func (p *puller) waiting() int { return len(p.prio) + len(p.pending) }
-
-// askedKey is the part of an id a puller remembers to ask for an item once
-// per session. A collision only leaves an item to the next session.
-func askedKey(id crdt.OpID) uint64 {
-	return uint64(id[0]) | uint64(id[1])<<8 | uint64(id[2])<<16 | uint64(id[3])<<24 |
-		uint64(id[4])<<32 | uint64(id[5])<<40 | uint64(id[6])<<48 | uint64(id[7])<<56
-}

@@ -163,10 +163,10 @@ type puller struct {
 	pending []recon.Item   // needed; not yet asked for
 	open    [][]recon.Item // asked for, oldest first
 	offered int            // items the peer offered this session
-	// asked holds (a part of) the ids asked for this session: an offered
-	// item is reported needed again later, and the peer answers each
-	// item once.
-	asked map[uint64]struct{}
+	// asked holds the offered items asked for this session: one is
+	// reported needed again later, and the peer answers each item once.
+	// (The reconciler reports every other item once.)
+	asked map[crdt.OpID]struct{}
 }
 
 // next takes from prio, then pending, in order, up to maxRequestItems
@@ -176,13 +176,10 @@ type puller struct {
 // elsewhere stay, for later. Call it with the index's read lock held
 // (Replica.ReadIndex).
 func (p *puller) next(ix *recon.Index, now time.Time) []recon.Item {
-	if p.asked == nil {
-		p.asked = make(map[uint64]struct{})
-	}
 	var req []recon.Item
 	p.c.mu.Lock()
-	req = p.take(&p.prio, req, ix, now)
-	req = p.take(&p.pending, req, ix, now)
+	req = p.take(&p.prio, req, ix, now, true)
+	req = p.take(&p.pending, req, ix, now, false)
 	p.c.mu.Unlock()
 	if len(req) == 0 {
 		return nil
@@ -194,8 +191,9 @@ func (p *puller) next(ix *recon.Index, now time.Time) []recon.Item {
 	return req
 }
 
-// take moves items from *queue to req, as next says. Callers hold p.c.mu.
-func (p *puller) take(queue *[]recon.Item, req []recon.Item, ix *recon.Index, now time.Time) []recon.Item {
+// take moves items from *queue to req, as next says, remembering them if
+// offered. Callers hold p.c.mu.
+func (p *puller) take(queue *[]recon.Item, req []recon.Item, ix *recon.Index, now time.Time, offered bool) []recon.Item {
 	q := *queue
 	keep := q[:0]
 	for i, it := range q {
@@ -203,7 +201,7 @@ func (p *puller) take(queue *[]recon.Item, req []recon.Item, ix *recon.Index, no
 			keep = append(keep, q[i:]...)
 			break
 		}
-		if _, ok := p.asked[askedKey(it.ID)]; ok || ix.Has(it) {
+		if _, ok := p.asked[it.ID]; ok || ix.Has(it) {
 			continue
 		}
 		if cl, ok := p.c.by[it.ID]; ok && cl.owner != p && now.Before(cl.until) {
@@ -211,7 +209,12 @@ func (p *puller) take(queue *[]recon.Item, req []recon.Item, ix *recon.Index, no
 			continue
 		}
 		p.c.by[it.ID] = claim{owner: p, until: now.Add(claimTTL)}
-		p.asked[askedKey(it.ID)] = struct{}{}
+		if offered {
+			if p.asked == nil {
+				p.asked = make(map[crdt.OpID]struct{})
+			}
+			p.asked[it.ID] = struct{}{}
+		}
 		req = append(req, it)
 	}
 	clear(q[len(keep):])
