@@ -328,6 +328,7 @@ func (s *Server) getDocument(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fr := apiv1.FreshnessOf(s.node.Freshness())
+	hist := s.node.History()
 	serveView(s, w, r, "sid", "session", func(st *crdt.State, sid crdt.OpID) (apiv1.Document, bool) {
 		doc, ok := st.Document(sid)
 		if !ok {
@@ -336,7 +337,9 @@ func (s *Server) getDocument(w http.ResponseWriter, r *http.Request) {
 		if lang != "" {
 			doc = doc.In(lang)
 		}
-		return documentJSON(st, doc, fr), true
+		out := documentJSON(st, doc, fr)
+		out.History = hist.Of(st, sid)
+		return out, true
 	})
 }
 

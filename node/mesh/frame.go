@@ -71,7 +71,7 @@ func readFrame(r *bufio.Reader) (byte, []byte, error) {
 	switch typ {
 	case frameRecon:
 		limit = recon.MaxMessageSize
-	case frameRequest:
+	case frameRequest, frameOffer:
 		limit = uint64(maxRequestBytes)
 	case framePush:
 		limit = maxBatchBytes

@@ -35,6 +35,8 @@ type gathering struct {
 	out   chan []byte // operations waiting to be published
 
 	claims *claims // what this node's sessions are pulling
+	// arrivals tracks a catch-up, for History (priority.go).
+	arrivals *arrivals
 	// initiating holds a token per session this side initiated and runs.
 	initiating chan struct{}
 
@@ -67,6 +69,7 @@ func (m *Mesh) Join(ctx context.Context, r Replica) error {
 		id: id, r: r,
 		out:        make(chan []byte, 4096),
 		claims:     newClaims(),
+		arrivals:   newArrivals(),
 		initiating: make(chan struct{}, initiatedPerGathering),
 		synced:     make(map[peer.ID]time.Time),
 		running:    make(map[peer.ID]bool),

@@ -159,37 +159,28 @@ func (c *claims) release(owner *puller, items []recon.Item) {
 // has not asked for, and what it asked for and is waiting for.
 type puller struct {
 	c       *claims
+	prio    []recon.Item   // offered by the peer (priority.go); asked for first
 	pending []recon.Item   // needed; not yet asked for
 	open    [][]recon.Item // asked for, oldest first
+	offered int            // items the peer offered this session
+	// asked holds the offered items asked for this session: one is
+	// reported needed again later, and the peer answers each item once.
+	// (The reconciler reports every other item once.)
+	asked map[crdt.OpID]struct{}
 }
 
-// next takes from pending, in order, up to maxRequestItems items that the
-// index lacks and no other session has claimed, claims them and returns
-// them sorted (nil: nothing to ask for now). Items the index holds are
-// dropped from pending; those claimed elsewhere stay, for later. Call it
-// with the index's read lock held (Replica.ReadIndex).
+// next takes from prio, then pending, in order, up to maxRequestItems
+// items that the index lacks, this session has not asked for and no other
+// session has claimed, claims them and returns them sorted (nil: nothing
+// to ask for now). Items the index holds are dropped; those claimed
+// elsewhere stay, for later. Call it with the index's read lock held
+// (Replica.ReadIndex).
 func (p *puller) next(ix *recon.Index, now time.Time) []recon.Item {
 	var req []recon.Item
-	keep := p.pending[:0]
 	p.c.mu.Lock()
-	for i, it := range p.pending {
-		if len(req) == maxRequestItems {
-			keep = append(keep, p.pending[i:]...)
-			break
-		}
-		if ix.Has(it) {
-			continue
-		}
-		if cl, ok := p.c.by[it.ID]; ok && cl.owner != p && now.Before(cl.until) {
-			keep = append(keep, it)
-			continue
-		}
-		p.c.by[it.ID] = claim{owner: p, until: now.Add(claimTTL)}
-		req = append(req, it)
-	}
+	req = p.take(&p.prio, req, ix, now, true)
+	req = p.take(&p.pending, req, ix, now, false)
 	p.c.mu.Unlock()
-	clear(p.pending[len(keep):])
-	p.pending = keep
 	if len(req) == 0 {
 		return nil
 	}
@@ -197,6 +188,37 @@ func (p *puller) next(ix *recon.Index, now time.Time) []recon.Item {
 	// A request has no duplicates, whatever the reconciler reported.
 	req = slices.CompactFunc(req, func(a, b recon.Item) bool { return a.Compare(b) == 0 })
 	p.open = append(p.open, req)
+	return req
+}
+
+// take moves items from *queue to req, as next says, remembering them if
+// offered. Callers hold p.c.mu.
+func (p *puller) take(queue *[]recon.Item, req []recon.Item, ix *recon.Index, now time.Time, offered bool) []recon.Item {
+	q := *queue
+	keep := q[:0]
+	for i, it := range q {
+		if len(req) == maxRequestItems {
+			keep = append(keep, q[i:]...)
+			break
+		}
+		if _, ok := p.asked[it.ID]; ok || ix.Has(it) {
+			continue
+		}
+		if cl, ok := p.c.by[it.ID]; ok && cl.owner != p && now.Before(cl.until) {
+			keep = append(keep, it)
+			continue
+		}
+		p.c.by[it.ID] = claim{owner: p, until: now.Add(claimTTL)}
+		if offered {
+			if p.asked == nil {
+				p.asked = make(map[crdt.OpID]struct{})
+			}
+			p.asked[it.ID] = struct{}{}
+		}
+		req = append(req, it)
+	}
+	clear(q[len(keep):])
+	*queue = keep
 	return req
 }
 
@@ -218,5 +240,5 @@ func (p *puller) end() {
 		all = append(all, r...)
 	}
 	p.c.release(p, all)
-	p.open, p.pending = nil, nil
+	p.open, p.pending, p.prio = nil, nil, nil
 }

@@ -398,6 +398,8 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 
 	pl := &puller{c: g.claims}
 	defer pl.end()
+	defer func() { g.arrivals.ended(pl, p, errors.Is(err, errMore)) }()
+	var of offer
 	done, sentEnd, peerDone := false, false, false
 	budget := answerBudget
 	progress, capped := m.now(), false
@@ -412,7 +414,7 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 		if err := m.request(g, w, pl); err != nil {
 			return err
 		}
-		if done && len(pl.pending) == 0 && len(pl.open) == 0 && !sentEnd {
+		if done && pl.waiting() == 0 && len(pl.open) == 0 && !sentEnd {
 			if err := w.send(frameEnd, nil); err != nil {
 				return err
 			}
@@ -423,7 +425,7 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 		// they release it, or to see whether their claims expired.
 		var poll *time.Timer
 		var polled <-chan time.Time
-		if len(pl.open) > 0 || len(pl.pending) == 0 {
+		if len(pl.open) > 0 || pl.waiting() == 0 {
 			changed = nil
 		} else {
 			poll = time.NewTimer(claimPoll)
@@ -473,12 +475,28 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 				capped = true
 				m.stats.capped.Add(1)
 			}
+			if err := m.offer(g, w, rc, &of); err != nil {
+				return err
+			}
 			if reply != nil {
 				if err := w.send(frameRecon, reply); err != nil {
 					return err
 				}
 			}
 			pl.pending = append(pl.pending, need...)
+			if len(need) > 0 {
+				g.arrivals.lack(pl)
+			}
+		case frameOffer:
+			if peerDone {
+				return violation(fmt.Errorf("%w: offer after the end", errFrame))
+			}
+			if err := m.takeOffer(g, pl, f.payload); err != nil {
+				return violation(fmt.Errorf("%w: offer: %w", errFrame, err))
+			}
+			if len(pl.prio) > 0 {
+				g.arrivals.lack(pl)
+			}
 		case frameRequest:
 			if peerDone {
 				return violation(fmt.Errorf("%w: request after the end", errFrame))
@@ -535,7 +553,7 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 // request asks the peer for what pl needs and no other session is
 // pulling, while fewer than openRequests requests are unanswered.
 func (m *Mesh) request(g *gathering, w *frameWriter, pl *puller) error {
-	for len(pl.open) < openRequests && len(pl.pending) > 0 {
+	for len(pl.open) < openRequests && pl.waiting() > 0 {
 		var items []recon.Item
 		g.r.ReadIndex(func(ix *recon.Index) {
 			items = pl.next(ix, m.now())

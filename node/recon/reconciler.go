@@ -90,6 +90,7 @@ type Reconciler struct {
 	// from this session; taken marks those it has asked for (see Take).
 	told  map[crdt.OpID]bool
 	stats Stats
+	gaps  gaps // ranges the peer holds far fewer of than this side (gap.go)
 }
 
 // NewReconciler starts a session over ix.
@@ -339,6 +340,7 @@ func (t *turn) idList(lo *Bound, rg *rng) {
 				t.need = append(t.need, theirs[i])
 			}
 		}
+		t.r.gaps.add(lo, &rg.upper, n-len(theirs))
 		t.split(lo, &rg.upper, p, q, n)
 		return
 	}

@@ -122,6 +122,11 @@ type (
 type Document struct {
 	crdt.Document
 	Freshness Freshness `json:"freshness"`
+	// History is set while this laptop catches up: "arriving" while the
+	// session may still lack operations, "complete" when its document is
+	// final and only other history is arriving (node.HistoryArriving,
+	// node.HistoryComplete); absent otherwise.
+	History string `json:"history,omitempty"`
 	// Groups names every group the document mentions (authors, endorsers,
 	// waiting proposals), in a stable human order: by name, then by id.
 	// Pages list endorsing groups in this order.

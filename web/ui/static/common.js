@@ -134,6 +134,20 @@ export function follow(relevant, refresh) {
   return es;
 }
 
+// historyLine shows, while a laptop catches up, whether this document's
+// history is still arriving or only older history is, and asks again shortly: the catch-up can end with no
+// change left to announce it.
+export function historyLine(node, refresh) {
+  let timer = 0;
+  return (doc) => {
+    const h = doc.history || '';
+    node.hidden = h === '';
+    node.textContent = h === 'arriving' ? t('catchup.arriving') : h === 'complete' ? t('catchup.complete') : '';
+    clearTimeout(timer);
+    if (h !== '') timer = setTimeout(refresh, 3000);
+  };
+}
+
 // Relative and absolute times in the page's language.
 const rtf = new Intl.RelativeTimeFormat(LANG, { numeric: 'auto', style: 'long' });
 export function relTime(date, now = Date.now()) {

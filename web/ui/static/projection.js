@@ -4,12 +4,13 @@
 // one screen: two columns past a few proposals, then smaller type down to
 // a size still readable from the back, then a slow scroll.
 
-import { $, LANG, PAGE, api, documentGroups, el, follow, freshnessLine, provenance, t, tn } from './common.js';
+import { $, LANG, PAGE, api, documentGroups, el, follow, freshnessLine, historyLine, provenance, t, tn } from './common.js';
 import { LANGS, langName, stepTimer } from './arc.js';
 
 const sid = PAGE.sid;
 const items = new Map(); // id → {li, text, count, key}
 const showFreshness = freshnessLine($('freshness'));
+const showHistory = historyLine($('history-note'), () => refresh());
 const reduced = window.matchMedia('(prefers-reduced-motion: reduce)');
 const showStep = stepTimer($('agenda-now'));
 
@@ -72,6 +73,7 @@ function paint(doc) {
   $('session-prompt').textContent = s.prompt || '';
   showStep(s);
   showFreshness(doc.freshness);
+  showHistory(doc);
 
   const list = $('proposals');
   // First: where everything is now, to animate from.

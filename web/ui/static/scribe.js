@@ -3,7 +3,7 @@
 
 import {
   $, PAGE, api, clear, documentGroups, el, errorText, fillSelect, fmtDateTime,
-  follow, freshnessLine, live, provenance, shortId, store, t, tn, utf8Length, ApiError,
+  follow, freshnessLine, historyLine, live, provenance, shortId, store, t, tn, utf8Length, ApiError,
 } from './common.js';
 import { renderDiff } from './diff.js';
 import { stepTimer } from './arc.js';
@@ -25,6 +25,7 @@ const state = {
 const items = new Map();
 
 const showFreshness = freshnessLine($('freshness'));
+const showHistory = historyLine($('history-note'), () => refresh());
 const showStep = stepTimer($('agenda-now'));
 const translating = {
   canAct: () => canAct(), group: () => state.group, identity: () => state.identity, refresh: () => refresh(),
@@ -519,6 +520,7 @@ function paintDoc(doc) {
   $('session-state').textContent = s.open === false ? t('scribe.closed_short') : '';
   showStep(s);
   showFreshness(doc.freshness);
+  showHistory(doc);
 
   const list = $('proposals');
   const seen = new Set();
