@@ -39,6 +39,7 @@ type gathering struct {
 	out   chan []byte // operations waiting to be published
 
 	claims *claims // what this node's sessions are pulling
+	gate   *gate   // which sessions are learning or pulling (gate.go)
 	// initiating holds a token per session this side initiated and runs.
 	initiating chan struct{}
 
@@ -71,6 +72,7 @@ func (m *Mesh) Join(ctx context.Context, r Replica) error {
 		id: id, r: r,
 		out:        make(chan []byte, 4096),
 		claims:     newClaims(),
+		gate:       newGate(),
 		initiating: make(chan struct{}, initiatedPerGathering),
 		synced:     make(map[peer.ID]time.Time),
 		running:    make(map[peer.ID]bool),
