@@ -45,8 +45,11 @@ type HealResult struct {
 	// by the mesh); WireBytes all bytes on the links, every protocol and
 	// its framing included.
 	ReconBytes, WireBytes int64
-	Sessions              int64
-	OpsPushed             int64 // operations pushed by reconciliation
+	// Of ReconBytes, by frame: reconciliation messages ('R'), requests
+	// ('Q') and batches of operations ('P').
+	ReconMsgBytes, RequestBytes, PushBytes int64
+	Sessions                               int64
+	OpsPushed                              int64 // operations pushed by reconciliation
 	// Floor is the CPU floor of the heal: for every node, the time a
 	// fresh node holding what all held before the partition takes to
 	// ingest (verify, store, apply) what that node lacked at the heal, in
@@ -191,6 +194,9 @@ func HealPartition(ctx context.Context, opts HealOptions) (HealResult, error) {
 	s1 := n.ReconStats()
 	res.WireBytes = n.WireBytes() - w0
 	res.ReconBytes = s1.BytesSent - s0.BytesSent
+	res.ReconMsgBytes = s1.ReconMsgBytes - s0.ReconMsgBytes
+	res.RequestBytes = s1.RequestBytes - s0.RequestBytes
+	res.PushBytes = s1.PushBytes - s0.PushBytes
 	res.Sessions = s1.Sessions - s0.Sessions
 	res.OpsPushed = s1.OpsSent - s0.OpsSent
 	for k := range islands {

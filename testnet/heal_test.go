@@ -21,6 +21,11 @@ func TestHealPartition(t *testing.T) {
 	if res.OpsPushed < 300 || res.ReconBytes == 0 || res.WireBytes < res.ReconBytes {
 		t.Errorf("the heal was not carried by reconciliation: %v", res)
 	}
+	// Each missing operation moves (close to) once, however many sessions
+	// found it missing: the claims and the learning gate.
+	if float64(res.OpsPushed) > 1.3*float64(res.Differences) {
+		t.Errorf("%d operations pushed for %d differences (limit 1.3×): %v", res.OpsPushed, res.Differences, res)
+	}
 	if res.Floor <= 0 {
 		t.Errorf("the heal's CPU floor was not measured: %v", res)
 	}

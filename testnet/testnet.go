@@ -599,6 +599,9 @@ func (n *Net) ReconStats() mesh.Stats {
 		s.ReconReceived += t.ReconReceived
 		s.BytesSent += t.BytesSent
 		s.BytesReceived += t.BytesReceived
+		s.ReconMsgBytes += t.ReconMsgBytes
+		s.RequestBytes += t.RequestBytes
+		s.PushBytes += t.PushBytes
 		s.OpsSent += t.OpsSent
 		s.OpsReceived += t.OpsReceived
 		s.Rejected += t.Rejected

@@ -32,6 +32,10 @@ func TestPeerIdentities(t *testing.T) {
 	waitTopic(t, g, 1, ma, mb)
 
 	act(t, a, "Ana", 1) // renames a's identity "Ana 0", through gossip
+	// Before c acts: c's write reconciles with its peers one at a time,
+	// and the later session (with b) would carry a's operation too if c
+	// already held it, racing gossip.
+	waitConverged(t, a, b)
 	act(t, c, "Cy", 1)
 	mc.SyncNow(testContext(t), g)
 	waitConverged(t, a, b, c)

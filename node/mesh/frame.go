@@ -178,6 +178,14 @@ func (w *frameWriter) run() {
 				return
 			}
 			w.stats.bytesSent.Add(int64(len(f)))
+			switch f[0] {
+			case frameRecon:
+				w.stats.reconMsgBytes.Add(int64(len(f)))
+			case frameRequest:
+				w.stats.requestBytes.Add(int64(len(f)))
+			case framePush:
+				w.stats.pushBytes.Add(int64(len(f)))
+			}
 			w.mu.Lock()
 			w.queued -= len(f)
 			w.mu.Unlock()

@@ -37,6 +37,7 @@ type gathering struct {
 	claims *claims // what this node's sessions are pulling
 	// arrivals tracks a catch-up, for History (priority.go).
 	arrivals *arrivals
+	gate     *gate // which sessions are learning or pulling (gate.go)
 	// initiating holds a token per session this side initiated and runs.
 	initiating chan struct{}
 
@@ -70,6 +71,7 @@ func (m *Mesh) Join(ctx context.Context, r Replica) error {
 		out:        make(chan []byte, 4096),
 		claims:     newClaims(),
 		arrivals:   newArrivals(),
+		gate:       newGate(),
 		initiating: make(chan struct{}, initiatedPerGathering),
 		synced:     make(map[peer.ID]time.Time),
 		running:    make(map[peer.ID]bool),

@@ -97,17 +97,20 @@ type Stats struct {
 	ReconReceived int64
 	BytesSent     int64 // all frames, including operations
 	BytesReceived int64
-	OpsRequested  int64 // operations asked of peers
-	OpsSent       int64 // operations sent in answer to requests
-	OpsReceived   int64 // operations received and newly stored
-	Rejected      int64 // operations refused: forged, malformed, foreign, or signed but unreadable here (once while remembered); a batch not asked for counts as one
-	Outside       int64 // items peers requested that their session had not told them of (each ended its session)
-	Stalled       int64 // sessions ended for making no progress
-	Capped        int64 // sessions whose difference passed the items a session holds (recon.DefaultMaxItems)
+	// Of BytesSent, by frame: 'R' messages, 'Q' requests, 'P' batches.
+	ReconMsgBytes, RequestBytes, PushBytes int64
+	OpsRequested                           int64 // operations asked of peers
+	OpsSent                                int64 // operations sent in answer to requests
+	OpsReceived                            int64 // operations received and newly stored
+	Rejected                               int64 // operations refused: forged, malformed, foreign, or signed but unreadable here (once while remembered); a batch not asked for counts as one
+	Outside                                int64 // items peers requested that their session had not told them of (each ended its session)
+	Stalled                                int64 // sessions ended for making no progress
+	Capped                                 int64 // sessions whose difference passed the items a session holds (recon.DefaultMaxItems)
 }
 
 type stats struct {
 	sessions, reconSent, reconReceived, bytesSent, bytesReceived,
+	reconMsgBytes, requestBytes, pushBytes,
 	opsRequested, opsSent, opsReceived, rejected, outside, stalled, capped atomic.Int64
 }
 
@@ -117,6 +120,7 @@ func (m *Mesh) Stats() Stats {
 	return Stats{
 		Sessions: s.sessions.Load(), ReconSent: s.reconSent.Load(), ReconReceived: s.reconReceived.Load(),
 		BytesSent: s.bytesSent.Load(), BytesReceived: s.bytesReceived.Load(),
+		ReconMsgBytes: s.reconMsgBytes.Load(), RequestBytes: s.requestBytes.Load(), PushBytes: s.pushBytes.Load(),
 		OpsRequested: s.opsRequested.Load(), OpsSent: s.opsSent.Load(), OpsReceived: s.opsReceived.Load(), Rejected: s.rejected.Load(),
 		Outside: s.outside.Load(), Stalled: s.stalled.Load(), Capped: s.capped.Load(),
 	}
@@ -232,16 +236,22 @@ func (m *Mesh) initiate(ctx context.Context, g *gathering, p peer.ID) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for range maxSessionsInARow {
+		st := new(seat)
+		if err := g.gate.open(ctx, st, gateWait); err != nil {
+			return fmt.Errorf("%w: %v", errSession, err)
+		}
 		s, err := m.h.NewStream(network.WithAllowLimitedConn(ctx, "recon"), p, reconProto)
 		if err != nil {
+			g.gate.set(st, false)
 			return fmt.Errorf("%w: open stream: %v", errSession, err)
 		}
 		_ = s.SetWriteDeadline(time.Now().Add(idleTimeout))
 		if _, err := s.Write(g.id[:]); err != nil {
+			g.gate.set(st, false)
 			s.Reset()
 			return fmt.Errorf("%w: %v", errSession, err)
 		}
-		err = m.session(ctx, g, s, true)
+		err = m.session(ctx, g, s, true, st)
 		if errors.Is(err, errMore) {
 			continue
 		}
@@ -289,7 +299,12 @@ func (m *Mesh) handleRecon(s network.Stream) {
 		m.sessionEnded()
 		m.mu.Unlock()
 	}()
-	err = m.session(m.ctx, g, s, false)
+	st := new(seat)
+	if err := g.gate.admit(m.ctx, st, gateWait); err != nil {
+		s.Reset()
+		return
+	}
+	err = m.session(m.ctx, g, s, false, st)
 	if errors.Is(err, errMore) {
 		// This side held too little to finish: start the next session
 		// from here, since the initiator may not have been capped.
@@ -341,8 +356,11 @@ func (m *Mesh) recordSync(g *gathering, p peer.ID) {
 	m.stats.sessions.Add(1)
 }
 
-// session runs either side of a session on s, and closes s.
-func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, initiator bool) (err error) {
+// session runs either side of a session on s, and closes s. It keeps st,
+// marked active by the caller, up to date in the gathering's gate, and
+// leaves the gate when it ends.
+func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, initiator bool, st *seat) (err error) {
+	defer g.gate.set(st, false)
 	p := s.Conn().RemotePeer()
 	ctx, cancel := context.WithTimeout(ctx, m.sessionTimeout)
 	defer cancel()
@@ -403,6 +421,7 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 	done, sentEnd, peerDone := false, false, false
 	budget := answerBudget
 	progress, capped := m.now(), false
+	heard := !initiator // the peer answered: past both gates (gate.go)
 	for !sentEnd || !peerDone {
 		if m.now().Sub(progress) > stallTimeout {
 			m.stats.stalled.Add(1)
@@ -413,6 +432,9 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 		changed := g.claims.wait()
 		if err := m.request(g, w, pl); err != nil {
 			return err
+		}
+		if heard {
+			g.gate.set(st, !done || pl.waiting() > 0 || len(pl.open) > 0)
 		}
 		if done && pl.waiting() == 0 && len(pl.open) == 0 && !sentEnd {
 			if err := w.send(frameEnd, nil); err != nil {
@@ -460,6 +482,7 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 				return violation(fmt.Errorf("%w: message after the end", errFrame))
 			}
 			m.stats.reconReceived.Add(1)
+			heard = true
 			var reply []byte
 			var have, need []recon.Item
 			g.r.ReadIndex(func(*recon.Index) {

@@ -55,6 +55,7 @@ func benchHeal(ctx context.Context, l *lab, cfg config) section {
 		fmt.Sprintf("Missing at the heal: %d (node, operation) differences, %s zstd-compressed; the byte budget is 1.25 × that + 64 B × differences = %s.", res.Differences, mb(res.Compressed), mb(res.Budget)),
 		fmt.Sprintf("On the wire (every protocol and its framing): %s; of it reconciliation frames %s (%.2f of the budget); %d reconciliation sessions, %d operations pushed (%.2f × the differences).",
 			mb(res.WireBytes), mb(res.ReconBytes), float64(res.ReconBytes)/float64(res.Budget), res.Sessions, res.OpsPushed, float64(res.OpsPushed)/float64(max(res.Differences, 1))),
+		reconSplit(res),
 	)
 	healGrowth(ctx, l, &sec)
 	return sec
@@ -132,3 +133,9 @@ func healChild(arg string) error {
 }
 
 var healChildFlag = flag.String("heal-child", "", "internal: run the heal benchmark with these JSON options and print the result")
+
+// reconSplit says where a heal's reconciliation bytes went, by frame.
+func reconSplit(res testnet.HealResult) string {
+	return fmt.Sprintf("Reconciliation frames by kind: messages naming the difference %s (%.0f B per difference), requests %s, operation batches %s (%.2f × the compressed missing operations).",
+		mb(res.ReconMsgBytes), float64(res.ReconMsgBytes)/float64(max(res.Differences, 1)), mb(res.RequestBytes), mb(res.PushBytes), float64(res.PushBytes)/float64(max(res.Compressed, 1)))
+}

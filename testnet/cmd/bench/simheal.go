@@ -64,6 +64,7 @@ func benchSimHeal(ctx context.Context, l *lab, cfg config) section {
 		"Virtual time moves only while every goroutine waits, so the figure is the protocol's: round trips, latency and bandwidth, with the CPU work (signatures, applying) free. The real time of the same work is the `heal` section's.",
 		fmt.Sprintf("Missing at the heal: %d differences, %s zstd-compressed; %d reconciliation sessions pushed %d operations; the run took %s of real time.",
 			res.Differences, mb(res.Compressed), res.Sessions, res.OpsPushed, took.Round(time.Second)),
+		reconSplit(res),
 	)
 	return sec
 }
