@@ -23,7 +23,7 @@ import (
 )
 
 const (
-	reconProto = "/convene/recon/2"
+	reconProto = "/convene/recon/3"
 	pexProto   = "/convene/pex/1"
 )
 

@@ -38,7 +38,7 @@ import (
 // sends 'E', and closes the stream once it has the peer's 'E' too. Two
 // peers in sync exchange one 'R' each way: one round trip.
 const (
-	reconProto = protocol.ID("/convene/recon/2")
+	reconProto = protocol.ID("/convene/recon/3")
 
 	frameRecon    = 'R'
 	frameRequest  = 'Q'
