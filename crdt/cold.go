@@ -137,20 +137,16 @@ func (s *State) hotOps() map[*Op]bool {
 // comment may come without its text (held cold), and is otherwise
 // validated as any body is.
 func readStoredBody(r *reader, k Kind) (Body, error) {
-	body := newBody(k)
-	if body == nil {
-		return nil, fmt.Errorf("%w: unknown kind %d", ErrMalformed, k)
-	}
-	body.decode(r)
-	if r.err != nil {
-		return nil, r.err
+	body, err := decodeBody(r, k)
+	if err != nil {
+		return nil, err
 	}
 	t := textField(body)
 	cold := t != nil && *t == ""
 	if cold {
 		*t = "-" // validated as if it held a text, which is read back
 	}
-	err := body.validate()
+	err = body.validate()
 	if cold {
 		*t = ""
 	}

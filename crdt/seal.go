@@ -184,6 +184,18 @@ func decodePayload(plain []byte) (Body, error) {
 
 // readBody decodes and validates a body of kind k.
 func readBody(r *reader, k Kind) (Body, error) {
+	body, err := decodeBody(r, k)
+	if err != nil {
+		return nil, err
+	}
+	if err := body.validate(); err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+// decodeBody decodes a body of kind k, not yet validated.
+func decodeBody(r *reader, k Kind) (Body, error) {
 	body := newBody(k)
 	if body == nil {
 		return nil, fmt.Errorf("%w: unknown kind %d", ErrMalformed, k)
@@ -191,9 +203,6 @@ func readBody(r *reader, k Kind) (Body, error) {
 	body.decode(r)
 	if r.err != nil {
 		return nil, r.err
-	}
-	if err := body.validate(); err != nil {
-		return nil, err
 	}
 	return body, nil
 }

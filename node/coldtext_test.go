@@ -69,15 +69,9 @@ func TestColdTextStarts(t *testing.T) {
 	// The crash image: written since the clean start, copied while open.
 	n = openNode(t, dir, false)
 	act(t, n, &crdt.CommentBody{Proposal: proposal, Text: "after the snapshot"})
-	crashed := t.TempDir()
-	if err := os.CopyFS(crashed, os.DirFS(dir)); err != nil {
-		t.Fatal(err)
-	}
+	crashed := copyDir(t, dir)
 	n.Close()
-	bare := t.TempDir()
-	if err := os.CopyFS(bare, os.DirFS(dir)); err != nil {
-		t.Fatal(err)
-	}
+	bare := copyDir(t, dir)
 	if err := os.Remove(filepath.Join(bare, snapshotFile)); err != nil {
 		t.Fatal(err)
 	}

@@ -27,16 +27,10 @@ func TestStartPaths(t *testing.T) {
 		act(t, n, &crdt.CommentBody{Proposal: proposal, Text: text})
 	}
 	total := n.oplog.Len()
-	crashed := t.TempDir()
-	if err := os.CopyFS(crashed, os.DirFS(dir)); err != nil {
-		t.Fatal(err)
-	}
+	crashed := copyDir(t, dir)
 	n.Close()
 
-	bare := t.TempDir()
-	if err := os.CopyFS(bare, os.DirFS(dir)); err != nil {
-		t.Fatal(err)
-	}
+	bare := copyDir(t, dir)
 	idx, _ := filepath.Glob(filepath.Join(bare, storeDir, "recon-*.idx"))
 	for _, p := range append(idx, filepath.Join(bare, snapshotFile)) {
 		if err := os.Remove(p); err != nil {

@@ -61,18 +61,7 @@ func TestLANFieldCitiesHarsh(t *testing.T) {
 func cities(t *testing.T, shape string, limit time.Duration) (time.Duration, int64, error) {
 	l := newLab(t)
 	dirs, ticket := gathering(t, "Two cities", 1)
-	hubHost := l.addHost(1, "br0")
-	hubDir := t.TempDir()
-	hub := hubHost.start("hub", hubDir, "relay", "--data", hubDir, "--listen", "/ip4/10.77.0.1/tcp/4001", "--gathering", ticket, "--no-mdns")
-	hubID := ""
-	for _, a := range hub.Listen {
-		if strings.HasPrefix(a, "/ip4/10.77.0.1/tcp/4001/p2p/") {
-			hubID = a[strings.LastIndex(a, "/")+1:]
-		}
-	}
-	if hubID == "" {
-		t.Fatalf("the hub printed no listen address on 10.77.0.1:4001: %v", hub.Listen)
-	}
+	hubID := l.startHub(ticket).id
 	var links []*linkem
 	var cities []*host
 	for c := 1; c <= 2; c++ {
@@ -230,16 +219,8 @@ func TestLANFieldHubRestart(t *testing.T) {
 	t.Parallel()
 	l := newLab(t)
 	dirs, ticket := gathering(t, "Hub restart", 1)
-	hubHost := l.addHost(1, "br0")
-	hubDir := t.TempDir()
-	args := []string{"relay", "--data", hubDir, "--listen", "/ip4/10.77.0.1/tcp/4001", "--gathering", ticket, "--no-mdns"}
-	hub := hubHost.start("hub", hubDir, args...)
-	hubAddr := ""
-	for _, a := range hub.Listen {
-		if strings.HasPrefix(a, "/ip4/10.77.0.1/tcp/4001/p2p/") {
-			hubAddr = a
-		}
-	}
+	hub := l.startHub(ticket)
+	hubAddr := hub.addr
 	var nodes []*node
 	var sessions []string
 	for i, d := range dirs {
@@ -254,7 +235,7 @@ func TestLANFieldHubRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	sessions = append(sessions, write(nodes[0], "hub down, 1"), write(nodes[1], "hub down, 2"))
-	hub = hubHost.start("hub again", hubDir, args...)
+	hub.restart()
 	back := time.Now()
 	converged(t, "after the hub restarts", nodes...)
 	took := time.Since(back)
@@ -331,19 +312,8 @@ func TestLANFieldHubFirst(t *testing.T) {
 	t.Parallel()
 	l := newLab(t)
 	dirs, ticket := gathering(t, "First through a hub", 3)
-	hubHost := l.addHost(1, "br0")
-	hubDir := t.TempDir()
-	hub := hubHost.start("hub", hubDir, "relay", "--data", hubDir, "--listen", "/ip4/10.77.0.1/tcp/4001", "--gathering", ticket, "--no-mdns")
-	hubAddr := ""
-	for _, a := range hub.Listen {
-		if strings.HasPrefix(a, "/ip4/10.77.0.1/tcp/4001/p2p/") {
-			hubAddr = a
-		}
-	}
-	if hubAddr == "" {
-		t.Fatalf("the hub printed no listen address on 10.77.0.1:4001: %v", hub.Listen)
-	}
-	hubID := hubAddr[strings.LastIndex(hubAddr, "/")+1:]
+	hub := l.startHub(ticket)
+	hubAddr, hubID := hub.addr, hub.id
 	var nodes []*node
 	var sessions []string
 	for i, d := range dirs {

@@ -309,6 +309,40 @@ func (h *host) start(name, dir string, args ...string) *node {
 	return &node{Proc: p, t: t, host: h, name: name, dir: dir}
 }
 
+// hub is a `convene relay` for one gathering on host 1 of br0, at
+// 10.77.0.1:4001 (a fixed port, so a restart keeps its address).
+type hub struct {
+	*node
+	args []string
+	addr string // its full /p2p address on br0
+	id   string // its peer id
+}
+
+// startHub starts the lab's hub for ticket; it does no mDNS, so laptops
+// reach it only through the address they are given.
+func (l *lab) startHub(ticket string) *hub {
+	l.t.Helper()
+	dir := l.t.TempDir()
+	h := &hub{args: []string{"relay", "--data", dir, "--listen", "/ip4/10.77.0.1/tcp/4001", "--gathering", ticket, "--no-mdns"}}
+	h.node = l.addHost(1, "br0").start("hub", dir, h.args...)
+	for _, a := range h.Listen {
+		if strings.HasPrefix(a, "/ip4/10.77.0.1/tcp/4001/p2p/") {
+			h.addr = a
+		}
+	}
+	if h.addr == "" {
+		l.t.Fatalf("the hub printed no listen address on 10.77.0.1:4001: %v", h.Listen)
+	}
+	h.id = h.addr[strings.LastIndex(h.addr, "/")+1:]
+	return h
+}
+
+// restart starts the hub again on its data directory and port, after Stop.
+func (h *hub) restart() {
+	h.t.Helper()
+	h.node = h.host.start("hub again", h.dir, h.args...)
+}
+
 // wrap is the command that runs a process in the host's namespace, with
 // its environment (env execs, so signals still reach convene).
 func (h *host) wrap() []string {

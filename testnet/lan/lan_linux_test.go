@@ -130,20 +130,10 @@ func TestLANClientIsolation(t *testing.T) {
 	t.Parallel()
 	l := newLab(t)
 	dirs, ticket := gathering(t, "Isolated venue", 2)
-	hubHost := l.addHost(1, "br0")
 	// The hub does no mDNS: the laptops reach it only because --hub
 	// names it.
-	hubDir := t.TempDir()
-	hub := hubHost.start("hub", hubDir, "relay", "--data", hubDir, "--listen", "/ip4/10.77.0.1/tcp/4001", "--gathering", ticket, "--no-mdns")
-	hubAddr := ""
-	for _, a := range hub.Listen {
-		if strings.HasPrefix(a, "/ip4/10.77.0.1/tcp/4001/p2p/") {
-			hubAddr = a
-		}
-	}
-	if hubAddr == "" {
-		t.Fatalf("the hub printed no listen address on 10.77.0.1:4001: %v", hub.Listen)
-	}
+	hub := l.startHub(ticket)
+	hubAddr, hubDir := hub.addr, hub.dir
 
 	var hosts []*host
 	var nodes []*node
@@ -182,7 +172,7 @@ func TestLANClientIsolation(t *testing.T) {
 
 	converged(t, "isolated laptops converge through the hub", nodes...)
 	sameDocuments(t, sessions, nodes...)
-	hubID := hubAddr[strings.LastIndex(hubAddr, "/")+1:]
+	hubID := hub.id
 	for _, n := range nodes {
 		i := slices.IndexFunc(n.status().Peers, func(p struct {
 			PeerID string   `json:"peer_id"`
