@@ -220,16 +220,7 @@ func TestLANFieldHubRestart(t *testing.T) {
 	l := newLab(t)
 	dirs, ticket := gathering(t, "Hub restart", 1)
 	hub := l.startHub(ticket)
-	hubAddr := hub.addr
-	var nodes []*node
-	var sessions []string
-	for i, d := range dirs {
-		h := l.addHost(i+2, "br0")
-		l.isolate(h.port)
-		n := h.run(fmt.Sprintf("laptop%d", i+2), d, "--hub", hubAddr)
-		sessions = append(sessions, write(n, n.name))
-		nodes = append(nodes, n)
-	}
+	_, nodes, sessions := hub.isolatedLaptops(l, dirs, "")
 	converged(t, "through the hub", nodes...)
 	if err := hub.Stop(10 * time.Second); err != nil {
 		t.Fatal(err)
@@ -313,16 +304,7 @@ func TestLANFieldHubFirst(t *testing.T) {
 	l := newLab(t)
 	dirs, ticket := gathering(t, "First through a hub", 3)
 	hub := l.startHub(ticket)
-	hubAddr, hubID := hub.addr, hub.id
-	var nodes []*node
-	var sessions []string
-	for i, d := range dirs {
-		h := l.addHost(i+2, "br0")
-		l.isolate(h.port)
-		n := h.run(fmt.Sprintf("laptop%d", i+2), d, "--hub", hubAddr)
-		sessions = append(sessions, write(n, n.name+" at once"))
-		nodes = append(nodes, n)
-	}
+	_, nodes, sessions := hub.isolatedLaptops(l, dirs, " at once")
 	var meshed time.Time
 	start := time.Now()
 	for {
@@ -330,7 +312,7 @@ func TestLANFieldHubFirst(t *testing.T) {
 			all := true
 			for _, n := range nodes {
 				all = all && slices.ContainsFunc(n.fullStatus().Peers, func(p peerState) bool {
-					return p.PeerID == hubID && p.State == "connected"
+					return p.PeerID == hub.id && p.State == "connected"
 				})
 			}
 			if all {

@@ -337,6 +337,21 @@ func (l *lab) startHub(ticket string) *hub {
 	return h
 }
 
+// isolatedLaptops starts a laptop on each of dirs on br0 (hosts 2, 3, …),
+// client-isolated so that the hub is its only reachable peer, each writing
+// a session titled by its name and suffix as soon as it starts.
+func (h *hub) isolatedLaptops(l *lab, dirs []string, suffix string) (hosts []*host, nodes []*node, sessions []string) {
+	l.t.Helper()
+	for i, d := range dirs {
+		lh := l.addHost(i+2, "br0")
+		l.isolate(lh.port)
+		n := lh.run(fmt.Sprintf("laptop%d", i+2), d, "--hub", h.addr)
+		sessions = append(sessions, write(n, n.name+suffix))
+		hosts, nodes = append(hosts, lh), append(nodes, n)
+	}
+	return hosts, nodes, sessions
+}
+
 // restart starts the hub again on its data directory and port, after Stop.
 func (h *hub) restart() {
 	h.t.Helper()

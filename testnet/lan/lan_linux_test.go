@@ -134,17 +134,7 @@ func TestLANClientIsolation(t *testing.T) {
 	// names it.
 	hub := l.startHub(ticket)
 	hubAddr, hubDir := hub.addr, hub.dir
-
-	var hosts []*host
-	var nodes []*node
-	var sessions []string
-	for i, d := range dirs {
-		h := l.addHost(i+2, "br0")
-		l.isolate(h.port)
-		n := h.run(fmt.Sprintf("laptop%d", i+2), d, "--hub", hubAddr)
-		sessions = append(sessions, write(n, n.name))
-		hosts, nodes = append(hosts, h), append(nodes, n)
-	}
+	hosts, nodes, sessions := hub.isolatedLaptops(l, dirs, "")
 
 	// The premise: laptops reach the hub, not each other.
 	dial := func(from *host, addr string) error {
