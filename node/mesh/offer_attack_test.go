@@ -3,6 +3,7 @@ package mesh_test
 import (
 	"bufio"
 	"encoding/binary"
+	"io"
 	"testing"
 	"time"
 
@@ -77,4 +78,85 @@ func TestOffersBounded(t *testing.T) {
 	if !h.Arriving || h.PriorityHeld {
 		t.Errorf("history %+v: want arriving, the priority set not held", h)
 	}
+}
+
+// TestCappedPeerGone: a peer that makes its session capped (by listing
+// more ids than a session holds) and then goes does not leave the node's
+// catch-up "arriving" for good: the follow-up it promised cannot come.
+func TestCappedPeerGone(t *testing.T) {
+	b, creds := newGathering(t)
+	g := creds.Derive().Gathering
+	mb := member(t, b, mesh.Config{})
+
+	// The attacker reconciles honestly over made-up items, more than a
+	// session reports, answers every request empty, and does not serve
+	// the follow-up session.
+	ix := recon.NewIndex()
+	for i := range recon.DefaultMaxItems + 1000 {
+		it := recon.Item{Clock: crdt.Clock{Wall: int64(i + 1)}}
+		binary.BigEndian.PutUint64(it.ID[:], uint64(i+1))
+		ix.Insert(it)
+	}
+	h := bareHost(t)
+	dialMesh(t, h, mb)
+	s := openSession(t, h, mb, g)
+	send := func(typ byte, p []byte) {
+		if _, err := s.Write(append(binary.AppendUvarint([]byte{typ}, uint64(len(p))), p...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rc := recon.NewReconciler(ix, recon.Options{})
+	msg, err := rc.Initiate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	send('R', msg)
+	r := bufio.NewReader(s)
+	sentEnd, peerDone := false, false
+	for !sentEnd || !peerDone {
+		_ = s.SetReadDeadline(time.Now().Add(testTimeout))
+		typ, err := r.ReadByte()
+		if err != nil && sentEnd {
+			break // a capped session ends in a reset, its 'E' sent or not
+		}
+		if err != nil {
+			t.Fatalf("session: %v", err)
+		}
+		n, err := varint.Read(r, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := make([]byte, n)
+		if _, err := io.ReadFull(r, p); err != nil {
+			t.Fatal(err)
+		}
+		switch typ {
+		case 'R':
+			reply, _, _, done, err := rc.Reconcile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reply != nil {
+				send('R', reply)
+			}
+			if done && !sentEnd {
+				send('E', nil)
+				sentEnd = true
+			}
+		case 'Q':
+			send('A', nil)
+		case 'E':
+			peerDone = true
+		}
+	}
+	s.Close()
+	waitFor(t, "the capped session to end", func() bool { return mesh.InboundSessions(mb, g) == 0 })
+	if mb.Stats().Capped == 0 {
+		t.Fatal("the session was not capped")
+	}
+	if !mb.History(g).Arriving {
+		t.Fatal("a capped session's follow-up is not awaited")
+	}
+	h.Close()
+	waitFor(t, "the catch-up to stop waiting for a peer that left", func() bool { return !mb.History(g).Arriving })
 }

@@ -208,6 +208,19 @@ func (a *arrivals) ended(pl *puller, p peer.ID, capped bool) {
 	}
 }
 
+// gone notes that no follow-up session with p is coming (it
+// disconnected, or the retries to reach it ran out): a capped session of
+// it no longer keeps the catch-up going.
+func (a *arrivals) gone(p peer.ID) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.more, p)
+	if len(a.lacking) == 0 && len(a.more) == 0 {
+		clear(a.want)
+		a.got, a.over = false, false
+	}
+}
+
 func (a *arrivals) history(r Replica) History {
 	a.mu.Lock()
 	defer a.mu.Unlock()
