@@ -52,6 +52,9 @@ func (m *Mesh) followUp(g *gathering, p peer.ID, ok bool) {
 		wait = syncRetry << (g.failed[p] - 1)
 	case again:
 	default:
+		if !ok {
+			g.arrivals.gone(p) // no follow-up of a capped session either
+		}
 		return
 	}
 	m.wg.Go(func() {
@@ -67,6 +70,7 @@ func (m *Mesh) followUp(g *gathering, p peer.ID, ok bool) {
 			m.mu.Lock()
 			delete(g.failed, p)
 			m.mu.Unlock()
+			g.arrivals.gone(p)
 			return
 		}
 		if err := m.initiate(m.ctx, g, p); err != nil {

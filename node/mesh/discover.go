@@ -199,11 +199,17 @@ const (
 
 func (m *Mesh) keepFound(ai peer.AddrInfo, via string) {
 	lastSeen := m.now()
+	// seen: the peer was connected once. Only then is it lost moments
+	// ago, and redialled past libp2p's dial backoff: anyone on the LAN
+	// can announce made-up peers at any address (mDNS), which must not
+	// make this node dial that address every second.
+	seen := false
 	backoff := minBackoff
 	for m.now().Sub(lastSeen) < forgetAfter {
 		wait := checkInterval
 		if m.h.Network().Connectedness(ai.ID) == network.Connected {
 			lastSeen = m.now()
+			seen = true
 			backoff = minBackoff
 		} else {
 			addrs := m.h.Peerstore().Addrs(ai.ID)
@@ -215,7 +221,10 @@ func (m *Mesh) keepFound(ai peer.AddrInfo, via string) {
 			// skip libp2p's backoff, so the heal is quick.
 			dial, limit := m.dial, maxBackoff
 			if m.now().Sub(lastSeen) < recentlyLost {
-				dial, limit = m.redial, recentBackoff
+				limit = recentBackoff
+				if seen {
+					dial = m.redial
+				}
 			}
 			if err := dial(peer.AddrInfo{ID: ai.ID, Addrs: addrs}, via); err != nil {
 				m.log.Debug("dial failed", "remote", ai.ID.ShortString(), "via", via, "err", err)
@@ -224,6 +233,7 @@ func (m *Mesh) keepFound(ai peer.AddrInfo, via string) {
 				backoff = min(backoff*2, limit)
 			} else {
 				lastSeen = m.now()
+				seen = true
 				backoff = minBackoff
 			}
 		}

@@ -52,3 +52,15 @@ const ReconProto = reconProto
 // HandleRecon is m's handler of reconciliation streams, for tests that
 // wrap it.
 func HandleRecon(m *Mesh) network.StreamHandler { return m.track(m.handleRecon) }
+
+// Wanted is how many offered items m remembers for gathering g's
+// catch-up.
+func Wanted(m *Mesh, g crdt.GatheringID) int {
+	gg, err := m.gathering(g)
+	if err != nil {
+		return 0
+	}
+	gg.arrivals.mu.Lock()
+	defer gg.arrivals.mu.Unlock()
+	return len(gg.arrivals.want)
+}

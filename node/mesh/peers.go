@@ -80,6 +80,11 @@ func (m *Mesh) connected(p peer.ID) {
 func (m *Mesh) disconnected(p peer.ID) {
 	m.mu.Lock()
 	delete(m.peers, p)
+	for _, g := range m.gatherings {
+		// A capped session's follow-up will not come over this
+		// connection: the catch-up no longer waits for it.
+		g.arrivals.gone(p)
+	}
 	m.mu.Unlock()
 	m.heard.forget(p)
 }

@@ -144,6 +144,14 @@ func (m *Mesh) History(id crdt.GatheringID) History {
 	return g.arrivals.history(g.r)
 }
 
+// maxWanted bounds the offered items a catch-up remembers, whatever the
+// peers and sessions offering them: a session takes at most maxOffered,
+// but a catch-up lasts as long as some session of it runs, and peers
+// taking turns could otherwise offer ids that do not exist without end.
+// Honest peers offer much the same items (the authority and the active
+// sessions), so twice one peer's set leaves room for two that differ.
+const maxWanted = 2 * maxOffered
+
 // arrivals tracks a gathering's catch-up: the sessions that learned this
 // side lacks something and have not ended, the peers whose session was
 // capped (the next one follows), and the offered items not yet held.
@@ -153,6 +161,9 @@ type arrivals struct {
 	more    map[peer.ID]bool
 	want    map[crdt.OpID]recon.Item
 	got     bool // a peer offered during this catch-up
+	// over: more than maxWanted items were offered during this catch-up;
+	// the rest were not remembered, so the priority set is not known held.
+	over bool
 }
 
 func newArrivals() *arrivals {
@@ -172,6 +183,10 @@ func (a *arrivals) offered(items []recon.Item) {
 	defer a.mu.Unlock()
 	a.got = true
 	for _, it := range items {
+		if _, ok := a.want[it.ID]; !ok && len(a.want) >= maxWanted {
+			a.over = true
+			return
+		}
 		a.want[it.ID] = it
 	}
 }
@@ -189,7 +204,20 @@ func (a *arrivals) ended(pl *puller, p peer.ID, capped bool) {
 	}
 	if len(a.lacking) == 0 && len(a.more) == 0 {
 		clear(a.want)
-		a.got = false
+		a.got, a.over = false, false
+	}
+}
+
+// gone notes that no follow-up session with p is coming (it
+// disconnected, or the retries to reach it ran out): a capped session of
+// it no longer keeps the catch-up going.
+func (a *arrivals) gone(p peer.ID) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.more, p)
+	if len(a.lacking) == 0 && len(a.more) == 0 {
+		clear(a.want)
+		a.got, a.over = false, false
 	}
 }
 
@@ -207,7 +235,7 @@ func (a *arrivals) history(r Replica) History {
 			}
 		}
 	})
-	h.PriorityHeld = len(a.want) == 0
+	h.PriorityHeld = len(a.want) == 0 && !a.over
 	return h
 }
 
