@@ -177,8 +177,13 @@ func (a *arrivals) lack(pl *puller) {
 	a.mu.Unlock()
 }
 
-// offered notes offered items this side lacks.
+// offered notes offered items this side lacks. An offer of nothing this
+// side lacks says nothing of the catch-up: counting it would let one 'H'
+// naming an operation already held mark the active sessions complete.
 func (a *arrivals) offered(items []recon.Item) {
+	if len(items) == 0 {
+		return
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.got = true
