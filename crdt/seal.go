@@ -196,7 +196,12 @@ func readBody(r *reader, k Kind) (Body, error) {
 
 // decodeBody decodes a body of kind k, not yet validated.
 func decodeBody(r *reader, k Kind) (Body, error) {
-	body := newBody(k)
+	var body Body
+	if r.slab != nil {
+		body = r.slab.newBody(k)
+	} else {
+		body = newBody(k)
+	}
 	if body == nil {
 		return nil, fmt.Errorf("%w: unknown kind %d", ErrMalformed, k)
 	}

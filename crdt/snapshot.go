@@ -130,6 +130,14 @@ func ReadSnapshot(founder IdentityID, src io.Reader, size int64) (*State, error)
 	// 16-byte entries the rounding up to a power of two costs little.
 	s.ops.short = make(map[uint64]*Op, n)
 	s.free = make([]Op, n) // one allocation for every operation
+	// Operations come in increasing (clock, id) order, checked below, so
+	// the index appends to its sorted lists without comparing (inOrder).
+	s.inOrder = true
+	// The epochs of each author, by index into authors: seen, filled at
+	// the end without hashing an id per operation.
+	epochs := make([]authorEpochs, len(authors))
+	bodies := bodySlab{}
+	r.slab = &bodies
 	var wall int64
 	var prev *Op
 	for i := range n {
@@ -149,6 +157,7 @@ func ReadSnapshot(founder IdentityID, src io.Reader, size int64) (*State, error)
 		}
 		wall += int64(d)
 		o.Author = authors[a]
+		epochs[a] = epochs[a].add(o.Epoch)
 		o.Clock = Clock{Wall: wall, Logical: uint32(logical)}
 		if prev != nil && opCompare(prev, o) >= 0 {
 			return nil, fmt.Errorf("%w: snapshot operation %d is out of order", ErrMalformed, i)
@@ -168,7 +177,70 @@ func ReadSnapshot(founder IdentityID, src io.Reader, size int64) (*State, error)
 	if err := errors.Join(r.end(), w.err); err != nil {
 		return nil, fmt.Errorf("after the snapshot: %w", err)
 	}
+	s.inOrder = false
+	for i, e := range epochs {
+		if e != nil {
+			s.seen[authors[i]] = e
+		}
+	}
 	return s, nil
+}
+
+// bodySlab hands out the bodies of the commonest kinds, and revisions'
+// parents, from arrays allocated a chunk at a time: a snapshot's million
+// bodies are otherwise a million allocations, each rounded up to its size
+// class, for the collector to track one by one. Nothing a state holds is
+// ever freed, so a chunk lives as long as the state anyway.
+type bodySlab struct {
+	endorse []EndorseBody
+	rev     []RevisionBody
+	prop    []ProposalBody
+	comment []CommentBody
+	part    []ParticipationBody
+	ids     []OpID
+}
+
+// slabChunk is how many bodies of a kind bodySlab allocates at once.
+const slabChunk = 256
+
+func take[T any](free *[]T) *T {
+	if len(*free) == 0 {
+		*free = make([]T, slabChunk)
+	}
+	x := &(*free)[0]
+	*free = (*free)[1:]
+	return x
+}
+
+// newBody is newBody, from the slab for the commonest kinds.
+func (sl *bodySlab) newBody(k Kind) Body {
+	switch k {
+	case KindEndorse:
+		return take(&sl.endorse)
+	case KindRevision:
+		return take(&sl.rev)
+	case KindProposal:
+		return take(&sl.prop)
+	case KindComment:
+		return take(&sl.comment)
+	case KindParticipation:
+		return take(&sl.part)
+	}
+	return newBody(k)
+}
+
+// idList is a list of n ids from the slab, its capacity n, so that an
+// append to it copies rather than writes over the next list.
+func (sl *bodySlab) idList(n int) []OpID {
+	if n > len(sl.ids) {
+		if n > slabChunk/4 {
+			return make([]OpID, n)
+		}
+		sl.ids = make([]OpID, slabChunk)
+	}
+	list := sl.ids[:n:n]
+	sl.ids = sl.ids[n:]
+	return list
 }
 
 // encodeStored encodes o's body for a snapshot: without its text if the

@@ -2,6 +2,9 @@ package crdt
 
 import (
 	"bytes"
+	"errors"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -35,4 +38,49 @@ func FuzzLoadSnapshot(f *testing.F) {
 			t.Fatalf("snapshot round trip changed the state (%d vs %d bytes)", len(again), len(snap))
 		}
 	})
+}
+
+// TestSnapshotRepeatedOp: a snapshot that holds one operation id twice, at
+// two clocks (so still in increasing order), is refused: loading appends
+// in order but still checks for repeats.
+func TestSnapshotRepeatedOp(t *testing.T) {
+	founder := testSigner("founder")
+	ops := syntheticOps(40, 2)
+	ops[30].ID = ops[20].ID
+	var w writer
+	w.b = append(w.b, snapshotMagic[:]...)
+	w.uvarint(1)
+	w.id(founder.ID)
+	w.uvarint(uint64(len(ops)))
+	var wall int64
+	for _, o := range ops {
+		w.id(o.ID)
+		w.uvarint(0)
+		w.uvarint(uint64(o.Clock.Wall - wall))
+		w.uvarint(uint64(o.Clock.Logical))
+		w.uvarint(o.Epoch)
+		w.b = append(w.b, byte(o.Body.Kind()))
+		o.Body.encode(&w)
+		wall = o.Clock.Wall
+	}
+	if _, err := LoadSnapshot(founder.ID, w.b); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "repeats") {
+		t.Fatalf("err = %v, want a repeated operation refused", err)
+	}
+}
+
+// TestSnapshotThenApply: a state loaded from a snapshot, appending to its
+// lists as it loads, sorts what is applied afterwards, in any order, as a
+// state that applied everything does.
+func TestSnapshotThenApply(t *testing.T) {
+	w := sampleOps(t)
+	ops := append(slices.Clone(w.ops), syntheticOps(3000, 3)...)
+	late := ops[:len(ops)/2] // the oldest, applied after the load
+	loaded, err := LoadSnapshot(w.founder.ID, applyOps(w.founder.ID, ops[len(ops)/2:]).Snapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := len(late) - 1; i >= 0; i-- {
+		loaded.Apply(late[i])
+	}
+	requireSameDump(t, "loaded, then applied", dump(t, applyOps(w.founder.ID, ops)), dump(t, loaded))
 }

@@ -24,6 +24,11 @@ type State struct {
 	founder IdentityID
 	ops     opIndex
 	free    []Op // room for the next operations, see newOp
+	// inOrder: operations are being indexed in increasing (clock, id)
+	// order, as ReadSnapshot checks they come, so each is the greatest
+	// held and every sorted list takes it by appending (State.insertOp).
+	inOrder   bool
+	freeProps []proposal // room for the next proposals, see proposal
 
 	// Texts held cold are read back through cold; warm keeps those of
 	// heads read back (cold.go).
@@ -134,6 +139,9 @@ type proposal struct {
 	valid    bool // derived, like d
 	epoch    uint64
 	d        *proposalDerived // valid when !dirty && epoch == State.epoch
+	// inGroup is the group its latest operation named: its props hold
+	// the proposal already (see groupHolds).
+	inGroup *group
 }
 
 type proposalDerived struct {
@@ -196,6 +204,7 @@ func (s *State) Apply(op Op) bool {
 	o := s.newOp()
 	*o = op
 	s.ops.add(o)
+	s.seen[o.Author] = s.seen[o.Author].add(o.Epoch)
 	s.index(o)
 	return true
 }
@@ -229,94 +238,93 @@ func (s *State) Len() int {
 }
 
 // index files an operation under what it refers to and marks stale the
-// views it can change.
+// views it can change. The caller records its author and epoch in seen.
 func (s *State) index(o *Op) {
-	s.seen[o.Author] = s.seen[o.Author].add(o.Epoch)
 	switch b := o.Body.(type) {
 	case *GatheringBody:
 		s.gatheringOps = append(s.gatheringOps, o)
 		s.name.dirty = true
 	case *IdentityBody:
-		s.idents[o.Author] = insertOp(s.idents[o.Author], o)
+		s.idents[o.Author] = s.insertOp(s.idents[o.Author], o)
 		s.identsList.dirty = true
 	case *FacilitatorBody:
-		s.facilOps = insertOp(s.facilOps, o)
+		s.facilOps = s.insertOp(s.facilOps, o)
 		s.authDirty = true
 	case *RemovalBody:
-		s.removalOps = insertOp(s.removalOps, o)
+		s.removalOps = s.insertOp(s.removalOps, o)
 		s.authDirty = true
 	case *SeatingBody:
-		s.seatingOps = insertOp(s.seatingOps, o)
+		s.seatingOps = s.insertOp(s.seatingOps, o)
 		s.authDirty = true
 	case *RotationBody:
-		s.rotationOps = insertOp(s.rotationOps, o)
+		s.rotationOps = s.insertOp(s.rotationOps, o)
 		s.authDirty = true
 	case *SeatBody:
 		g := s.group(b.Group)
-		g.seats = insertOp(g.seats, o)
+		g.seats = s.insertOp(g.seats, o)
 		s.dirtyGroup(g)
 	case *SessionBody:
 		ss := s.session(o.ID)
 		ss.op = o
-		s.sessOrder = insertByOp(s.sessOrder, ss, func(x *session) *Op { return x.op })
+		s.sessOrder = insertIn(s, s.sessOrder, ss, func(x *session) *Op { return x.op })
 		for _, p := range ss.props {
 			p.dirty = true
 		}
 		s.dirtySession(ss)
 	case *SessionUpdateBody:
 		ss := s.session(b.Session)
-		ss.updates = insertOp(ss.updates, o)
+		ss.updates = s.insertOp(ss.updates, o)
 		s.dirtySession(ss)
 	case *AgendaBody:
 		ss := s.session(b.Session)
-		ss.agenda = insertOp(ss.agenda, o)
+		ss.agenda = s.insertOp(ss.agenda, o)
 		s.dirtySession(ss)
 	case *PhaseBody:
 		ss := s.session(b.Session)
-		ss.agenda = insertOp(ss.agenda, o)
+		ss.agenda = s.insertOp(ss.agenda, o)
 		s.dirtySession(ss)
 	case *TranslationBody:
 		p := s.proposal(b.Proposal)
-		p.trans = insertOp(p.trans, o)
-		s.group(b.Group).props[p] = struct{}{}
+		p.trans = s.insertOp(p.trans, o)
+		s.groupHolds(b.Group, p)
 		s.dirtyProposal(p)
 	case *RatificationBody:
 		// Read straight from the index (ratified.go); nothing is cached.
 		ss := s.session(b.Session)
-		ss.ratifs = insertOp(ss.ratifs, o)
+		ss.ratifs = s.insertOp(ss.ratifs, o)
 	case *GroupBody:
 		g := s.group(o.ID)
 		g.op = o
-		s.groupOrder = insertByOp(s.groupOrder, g, func(x *group) *Op { return x.op })
+		s.groupOrder = insertIn(s, s.groupOrder, g, func(x *group) *Op { return x.op })
 		s.addAuthorGroup(g)
 		s.dirtyGroup(g)
 	case *ScribeBody:
 		g := s.group(b.Group)
-		g.grants = insertOp(g.grants, o)
+		g.grants = s.insertOp(g.grants, o)
 		s.dirtyGroup(g)
 	case *ProposalBody:
 		p := s.proposal(o.ID)
 		p.op = o
 		p.sess = s.session(b.Session)
-		p.sess.props = insertByOp(p.sess.props, p, func(x *proposal) *Op { return x.op })
-		s.group(b.Group).props[p] = struct{}{}
+		p.sess.props = insertIn(s, p.sess.props, p, func(x *proposal) *Op { return x.op })
+		s.groupHolds(b.Group, p)
 		s.dirtyProposal(p)
 	case *RevisionBody:
 		p := s.proposal(b.Proposal)
-		p.revs = insertOp(p.revs, o)
-		s.group(b.Group).props[p] = struct{}{}
+		p.revs = s.insertOp(p.revs, o)
+		s.groupHolds(b.Group, p)
 		s.dirtyProposal(p)
 	case *EndorseBody:
 		p := s.proposal(b.Proposal)
 		// A list, not a map by revision: most proposals get a few
 		// endorsements, and a small map costs hundreds of bytes.
 		p.endorse = append(p.endorse, o)
-		s.group(b.Group).props[p] = struct{}{}
+		s.groupHolds(b.Group, p)
 		s.dirtyProposal(p)
 	case *CommentBody:
 		// Comments are read straight from the index; nothing is cached.
 		p := s.proposal(b.Proposal)
-		p.comments = insertOp(p.comments, o)
+		p.comments = s.insertOp(p.comments, o)
 	case *HideBody:
 		s.hides[b.Target] = append(s.hides[b.Target], o)
 		s.dirtyHidden(b.Target)
@@ -329,7 +337,7 @@ func (s *State) index(o *Op) {
 		s.dirtyEvent(e)
 	case *EventUpdateBody:
 		e := s.event(b.Event)
-		e.updates = insertOp(e.updates, o)
+		e.updates = s.insertOp(e.updates, o)
 		s.dirtyEvent(e)
 	case *ParticipationBody:
 		e := s.event(b.Event)
@@ -432,11 +440,33 @@ func (s *State) group(id OpID) *group {
 func (s *State) proposal(id OpID) *proposal {
 	p := s.proposals[id]
 	if p == nil {
-		p = &proposal{id: id, dirty: true}
+		// In chunks, as operations are (newOp): proposals are never
+		// removed, and a large state holds a hundred thousand.
+		if len(s.freeProps) == 0 {
+			s.freeProps = make([]proposal, propChunk)
+		}
+		p = &s.freeProps[0]
+		s.freeProps = s.freeProps[1:]
+		p.id, p.dirty = id, true
 		s.proposals[id] = p
 	}
 	return p
 }
+
+// groupHolds files p under the group id names. A proposal's revisions
+// mostly name the group its last operation did, whose set then holds it:
+// no need to hash it in again.
+func (s *State) groupHolds(id OpID, p *proposal) {
+	if g := p.inGroup; g != nil && g.id == id {
+		return
+	}
+	g := s.group(id)
+	g.props[p] = struct{}{}
+	p.inGroup = g
+}
+
+// propChunk is how many proposals proposal allocates at once.
+const propChunk = 64
 
 func (s *State) event(id OpID) *event {
 	e := s.events[id]
@@ -498,6 +528,23 @@ func opCompare(a, b *Op) int {
 		return c
 	}
 	return a.ID.compare(b.ID)
+}
+
+// insertOp is insertOp of the state's lists: an append while the state
+// is indexed in order (inOrder).
+func (s *State) insertOp(list []*Op, o *Op) []*Op {
+	if s.inOrder {
+		return append(list, o)
+	}
+	return insertOp(list, o)
+}
+
+// insertIn is insertByOp of the state's lists (see State.insertOp).
+func insertIn[T any](s *State, list []T, x T, key func(T) *Op) []T {
+	if s.inOrder {
+		return append(list, x)
+	}
+	return insertByOp(list, x, key)
 }
 
 // insertOp keeps list sorted by (clock, id). Operations mostly arrive in

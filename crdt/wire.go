@@ -88,6 +88,8 @@ type reader struct {
 	b   []byte
 	off int
 	err error
+	// slab, when set, allocates bodies and id lists (a snapshot's load).
+	slab *bodySlab
 }
 
 func (r *reader) fail(sentinel error, format string, args ...any) {
@@ -158,6 +160,23 @@ func (r *reader) str(max int) string {
 		r.fail(ErrMalformed, "string is not UTF-8")
 		return ""
 	}
+	if r.slab != nil {
+		// A snapshot's statuses: the constants, not a copy each.
+		switch string(b) {
+		case Going:
+			return Going
+		case Maybe:
+			return Maybe
+		case NotGoing:
+			return NotGoing
+		case Confirmed:
+			return Confirmed
+		case Tentative:
+			return Tentative
+		case Cancelled:
+			return Cancelled
+		}
+	}
 	return string(b)
 }
 
@@ -226,7 +245,12 @@ func (r *reader) ids(max int) []OpID {
 	if n == 0 {
 		return nil
 	}
-	list := make([]OpID, n)
+	var list []OpID
+	if r.slab != nil {
+		list = r.slab.idList(n)
+	} else {
+		list = make([]OpID, n)
+	}
 	for i := range list {
 		list[i] = r.id()
 	}
