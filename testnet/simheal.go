@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
@@ -184,12 +185,24 @@ func SimHeal(ctx context.Context, dir string, opts HealOptions) (HealResult, err
 	}
 	s0 := stats()
 	start := time.Now()
+	// At once, as laptops that find each other dial in parallel: one
+	// after another, the 625 handshakes of 25 × 25 took 2.75 s of virtual
+	// time on their own, longer than the heal.
+	var wg sync.WaitGroup
+	errs := make(chan error, len(islands[0])*len(islands[1]))
 	for _, a := range islands[0] {
 		for _, b := range islands[1] {
-			if err := link(a, b); err != nil {
-				return HealResult{}, err
-			}
+			wg.Go(func() {
+				if err := link(a, b); err != nil {
+					errs <- err
+				}
+			})
 		}
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return HealResult{}, err
 	}
 	for !converged(nodes) {
 		if err := ctx.Err(); err != nil {
