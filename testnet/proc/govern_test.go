@@ -86,8 +86,7 @@ func room(t *testing.T, joined ...string) []*laptop {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { p.Stop(10 * time.Second) })
-		l.p, l.api = p, p.API
+		keep(t, l, p)
 	}
 	start(founder)
 	st, err := founder.api.Status(ctx)
@@ -104,6 +103,18 @@ func room(t *testing.T, joined ...string) []*laptop {
 		out2 = append(out2, l)
 	}
 	return out2
+}
+
+// keep makes p l's process, stopped when the test ends; a failed test
+// logs its stderr.
+func keep(t *testing.T, l *laptop, p *proc.Proc) {
+	t.Cleanup(func() {
+		p.Stop(10 * time.Second)
+		if t.Failed() {
+			t.Logf("stderr of %s:\n%s", l.dir, p.Stderr())
+		}
+	})
+	l.p, l.api = p, p.API
 }
 
 // eventually waits for cond (a safety net, not a timing assertion).

@@ -89,8 +89,7 @@ func TestRotationEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { p.Stop(10 * time.Second) })
-		l.p, l.api = p, p.API
+		keep(t, l, p)
 	}
 	start(late)
 	// (c) Cy comes back with no action and gets the new epoch.
