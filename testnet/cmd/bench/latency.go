@@ -171,13 +171,23 @@ func benchLatency(ctx context.Context, l *lab, cfg config) section {
 		"The time includes the author's synced write before it publishes, GossipSub over loopback, the receiver's verify-store-apply and the SSE write.",
 		fmt.Sprintf("Split: the author's request to its answer (sealed, stored, applied, queued to publish) p50 %s, p99 %s; from that answer to the change on another node's stream (the gossip and the receiver) p50 %s, p99 %s.",
 			msOrLost(quantile(write, 0, 0.50)), msOrLost(quantile(write, 0, 0.99)), msOrLost(quantile(spread, missing, 0.50)), msOrLost(quantile(spread, missing, 0.99))),
-		fmt.Sprintf("CPU: the %d nodes used %.1f s of CPU in the %.1f s from the first change to the last arrival (%.1f of the machine's %d cores busy with them; at rest, measured for 2 s before, they keep %.2f cores busy); net of that, %.1f ms per change for the whole room, %.2f ms per change and node. In a room each laptop spends its share on its own cores; here, once the room's work per change × the rate of changes passes the cores, changes queue for a core and the latency measures that queue.",
-			len(procs), cpu.Seconds(), wall.Seconds(), cpu.Seconds()/wall.Seconds(), runtime.NumCPU(), idle, float64(work)/1e6/float64(changes), float64(work)/1e6/float64(changes*len(procs))))
+		fmt.Sprintf("CPU: the %d nodes used %.1f s of CPU in the %.1f s from the first change to the last arrival (%.1f of the machine's %d cores busy with them; at rest, measured for 2 s before, they keep %.2f cores busy); %s In a room each laptop spends its share on its own cores; here, once the room's work per change × the rate of changes passes the cores, changes queue for a core and the latency measures that queue.",
+			len(procs), cpu.Seconds(), wall.Seconds(), cpu.Seconds()/wall.Seconds(), runtime.NumCPU(), idle, perChange(work, changes, len(procs), idle)))
 	if sec.missed() {
 		sec.misses = append(sec.misses, fmt.Sprintf("Latency spread: p90 %s, p95 %s, p99 %s; a miss here with a low p50 points at queueing on the gossip path or for a core (see the CPU line above: the room's work per change against the machine's cores), a high p50 at the synced writes, which every node makes on this one disk.",
 			msOrLost(quantile(lat, missing, 0.90)), msOrLost(quantile(lat, missing, 0.95)), msOrLost(p99)))
 	}
 	return sec
+}
+
+// perChange says what the changes cost net of the room at rest, unless the
+// room at rest already kept the machine about full, when the difference is
+// noise (it came out negative) and says nothing.
+func perChange(work time.Duration, changes, nodes int, idle float64) string {
+	if work <= 0 || idle > 0.9*float64(runtime.NumCPU()) {
+		return "the room at rest already kept the machine about full, so the CPU per change cannot be told apart from it."
+	}
+	return fmt.Sprintf("net of that, %.1f ms per change for the whole room, %.2f ms per change and node.", float64(work)/1e6/float64(changes), float64(work)/1e6/float64(changes*nodes))
 }
 
 // startGathering makes a gathering of n nodes: the first by convene init,
