@@ -205,6 +205,7 @@ func (m *Mesh) followGrafts(q grafts) {
 		}
 		p := gr.p
 		m.wg.Go(func() {
+			defer m.stats.graftSyncs.Add(1)
 			if err := m.initiate(m.ctx, g, p); err != nil {
 				m.log.Debug("reconciliation on graft failed", "gathering", g.id, "remote", p.ShortString(), "err", err)
 			}

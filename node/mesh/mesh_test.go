@@ -145,11 +145,14 @@ func TestInSyncIsOneRoundTrip(t *testing.T) {
 	act(t, a, "a", 2000)
 	connect(t, ma, mb)
 	waitConverged(t, a, b)
-	// Wait for the sessions started by connecting and joining to finish.
+	// Wait for the sessions started by connecting, joining and the
+	// GossipSub graft to finish: each side counts every session between
+	// them, so the counts agree once none is running.
 	waitFor(t, "first sync", func() bool {
 		pa, _ := ma.Freshness(g)
 		pb, _ := mb.Freshness(g)
-		return pa == 1 && pb == 1
+		sa, sb := ma.Stats(), mb.Stats()
+		return pa == 1 && pb == 1 && sa.GraftSyncs+sb.GraftSyncs >= 1 && sa.Sessions == sb.Sessions
 	})
 	sa, sb := ma.Stats(), mb.Stats()
 	ma.SyncNow(testContext(t), g)

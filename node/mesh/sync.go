@@ -106,12 +106,13 @@ type Stats struct {
 	Outside                                int64 // items peers requested that their session had not told them of (each ended its session)
 	Stalled                                int64 // sessions ended for making no progress
 	Capped                                 int64 // sessions whose difference passed the items a session holds (recon.DefaultMaxItems)
+	GraftSyncs                             int64 // reconciliations this side started because a peer was grafted into a gathering's mesh, counted when each ended
 }
 
 type stats struct {
 	sessions, reconSent, reconReceived, bytesSent, bytesReceived,
 	reconMsgBytes, requestBytes, pushBytes,
-	opsRequested, opsSent, opsReceived, rejected, outside, stalled, capped atomic.Int64
+	opsRequested, opsSent, opsReceived, rejected, outside, stalled, capped, graftSyncs atomic.Int64
 }
 
 // Stats reports reconciliation counters.
@@ -122,7 +123,7 @@ func (m *Mesh) Stats() Stats {
 		BytesSent: s.bytesSent.Load(), BytesReceived: s.bytesReceived.Load(),
 		ReconMsgBytes: s.reconMsgBytes.Load(), RequestBytes: s.requestBytes.Load(), PushBytes: s.pushBytes.Load(),
 		OpsRequested: s.opsRequested.Load(), OpsSent: s.opsSent.Load(), OpsReceived: s.opsReceived.Load(), Rejected: s.rejected.Load(),
-		Outside: s.outside.Load(), Stalled: s.stalled.Load(), Capped: s.capped.Load(),
+		Outside: s.outside.Load(), Stalled: s.stalled.Load(), Capped: s.capped.Load(), GraftSyncs: s.graftSyncs.Load(),
 	}
 }
 
