@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/convene/convene/internal/cputime"
 )
 
 // mixGen makes a realistic stream of mostly valid operations: a few
@@ -248,7 +250,7 @@ func BenchmarkLoadSnapshot(b *testing.B) {
 	founder := testSigner("founder").ID
 	snap := applyOps(founder, syntheticOps(200_000, 50)).Snapshot()
 	heap := loadedHeap(b, founder, snap)
-	cpu := cpuTime()
+	cpu := cputime.Process()
 	for b.Loop() {
 		if _, err := LoadSnapshot(founder, snap); err != nil {
 			b.Fatal(err)
@@ -256,7 +258,7 @@ func BenchmarkLoadSnapshot(b *testing.B) {
 	}
 	// CPU time, the collector's included: on a shared machine it varies
 	// far less than the time elapsed.
-	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N)/1e6, "cpu-ms/op")
+	b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N)/1e6, "cpu-ms/op")
 	b.ReportMetric(200_000*float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 	b.ReportMetric(float64(len(snap))/200_000, "bytes/op")
 	b.ReportMetric(heap/200_000, "heap-B/op")

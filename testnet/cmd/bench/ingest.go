@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/internal/cputime"
 	"github.com/convene/convene/node"
 )
 
@@ -109,12 +110,12 @@ func ingestOnce(ctx context.Context, l *lab, w *workload, raws [][]byte, envs []
 	var inTook, vTook, inCPU, vCPU time.Duration
 	for lo := 0; lo < len(raws); lo += ingestBatch {
 		hi := min(lo+ingestBatch, len(raws))
-		c0 := cpuTime()
+		c0 := cputime.Process()
 		took, err := ingestAll(ctx, nd, raws[lo:hi])
 		if err != nil {
 			return rates{}, err
 		}
-		c1 := cpuTime()
+		c1 := cputime.Process()
 		inTook += took
 		start := time.Now()
 		if err := parallel(hi-lo, func(i int) error { return stdVerify(envs[lo+i]) }); err != nil {
@@ -122,7 +123,7 @@ func ingestOnce(ctx context.Context, l *lab, w *workload, raws [][]byte, envs []
 		}
 		vTook += time.Since(start)
 		inCPU += c1 - c0
-		vCPU += cpuTime() - c1
+		vCPU += cputime.Process() - c1
 	}
 	r := rates{ingest: float64(len(raws)) / inTook.Seconds(), verify: float64(len(envs)) / vTook.Seconds()}
 	if inCPU > 0 && vCPU > 0 {
