@@ -1,14 +1,10 @@
 package mesh_test
 
 import (
-	"bufio"
 	"encoding/binary"
-	"io"
 	"testing"
-	"time"
 
 	"github.com/convene/convene/crdt"
-	"github.com/convene/convene/internal/varint"
 	"github.com/convene/convene/node/mesh"
 	"github.com/convene/convene/node/recon"
 )
@@ -29,7 +25,7 @@ func TestOffersBounded(t *testing.T) {
 	attack := func() {
 		h := bareHost(t)
 		dialMesh(t, h, mb)
-		s := openSession(t, h, mb, g)
+		w := newWire(t, openSession(t, h, mb, g))
 		for range mesh.MaxPriority / 512 {
 			items := make([]recon.Item, 512)
 			for i := range items {
@@ -37,36 +33,14 @@ func TestOffersBounded(t *testing.T) {
 				binary.BigEndian.PutUint64(items[i].ID[:], uint64(next))
 				next++
 			}
-			p := mesh.EncodeRequest(items)
-			if _, err := s.Write(append(binary.AppendUvarint([]byte{'H'}, uint64(len(p))), p...)); err != nil {
-				t.Fatal(err)
-			}
+			w.send('H', mesh.EncodeRequest(items))
 		}
 		msg, err := recon.NewReconciler(recon.NewIndex(), recon.Options{}).Initiate()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Write(append(binary.AppendUvarint([]byte{'R'}, uint64(len(msg))), msg...)); err != nil {
-			t.Fatal(err)
-		}
-		_ = s.SetReadDeadline(time.Now().Add(testTimeout))
-		r := bufio.NewReader(s)
-		for {
-			typ, err := r.ReadByte()
-			if err != nil {
-				t.Fatalf("waiting for the answer: %v", err)
-			}
-			n, err := varint.Read(r, 1<<20)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := r.Discard(int(n)); err != nil {
-				t.Fatal(err)
-			}
-			if typ == 'R' {
-				return
-			}
-		}
+		w.send('R', msg)
+		w.until('R')
 	}
 	for range 3 {
 		attack()
@@ -99,36 +73,21 @@ func TestCappedPeerGone(t *testing.T) {
 	}
 	h := bareHost(t)
 	dialMesh(t, h, mb)
-	s := openSession(t, h, mb, g)
-	send := func(typ byte, p []byte) {
-		if _, err := s.Write(append(binary.AppendUvarint([]byte{typ}, uint64(len(p))), p...)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	w := newWire(t, openSession(t, h, mb, g))
 	rc := recon.NewReconciler(ix, recon.Options{})
 	msg, err := rc.Initiate()
 	if err != nil {
 		t.Fatal(err)
 	}
-	send('R', msg)
-	r := bufio.NewReader(s)
+	w.send('R', msg)
 	sentEnd, peerDone := false, false
 	for !sentEnd || !peerDone {
-		_ = s.SetReadDeadline(time.Now().Add(testTimeout))
-		typ, err := r.ReadByte()
+		typ, p, _, err := w.read()
 		if err != nil && sentEnd {
 			break // a capped session ends in a reset, its 'E' sent or not
 		}
 		if err != nil {
 			t.Fatalf("session: %v", err)
-		}
-		n, err := varint.Read(r, 1<<20)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := make([]byte, n)
-		if _, err := io.ReadFull(r, p); err != nil {
-			t.Fatal(err)
 		}
 		switch typ {
 		case 'R':
@@ -137,19 +96,19 @@ func TestCappedPeerGone(t *testing.T) {
 				t.Fatal(err)
 			}
 			if reply != nil {
-				send('R', reply)
+				w.send('R', reply)
 			}
 			if done && !sentEnd {
-				send('E', nil)
+				w.send('E', nil)
 				sentEnd = true
 			}
 		case 'Q':
-			send('A', nil)
+			w.send('A', nil)
 		case 'E':
 			peerDone = true
 		}
 	}
-	s.Close()
+	w.s.Close()
 	waitFor(t, "the capped session to end", func() bool { return mesh.InboundSessions(mb, g) == 0 })
 	if mb.Stats().Capped == 0 {
 		t.Fatal("the session was not capped")

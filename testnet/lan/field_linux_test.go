@@ -220,7 +220,7 @@ func TestLANFieldHubRestart(t *testing.T) {
 	l := newLab(t)
 	dirs, ticket := gathering(t, "Hub restart", 1)
 	hub := l.startHub(ticket)
-	_, nodes, sessions := hub.isolatedLaptops(l, dirs, "")
+	_, nodes, sessions := hub.isolatedLaptops(dirs, "")
 	converged(t, "through the hub", nodes...)
 	if err := hub.Stop(10 * time.Second); err != nil {
 		t.Fatal(err)
@@ -304,7 +304,7 @@ func TestLANFieldHubFirst(t *testing.T) {
 	l := newLab(t)
 	dirs, ticket := gathering(t, "First through a hub", 3)
 	hub := l.startHub(ticket)
-	_, nodes, sessions := hub.isolatedLaptops(l, dirs, " at once")
+	_, nodes, sessions := hub.isolatedLaptops(dirs, " at once")
 	var meshed time.Time
 	start := time.Now()
 	for {

@@ -340,7 +340,8 @@ func (l *lab) startHub(ticket string) *hub {
 // isolatedLaptops starts a laptop on each of dirs on br0 (hosts 2, 3, …),
 // client-isolated so that the hub is its only reachable peer, each writing
 // a session titled by its name and suffix as soon as it starts.
-func (h *hub) isolatedLaptops(l *lab, dirs []string, suffix string) (hosts []*host, nodes []*node, sessions []string) {
+func (h *hub) isolatedLaptops(dirs []string, suffix string) (hosts []*host, nodes []*node, sessions []string) {
+	l := h.host.lab
 	l.t.Helper()
 	for i, d := range dirs {
 		lh := l.addHost(i+2, "br0")

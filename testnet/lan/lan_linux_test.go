@@ -134,7 +134,7 @@ func TestLANClientIsolation(t *testing.T) {
 	// names it.
 	hub := l.startHub(ticket)
 	hubAddr, hubDir := hub.addr, hub.dir
-	hosts, nodes, sessions := hub.isolatedLaptops(l, dirs, "")
+	hosts, nodes, sessions := hub.isolatedLaptops(dirs, "")
 
 	// The premise: laptops reach the hub, not each other.
 	dial := func(from *host, addr string) error {

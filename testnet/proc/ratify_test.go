@@ -36,8 +36,7 @@ func city(t *testing.T, name string) *laptop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { p.Stop(10 * time.Second) })
-	l.p, l.api = p, p.API
+	keep(t, l, p)
 	return l
 }
 
