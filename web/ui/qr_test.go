@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/draw"
 	"image/png"
@@ -15,15 +16,32 @@ import (
 // decodeQR reads the text a QR code image carries, as a phone would.
 func decodeQR(t *testing.T, data []byte) string {
 	t.Helper()
+	text, err := readQR(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
+}
+
+// readQR reads the QR code of a PNG.
+func readQR(data []byte) (string, error) {
 	img, err := png.Decode(bytes.NewReader(data))
 	if err != nil {
-		t.Fatalf("not a PNG: %v", err)
+		return "", fmt.Errorf("not a PNG: %w", err)
 	}
-	return decodeQRImage(t, img)
+	return readQRImage(img)
 }
 
 func decodeQRImage(t *testing.T, img image.Image) string {
 	t.Helper()
+	text, err := readQRImage(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
+}
+
+func readQRImage(img image.Image) (string, error) {
 	// A quiet zone around the code, as the page's white margin gives a
 	// camera: a capture cropped to the image may have too little.
 	b := img.Bounds()
@@ -32,13 +50,13 @@ func decodeQRImage(t *testing.T, img image.Image) string {
 	draw.Draw(pad, b.Sub(b.Min).Add(image.Pt(40, 40)), img, b.Min, draw.Src)
 	bmp, err := gozxing.NewBinaryBitmapFromImage(pad)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
 	if err != nil {
-		t.Fatalf("decoding the QR code: %v", err)
+		return "", fmt.Errorf("decoding the QR code: %w", err)
 	}
-	return res.GetText()
+	return res.GetText(), nil
 }
 
 // TestJoinQR: the projection's code opens that session's live projection

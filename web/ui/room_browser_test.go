@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -163,13 +164,27 @@ func TestBrowserJoinQR(t *testing.T) {
 	b.viewport(proj, 1280, 800, false)
 	b.do(proj, chromedp.Navigate(b.url+"/s/"+sid+"/projection"))
 	b.waitJS(proj, `document.querySelector('.join img') && document.querySelector('.join img').complete && document.querySelector('.join img').naturalWidth > 0`)
-	ctx, cancel := context.WithTimeout(proj, waitLimit)
-	shot, err := chromedp.Run(ctx, chromedp.ScreenshotScale(chromedp.CSS(".join img"), 2))
-	cancel()
-	if err != nil {
-		t.Fatal(err)
+	// Read as a phone would, again while the page may still be laying
+	// itself out (the projection fits its text to the screen): a capture
+	// taken mid-change can be unreadable, as a camera's is while it
+	// moves. A page whose code never reads fails at waitLimit.
+	var scanned string
+	deadline := time.Now().Add(waitLimit)
+	for {
+		ctx, cancel := context.WithTimeout(proj, waitLimit)
+		shot, err := chromedp.Run(ctx, chromedp.ScreenshotScale(chromedp.CSS(".join img"), 2))
+		cancel()
+		if err == nil {
+			scanned, err = readQR(shot)
+		}
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
-	scanned := decodeQR(t, shot)
 	want := b.public + "/s/" + sid + "/projection"
 	if scanned != want {
 		t.Fatalf("the code opens %q, want %q", scanned, want)
