@@ -130,16 +130,11 @@ func (b *SeatBody) decode(r *reader) {
 func (s *State) RemovalBodies(id IdentityID, reason string) []*RemovalBody {
 	s.mu.Lock()
 	var keep []uint64
-	for _, o := range s.ops.short {
+	s.ops.each(func(o *Op) {
 		if o.Author == id {
 			keep = append(keep, KeepPrefix(o.ID))
 		}
-	}
-	for _, o := range s.ops.long {
-		if o.Author == id {
-			keep = append(keep, KeepPrefix(o.ID))
-		}
-	}
+	})
 	s.mu.Unlock()
 	slices.Sort(keep)
 	keep = slices.Compact(keep)

@@ -51,12 +51,7 @@ const minSnapshotOp = 32 + 1 + 1 + 1 + 1 + 1
 func (s *State) Snapshot() []byte {
 	s.mu.Lock()
 	ops := make([]*Op, 0, s.ops.len())
-	for _, o := range s.ops.short {
-		ops = append(ops, o)
-	}
-	for _, o := range s.ops.long {
-		ops = append(ops, o)
-	}
+	s.ops.each(func(o *Op) { ops = append(ops, o) })
 	var hot map[*Op]bool
 	var warm map[*Op]string
 	if s.cold != nil {
@@ -126,23 +121,20 @@ func ReadSnapshot(founder IdentityID, src io.Reader, size int64) (*State, error)
 		return nil, fmt.Errorf("snapshot header: %w", errors.Join(r.err, w.err))
 	}
 	s := NewState(founder)
-	// Sized up front, the map skips growing table by table, and with its
-	// 16-byte entries the rounding up to a power of two costs little.
-	s.ops.short = make(map[uint64]*Op, n)
-	s.free = make([]Op, n) // one allocation for every operation
-	// Operations come in increasing (clock, id) order, checked below, so
-	// the index appends to its sorted lists without comparing (inOrder).
-	s.inOrder = true
+	// Every operation in one allocation, read first and filed after: the
+	// operation index takes them as one table (opindex.go), built before
+	// anything is filed under what it refers to.
+	all := make([]Op, n)
 	// The epochs of each author, by index into authors: seen, filled at
 	// the end without hashing an id per operation.
 	epochs := make([]authorEpochs, len(authors))
 	bodies := bodySlab{}
 	r.slab = &bodies
 	var wall int64
-	var prev *Op
-	for i := range n {
+	var kinds [256]int
+	for i := range all {
 		w.fill(&r)
-		o := s.newOp()
+		o := &all[i]
 		o.ID = r.id()
 		a := r.uvarint()
 		d := r.uvarint()
@@ -159,7 +151,7 @@ func ReadSnapshot(founder IdentityID, src io.Reader, size int64) (*State, error)
 		o.Author = authors[a]
 		epochs[a] = epochs[a].add(o.Epoch)
 		o.Clock = Clock{Wall: wall, Logical: uint32(logical)}
-		if prev != nil && opCompare(prev, o) >= 0 {
+		if i > 0 && opCompare(&all[i-1], o) >= 0 {
 			return nil, fmt.Errorf("%w: snapshot operation %d is out of order", ErrMalformed, i)
 		}
 		body, err := readStoredBody(&r, Kind(kind[0]))
@@ -167,15 +159,25 @@ func ReadSnapshot(founder IdentityID, src io.Reader, size int64) (*State, error)
 			return nil, fmt.Errorf("snapshot operation %d: %w", i, err)
 		}
 		o.Body = body
-		if !s.ops.add(o) {
-			return nil, fmt.Errorf("%w: snapshot repeats operation %s", ErrMalformed, o.ID)
-		}
-		s.index(o)
-		prev = o
+		kinds[kind[0]]++
 	}
 	w.fill(&r)
 	if err := errors.Join(r.end(), w.err); err != nil {
 		return nil, fmt.Errorf("after the snapshot: %w", err)
+	}
+	if !s.ops.setTable(all) {
+		return nil, fmt.Errorf("%w: snapshot repeats an operation", ErrMalformed)
+	}
+	// Sized up front, the maps by id skip growing table by table.
+	s.proposals = make(map[OpID]*proposal, kinds[KindProposal])
+	s.sessions = make(map[OpID]*session, kinds[KindSession])
+	s.groups = make(map[OpID]*group, kinds[KindGroup])
+	s.events = make(map[OpID]*event, kinds[KindEvent])
+	// Operations come in increasing (clock, id) order, checked above, so
+	// the index appends to its sorted lists without comparing (inOrder).
+	s.inOrder = true
+	for i := range all {
+		s.index(&all[i])
 	}
 	s.inOrder = false
 	for i, e := range epochs {

@@ -1,7 +1,6 @@
 package crdt
 
 import (
-	"encoding/binary"
 	"slices"
 	"sync"
 )
@@ -369,47 +368,6 @@ func (s *State) dirtyHidden(target OpID) {
 		s.dirtyEvent(s.event(t.ID))
 	}
 }
-
-// opIndex maps operation ids to operations. Its main map is keyed by the
-// first 8 bytes of the id (a SHA-256), which takes less than half the memory
-// of keying by the whole id; an id whose prefix another id already has goes
-// to the second map, so ids made to collide only cost a second lookup.
-type opIndex struct {
-	short map[uint64]*Op
-	long  map[OpID]*Op
-}
-
-func idPrefix(id OpID) uint64 { return binary.LittleEndian.Uint64(id[:8]) }
-
-func (x *opIndex) get(id OpID) *Op {
-	o := x.short[idPrefix(id)]
-	if o == nil || o.ID == id {
-		return o
-	}
-	return x.long[id]
-}
-
-// add adds an operation unless one with its id is held, and reports
-// whether it did: one probe of the main map fewer than get then add, which
-// a snapshot's million operations notice.
-func (x *opIndex) add(o *Op) bool {
-	k := idPrefix(o.ID)
-	prev, taken := x.short[k]
-	if !taken {
-		x.short[k] = o
-		return true
-	}
-	if prev.ID == o.ID || x.long[o.ID] != nil {
-		return false
-	}
-	if x.long == nil {
-		x.long = make(map[OpID]*Op)
-	}
-	x.long[o.ID] = o
-	return true
-}
-
-func (x *opIndex) len() int { return len(x.short) + len(x.long) }
 
 func (s *State) session(id OpID) *session {
 	ss := s.sessions[id]

@@ -1,0 +1,77 @@
+package crdt
+
+import (
+	"encoding/binary"
+	"testing"
+)
+
+// TestOpIndex checks the table a snapshot fills and the maps applied
+// operations go to, with ids made to share their 8-byte prefix.
+func TestOpIndex(t *testing.T) {
+	id := func(prefix uint64, tail byte) OpID {
+		var x OpID
+		binary.LittleEndian.PutUint64(x[:8], prefix)
+		x[31] = tail
+		return x
+	}
+	table := []Op{
+		{ID: id(5, 2)}, {ID: id(1<<63, 1)}, {ID: id(5, 1)}, {ID: id(7, 0)}, {ID: id(5, 3)}, {ID: id(1<<63|1<<48, 0)},
+	}
+	var x opIndex
+	x.short = make(map[uint64]*Op)
+	if !x.setTable(table) {
+		t.Fatal("setTable refused distinct ids")
+	}
+	for i := range table {
+		if got := x.get(table[i].ID); got != &table[i] {
+			t.Fatalf("get(%x) = %p, want the table's %p", table[i].ID[:8], got, &table[i])
+		}
+	}
+	applied := []*Op{{ID: id(5, 9)}, {ID: id(9, 0)}, {ID: id(9, 1)}}
+	for _, o := range applied {
+		if !x.add(o) {
+			t.Fatalf("add(%x) of a new id refused", o.ID[:8])
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		o    *Op
+	}{
+		{"held in the table, prefix unmapped", &Op{ID: id(7, 0)}},
+		{"held in the table, prefix mapped", &Op{ID: id(5, 1)}},
+		{"held in the main map", &Op{ID: id(9, 0)}},
+		{"held in the second map", &Op{ID: id(9, 1)}},
+	} {
+		if x.add(tc.o) {
+			t.Errorf("%s: add took a repeated id", tc.name)
+		}
+	}
+	for _, o := range applied {
+		if x.get(o.ID) != o {
+			t.Errorf("get(%x) lost an applied operation", o.ID[:8])
+		}
+	}
+	for _, missing := range []OpID{id(5, 4), id(6, 0), id(0, 0), id(1<<64-1, 0)} {
+		if x.get(missing) != nil {
+			t.Errorf("get(%x %x) found an id never added", missing[:8], missing[31])
+		}
+	}
+	if x.len() != len(table)+len(applied) {
+		t.Errorf("len = %d, want %d", x.len(), len(table)+len(applied))
+	}
+	seen := map[OpID]int{}
+	x.each(func(o *Op) { seen[o.ID]++ })
+	if len(seen) != x.len() {
+		t.Errorf("each saw %d ids, want %d", len(seen), x.len())
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("each gave %x %d times", id[:8], n)
+		}
+	}
+
+	var y opIndex
+	if y.setTable([]Op{{ID: id(3, 0)}, {ID: id(4, 0)}, {ID: id(3, 0)}}) {
+		t.Error("setTable took a repeated id")
+	}
+}
