@@ -11,11 +11,36 @@ import (
 	"github.com/convene/convene/node/recon"
 )
 
+// loadedSnapshot is what startLoadSnapshot read.
+type loadedSnapshot struct {
+	key   snapshotKey
+	state *crdt.State
+	err   error
+}
+
+// startLoadSnapshot reads dir's state snapshot in the background; the
+// channel gives the result once.
+func startLoadSnapshot(dir string, founder crdt.IdentityID) <-chan loadedSnapshot {
+	c := make(chan loadedSnapshot, 1)
+	go func() {
+		// Loading a snapshot allocates the whole state and frees almost
+		// nothing, so collecting at the usual pace would only mark the
+		// same heap again and again. (Rebuilding from the log makes
+		// garbage of every envelope, so it keeps the usual pace.)
+		gc := debug.SetGCPercent(400)
+		key, st, err := loadSnapshot(dir, founder)
+		debug.SetGCPercent(gc)
+		c <- loadedSnapshot{key, st, err}
+	}()
+	return c
+}
+
 // load rebuilds the state: from the snapshot file saved at the last Close
-// plus the stored operations it lacks, or, without a usable snapshot, from
-// the whole log. Stored operations were verified before they were stored,
-// so they are only opened, not verified again.
-func (n *Node) load(ctx context.Context) error {
+// (snap, nil for an in-memory node) plus the stored operations it lacks,
+// or, without a usable snapshot, from the whole log. Stored operations
+// were verified before they were stored, so they are only opened, not
+// verified again.
+func (n *Node) load(ctx context.Context, snap <-chan loadedSnapshot) error {
 	var err error
 	if n.oplog, err = n.st.Log(ctx, n.keys.Gathering); err != nil {
 		return err
@@ -25,21 +50,22 @@ func (n *Node) load(ctx context.Context) error {
 	var last crdt.Clock
 	var missing []recon.Item
 	from := "log"
-	if !n.memory {
-		// Loading a snapshot allocates the whole state and frees almost
-		// nothing, so collecting at the usual pace would only mark the
-		// same heap again and again. (Rebuilding from the log makes
-		// garbage of every envelope, so it keeps the usual pace.)
-		gc := debug.SetGCPercent(400)
-		key, st, err := loadSnapshot(n.dir, n.creds.Founder)
-		switch {
-		case errors.Is(err, errNoSnapshot):
-		case err != nil:
-			n.log.Warn("unusable state snapshot; rebuilding", "err", err)
-		default:
-			n.state = st
+	if snap != nil {
+		var key snapshotKey
+		var ls loadedSnapshot
+		select {
+		case ls = <-snap:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		debug.SetGCPercent(gc)
+		key = ls.key
+		switch {
+		case errors.Is(ls.err, errNoSnapshot):
+		case ls.err != nil:
+			n.log.Warn("unusable state snapshot; rebuilding", "err", ls.err)
+		default:
+			n.state = ls.state
+		}
 		if n.state != nil {
 			from = "snapshot"
 			matches := key == logKey

@@ -149,6 +149,13 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if n.pkey, err = LoadPeerKey(cfg.Dir); err != nil {
 		return nil, err
 	}
+	// The state snapshot loads while the store opens and reads its
+	// reconciliation index: with a large log both take a while, and
+	// neither needs the other until load compares them.
+	var snap <-chan loadedSnapshot
+	if !cfg.Memory {
+		snap = startLoadSnapshot(cfg.Dir, n.creds.Founder)
+	}
 	if cfg.Memory {
 		n.st = store.OpenMemory()
 	} else if n.st, err = store.Open(filepath.Join(cfg.Dir, storeDir)); err != nil {
@@ -163,7 +170,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		// must not keep the node from starting.
 		n.log.Warn("starting without the flags of backdating", "err", err)
 	}
-	if err := n.load(ctx); err != nil {
+	if err := n.load(ctx, snap); err != nil {
 		n.st.Close()
 		n.flags.close()
 		return nil, err
