@@ -96,36 +96,38 @@ func (n *Node) load(ctx context.Context, snap <-chan loadedSnapshot) error {
 		}
 	}
 	bad := 0
-	apply := func(e *crdt.Envelope) error {
-		op, err := n.ring.Open(e)
+	apply := func(e *crdt.Envelope, op crdt.Op, err error) {
 		if err != nil {
 			if bad++; bad <= 10 {
 				n.log.Warn("skipping a stored operation that does not open", "op", e.ID(), "err", err)
 			}
-			return nil
+			return
 		}
 		n.state.Apply(op)
 		if last.Less(e.Clock) {
 			last = e.Clock
 		}
-		return nil
 	}
 	if n.state == nil {
 		n.state = crdt.NewState(n.creds.Founder)
-		err = n.oplog.Iterate(ctx, apply)
+		err = n.replay(ctx, n.oplog.Iterate, apply)
 		n.unsaved = n.state.Len()
 	} else if len(missing) > 0 {
 		n.unsaved = len(missing)
 		var raws [][]byte
 		if raws, err = n.oplog.Get(ctx, missing); err == nil {
-			for _, raw := range raws {
-				e, derr := crdt.DecodeEnvelope(raw)
-				if derr != nil {
-					err = fmt.Errorf("corrupt stored operation: %w", derr)
-					break
+			err = n.replay(ctx, func(ctx context.Context, emit func(*crdt.Envelope) error) error {
+				for _, raw := range raws {
+					e, err := crdt.DecodeEnvelope(raw)
+					if err != nil {
+						return fmt.Errorf("corrupt stored operation: %w", err)
+					}
+					if err := emit(e); err != nil {
+						return err
+					}
 				}
-				apply(e)
-			}
+				return nil
+			}, apply)
 		}
 	}
 	if err != nil {
@@ -176,4 +178,55 @@ func (n *Node) announce(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// replayChunk is how many stored operations replay opens at once.
+const replayChunk = 2048
+
+// opened is a chunk of stored operations, opened.
+type opened struct {
+	envs []*crdt.Envelope
+	ops  []crdt.Op
+	errs []error
+}
+
+// replay applies the stored operations source emits, in its order: each
+// chunk is opened on every core while this goroutine applies the one
+// before (opening, a decryption each, is half of rebuilding a state from
+// the log, and it needs nothing from the state).
+func (n *Node) replay(ctx context.Context, source func(context.Context, func(*crdt.Envelope) error) error, apply func(*crdt.Envelope, crdt.Op, error)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan opened, 1)
+	var srcErr error
+	go func() {
+		defer close(chunks)
+		var envs []*crdt.Envelope
+		flush := func() error {
+			o := opened{envs: envs, ops: make([]crdt.Op, len(envs)), errs: make([]error, len(envs))}
+			each(len(envs), func(i int) { o.ops[i], o.errs[i] = n.ring.Open(envs[i]) })
+			envs = nil
+			select {
+			case chunks <- o:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		srcErr = source(ctx, func(e *crdt.Envelope) error {
+			if envs = append(envs, e); len(envs) == replayChunk {
+				return flush()
+			}
+			return nil
+		})
+		if srcErr == nil && len(envs) > 0 {
+			srcErr = flush()
+		}
+	}()
+	for o := range chunks {
+		for i, e := range o.envs {
+			apply(e, o.ops[i], o.errs[i])
+		}
+	}
+	return srcErr
 }
