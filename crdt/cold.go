@@ -155,3 +155,84 @@ func readStoredBody(r *reader, k Kind) (Body, error) {
 	}
 	return body, nil
 }
+
+// chillEvery is how many texts Apply lets gather in memory, at least,
+// before it drops those no document shows (chill).
+const chillEvery = 1 << 16
+
+func (s *State) chillFloor() int {
+	if s.chillMin > 0 {
+		return s.chillMin
+	}
+	return chillEvery
+}
+
+// chill drops from memory the texts no document shows (what hotOps would
+// leave out of a snapshot) among the operations applied since the state
+// was given its ColdText, so that a state rebuilt from the log, or running
+// for long, holds what one loaded from a snapshot does, not every text
+// ever written. It reports how many texts it dropped. Apply calls it once
+// chillAt texts have gathered, and sets the next threshold to twice what
+// stayed, so the passes cost a constant per operation applied.
+//
+// Applied operations may share their bodies with whoever applied them, so
+// a chilled operation gets a copy of its body without the text; nothing
+// outside the state sees the change.
+func (s *State) chill() int {
+	dropped := 0
+	keep := s.texty[:0]
+	for _, o := range s.texty {
+		if s.showsText(o) {
+			keep = append(keep, o)
+			continue
+		}
+		o.Body = withText(o.Body, "")
+		dropped++
+	}
+	clear(s.texty[len(keep):])
+	s.texty = keep
+	s.chillAt = max(s.chillFloor(), 2*len(keep))
+	return dropped
+}
+
+// showsText reports whether o's text is one hotOps keeps: its proposal's
+// latest revision (or the proposal, unrevised), or its head as last
+// computed.
+func (s *State) showsText(o *Op) bool {
+	var p *proposal
+	switch b := o.Body.(type) {
+	case *ProposalBody:
+		p = s.proposals[o.ID]
+	case *RevisionBody:
+		p = s.proposals[b.Proposal]
+	default:
+		return false
+	}
+	if p == nil {
+		return false
+	}
+	if n := len(p.revs); n > 0 && p.revs[n-1] == o || n == 0 && p.op == o {
+		return true
+	}
+	return p.d != nil && len(p.d.heads) > 0 && p.d.heads[0] == o
+}
+
+// withText is a copy of a proposal, revision or comment body with text
+// in place of its own; other bodies are returned as they are.
+func withText(b Body, text string) Body {
+	switch b := b.(type) {
+	case *ProposalBody:
+		c := *b
+		c.Text = text
+		return &c
+	case *RevisionBody:
+		c := *b
+		c.Text = text
+		return &c
+	case *CommentBody:
+		c := *b
+		c.Text = text
+		return &c
+	}
+	return b
+}

@@ -40,17 +40,7 @@ func newStoreTexts(ops []Op) *storeTexts {
 
 // withoutText is op as a state holds it cold.
 func withoutText(op Op) Op {
-	switch b := op.Body.(type) {
-	case *ProposalBody:
-		c := *b
-		c.Text, op.Body = "", &c
-	case *RevisionBody:
-		c := *b
-		c.Text, op.Body = "", &c
-	case *CommentBody:
-		c := *b
-		c.Text, op.Body = "", &c
-	}
+	op.Body = withText(op.Body, "")
 	return op
 }
 
@@ -116,6 +106,41 @@ func TestColdText(t *testing.T) {
 				cold.Apply(withoutText(op))
 			}
 			requireSameDump(t, "every text cold", want, dump(t, cold))
+
+			// Texts dropped as operations are applied (as a rebuild from
+			// the log does), in any order, with duplicates; documents
+			// read in between too, so that heads are computed and change.
+			chilled := NewState(founder)
+			chilled.SetColdText(st)
+			chilled.chillMin = 16
+			feed := shuffled(r, union)
+			feed = append(feed, feed[:len(feed)/3]...)
+			for i, op := range feed {
+				chilled.Apply(op)
+				if i%500 == 0 {
+					dump(t, chilled)
+				}
+			}
+			requireSameDump(t, "texts chilled as applied", want, dump(t, chilled))
+			held, chilledCold := 0, 0
+			chilled.ops.each(func(o *Op) {
+				if textField(o.Body) != nil {
+					if isCold(o) {
+						chilledCold++
+					} else {
+						held++
+					}
+				}
+			})
+			if chilledCold == 0 || held > len(chilled.proposals)+chilled.chillAt {
+				t.Fatalf("after chilling: %d texts held, %d cold, for %d proposals", held, chilledCold, len(chilled.proposals))
+			}
+			reloaded, err := LoadSnapshot(founder, chilled.Snapshot())
+			if err != nil {
+				t.Fatal(err)
+			}
+			reloaded.SetColdText(st)
+			requireSameDump(t, "snapshot of a chilled state", want, dump(t, reloaded))
 		})
 	}
 }

@@ -261,18 +261,5 @@ func encodeStored(w *writer, o *Op, hot map[*Op]bool, warm map[*Op]string) {
 		text = warm[o]
 	}
 	// A copy: the body may be shared with whoever applied it.
-	switch b := o.Body.(type) {
-	case *ProposalBody:
-		c := *b
-		c.Text = text
-		c.encode(w)
-	case *RevisionBody:
-		c := *b
-		c.Text = text
-		c.encode(w)
-	case *CommentBody:
-		c := *b
-		c.Text = text
-		c.encode(w)
-	}
+	withText(o.Body, text).encode(w)
 }

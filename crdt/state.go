@@ -33,6 +33,11 @@ type State struct {
 	// heads read back (cold.go).
 	cold ColdText
 	warm map[*Op]string
+	// texty: operations applied since cold was set whose text is still
+	// in memory; chill looks at them once there are chillAt (cold.go).
+	texty    []*Op
+	chillAt  int
+	chillMin int // chillEvery unless a test lowers it
 
 	// Authority (authority.go): facilitators, removals and the seating,
 	// settled from their operations when authDirty. epoch grows whenever
@@ -205,6 +210,11 @@ func (s *State) Apply(op Op) bool {
 	s.ops.add(o)
 	s.seen[o.Author] = s.seen[o.Author].add(o.Epoch)
 	s.index(o)
+	if s.cold != nil && !isCold(o) && textField(o.Body) != nil {
+		if s.texty = append(s.texty, o); len(s.texty) >= max(s.chillAt, s.chillFloor()) {
+			s.chill()
+		}
+	}
 	return true
 }
 

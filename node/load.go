@@ -110,6 +110,12 @@ func (n *Node) load(ctx context.Context, snap <-chan loadedSnapshot) error {
 	}
 	if n.state == nil {
 		n.state = crdt.NewState(n.creds.Founder)
+	}
+	// A snapshot holds old revisions and comments without their texts;
+	// the log has them. Set before replaying, so that a state rebuilt
+	// from the log drops such texts as it goes (crdt/cold.go).
+	n.state.SetColdText(storedText{n})
+	if from == "log" {
 		err = n.replay(ctx, n.oplog.Iterate, apply)
 		n.unsaved = n.state.Len()
 	} else if len(missing) > 0 {
@@ -133,9 +139,6 @@ func (n *Node) load(ctx context.Context, snap <-chan loadedSnapshot) error {
 	if err != nil {
 		return fmt.Errorf("open: %w", err)
 	}
-	// A snapshot holds old revisions and comments without their texts;
-	// the log has them.
-	n.state.SetColdText(storedText{n})
 	n.hlc.Observe(last)
 	n.hlcWall.Store(n.hlc.Last().Wall)
 	n.log.Debug("state loaded", "from", from, "ops", logKey.ops, "replayed", len(missing), "unreadable", bad, "took", time.Since(start))
