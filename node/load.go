@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"os"
+	"path/filepath"
 	"runtime/debug"
 	"time"
 
@@ -24,12 +27,19 @@ func startLoadSnapshot(dir string, founder crdt.IdentityID) <-chan loadedSnapsho
 	c := make(chan loadedSnapshot, 1)
 	go func() {
 		// Loading a snapshot allocates the whole state and frees almost
-		// nothing, so collecting at the usual pace would only mark the
-		// same heap again and again. (Rebuilding from the log makes
-		// garbage of every envelope, so it keeps the usual pace.)
-		gc := debug.SetGCPercent(400)
+		// nothing, so any collection during it would only mark the same
+		// heap again: collection is off, unless the heap passes a few
+		// times what such a file loads into (a state takes about 2.5
+		// times its snapshot). Rebuilding from the log makes garbage of
+		// every envelope, so it keeps the usual pace.
+		limit := int64(math.MaxInt64)
+		if fi, err := os.Stat(filepath.Join(dir, snapshotFile)); err == nil {
+			limit = 4*fi.Size() + 64<<20
+		}
+		gc, mem := debug.SetGCPercent(-1), debug.SetMemoryLimit(limit)
 		key, st, err := loadSnapshot(dir, founder)
 		debug.SetGCPercent(gc)
+		debug.SetMemoryLimit(mem)
 		c <- loadedSnapshot{key, st, err}
 	}()
 	return c
