@@ -3,34 +3,12 @@ package testnet
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"path/filepath"
-	"sync"
 	"time"
-
-	"github.com/libp2p/go-libp2p"
-	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/x/simlibp2p"
-	"github.com/marcopolo/simnet"
-	"github.com/multiformats/go-multiaddr"
 
 	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/node"
 	"github.com/convene/convene/node/mesh"
 )
-
-// SimLAN is the simulated LAN of SimHeal: 1 ms each way, 100 Mbit/s up and
-// down per laptop.
-var SimLAN = struct {
-	Latency time.Duration
-	Link    simnet.NodeBiDiLinkSettings
-}{
-	Latency: time.Millisecond,
-	Link: simnet.NodeBiDiLinkSettings{
-		Downlink: simnet.LinkSettings{BitsPerSecond: 100 * simlibp2p.OneMbps},
-		Uplink:   simnet.LinkSettings{BitsPerSecond: 100 * simlibp2p.OneMbps},
-	},
-}
 
 // SimHeal is HealPartition on go-libp2p's simulated network (SimLAN): real
 // nodes (in-memory stores) and real meshes, whose libp2p hosts speak QUIC
@@ -51,62 +29,14 @@ func SimHeal(ctx context.Context, dir string, opts HealOptions) (HealResult, err
 		opts.OpsPerIsland = 5000
 	}
 	size := opts.Island
-	sn := &simnet.Simnet{LatencyFunc: simnet.StaticLatency(SimLAN.Latency)}
-	sn.Start()
-	defer sn.Close()
-	quiet := slog.New(slog.DiscardHandler)
-
-	nodes := make([]*node.Node, 2*size)
-	meshes := make([]*mesh.Mesh, 2*size)
-	defer func() {
-		for i := range nodes {
-			if meshes[i] != nil {
-				meshes[i].Close()
-			}
-			if nodes[i] != nil {
-				nodes[i].Close()
-			}
-		}
-	}()
-	var creds crdt.Credentials
-	for i := range nodes {
-		d := filepath.Join(dir, fmt.Sprintf("sim-%d", i))
-		var err error
-		if i == 0 {
-			creds, err = node.Init(ctx, d, "Partition", "n0")
-		} else {
-			err = node.Join(ctx, d, creds, fmt.Sprintf("n%d", i))
-		}
-		if err != nil {
-			return HealResult{}, err
-		}
-		if nodes[i], err = node.Open(ctx, node.Config{Dir: d, Memory: true, Logger: quiet}); err != nil {
-			return HealResult{}, err
-		}
+	room, err := newSimRoom(ctx, dir, "Partition", 2*size, mesh.Config{
+		SyncInterval: time.Hour, // only new connections reconcile: the heal's own
+	})
+	defer room.close()
+	if err != nil {
+		return HealResult{}, err
 	}
-	addr := func(i int) multiaddr.Multiaddr {
-		return multiaddr.StringCast(fmt.Sprintf("/ip4/10.1.%d.%d/udp/8000/quic-v1", i/250, i%250+1))
-	}
-	for i, nd := range nodes {
-		m, err := mesh.New(ctx, mesh.Config{
-			Key:          nd.PeerKey(),
-			Listen:       []multiaddr.Multiaddr{addr(i)},
-			SyncInterval: time.Hour, // only new connections reconcile: the heal's own
-			Logger:       quiet,
-			HostOptions:  []libp2p.Option{simlibp2p.QUICSimnet(sn, SimLAN.Link)},
-		})
-		if err != nil {
-			return HealResult{}, err
-		}
-		meshes[i] = m
-		if err := m.Join(ctx, nd); err != nil {
-			return HealResult{}, err
-		}
-	}
-	link := func(a, b int) error {
-		h := meshes[b].Host()
-		return meshes[a].Host().Connect(ctx, peer.AddrInfo{ID: h.ID(), Addrs: h.Addrs()})
-	}
+	nodes := room.nodes
 	islands := [][]int{make([]int, size), make([]int, size)}
 	for i := range size {
 		islands[0][i], islands[1][i] = i, size+i
@@ -114,7 +44,7 @@ func SimHeal(ctx context.Context, dir string, opts HealOptions) (HealResult, err
 	for _, isl := range islands {
 		for x, a := range isl {
 			for _, b := range isl[x+1:] {
-				if err := link(a, b); err != nil {
+				if err := room.link(ctx, a, b); err != nil {
 					return HealResult{}, err
 				}
 			}
@@ -163,45 +93,21 @@ func SimHeal(ctx context.Context, dir string, opts HealOptions) (HealResult, err
 	// time, and GossipSub would otherwise still offer them (IHAVE) to the
 	// other island at the heal, which a partition longer than its message
 	// cache's few seconds never sees.
-	for i, nd := range nodes {
-		nd.SetPublisher(meshes[i])
-	}
+	room.publish()
 	res := HealResult{Nodes: 2 * size, OpsPerIsland: opts.OpsPerIsland}
 	if err := res.setBudget(missing, size); err != nil {
 		return HealResult{}, err
 	}
 
-	stats := func() (s mesh.Stats) {
-		for _, m := range meshes {
-			t := m.Stats()
-			s.Sessions += t.Sessions
-			s.BytesSent += t.BytesSent
-			s.ReconMsgBytes += t.ReconMsgBytes
-			s.RequestBytes += t.RequestBytes
-			s.PushBytes += t.PushBytes
-			s.OpsSent += t.OpsSent
-		}
-		return s
-	}
-	s0 := stats()
-	start := time.Now()
-	// At once, as laptops that find each other dial in parallel: one
-	// after another, the 625 handshakes of 25 × 25 took 2.75 s of virtual
-	// time on their own, longer than the heal.
-	var wg sync.WaitGroup
-	errs := make(chan error, len(islands[0])*len(islands[1]))
+	var pairs [][2]int
 	for _, a := range islands[0] {
 		for _, b := range islands[1] {
-			wg.Go(func() {
-				if err := link(a, b); err != nil {
-					errs <- err
-				}
-			})
+			pairs = append(pairs, [2]int{a, b})
 		}
 	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	s0 := room.stats()
+	start := time.Now()
+	if err := room.linkAll(ctx, pairs); err != nil {
 		return HealResult{}, err
 	}
 	for !converged(nodes) {
@@ -211,7 +117,7 @@ func SimHeal(ctx context.Context, dir string, opts HealOptions) (HealResult, err
 		time.Sleep(time.Millisecond)
 	}
 	res.Converge = time.Since(start)
-	s1 := stats()
+	s1 := room.stats()
 	res.ReconBytes = s1.BytesSent - s0.BytesSent
 	res.ReconMsgBytes = s1.ReconMsgBytes - s0.ReconMsgBytes
 	res.RequestBytes = s1.RequestBytes - s0.RequestBytes
@@ -219,33 +125,4 @@ func SimHeal(ctx context.Context, dir string, opts HealOptions) (HealResult, err
 	res.Sessions = s1.Sessions - s0.Sessions
 	res.OpsPushed = s1.OpsSent - s0.OpsSent
 	return res, nil
-}
-
-// shareAll gives every node what any holds.
-func shareAll(ctx context.Context, nodes []*node.Node) error {
-	var raws [][]byte
-	for _, nd := range nodes {
-		if err := nd.Log().Iterate(ctx, func(e *crdt.Envelope) error {
-			raws = append(raws, e.Bytes())
-			return nil
-		}); err != nil {
-			return err
-		}
-	}
-	for _, nd := range nodes {
-		if _, err := nd.Ingest(ctx, raws); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func converged(nodes []*node.Node) bool {
-	d := nodes[0].Log().Digest()
-	for _, n := range nodes[1:] {
-		if n.Log().Digest() != d {
-			return false
-		}
-	}
-	return true
 }

@@ -119,6 +119,7 @@ type Mesh struct {
 	live           liveness
 	heard          *heard // bytes read per peer, for liveness
 	clock          *Clock
+	meshPeers      *meshPeers // who is in each topic's GossipSub mesh (GossipPeers)
 }
 
 // New starts a host listening on cfg.Listen and the discovery paths cfg
@@ -235,6 +236,7 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 		live:           newLiveness(),
 		heard:          heardFrom,
 		clock:          cfg.Clock,
+		meshPeers:      newMeshPeers(),
 	}
 	for _, t := range targets {
 		if _, ok := m.intents[t.info.ID]; !ok {
@@ -254,6 +256,7 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 		pubsub.WithLogger(cfg.Logger.With("component", "pubsub")),
 		pubsub.WithPeerScore(m.scoreParams(), scoreThresholds),
 		pubsub.WithRawTracer(grafted),
+		pubsub.WithRawTracer(m.meshPeers),
 	)
 	if err != nil {
 		m.cancel()

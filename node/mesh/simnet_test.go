@@ -67,3 +67,41 @@ func TestSimnetHeal(t *testing.T) {
 		t.Logf("converged in %s of virtual time", time.Since(start))
 	})
 }
+
+// TestGossipPeers: GossipPeers follows the GossipSub mesh, on the
+// simulated network in virtual time: three connected nodes mesh with each
+// other, and a node that leaves drops out of the others' meshes (GossipSub
+// removes a gone peer without a prune).
+func TestGossipPeers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sn := &simnet.Simnet{LatencyFunc: simnet.StaticLatency(time.Millisecond)}
+		sn.Start()
+		t.Cleanup(func() { sn.Close() })
+		first, creds := newGathering(t)
+		nodes := []*node.Node{first, joinNode(t, creds, "n1"), joinNode(t, creds, "n2")}
+		meshes := make([]*mesh.Mesh, len(nodes))
+		for i, n := range nodes {
+			meshes[i] = simMesh(t, sn, n, i)
+		}
+		g := first.Gathering()
+		if topic, m := meshes[0].GossipPeers(g); topic != 0 || m != 0 {
+			t.Fatalf("before any connection: %d on the topic, %d in the mesh", topic, m)
+		}
+		connect(t, meshes[0], meshes[1])
+		connect(t, meshes[0], meshes[2])
+		connect(t, meshes[1], meshes[2])
+		meshed := func(ms []*mesh.Mesh, want int) func() bool {
+			return func() bool {
+				for _, m := range ms {
+					if topic, mp := m.GossipPeers(g); topic != want || mp != want {
+						return false
+					}
+				}
+				return true
+			}
+		}
+		waitFor(t, "every node in the others' meshes", meshed(meshes, 2))
+		meshes[2].Close()
+		waitFor(t, "the closed node out of the others' meshes", meshed(meshes[:2], 1))
+	})
+}

@@ -17,6 +17,10 @@ type budgetItem struct {
 	design string // what DESIGN.md asks, for the rows of a figure not measured
 	// why, when no benchmark measures it yet.
 	why string
+	// published: the budget asks only that the figure be published, so
+	// a row published for it measures it; for any other item such a row
+	// is context (the 50-process latency), not the figure.
+	published bool
 }
 
 // budget lists DESIGN.md's "Performance budget" in its order; keep the two
@@ -31,8 +35,8 @@ var budget = []budgetItem{
 	{id: "startup memory", design: "… within 200 MB of memory"},
 	{id: "join documents", design: "a new laptop joining 100,000 operations shows the current documents in ≤ 3 s"},
 	{id: "join sync", design: "… and is fully synced in ≤ 8 s"},
-	{id: "hub", design: "a hub serving 100 gatherings and 500 laptops: memory, CPU and bytes published"},
-	{id: "field link", design: "convergence over a 64 kbit/s, 30 %-loss, 300 ms link"},
+	{id: "hub", design: "a hub serving 100 gatherings and 500 laptops: memory, CPU and bytes published", published: true},
+	{id: "field link", design: "convergence over a 64 kbit/s, 30 %-loss, 300 ms link", published: true},
 	{id: "field restart", design: "convergence after a restart on new ports without mDNS"},
 	{id: "field clock", design: "convergence with a laptop's clock 1 h off"},
 }
@@ -45,12 +49,16 @@ const budgetHeading = "## The budget"
 const notMeasured = "not measured: "
 
 // unmeasuredRows are the rows for the budget items no section measured:
-// not run (-only), failed before any row, or with no benchmark yet.
+// not run (-only), failed before any row, or with no benchmark yet. A row
+// published for context measures only an item the budget asks only to be
+// published.
 func unmeasuredRows(secs []section) []row {
 	have := map[string]bool{}
 	for _, s := range secs {
 		for _, r := range s.rows {
-			have[r.budget] = true
+			if r.limit != published || budgetPublished(r.budget) {
+				have[r.budget] = true
+			}
 		}
 	}
 	ran := map[string]error{} // budget id → the error of a section that ran and failed
@@ -78,6 +86,13 @@ func unmeasuredRows(secs []section) []row {
 	return rows
 }
 
+// budgetPublished says whether the budget asks only that item id be
+// published.
+func budgetPublished(id string) bool {
+	i := slices.IndexFunc(budget, func(it budgetItem) bool { return it.id == id })
+	return i >= 0 && budget[i].published
+}
+
 // budgetRows are the budget table's rows: every section's, then a row for
 // each item none measured, in DESIGN.md's order.
 func budgetRows(secs []section) []row {
@@ -95,14 +110,15 @@ func budgetRows(secs []section) []row {
 
 // benchmarkBudget is which budget items each benchmark measures.
 var benchmarkBudget = map[string][]string{
-	"ingest":  {"ingest"},
-	"heal":    {"heal CPU", "heal bytes"},
-	"simheal": {"heal time", "heal bytes"},
-	"latency": {"latency"},
-	"startup": {"startup time", "startup memory"},
-	"join":    {"join documents", "join sync"},
-	"hub":     {"hub"},
-	"field":   {"field link", "field restart", "field clock"},
+	"ingest":     {"ingest"},
+	"heal":       {"heal CPU", "heal bytes"},
+	"simheal":    {"heal time", "heal bytes"},
+	"simlatency": {"latency"},
+	"latency":    {"latency"},
+	"startup":    {"startup time", "startup memory"},
+	"join":       {"join documents", "join sync"},
+	"hub":        {"hub"},
+	"field":      {"field link", "field restart", "field clock"},
 }
 
 var errNoBudget = errors.New("the report has no complete budget table")

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/testnet"
 	"github.com/convene/convene/testnet/proc"
 	"github.com/convene/convene/web/apiv1"
 )
@@ -158,12 +159,14 @@ func benchLatency(ctx context.Context, l *lab, cfg config) section {
 	slices.Sort(write)
 	slices.Sort(spread)
 	p50, p99, maxLat := quantile(lat, missing, 0.50), quantile(lat, missing, 0.99), quantile(lat, missing, 1)
+	// Published for context: the budget's row is simlatency's. Fifty
+	// processes on this machine's cores measure their queue for a core.
 	sec.rows = append(sec.rows, row{
 		budget: "latency",
-		what:   fmt.Sprintf("change → every other UI, p99 (%d `convene run` processes on one machine)", len(procs)),
+		what:   fmt.Sprintf("change → every other UI, p99, %d `convene run` processes sharing this machine's %d cores, in real time (context; the budget's figure is `simlatency`'s)", len(procs), runtime.NumCPU()),
 		value:  fmt.Sprintf("%s (p50 %s, max %s)", msOrLost(p99), msOrLost(p50), msOrLost(maxLat)),
-		limit:  "≤ 50 ms",
-		ratio:  float64(p99) / float64(50*time.Millisecond),
+		limit:  published,
+		ratio:  0,
 	})
 	sec.details = append(sec.details,
 		fmt.Sprintf("%d `convene run` processes on loopback (`--no-mdns`, TCP), the first made by `convene init`, the others by `convene join` with its invite and `--peer` the first; connected peers per node when measuring: %v.", len(procs), peers),
@@ -173,10 +176,8 @@ func benchLatency(ctx context.Context, l *lab, cfg config) section {
 			msOrLost(quantile(write, 0, 0.50)), msOrLost(quantile(write, 0, 0.99)), msOrLost(quantile(spread, missing, 0.50)), msOrLost(quantile(spread, missing, 0.99))),
 		fmt.Sprintf("CPU: the %d nodes used %.1f s of CPU in the %.1f s from the first change to the last arrival (%.1f of the machine's %d cores busy with them; at rest, measured for 2 s before, they keep %.2f cores busy); %s In a room each laptop spends its share on its own cores; here, once the room's work per change × the rate of changes passes the cores, changes queue for a core and the latency measures that queue.",
 			len(procs), cpu.Seconds(), wall.Seconds(), cpu.Seconds()/wall.Seconds(), runtime.NumCPU(), idle, perChange(work, changes, len(procs), idle)))
-	if sec.missed() {
-		sec.misses = append(sec.misses, fmt.Sprintf("Latency spread: p90 %s, p95 %s, p99 %s; a miss here with a low p50 points at queueing on the gossip path or for a core (see the CPU line above: the room's work per change against the machine's cores), a high p50 at the synced writes, which every node makes on this one disk.",
-			msOrLost(quantile(lat, missing, 0.90)), msOrLost(quantile(lat, missing, 0.95)), msOrLost(p99)))
-	}
+	sec.details = append(sec.details, fmt.Sprintf("Latency spread: p90 %s, p95 %s, p99 %s; a p99 far above 50 ms with a low p50 points at queueing on the gossip path or for a core (see the CPU line above: the room's work per change against the machine's cores), a high p50 at the synced writes, which every node makes on this one disk.",
+		msOrLost(quantile(lat, missing, 0.90)), msOrLost(quantile(lat, missing, 0.95)), msOrLost(p99)))
 	return sec
 }
 
@@ -327,18 +328,7 @@ func (s *stream) resyncs() int {
 }
 
 // quantile of sorted latencies, counting the lost ones as infinitely late.
-func quantile(sorted []time.Duration, lost int, q float64) time.Duration {
-	n := len(sorted) + lost
-	if n == 0 {
-		return time.Duration(math.MaxInt64)
-	}
-	i := int(math.Ceil(q*float64(n))) - 1
-	i = max(0, min(i, n-1))
-	if i >= len(sorted) {
-		return time.Duration(math.MaxInt64)
-	}
-	return sorted[i]
-}
+var quantile = testnet.Quantile
 
 func msOrLost(d time.Duration) string {
 	if d == time.Duration(math.MaxInt64) {

@@ -1,7 +1,8 @@
 // Command bench measures convene's performance budget (DESIGN.md,
 // "Performance budget") and writes BENCHMARKS.md: verified ingest against
 // raw signature verification, convergence after a partition heals, change
-// latency between real nodes, start-up with a million operations, and a
+// latency (on a simulated LAN in virtual time plus a laptop's work, and
+// between real nodes), start-up with a million operations, and a
 // new laptop joining a large gathering, a hub serving 100 gatherings, and
 // the field conditions of the LAN
 // lab (as root).
@@ -11,7 +12,7 @@
 // what needs no process. Everything it starts is stopped, and its
 // temporary directory removed, when it ends.
 //
-//	go run ./testnet/cmd/bench [-o BENCHMARKS.md] [-quick] [-only ingest,heal,simheal,latency,startup,join,rotation,hub,field]
+//	go run ./testnet/cmd/bench [-o BENCHMARKS.md] [-quick] [-only ingest,heal,simheal,simlatency,latency,startup,join,rotation,hub,field]
 package main
 
 import (
@@ -41,6 +42,7 @@ var benchmarks = []benchmark{
 	{"ingest", benchIngest},
 	{"heal", benchHeal},
 	{"simheal", benchSimHeal},
+	{"simlatency", benchSimLatency},
 	{"latency", benchLatency},
 	{"startup", benchStartup},
 	{"join", benchJoin},
@@ -52,7 +54,7 @@ var benchmarks = []benchmark{
 func main() {
 	out := flag.String("o", "", "write the report to this file (default: standard output)")
 	quick := flag.Bool("quick", false, "smaller sizes, for a smoke run (the figures are then not the budget's)")
-	only := flag.String("only", "", "run only these benchmarks, comma-separated: ingest, heal, simheal, latency, startup, join, rotation, hub, field")
+	only := flag.String("only", "", "run only these benchmarks, comma-separated: ingest, heal, simheal, simlatency, latency, startup, join, rotation, hub, field")
 	bin := flag.String("bin", "bin/convene", "the convene binary")
 	flag.Parse()
 	if *healChildFlag != "" {

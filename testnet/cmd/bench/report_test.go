@@ -32,6 +32,15 @@ func TestWriteReportBudgetTable(t *testing.T) {
 		{name: "a published figure has no ratio",
 			secs: []section{{name: "hub", title: "hub", rows: []row{{budget: "hub", what: "one relay", value: "9 MB", limit: published, ratio: 0}}}},
 			want: []string{"| hub | one relay | 9 MB | published | – | published |"}},
+		{name: "a published row of an item with a limit is context, not its figure",
+			secs: []section{{name: "latency", title: "latency", rows: []row{{budget: "latency", what: "50 processes", value: "1911 ms", limit: published, ratio: 0}}}},
+			want: []string{"| latency | 50 processes | 1911 ms | published | – | published |", "| latency | " + budgetDesign("latency") + " | " + notMeasured + "not run (`-only`)"}},
+		{name: "the figure failed beside its context",
+			secs: []section{
+				{name: "simlatency", title: "simlatency", err: errors.New("the meshes did not form")},
+				{name: "latency", title: "latency", rows: []row{{budget: "latency", what: "50 processes", value: "1911 ms", limit: published, ratio: 0}}},
+			},
+			want: []string{"| latency | 50 processes | ", notMeasured + "the meshes did not form"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,4 +99,13 @@ func TestCheckBudgetRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+func budgetDesign(id string) string {
+	for _, it := range budget {
+		if it.id == id {
+			return it.design
+		}
+	}
+	return ""
 }

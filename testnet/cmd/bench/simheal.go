@@ -28,28 +28,10 @@ func benchSimHeal(ctx context.Context, l *lab, cfg config) section {
 	if cfg.quick {
 		island, ops = 5, 500
 	}
-	ctx, cancel := context.WithTimeout(ctx, simHealLimit)
-	defer cancel()
-	start := time.Now()
-	cmd := exec.CommandContext(ctx, "go", "test", "./testnet", "-run", "^TestSimHeal$", "-count=1", "-v", "-timeout", simHealLimit.String())
-	cmd.Env = append(os.Environ(), fmt.Sprintf("CONVENE_SIMHEAL=%d,%d", island, ops), "CGO_ENABLED=0")
-	out, err := cmd.CombinedOutput()
-	took := time.Since(start)
 	var res testnet.HealResult
-	found := false
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		if _, js, ok := strings.Cut(sc.Text(), "simheal-result "); ok {
-			found = json.Unmarshal([]byte(js), &res) == nil
-		}
-	}
-	if err != nil || !found {
-		tail := string(out)
-		if len(tail) > 2000 {
-			tail = tail[len(tail)-2000:]
-		}
-		sec.err = fmt.Errorf("go test TestSimHeal: %v (found %v): %s", err, found, tail)
+	took, err := goTestResult(ctx, "TestSimHeal", "simheal-result", simHealLimit, fmt.Sprintf("CONVENE_SIMHEAL=%d,%d", island, ops), &res)
+	if err != nil {
+		sec.err = err
 		return sec
 	}
 	sec.rows = append(sec.rows,
@@ -67,4 +49,33 @@ func benchSimHeal(ctx context.Context, l *lab, cfg config) section {
 		reconSplit(res),
 	)
 	return sec
+}
+
+// goTestResult runs one test of ./testnet (testing/synctest needs a test)
+// with env added, within limit, and decodes into v the JSON of the line it
+// printed after marker; it returns the real time the run took.
+func goTestResult(ctx context.Context, test, marker string, limit time.Duration, env string, v any) (time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, "go", "test", "./testnet", "-run", "^"+test+"$", "-count=1", "-v", "-timeout", limit.String())
+	cmd.Env = append(os.Environ(), env, "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
+	took := time.Since(start)
+	found := false
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if _, js, ok := strings.Cut(sc.Text(), marker+" "); ok {
+			found = json.Unmarshal([]byte(js), v) == nil
+		}
+	}
+	if err != nil || !found {
+		tail := string(out)
+		if len(tail) > 2000 {
+			tail = tail[len(tail)-2000:]
+		}
+		return took, fmt.Errorf("go test %s: %v (found %v): %s", test, err, found, tail)
+	}
+	return took, nil
 }
