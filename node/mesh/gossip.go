@@ -71,7 +71,7 @@ func (m *Mesh) Join(ctx context.Context, r Replica) error {
 		out:        make(chan []byte, 4096),
 		claims:     newClaims(),
 		arrivals:   newArrivals(),
-		gate:       newGate(),
+		gate:       newGate(&m.stats.gateTimeouts),
 		initiating: make(chan struct{}, initiatedPerGathering),
 		synced:     make(map[peer.ID]time.Time),
 		running:    make(map[peer.ID]bool),
