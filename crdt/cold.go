@@ -133,16 +133,18 @@ func (s *State) hotOps() map[*Op]bool {
 	return hot
 }
 
-// readStoredBody is readBody for a snapshot: a proposal, revision or
-// comment may come without its text (held cold), and is otherwise
-// validated as any body is.
-func readStoredBody(r *reader, k Kind) (Body, error) {
+// readStoredBody is readBody for a snapshot: in a version 4 snapshot
+// (coldOK) a proposal, revision or comment may come without its text (held
+// cold); anything else is validated as any body is. A version 3 snapshot
+// was written holding every text, so an empty one there is damage, not a
+// text to read back.
+func readStoredBody(r *reader, k Kind, coldOK bool) (Body, error) {
 	body, err := decodeBody(r, k)
 	if err != nil {
 		return nil, err
 	}
 	t := textField(body)
-	cold := t != nil && *t == ""
+	cold := coldOK && t != nil && *t == ""
 	if cold {
 		*t = "-" // validated as if it held a text, which is read back
 	}

@@ -34,9 +34,9 @@ import (
 // empty text: the state held it cold (cold.go), and so does the state
 // loaded from it. A state that reads cold text back keeps only the texts
 // its documents show; one that does not keeps every text it holds.
-// Version 3 is still read (its texts are all there); an older version is
-// refused, and the node rebuilds from the log (node/load.go), which holds
-// the epochs.
+// Version 3 is still read (its texts are all there, so an empty one is
+// refused as damage); an older version is refused, and the node rebuilds
+// from the log (node/load.go), which holds the epochs.
 var (
 	snapshotMagic   = [8]byte{'c', 'v', 'n', 's', 'n', 'a', 'p', 4}
 	snapshotMagicV3 = [8]byte{'c', 'v', 'n', 's', 'n', 'a', 'p', 3}
@@ -107,6 +107,8 @@ func ReadSnapshot(founder IdentityID, src io.Reader, size int64) (*State, error)
 	if !bytes.HasPrefix(r.b, snapshotMagic[:]) && !bytes.HasPrefix(r.b, snapshotMagicV3[:]) {
 		return nil, errors.Join(fmt.Errorf("%w: not a state snapshot", ErrMalformed), w.err)
 	}
+	// Only version 4 holds texts cold (readStoredBody).
+	coldOK := bytes.HasPrefix(r.b, snapshotMagic[:])
 	r.off = len(snapshotMagic)
 	authors := make([]IdentityID, w.count(&r, math.MaxInt32, 32))
 	for i := range authors {
@@ -154,7 +156,7 @@ func ReadSnapshot(founder IdentityID, src io.Reader, size int64) (*State, error)
 		if i > 0 && opCompare(&all[i-1], o) >= 0 {
 			return nil, fmt.Errorf("%w: snapshot operation %d is out of order", ErrMalformed, i)
 		}
-		body, err := readStoredBody(&r, Kind(kind[0]))
+		body, err := readStoredBody(&r, Kind(kind[0]), coldOK)
 		if err != nil {
 			return nil, fmt.Errorf("snapshot operation %d: %w", i, err)
 		}

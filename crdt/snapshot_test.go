@@ -22,12 +22,20 @@ func FuzzLoadSnapshot(f *testing.F) {
 	w.op("c", "bo", 14, &CommentBody{Proposal: w.ref("p"), Text: "Where?"})
 	cold := w.state()
 	cold.SetColdText(&storeTexts{})
-	f.Add(cold.Snapshot())
+	coldSnap := cold.Snapshot()
+	f.Add(coldSnap)
+	// The same under version 3's magic: empty texts there are damage.
+	f.Add(withMagic(snapshotMagicV3, coldSnap))
 	f.Add(NewState(w.founder.ID).Snapshot())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := LoadSnapshot(w.founder.ID, b)
 		if err != nil {
 			return
+		}
+		if bytes.HasPrefix(b, snapshotMagicV3[:]) {
+			if n := emptyTexts(s); n > 0 {
+				t.Fatalf("a version 3 snapshot loaded with %d texts held cold", n)
+			}
 		}
 		snap := s.Snapshot()
 		s2, err := LoadSnapshot(w.founder.ID, snap)
@@ -83,4 +91,72 @@ func TestSnapshotThenApply(t *testing.T) {
 		loaded.Apply(late[i])
 	}
 	requireSameDump(t, "loaded, then applied", dump(t, applyOps(w.founder.ID, ops)), dump(t, loaded))
+}
+
+// withMagic is snapshot b under another version's magic.
+func withMagic(magic [8]byte, b []byte) []byte {
+	return append(magic[:len(magic):len(magic)], b[len(magic):]...)
+}
+
+// emptyTexts counts the proposals, revisions and comments s holds without
+// their text (cold).
+func emptyTexts(s *State) int {
+	n := 0
+	count := func(o *Op) {
+		if t := textField(o.Body); t != nil && *t == "" {
+			n++
+		}
+	}
+	for _, o := range s.ops.short {
+		count(o)
+	}
+	for _, o := range s.ops.long {
+		count(o)
+	}
+	return n
+}
+
+// TestSnapshotColdOnlyV4: only a version 4 snapshot holds texts cold. The
+// same bytes under version 3's magic, which was written holding every
+// text, are refused rather than loaded as a state whose texts must be read
+// back; with their texts, both versions load.
+func TestSnapshotColdOnlyV4(t *testing.T) {
+	w := newWorld(t)
+	w.op("s", "founder", 10, &SessionBody{Title: "Water", Cap: 3})
+	w.op("g", "ana", 11, &GroupBody{Name: "Table 1"})
+	w.op("p", "ana", 12, &ProposalBody{Session: w.ref("s"), Group: w.ref("g"), Text: "Fountains"})
+	w.op("r", "ana", 13, &RevisionBody{Proposal: w.ref("p"), Group: w.ref("g"), Text: "Fountains, two", Parents: []OpID{w.ref("p")}})
+	w.op("c", "bo", 14, &CommentBody{Proposal: w.ref("p"), Text: "Where?"})
+	full := w.state().Snapshot()
+	s := w.state()
+	s.SetColdText(&storeTexts{})
+	cold := s.Snapshot()
+	cases := []struct {
+		name      string
+		snap      []byte
+		wantCold  int // texts the loaded state holds cold
+		wantError bool
+	}{
+		{name: "v4 with every text", snap: full},
+		{name: "v4 with texts cold", snap: cold, wantCold: 2}, // the old revision's and the comment's
+		{name: "v3 with every text", snap: withMagic(snapshotMagicV3, full)},
+		{name: "v3 with empty texts", snap: withMagic(snapshotMagicV3, cold), wantError: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := LoadSnapshot(w.founder.ID, tc.snap)
+			if tc.wantError {
+				if err == nil {
+					t.Fatalf("loaded, with %d texts held cold; want it refused", emptyTexts(got))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := emptyTexts(got); n != tc.wantCold {
+				t.Errorf("%d texts held cold, want %d", n, tc.wantCold)
+			}
+		})
+	}
 }

@@ -144,6 +144,19 @@ func (m *Mesh) publishedAlone(g *gathering) {
 // is dropped, and the periodic round covers its peer.
 const graftQueue = 256
 
+// A peer can be pruned and grafted again and again (it chooses its own
+// prune backoff, down to a second), and each graft started a session. So
+// a graft is ignored while the reconciliation an earlier graft of the
+// same peer started runs, and for graftQuiet after it ended (on the
+// mesh's clock). Measured from that graft's reconciliation, not from any
+// session with the peer: the session at its topic join ends moments
+// before its first graft, and the first graft's reconciliation is the
+// one that carries what was forwarded only to the mesh in between. A
+// regraft within the quiet time loses the peer only what was forwarded
+// while it was out of the mesh, which GossipSub's gossip and the periodic
+// round still carry.
+const graftQuiet = 5 * time.Second
+
 // graft is one peer grafted into the mesh of one topic.
 type graft struct {
 	p     peer.ID
@@ -180,6 +193,8 @@ func (grafts) UndeliverableMessage(*pubsub.Message)     {}
 // followGrafts reconciles a gathering with each peer grafted into its
 // topic's mesh, until the mesh closes. As on connect, the side with the
 // smaller id initiates; a session running with the peer runs once more.
+// A regraft within graftQuiet of the last graft's reconciliation with
+// the peer is ignored.
 func (m *Mesh) followGrafts(q grafts) {
 	for {
 		var gr graft
@@ -199,16 +214,44 @@ func (m *Mesh) followGrafts(q grafts) {
 			}
 		}
 		closed := m.closed
+		quiet := g != nil && !closed && m.regraft(g, gr.p)
 		m.mu.Unlock()
-		if g == nil || closed {
+		if quiet {
+			m.stats.graftsQuiet.Add(1)
+		}
+		if g == nil || closed || quiet {
 			continue
 		}
 		p := gr.p
 		m.wg.Go(func() {
 			defer m.stats.graftSyncs.Add(1)
-			if err := m.initiate(m.ctx, g, p); err != nil {
+			err := m.initiate(m.ctx, g, p)
+			m.mu.Lock()
+			if _, ok := g.grafted[p]; ok { // not gone meanwhile
+				g.grafted[p] = m.now()
+			}
+			m.mu.Unlock()
+			if err != nil {
 				m.log.Debug("reconciliation on graft failed", "gathering", g.id, "remote", p.ShortString(), "err", err)
 			}
 		})
 	}
+}
+
+// regraft reports whether a graft of p into g's mesh comes while the
+// reconciliation an earlier graft of p started runs, or less than
+// graftQuiet after it ended; if not, it marks p's as running. Callers
+// hold m.mu.
+func (m *Mesh) regraft(g *gathering, p peer.ID) bool {
+	now := m.now()
+	for q, t := range g.grafted {
+		if !t.IsZero() && now.Sub(t) >= graftQuiet {
+			delete(g.grafted, q)
+		}
+	}
+	if _, ok := g.grafted[p]; ok {
+		return true
+	}
+	g.grafted[p] = time.Time{}
+	return false
 }

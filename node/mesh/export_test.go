@@ -64,3 +64,7 @@ func Wanted(m *Mesh, g crdt.GatheringID) int {
 	defer gg.arrivals.mu.Unlock()
 	return len(gg.arrivals.want)
 }
+
+// GraftQuiet is how long after a graft's reconciliation with a peer its
+// grafts are not reconciled again.
+const GraftQuiet = graftQuiet

@@ -3,7 +3,10 @@ package mesh
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // The learning gate. After a partition heals, a laptop meets a couple of
@@ -24,11 +27,36 @@ import (
 // sides are past their gates. A session past both gates waits on no gate,
 // so no chain of waits can close into a circle. Every wait is bounded
 // (gateWait): a slow or silent peer delays the next session, it does not
-// stop it.
+// stop it; and it delays it only while its hold budget lasts (below).
 const gateWait = 3 * time.Second
 
+// A peer's hold on the gate is bounded too. Without that, a peer that
+// keeps its sessions learning (it opens one and stalls, or answers
+// nothing as the initiator's peer) makes every other session of the
+// gathering wait its whole bound, session after session. So each peer's
+// seats count what they held the gate for (in active or opening), and
+// that debt leaks holdBudget each holdWindow: a peer over holdBudget no
+// longer blocks anyone. Its sessions still take their turn behind the
+// others; the others no longer wait for them. An honest peer's sessions
+// hold the gate for a round trip, or for a catch-up's pulls, which the
+// bound on each wait already let others pass after gateWait; a peer can
+// make others wait at most about holdBudget a holdWindow. The debt a
+// session leaves is capped (holdCap), so a peer that held long (the one
+// a laptop's first catch-up came from) blocks again after a window
+// without holding.
+const (
+	holdBudget = gateWait
+	holdWindow = time.Minute
+	holdCap    = 2 * holdBudget
+)
+
 // seat is one session's place in the gate.
-type seat struct{ _ byte }
+type seat struct {
+	p     peer.ID
+	since time.Time // when it took its place in active or opening
+}
+
+func newSeat(p peer.ID) *seat { return &seat{p: p} }
 
 // gate is a gathering's sessions that are learning or pulling a
 // difference (active), and those this side initiated whose peer has not
@@ -37,42 +65,116 @@ type gate struct {
 	mu      sync.Mutex
 	active  map[*seat]struct{}
 	opening map[*seat]struct{}
-	changed chan struct{} // closed, and replaced, when a session leaves
+	held    map[peer.ID]debt // what peers' ended holds still count for
+	changed chan struct{}    // closed, and replaced, when a session leaves
+	// timeouts counts the waits that ran out their bound (Stats).
+	timeouts *atomic.Int64
 }
 
-func newGate() *gate {
-	return &gate{active: make(map[*seat]struct{}), opening: make(map[*seat]struct{}), changed: make(chan struct{})}
+// debt is a peer's hold of the gate, as of at; it leaks at holdBudget a
+// holdWindow.
+type debt struct {
+	d  time.Duration
+	at time.Time
 }
 
-// open waits, for at most wait, until no session is active or opening,
-// and marks st opening.
+func (d debt) left(now time.Time) time.Duration {
+	return max(d.d-now.Sub(d.at)/(holdWindow/holdBudget), 0)
+}
+
+func newGate(timeouts *atomic.Int64) *gate {
+	return &gate{
+		active: make(map[*seat]struct{}), opening: make(map[*seat]struct{}),
+		held: make(map[peer.ID]debt), changed: make(chan struct{}), timeouts: timeouts,
+	}
+}
+
+// open waits, for at most wait, until no session that blocks is active or
+// opening, and marks st opening.
 func (g *gate) open(ctx context.Context, st *seat, wait time.Duration) error {
-	return g.enter(ctx, wait, func() bool { return len(g.active) == 0 && len(g.opening) == 0 }, g.opening, st)
+	return g.enter(ctx, wait, true, g.opening, st)
 }
 
-// admit waits, for at most wait, until no session is active, and marks
-// st active.
+// admit waits, for at most wait, until no session that blocks is active,
+// and marks st active.
 func (g *gate) admit(ctx context.Context, st *seat, wait time.Duration) error {
-	return g.enter(ctx, wait, func() bool { return len(g.active) == 0 }, g.active, st)
+	return g.enter(ctx, wait, false, g.active, st)
 }
 
-func (g *gate) enter(ctx context.Context, wait time.Duration, free func() bool, into map[*seat]struct{}, st *seat) error {
-	t := time.NewTimer(wait)
-	defer t.Stop()
+// blocked reports whether a session that blocks is active (or opening,
+// if opening is set), and if so how long until the first of their peers
+// runs out of its hold budget. Callers hold g.mu.
+func (g *gate) blocked(now time.Time, opening bool) (bool, time.Duration) {
+	loads := make(map[peer.ID]time.Duration)
+	var seats []*seat
+	for _, m := range []map[*seat]struct{}{g.active, g.opening} {
+		for st := range m {
+			loads[st.p] += now.Sub(st.since)
+			seats = append(seats, st)
+		}
+	}
+	block, soonest := false, time.Duration(0)
+	for p := range loads {
+		loads[p] += g.held[p].left(now)
+	}
+	for _, st := range seats {
+		if _, active := g.active[st]; !active && !opening {
+			continue
+		}
+		if rest := holdBudget - loads[st.p]; rest > 0 {
+			if !block || rest < soonest {
+				soonest = rest
+			}
+			block = true
+		}
+	}
+	return block, soonest
+}
+
+func (g *gate) enter(ctx context.Context, wait time.Duration, opening bool, into map[*seat]struct{}, st *seat) error {
+	bound := time.NewTimer(wait)
+	defer bound.Stop()
+	var recheck *time.Timer
+	defer func() {
+		if recheck != nil {
+			recheck.Stop()
+		}
+	}()
+	take := func(timedOut bool) {
+		now := time.Now()
+		if timedOut {
+			if block, _ := g.blocked(now, opening); block && g.timeouts != nil {
+				g.timeouts.Add(1)
+			}
+		}
+		st.since = now
+		into[st] = struct{}{}
+	}
 	for {
 		g.mu.Lock()
 		ch := g.changed
-		if free() {
-			into[st] = struct{}{}
+		block, rest := g.blocked(time.Now(), opening)
+		if !block {
+			take(false)
 			g.mu.Unlock()
 			return nil
 		}
 		g.mu.Unlock()
+		// Wake when a session leaves, or when the first holder runs out
+		// of its budget.
+		// (A little past it: the debt leaks as the hold grows.)
+		rest += rest/16 + time.Millisecond
+		if recheck == nil {
+			recheck = time.NewTimer(rest)
+		} else {
+			recheck.Reset(rest)
+		}
 		select {
 		case <-ch:
-		case <-t.C:
+		case <-recheck.C:
+		case <-bound.C:
 			g.mu.Lock()
-			into[st] = struct{}{}
+			take(true)
 			g.mu.Unlock()
 			return nil
 		case <-ctx.Done():
@@ -86,16 +188,33 @@ func (g *gate) enter(ctx context.Context, wait time.Duration, free func() bool, 
 func (g *gate) set(st *seat, busy bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	now := time.Now()
 	_, opening := g.opening[st]
 	_, active := g.active[st]
 	delete(g.opening, st)
 	if busy {
+		if !opening && !active {
+			st.since = now // busy again after a pause
+		}
 		g.active[st] = struct{}{}
-	} else {
-		delete(g.active, st)
+		return
 	}
-	if (opening || active) && !busy {
+	delete(g.active, st)
+	if opening || active {
+		g.charge(st, now)
 		close(g.changed)
 		g.changed = make(chan struct{})
 	}
+}
+
+// charge adds what st held the gate for to its peer's debt, and forgets
+// debts that leaked away. Callers hold g.mu.
+func (g *gate) charge(st *seat, now time.Time) {
+	for p, d := range g.held {
+		if d.left(now) == 0 {
+			delete(g.held, p)
+		}
+	}
+	d := g.held[st.p]
+	g.held[st.p] = debt{d: min(d.left(now)+now.Sub(st.since), holdCap), at: now}
 }

@@ -49,6 +49,9 @@ type gathering struct {
 	failed   map[peer.ID]int  // initiated sessions that failed in a row (converge.go)
 	syncSoon bool             // a reconciliation after a lone write is scheduled
 	inbound  map[peer.ID]bool // reconciliations the peer initiated
+	// grafted: when the reconciliation a graft of the peer started ended,
+	// zero while it runs; kept for graftQuiet (converge.go).
+	grafted map[peer.ID]time.Time
 }
 
 // Join subscribes to r's gathering, validates its gossip with r, and
@@ -71,13 +74,14 @@ func (m *Mesh) Join(ctx context.Context, r Replica) error {
 		out:        make(chan []byte, 4096),
 		claims:     newClaims(),
 		arrivals:   newArrivals(),
-		gate:       newGate(),
+		gate:       newGate(&m.stats.gateTimeouts),
 		initiating: make(chan struct{}, initiatedPerGathering),
 		synced:     make(map[peer.ID]time.Time),
 		running:    make(map[peer.ID]bool),
 		again:      make(map[peer.ID]bool),
 		failed:     make(map[peer.ID]int),
 		inbound:    make(map[peer.ID]bool),
+		grafted:    make(map[peer.ID]time.Time),
 	}
 	name := id.Topic()
 	if err := m.ps.RegisterTopicValidator(name, m.validator(g),

@@ -53,12 +53,20 @@ func newWire(t *testing.T, s network.Stream) *wire {
 // send writes a frame and returns its size.
 func (w *wire) send(typ byte, payload []byte) int {
 	w.t.Helper()
-	f := binary.AppendUvarint([]byte{typ}, uint64(len(payload)))
-	f = append(f, payload...)
-	if _, err := w.s.Write(f); err != nil {
+	n, err := w.write(typ, payload)
+	if err != nil {
 		w.t.Fatal(err)
 	}
-	return len(f)
+	return n
+}
+
+// write is send for a goroutine other than the test's (a stream
+// handler's): it returns the error rather than end the test.
+func (w *wire) write(typ byte, payload []byte) (int, error) {
+	f := binary.AppendUvarint([]byte{typ}, uint64(len(payload)))
+	f = append(f, payload...)
+	_, err := w.s.Write(f)
+	return len(f), err
 }
 
 // read reads a frame; err is the stream's when it ends.

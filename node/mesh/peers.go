@@ -84,6 +84,8 @@ func (m *Mesh) disconnected(p peer.ID) {
 		// A capped session's follow-up will not come over this
 		// connection: the catch-up no longer waits for it.
 		g.arrivals.gone(p)
+		// A new connection's first graft is reconciled (converge.go).
+		delete(g.grafted, p)
 	}
 	m.mu.Unlock()
 	m.heard.forget(p)

@@ -28,10 +28,10 @@ const (
 )
 
 // bareHost is a libp2p host that runs none of the mesh's protocols: it
-// opens streams by hand.
-func bareHost(t *testing.T) host.Host {
+// opens streams by hand. opts are added to its options (an identity, say).
+func bareHost(t *testing.T, opts ...libp2p.Option) host.Host {
 	t.Helper()
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableMetrics())
+	h, err := libp2p.New(append([]libp2p.Option{libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableMetrics()}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -107,12 +107,14 @@ type Stats struct {
 	Stalled                                int64 // sessions ended for making no progress
 	Capped                                 int64 // sessions whose difference passed the items a session holds (recon.DefaultMaxItems)
 	GraftSyncs                             int64 // reconciliations this side started because a peer was grafted into a gathering's mesh, counted when each ended
+	GraftsQuiet                            int64 // grafts not reconciled: the peer's last graft reconciliation was running or had ended less than graftQuiet before
+	GateTimeouts                           int64 // sessions that waited out the learning gate's whole bound (gateWait) while a session that blocks held it
 }
 
 type stats struct {
 	sessions, reconSent, reconReceived, bytesSent, bytesReceived,
 	reconMsgBytes, requestBytes, pushBytes,
-	opsRequested, opsSent, opsReceived, rejected, outside, stalled, capped, graftSyncs atomic.Int64
+	opsRequested, opsSent, opsReceived, rejected, outside, stalled, capped, graftSyncs, graftsQuiet, gateTimeouts atomic.Int64
 }
 
 // Stats reports reconciliation counters.
@@ -124,6 +126,7 @@ func (m *Mesh) Stats() Stats {
 		ReconMsgBytes: s.reconMsgBytes.Load(), RequestBytes: s.requestBytes.Load(), PushBytes: s.pushBytes.Load(),
 		OpsRequested: s.opsRequested.Load(), OpsSent: s.opsSent.Load(), OpsReceived: s.opsReceived.Load(), Rejected: s.rejected.Load(),
 		Outside: s.outside.Load(), Stalled: s.stalled.Load(), Capped: s.capped.Load(), GraftSyncs: s.graftSyncs.Load(),
+		GraftsQuiet: s.graftsQuiet.Load(), GateTimeouts: s.gateTimeouts.Load(),
 	}
 }
 
@@ -237,7 +240,7 @@ func (m *Mesh) initiate(ctx context.Context, g *gathering, p peer.ID) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for range maxSessionsInARow {
-		st := new(seat)
+		st := newSeat(p)
 		if err := g.gate.open(ctx, st, gateWait); err != nil {
 			return fmt.Errorf("%w: %v", errSession, err)
 		}
@@ -300,7 +303,7 @@ func (m *Mesh) handleRecon(s network.Stream) {
 		m.sessionEnded()
 		m.mu.Unlock()
 	}()
-	st := new(seat)
+	st := newSeat(p)
 	if err := g.gate.admit(m.ctx, st, gateWait); err != nil {
 		s.Reset()
 		return

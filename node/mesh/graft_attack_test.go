@@ -1,0 +1,181 @@
+package mesh_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"io"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/node/mesh"
+	"github.com/convene/convene/node/recon"
+)
+
+// gossipsubProto is the GossipSub version the churner speaks by hand.
+const gossipsubProto = "/meshsub/1.1.0"
+
+// serveEmpty answers, on s, a reconciliation the mesh started, as a peer
+// that holds nothing and asks for nothing: it ends the session properly.
+// It runs in a stream handler, so it reports nothing to the test.
+func serveEmpty(t *testing.T, s network.Stream) {
+	var id crdt.GatheringID
+	if _, err := io.ReadFull(s, id[:]); err != nil {
+		s.Reset()
+		return
+	}
+	w := newWire(t, s)
+	rc := recon.NewReconciler(recon.NewIndex(), recon.Options{})
+	sentEnd, peerDone := false, false
+	for !sentEnd || !peerDone {
+		typ, p, _, err := w.read()
+		if err != nil {
+			s.Reset()
+			return
+		}
+		switch typ {
+		case 'R':
+			reply, _, _, done, err := rc.Reconcile(p)
+			if err != nil {
+				s.Reset()
+				return
+			}
+			if reply != nil {
+				if _, err := w.write('R', reply); err != nil {
+					return
+				}
+			}
+			if done && !sentEnd {
+				if _, err := w.write('E', nil); err != nil {
+					return
+				}
+				sentEnd = true
+			}
+		case 'Q':
+			if _, err := w.write('A', nil); err != nil {
+				return
+			}
+		case 'E':
+			peerDone = true
+		}
+	}
+	s.Close()
+}
+
+// churner is a peer that speaks GossipSub by hand on one stream, so that
+// it can prune itself from a gathering's mesh and graft itself again at
+// will (a GossipSub library peer grafts and prunes only as its heartbeat
+// decides).
+type churner struct {
+	t     *testing.T
+	h     host.Host
+	s     network.Stream
+	topic string
+}
+
+func (c *churner) rpc(r *pb.RPC) {
+	c.t.Helper()
+	b, err := proto.Marshal(r)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if _, err := c.s.Write(append(binary.AppendUvarint(nil, uint64(len(b))), b...)); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *churner) graft() {
+	c.rpc(&pb.RPC{Control: &pb.ControlMessage{Graft: []*pb.ControlGraft{{TopicID: &c.topic}}}})
+}
+
+// prune leaves the mesh, asking for a backoff of a second, the least
+// GossipSub's prune can say, before grafting again; it then waits twice
+// that, so that the next graft is not refused.
+func (c *churner) prune() {
+	backoff := uint64(1)
+	c.rpc(&pb.RPC{Control: &pb.ControlMessage{Prune: []*pb.ControlPrune{{TopicID: &c.topic, Backoff: &backoff}}}})
+	time.Sleep(2 * time.Second)
+}
+
+// TestGraftChurnQuiet: a peer that prunes itself from a gathering's
+// GossipSub mesh and grafts itself again, over and over, does not start a
+// reconciliation at each graft: its first graft is reconciled, the next
+// ones within graftQuiet of that (on the mesh's clock, held still here)
+// are not, and a graft after it is again. The churner is a real libp2p
+// host speaking GossipSub and the reconciliation protocol.
+func TestGraftChurnQuiet(t *testing.T) {
+	a, creds := newGathering(t)
+	g := creds.Derive().Gathering
+	clock := newFakeClock()
+	ma := member(t, a, mesh.Config{Now: clock.Now})
+
+	// The side with the smaller id reconciles on a graft: the churner
+	// takes a larger one than the member's.
+	key := newKey(t)
+	for {
+		id, err := peer.IDFromPrivateKey(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Compare([]byte(ma.Host().ID()), []byte(id)) < 0 {
+			break
+		}
+		key = newKey(t)
+	}
+	h := bareHost(t, libp2p.Identity(key))
+	var served atomic.Int64
+	h.SetStreamHandler(reconProto, func(s network.Stream) {
+		served.Add(1)
+		serveEmpty(t, s)
+	})
+	// What the member's GossipSub sends the churner is read and dropped.
+	h.SetStreamHandler(gossipsubProto, func(s network.Stream) { _, _ = io.Copy(io.Discard, s) })
+	dialMesh(t, h, ma)
+	s, err := h.NewStream(testContext(t), ma.Host().ID(), gossipsubProto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Reset() })
+	c := &churner{t: t, h: h, s: s, topic: g.Topic()}
+	yes := true
+	c.rpc(&pb.RPC{Subscriptions: []*pb.RPC_SubOpts{{Subscribe: &yes, Topicid: &c.topic}}})
+	c.graft()
+	waitFor(t, "the first graft's reconciliation", func() bool { return ma.Stats().GraftSyncs == 1 })
+
+	// Each prune and graft makes one graft at the member (its own
+	// heartbeat may graft the churner back first; then the churner's graft
+	// finds it in the mesh already).
+	const churns = 4
+	for range churns {
+		c.prune()
+		c.graft()
+	}
+	waitFor(t, "the member to take every graft", func() bool {
+		st := ma.Stats()
+		return st.GraftSyncs+st.GraftsQuiet >= 1+churns
+	})
+	if st := ma.Stats(); st.GraftSyncs != 1 {
+		t.Errorf("%d grafts of a churning peer started %d reconciliations, want 1 (%d ignored)", 1+churns, st.GraftSyncs, st.GraftsQuiet)
+	}
+
+	// Past the quiet time, a graft is reconciled again.
+	c.prune()
+	clock.advance(mesh.GraftQuiet + time.Second)
+	before := served.Load()
+	c.graft()
+	waitFor(t, "a graft's reconciliation after the quiet time", func() bool { return ma.Stats().GraftSyncs >= 2 })
+	if n := ma.Stats().GraftSyncs; n != 2 {
+		t.Errorf("%d grafts reconciled in all, want 2", n)
+	}
+	if served.Load() == before {
+		t.Error("the reconciliation after the quiet time did not reach the churner")
+	}
+}
