@@ -102,17 +102,11 @@ func withMagic(magic [8]byte, b []byte) []byte {
 // their text (cold).
 func emptyTexts(s *State) int {
 	n := 0
-	count := func(o *Op) {
-		if t := textField(o.Body); t != nil && *t == "" {
+	s.ops.each(func(o *Op) {
+		if isCold(o) {
 			n++
 		}
-	}
-	for _, o := range s.ops.short {
-		count(o)
-	}
-	for _, o := range s.ops.long {
-		count(o)
-	}
+	})
 	return n
 }
 
