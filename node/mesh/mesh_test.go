@@ -39,6 +39,19 @@ func TestGossipConverges(t *testing.T) {
 		return true
 	})
 	waitTopic(t, g, 2, ma, mb, mc)
+	// The GossipSub meshes formed, and each pair's graft reconciled
+	// (converge.go): one landing after the writes below would carry by
+	// reconciliation what gossip had not delivered yet.
+	waitFor(t, "meshes and their grafts' reconciliations", func() bool {
+		grafts := int64(0)
+		for _, m := range []*mesh.Mesh{ma, mb, mc} {
+			if _, peers := m.GossipPeers(g); peers != 2 {
+				return false
+			}
+			grafts += m.Stats().GraftSyncs
+		}
+		return grafts >= 3
+	})
 
 	before := []mesh.Stats{ma.Stats(), mb.Stats(), mc.Stats()}
 	act(t, a, "from a", 5)
