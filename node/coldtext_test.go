@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/convene/convene/internal/testkit"
 	"os"
 	"path/filepath"
 	"testing"
@@ -69,9 +70,9 @@ func TestColdTextStarts(t *testing.T) {
 	// The crash image: written since the clean start, copied while open.
 	n = openNode(t, dir, false)
 	act(t, n, &crdt.CommentBody{Proposal: proposal, Text: "after the snapshot"})
-	crashed := copyDir(t, dir)
+	crashed := testkit.CopyDir(t, dir)
 	n.Close()
-	bare := copyDir(t, dir)
+	bare := testkit.CopyDir(t, dir)
 	if err := os.Remove(filepath.Join(bare, snapshotFile)); err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -115,15 +114,4 @@ func tamper(raw []byte) []byte {
 	b := slices.Clone(raw)
 	b[len(b)-1] ^= 1 // in the signature: a change before it fails admission, with no signature check
 	return b
-}
-
-// copyDir copies a data directory (as it is on disk now, even under an
-// open node: a crash image) into a new temporary one.
-func copyDir(t testing.TB, dir string) string {
-	t.Helper()
-	out := t.TempDir()
-	if err := os.CopyFS(out, os.DirFS(dir)); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"github.com/convene/convene/internal/testkit"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,8 +13,9 @@ import (
 // TestStartPaths: the three ways a node starts give the same state and the
 // same reconciliation index as a rebuild from the log alone: after a clean
 // Close (state snapshot and saved index, nothing replayed), after kill -9
-// (both files stale: the operations written since are replayed and the
-// index scanned), and with neither file.
+// (both files stale: the operations written since are replayed, and the
+// index is the saved file plus the store's journal of what was written
+// since), and with neither file.
 func TestStartPaths(t *testing.T) {
 	n, dir := initNode(t, false)
 	_, _, proposal := workshop(t, n)
@@ -27,10 +29,10 @@ func TestStartPaths(t *testing.T) {
 		act(t, n, &crdt.CommentBody{Proposal: proposal, Text: text})
 	}
 	total := n.oplog.Len()
-	crashed := copyDir(t, dir)
+	crashed := testkit.CopyDir(t, dir)
 	n.Close()
 
-	bare := copyDir(t, dir)
+	bare := testkit.CopyDir(t, dir)
 	idx, _ := filepath.Glob(filepath.Join(bare, storeDir, "recon-*.idx"))
 	for _, p := range append(idx, filepath.Join(bare, snapshotFile)) {
 		if err := os.Remove(p); err != nil {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"os"
 	"testing"
 	"time"
 
@@ -44,4 +45,16 @@ func Signer(name string) crdt.Signer {
 		panic(err) // a 32-byte seed always makes a key
 	}
 	return s
+}
+
+// CopyDir copies a directory as it is on disk now into a new temporary
+// one. Under an open store it is a crash image: every acknowledged write
+// is synced, so the copy is what kill -9 would leave.
+func CopyDir(t testing.TB, dir string) string {
+	t.Helper()
+	out := t.TempDir()
+	if err := os.CopyFS(out, os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	ds "github.com/ipfs/go-datastore"
 
@@ -37,8 +38,18 @@ import (
 // /x/recon/<gathering hex> = count | crc | digest, synced after the file;
 // opening the log deletes the marker, synced, before the log takes any
 // write. A marker therefore exists only while the log is exactly what the
-// file holds, and a start without one (after kill -9, a failed save, a
-// first start) scans the keys as before.
+// file holds.
+//
+// A start after kill -9 need not scan either. The open that deleted the
+// marker put it back as the base, /x/recon-base/<gathering hex>, in the
+// same synced batch, and from then on every write of the log also writes,
+// in its own batch, a journal entry /x/recon-journal/<gathering hex>/<seq,
+// 16 hex> holding the items it added (packed as in the file). So the
+// file plus the journal is the log, whatever killed the process; the
+// next open reads both. Close, having saved the file, deletes the base
+// and the journal in the batch that writes the marker. A base that does
+// not name the file (a crash between the two) is dropped, and the open
+// scans the keys as before; so does a first start.
 var indexMagic = [8]byte{'c', 'v', 'n', 'r', 'e', 'c', 'o', 'n'}
 
 const (
@@ -53,6 +64,14 @@ func (s *Store) indexPath(g crdt.GatheringID) string {
 }
 
 func indexMarker(g crdt.GatheringID) ds.Key { return ds.RawKey("/x/recon/" + g.String()) }
+
+func indexBase(g crdt.GatheringID) ds.Key { return ds.RawKey("/x/recon-base/" + g.String()) }
+
+func journalPrefix(g crdt.GatheringID) string { return "/x/recon-journal/" + g.String() }
+
+func journalKey(g crdt.GatheringID, seq uint64) ds.Key {
+	return ds.RawKey(fmt.Sprintf("%s/%016x", journalPrefix(g), seq))
+}
 
 // persists reports whether the store saves indexes: only pebble on the
 // real file system (the in-memory store has nothing to start from, and
@@ -85,10 +104,30 @@ func (s *Store) saveIndex(ctx context.Context, g crdt.GatheringID, l *Log) error
 	}
 	// A saved index nothing changed is still the file: read-only runs
 	// (convene status, export) put the marker back and write nothing else.
-	if err := s.ds.Put(ctx, indexMarker(g), markerValue(l.ix.Len(), sum, l.ix.Digest())); err != nil {
+	b, err := s.ds.Batch(ctx)
+	if err != nil {
+		return fmt.Errorf("mark %s: %w", s.indexPath(g), err)
+	}
+	if err := b.Put(ctx, indexMarker(g), markerValue(l.ix.Len(), sum, l.ix.Digest())); err != nil {
+		return fmt.Errorf("mark %s: %w", s.indexPath(g), err)
+	}
+	if err := s.dropJournal(ctx, g, b); err != nil {
+		return fmt.Errorf("mark %s: %w", s.indexPath(g), err)
+	}
+	if err := s.commit(ctx, b); err != nil {
 		return fmt.Errorf("mark %s: %w", s.indexPath(g), err)
 	}
 	return nil
+}
+
+// dropJournal adds to b the deletion of g's base and journal.
+func (s *Store) dropJournal(ctx context.Context, g crdt.GatheringID, b ds.Batch) error {
+	if err := b.Delete(ctx, indexBase(g)); err != nil {
+		return err
+	}
+	return s.scan(ctx, journalPrefix(g), nil, true, func(k, _ []byte) error {
+		return b.Delete(ctx, ds.RawKey(string(k)))
+	})
 }
 
 // writeIndex replaces g's index file with ix and returns its checksum.
@@ -120,31 +159,99 @@ func markerValue(count int, sum uint32, digest string) []byte {
 	return append(v, digest...)
 }
 
-// loadIndex returns g's saved index and the file's checksum if a marker
-// says it is the log's current one, or nil. Either way no marker is left
-// behind: the log may change from now on. Only an error deleting the
-// marker is returned (the log must not open then, or a later start could
-// trust a stale file).
-func (s *Store) loadIndex(ctx context.Context, g crdt.GatheringID) (*recon.Index, uint32, error) {
+// savedIndex is what loadIndex found: the index, whether it is the file
+// as saved (saved, with the file's checksum sum), and whether the log's
+// writes go on into the journal from entry seq.
+type savedIndex struct {
+	ix      *recon.Index
+	saved   bool
+	sum     uint32
+	journal bool
+	seq     uint64
+}
+
+// loadIndex returns g's index from the saved file: as saved if a marker
+// says it is the log's current one, or with the journal's items added if
+// a base names the file; ix is nil if neither is usable (the caller
+// scans). Either way no marker is left behind and the base names what
+// the journal starts from: the log may change from now on. Only an error
+// writing those is returned (the log must not open then, or a later start
+// could trust a stale file).
+func (s *Store) loadIndex(ctx context.Context, g crdt.GatheringID) (savedIndex, error) {
 	if !s.persists() {
-		return nil, 0, nil
+		return savedIndex{}, nil
 	}
 	marker, err := s.ds.Get(ctx, indexMarker(g))
+	if err != nil && !errors.Is(err, ds.ErrNotFound) {
+		return savedIndex{}, fmt.Errorf("store: read the index marker of %s: %w", g, err)
+	}
+	if err == nil {
+		ix, rerr := s.readIndex(g, marker)
+		b, err := s.ds.Batch(ctx)
+		if err == nil {
+			if err = b.Delete(ctx, indexMarker(g)); err == nil && rerr == nil {
+				err = b.Put(ctx, indexBase(g), marker)
+			}
+		}
+		if err == nil {
+			err = s.commit(ctx, b)
+		}
+		if err != nil {
+			return savedIndex{}, fmt.Errorf("store: replace the index marker of %s: %w", g, err)
+		}
+		if rerr != nil {
+			s.log.Warn("cannot use the saved reconciliation index; scanning the log", "gathering", g, "err", rerr)
+			return savedIndex{}, nil
+		}
+		return savedIndex{ix: ix, saved: true, sum: binary.BigEndian.Uint32(marker[8:12]), journal: true}, nil
+	}
+	base, err := s.ds.Get(ctx, indexBase(g))
 	if errors.Is(err, ds.ErrNotFound) {
-		return nil, 0, nil
+		return savedIndex{}, nil
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("store: read the index marker of %s: %w", g, err)
+		return savedIndex{}, fmt.Errorf("store: read the index base of %s: %w", g, err)
 	}
-	if err := s.ds.Delete(ctx, indexMarker(g)); err != nil {
-		return nil, 0, fmt.Errorf("store: delete the index marker of %s: %w", g, err)
+	si, rerr := s.readJournal(ctx, g, base)
+	if rerr == nil {
+		return si, nil
 	}
-	ix, err := s.readIndex(g, marker)
+	s.log.Warn("cannot use the saved reconciliation index and its journal; scanning the log", "gathering", g, "err", rerr)
+	b, err := s.ds.Batch(ctx)
+	if err == nil {
+		if err = s.dropJournal(ctx, g, b); err == nil {
+			err = s.commit(ctx, b)
+		}
+	}
 	if err != nil {
-		s.log.Warn("cannot use the saved reconciliation index; scanning the log", "gathering", g, "err", err)
-		return nil, 0, nil
+		return savedIndex{}, fmt.Errorf("store: drop the index journal of %s: %w", g, err)
 	}
-	return ix, binary.BigEndian.Uint32(marker[8:12]), nil
+	return savedIndex{}, nil
+}
+
+// readJournal reads the file base names and adds the journal's items.
+func (s *Store) readJournal(ctx context.Context, g crdt.GatheringID, base []byte) (savedIndex, error) {
+	ix, err := s.readIndex(g, base)
+	if err != nil {
+		return savedIndex{}, err
+	}
+	si := savedIndex{ix: ix, journal: true}
+	pref := len(journalPrefix(g)) + 1
+	err = s.scan(ctx, journalPrefix(g), nil, false, func(k, v []byte) error {
+		seq, err := strconv.ParseUint(string(k[pref:]), 16, 64)
+		if err != nil || len(k) != pref+16 || len(v) == 0 || len(v)%itemSize != 0 {
+			return fmt.Errorf("malformed journal entry %q", k)
+		}
+		for raw := v; len(raw) > 0; raw = raw[itemSize:] {
+			ix.Insert(unpackItem(raw))
+		}
+		si.seq = seq + 1
+		return nil
+	})
+	if err != nil {
+		return savedIndex{}, err
+	}
+	return si, nil
 }
 
 // readIndex reads g's index file and checks it against the marker.

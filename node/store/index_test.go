@@ -6,12 +6,14 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	ds "github.com/ipfs/go-datastore"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/internal/testkit"
 	"github.com/convene/convene/node/recon"
 )
 
@@ -239,5 +241,110 @@ func TestSavedIndexUnchanged(t *testing.T) {
 	}
 	if saved, n := run(false); !saved || n != 20 {
 		t.Fatalf("third reopen: saved %v, %d items; want true, 20", saved, n)
+	}
+}
+
+// TestIndexJournal: after kill -9 of a log opened from its saved index,
+// the next open reads the file plus the journal of what was written since
+// (no scan), with the same items as a scan; a clean Close then drops the
+// journal; a journal or base that does not fit the file falls back to the
+// scan with the same result.
+func TestIndexJournal(t *testing.T) {
+	ctx := context.Background()
+	g := newTestGathering(t, "journal")
+	gid := g.keys.Gathering
+	all := g.ops(t, 70)
+	for _, tc := range []struct {
+		name    string
+		damage  func(t *testing.T, s *Store)
+		journal bool // read from the file and the journal
+	}{
+		{"crash", func(*testing.T, *Store) {}, true},
+		{"file replaced", func(t *testing.T, s *Store) { flipByte(t, s.indexPath(gid), 30) }, false},
+		{"malformed entry", func(t *testing.T, s *Store) {
+			reopenAnd(t, s, func(s *Store) { s.ds.Put(ctx, journalKey(gid, 9), []byte("short")) })
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s, err := Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := openLogT(t, s, gid)
+			if _, err := l.Put(ctx, all[:40]); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			// Opened from the saved file, then two writes, the second
+			// repeating part of the first.
+			s, err = Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l = openLogT(t, s, gid)
+			if !l.saved || !l.journal {
+				t.Fatalf("opened after a clean Close: saved %v, journal %v", l.saved, l.journal)
+			}
+			if _, err := l.Put(ctx, all[40:60]); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := l.Put(ctx, all[50:70]); err != nil {
+				t.Fatal(err)
+			}
+			items, digest := indexItems(l), l.Digest()
+			image := testkit.CopyDir(t, dir) // kill -9 now
+			s.Close()
+
+			crashed := &Store{dir: image}
+			tc.damage(t, crashed)
+			s, err = Open(image)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l = openLogT(t, s, gid)
+			if l.journal != tc.journal || l.saved {
+				t.Fatalf("after kill -9: journal %v saved %v, want journal %v, not saved", l.journal, l.saved, tc.journal)
+			}
+			if l.Len() != 70 || l.Digest() != digest || !slices.Equal(indexItems(l), items) {
+				t.Fatalf("after kill -9: %d items, digest %s; want 70, %s", l.Len(), l.Digest(), digest)
+			}
+			scanned, err := l.scanIndex(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if scanned.Digest() != digest {
+				t.Fatal("the index read differs from a scan of the keys")
+			}
+			// Writes go on into the journal (or not, after a scan), and
+			// a clean Close leaves only the marker.
+			late := g.op(t, crdt.Clock{Wall: 1_800_000_000_000}, "late")
+			if _, err := l.Put(ctx, []*crdt.Envelope{late}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			reopenAnd(t, s, func(s *Store) {
+				if _, err := s.ds.Get(ctx, indexBase(gid)); !errors.Is(err, ds.ErrNotFound) {
+					t.Errorf("the base outlived a clean Close: %v", err)
+				}
+				n := 0
+				s.scan(ctx, journalPrefix(gid), nil, true, func([]byte, []byte) error { n++; return nil })
+				if n != 0 {
+					t.Errorf("%d journal entries outlived a clean Close", n)
+				}
+			})
+			s, err = Open(image)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if l = openLogT(t, s, gid); !l.saved || l.Len() != 71 {
+				t.Fatalf("after the clean Close: saved %v, %d items; want the file, 71", l.saved, l.Len())
+			}
+		})
 	}
 }

@@ -36,6 +36,10 @@ type Log struct {
 	saved    bool
 	savedSum uint32
 	changed  bool
+	// journal: a base names the saved file, so each write also adds its
+	// items to the journal, as entry seq (index.go).
+	journal bool
+	seq     uint64
 }
 
 func openLog(ctx context.Context, s *Store, g crdt.GatheringID) (*Log, error) {
@@ -45,11 +49,13 @@ func openLog(ctx context.Context, s *Store, g crdt.GatheringID) (*Log, error) {
 		opsPref: "/g/" + g.String() + "/o",
 		idsPref: "/g/" + g.String() + "/i",
 	}
-	ix, sum, err := s.loadIndex(ctx, g)
+	si, err := s.loadIndex(ctx, g)
 	if err != nil {
 		return nil, err
 	}
-	l.saved, l.savedSum = ix != nil, sum
+	ix := si.ix
+	l.saved, l.savedSum, l.journal, l.seq = si.saved, si.sum, si.journal, si.seq
+	l.changed = ix != nil && !si.saved
 	if ix == nil {
 		if ix, err = l.scanIndex(ctx); err != nil {
 			return nil, err
@@ -195,8 +201,20 @@ func (l *Log) PutNew(ctx context.Context, envs []*crdt.Envelope) ([]*crdt.Envelo
 			return nil, fmt.Errorf("store: put %s: %w", e.ID(), err)
 		}
 	}
+	if l.journal {
+		entry := make([]byte, 0, len(fresh)*itemSize)
+		for _, e := range fresh {
+			entry = packItem(entry, Item{Clock: e.Clock, ID: e.ID()})
+		}
+		if err := b.Put(ctx, journalKey(l.g, l.seq), entry); err != nil {
+			return nil, fmt.Errorf("store: journal: %w", err)
+		}
+	}
 	if err := l.s.commit(ctx, b); err != nil {
 		return nil, fmt.Errorf("store: commit %d operations: %w", len(fresh), err)
+	}
+	if l.journal {
+		l.seq++
 	}
 	// The index changes only once the batch is durable, so a failed write
 	// leaves the log as it was.
@@ -296,10 +314,24 @@ func (l *Log) DiskUsage(ctx context.Context) (int64, error) { return l.s.DiskUsa
 
 func (l *Log) opKey(it Item) ds.Key {
 	var raw [itemSize]byte
-	binary.BigEndian.PutUint64(raw[0:8], uint64(it.Clock.Wall))
-	binary.BigEndian.PutUint32(raw[8:12], it.Clock.Logical)
-	copy(raw[12:], it.ID[:])
-	return ds.RawKey(l.opsPref + "/" + hex.EncodeToString(raw[:]))
+	return ds.RawKey(l.opsPref + "/" + hex.EncodeToString(packItem(raw[:0], it)))
+}
+
+// packItem appends it as keys and the index file hold it: wall (8 bytes,
+// big-endian), logical (4), id (32).
+func packItem(b []byte, it Item) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(it.Clock.Wall))
+	b = binary.BigEndian.AppendUint32(b, it.Clock.Logical)
+	return append(b, it.ID[:]...)
+}
+
+// unpackItem reads an item packItem wrote; raw holds at least itemSize bytes.
+func unpackItem(raw []byte) Item {
+	var it Item
+	it.Clock.Wall = int64(binary.BigEndian.Uint64(raw[0:8]))
+	it.Clock.Logical = binary.BigEndian.Uint32(raw[8:12])
+	copy(it.ID[:], raw[12:itemSize])
+	return it
 }
 
 func (l *Log) idKey(id crdt.OpID) ds.Key {
@@ -316,10 +348,7 @@ func (l *Log) parseOpKey(k []byte) (Item, error) {
 	if _, err := hex.Decode(raw[:], k[p:]); err != nil {
 		return it, fmt.Errorf("store: malformed key %q", k)
 	}
-	it.Clock.Wall = int64(binary.BigEndian.Uint64(raw[0:8]))
-	it.Clock.Logical = binary.BigEndian.Uint32(raw[8:12])
-	copy(it.ID[:], raw[12:])
-	return it, nil
+	return unpackItem(raw[:]), nil
 }
 
 func encodeClock(c crdt.Clock) []byte {
