@@ -113,15 +113,27 @@ export function live(msg) {
 // one does (with whether any of the changes came from elsewhere), and on
 // resync. EventSource reconnects by itself; on reconnect
 // the page refreshes too, since changes may have been missed.
+//
+// The first change after a quiet moment refreshes at once (a change from
+// another laptop should show as soon as it arrives); those that follow
+// within 60 ms of a refresh wait for the next, so a burst (a facilitator's
+// import, a catch-up) costs one reading every 60 ms, not one per change.
+const FOLLOW_EVERY = 60;
 export function follow(relevant, refresh) {
-  let pending = false;
+  let timer = 0;
+  let last = -Infinity;
   let opened = false;
   let remote = false;
   const kick = (fromElsewhere) => {
     remote = remote || fromElsewhere;
-    if (pending) return;
-    pending = true;
-    setTimeout(() => { pending = false; const r = remote; remote = false; refresh(r); }, 60);
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = 0;
+      last = performance.now();
+      const r = remote;
+      remote = false;
+      refresh(r);
+    }, Math.max(0, last + FOLLOW_EVERY - performance.now()));
   };
   const es = new EventSource('/api/v1/stream');
   es.addEventListener('change', (ev) => {
