@@ -17,8 +17,10 @@ import (
 
 // ColdText reads the text of an operation the state holds without it.
 type ColdText interface {
-	// ColdText returns the operation's text: its Text field as sealed.
-	ColdText(id OpID) (string, error)
+	// ColdText returns the text (its Text field as sealed) of the
+	// operation id stamped clock: the state hands both, which name the
+	// operation in the log, as the log's keys do.
+	ColdText(id OpID, clock Clock) (string, error)
 }
 
 // ErrUnavailable: a text the state holds cold could not be read back. It
@@ -80,7 +82,7 @@ func (s *State) opText(o *Op) (string, error) {
 	if s.cold == nil {
 		return "", fmt.Errorf("%w: %s is held without its text and nothing reads it back", ErrUnavailable, o.ID)
 	}
-	text, err := s.cold.ColdText(o.ID)
+	text, err := s.cold.ColdText(o.ID, o.Clock)
 	if err == nil && text == "" {
 		err = errors.New("empty text")
 	}

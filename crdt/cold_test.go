@@ -9,30 +9,31 @@ import (
 )
 
 // storeTexts stands for the node's store: every text of the operations
-// applied, by id. down makes every read fail, as a closed store would.
+// applied, by clock and id (the log's key). down makes every read fail, as
+// a closed store would.
 type storeTexts struct {
-	texts map[OpID]string
+	texts map[OpRef]string
 	reads int
 	down  bool
 }
 
-func (st *storeTexts) ColdText(id OpID) (string, error) {
+func (st *storeTexts) ColdText(id OpID, clock Clock) (string, error) {
 	if st.down {
 		return "", errors.New("store closed")
 	}
-	t, ok := st.texts[id]
+	t, ok := st.texts[OpRef{ID: id, Clock: clock}]
 	if !ok {
-		return "", fmt.Errorf("%s not stored", id)
+		return "", fmt.Errorf("%s at %s not stored", id, clock)
 	}
 	st.reads++
 	return t, nil
 }
 
 func newStoreTexts(ops []Op) *storeTexts {
-	st := &storeTexts{texts: make(map[OpID]string)}
+	st := &storeTexts{texts: make(map[OpRef]string)}
 	for _, op := range ops {
 		if t := BodyText(op.Body); t != "" {
-			st.texts[op.ID] = t
+			st.texts[OpRef{ID: op.ID, Clock: op.Clock}] = t
 		}
 	}
 	return st

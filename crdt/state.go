@@ -239,6 +239,17 @@ func (s *State) Has(id OpID) bool {
 	return s.ops.get(id) != nil
 }
 
+// ClockOf returns the clock of an applied operation: with its id, what
+// names it in the node's log.
+func (s *State) ClockOf(id OpID) (Clock, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if o := s.ops.get(id); o != nil {
+		return o.Clock, true
+	}
+	return Clock{}, false
+}
+
 // Len is the number of operations applied.
 func (s *State) Len() int {
 	s.mu.Lock()

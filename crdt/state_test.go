@@ -24,6 +24,12 @@ func TestOpIndexPrefix(t *testing.T) {
 	if !s.Has(ids[0]) || !s.Has(ids[1]) || s.Has(ids[2]) || s.Len() != 2 {
 		t.Fatalf("Has %v %v %v, Len %d", s.Has(ids[0]), s.Has(ids[1]), s.Has(ids[2]), s.Len())
 	}
+	for i, id := range ids {
+		c, ok := s.ClockOf(id)
+		if want := (Clock{Wall: int64(10 + i)}); ok != (i < 2) || ok && c != want {
+			t.Errorf("ClockOf(op %d) = %v, %v", i, c, ok)
+		}
+	}
 	got, err := LoadSnapshot(founder, s.Snapshot())
 	if err != nil {
 		t.Fatal(err)

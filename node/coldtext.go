@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/node/recon"
 )
 
 // storedText reads back the texts the state holds cold (crdt/cold.go): every
@@ -12,11 +13,12 @@ import (
 // envelope is in the log, and opening it again gives its text.
 type storedText struct{ n *Node }
 
-// ColdText reads an operation's envelope by id and opens it. The state
-// asks while computing a view, which has no context of its own; a read is
-// two point lookups in the store.
-func (t storedText) ColdText(id crdt.OpID) (string, error) {
-	raw, ok, err := t.n.oplog.GetByID(context.Background(), id)
+// ColdText reads an operation's envelope by its clock and id and opens
+// it. The state asks while computing a view, which has no context of its
+// own (and holds its lock: the clock comes with the question); a read is
+// one point lookup in the store.
+func (t storedText) ColdText(id crdt.OpID, clock crdt.Clock) (string, error) {
+	raw, ok, err := t.n.storedAt(context.Background(), recon.Item{Clock: clock, ID: id})
 	if err != nil {
 		return "", err
 	}

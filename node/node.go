@@ -283,5 +283,27 @@ func (n *Node) Get(ctx context.Context, items []recon.Item) ([][]byte, error) {
 	return n.oplog.Get(ctx, items)
 }
 
+// Stored returns the stored encoding of an applied operation, by its id
+// alone: the state knows its clock, which with the id names it in the
+// log.
+func (n *Node) Stored(ctx context.Context, id crdt.OpID) ([]byte, bool, error) {
+	var clock crdt.Clock
+	var ok bool
+	n.View(func(s *crdt.State) { clock, ok = s.ClockOf(id) })
+	if !ok {
+		return nil, false, nil
+	}
+	return n.storedAt(ctx, recon.Item{Clock: clock, ID: id})
+}
+
+// storedAt returns the stored encoding of one item.
+func (n *Node) storedAt(ctx context.Context, it recon.Item) ([]byte, bool, error) {
+	raws, err := n.oplog.Get(ctx, []recon.Item{it})
+	if err != nil || len(raws) == 0 {
+		return nil, false, err
+	}
+	return raws[0], true, nil
+}
+
 // ReadIndex runs fn with the reconciliation index under a read lock.
 func (n *Node) ReadIndex(fn func(ix *recon.Index)) { n.oplog.ReadIndex(fn) }

@@ -38,7 +38,7 @@ func (n *Node) Ratify(ctx context.Context, as *crdt.IdentityID, sid crdt.OpID) (
 // disclosure of its payload (crdt/disclose.go): what a ratified document
 // file carries so that it can be checked with no keys.
 func (n *Node) RatificationEnvelope(ctx context.Context, id crdt.OpID) (*crdt.Envelope, crdt.Disclosure, error) {
-	raw, ok, err := n.oplog.GetByID(ctx, id)
+	raw, ok, err := n.Stored(ctx, id)
 	if err != nil {
 		return nil, crdt.Disclosure{}, err
 	}

@@ -319,7 +319,7 @@ func writeShare(ctx context.Context, nd *node.Node, count int, group, mine, thei
 		if rev {
 			head = op.ID
 		}
-		raw, ok, err := nd.Log().GetByID(ctx, op.ID)
+		raw, ok, err := nd.Stored(ctx, op.ID)
 		if err != nil || !ok {
 			return nil, fmt.Errorf("read back %s: %v", op.ID, err)
 		}

@@ -106,7 +106,7 @@ func sameDocuments(t testing.TB, n *Net, session crdt.OpID) crdt.Document {
 
 func rawOp(t testing.TB, n *Net, i int, id crdt.OpID) []byte {
 	t.Helper()
-	b, ok, err := n.Node(i).Log().GetByID(context.Background(), id)
+	b, ok, err := n.Node(i).Stored(context.Background(), id)
 	if err != nil || !ok {
 		t.Fatalf("node %d: operation %s: ok=%v err=%v", i, id, ok, err)
 	}
@@ -159,7 +159,7 @@ func foreignOp(t testing.TB) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, ok, err := nd.Log().GetByID(ctx, op.ID)
+	b, ok, err := nd.Stored(ctx, op.ID)
 	if err != nil || !ok {
 		t.Fatalf("foreign op: ok=%v err=%v", ok, err)
 	}

@@ -52,7 +52,7 @@ func bombNodes(tb testing.TB) (raw []byte, to *node.Node) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	raw, _, err = a.Log().GetByID(ctx, op.ID)
+	raw, _, err = a.Stored(ctx, op.ID)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -92,7 +92,7 @@ func TestFirstWriteWaitsForTheRoomsTime(t *testing.T) {
 	connect(t, b, ma)
 	connect(t, b, mc)
 	id := (<-wrote)[0]
-	raw, ok, err := nb.Log().GetByID(testContext(t), id)
+	raw, ok, err := nb.Stored(testContext(t), id)
 	if err != nil || !ok {
 		t.Fatalf("the write is not in the log: %v", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/convene/convene/node"
 	"github.com/convene/convene/node/mesh"
 	"github.com/convene/convene/node/recon"
+	"github.com/convene/convene/node/store"
 )
 
 func TestGossipConverges(t *testing.T) {
@@ -227,7 +228,7 @@ func TestForgedGossipRejected(t *testing.T) {
 	ids := act(t, a, "real", 2) // a is not connected: these travel only via the attacker
 	var raws [][]byte
 	for _, id := range ids {
-		raw, _, err := a.Log().GetByID(ctx, id)
+		raw, _, err := a.Stored(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -337,11 +338,13 @@ func TestHubRelays(t *testing.T) {
 	}
 	// The hub stored the operations, sealed.
 	for _, id := range ids {
-		raw, ok, err := hubLog.GetByID(testContext(t), id)
-		if err != nil || !ok {
+		it := store.Item{ID: id}
+		a.View(func(s *crdt.State) { it.Clock, _ = s.ClockOf(id) })
+		raws, err := hubLog.Get(testContext(t), []store.Item{it})
+		if err != nil || len(raws) != 1 {
 			t.Fatalf("hub lacks %s: %v", id, err)
 		}
-		if bytes.Contains(raw, []byte("plan nobody")) {
+		if bytes.Contains(raws[0], []byte("plan nobody")) {
 			t.Error("the hub holds a readable payload")
 		}
 	}
@@ -451,7 +454,7 @@ func addrs(t *testing.T, m *mesh.Mesh) []multiaddr.Multiaddr {
 
 func has(t *testing.T, n *node.Node, id crdt.OpID) bool {
 	t.Helper()
-	_, ok, err := n.Log().GetByID(testContext(t), id)
+	_, ok, err := n.Stored(testContext(t), id)
 	if err != nil {
 		t.Fatal(err)
 	}
