@@ -24,7 +24,6 @@ type Log struct {
 	s       *Store
 	g       crdt.GatheringID
 	opsPref string // "/g/<hex>/o"
-	idsPref string // "/g/<hex>/i"
 
 	// mu serialises writers and guards the reconciliation index, which
 	// mirrors the stored keys and answers membership without a disk read.
@@ -47,7 +46,6 @@ func openLog(ctx context.Context, s *Store, g crdt.GatheringID) (*Log, error) {
 		s:       s,
 		g:       g,
 		opsPref: "/g/" + g.String() + "/o",
-		idsPref: "/g/" + g.String() + "/i",
 	}
 	si, err := s.loadIndex(ctx, g)
 	if err != nil {
@@ -133,20 +131,6 @@ func (l *Log) ReadIndex(fn func(ix *recon.Index)) {
 	fn(l.ix)
 }
 
-// Has reports whether the operation id is stored. Callers that know the
-// operation's clock should use Contains, which reads no disk.
-func (l *Log) Has(ctx context.Context, id crdt.OpID) (bool, error) {
-	if err := l.s.enter(); err != nil {
-		return false, err
-	}
-	defer l.s.inflight.Done()
-	ok, err := l.s.ds.Has(ctx, l.idKey(id))
-	if err != nil {
-		return false, fmt.Errorf("store: has %s: %w", id, err)
-	}
-	return ok, nil
-}
-
 // Put stores the envelopes not already stored, as one synced batch, and
 // reports how many were new. On error nothing is stored.
 func (l *Log) Put(ctx context.Context, envs []*crdt.Envelope) (added int, err error) {
@@ -183,7 +167,7 @@ func (l *Log) PutNew(ctx context.Context, envs []*crdt.Envelope) ([]*crdt.Envelo
 	}
 	size := 0
 	for _, e := range fresh {
-		size += len(e.Bytes()) + 300 // keys and pebble's overhead
+		size += len(e.Bytes()) + 300 // the key and pebble's overhead, generously
 	}
 	if err := l.s.writable(size); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
@@ -193,11 +177,7 @@ func (l *Log) PutNew(ctx context.Context, envs []*crdt.Envelope) ([]*crdt.Envelo
 		return nil, fmt.Errorf("store: batch: %w", err)
 	}
 	for _, e := range fresh {
-		it := Item{Clock: e.Clock, ID: e.ID()}
-		if err := b.Put(ctx, l.opKey(it), e.Bytes()); err != nil {
-			return nil, fmt.Errorf("store: put %s: %w", e.ID(), err)
-		}
-		if err := b.Put(ctx, l.idKey(it.ID), encodeClock(it.Clock)); err != nil {
+		if err := b.Put(ctx, l.opKey(Item{Clock: e.Clock, ID: e.ID()}), e.Bytes()); err != nil {
 			return nil, fmt.Errorf("store: put %s: %w", e.ID(), err)
 		}
 	}
@@ -226,7 +206,9 @@ func (l *Log) PutNew(ctx context.Context, envs []*crdt.Envelope) ([]*crdt.Envelo
 }
 
 // Get returns the encodings of the items that are stored, in input order;
-// missing ones are skipped.
+// missing ones are skipped. An operation is read by its item only: the
+// log keeps no index by id alone (the node's state knows every applied
+// operation's clock).
 func (l *Log) Get(ctx context.Context, items []Item) ([][]byte, error) {
 	if err := l.s.enter(); err != nil {
 		return nil, err
@@ -244,30 +226,6 @@ func (l *Log) Get(ctx context.Context, items []Item) ([][]byte, error) {
 		out = append(out, b)
 	}
 	return out, nil
-}
-
-// GetByID returns the encoding of an operation by its id alone.
-func (l *Log) GetByID(ctx context.Context, id crdt.OpID) ([]byte, bool, error) {
-	if err := l.s.enter(); err != nil {
-		return nil, false, err
-	}
-	defer l.s.inflight.Done()
-	c, err := l.s.ds.Get(ctx, l.idKey(id))
-	if errors.Is(err, ds.ErrNotFound) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("store: get %s: %w", id, err)
-	}
-	clock, err := decodeClock(c)
-	if err != nil {
-		return nil, false, fmt.Errorf("store: get %s: %w", id, err)
-	}
-	b, err := l.s.ds.Get(ctx, l.opKey(Item{Clock: clock, ID: id}))
-	if err != nil {
-		return nil, false, fmt.Errorf("store: get %s: %w", id, err)
-	}
-	return b, true, nil
 }
 
 // Iterate calls fn with every stored envelope in (clock, id) order. An
@@ -334,10 +292,6 @@ func unpackItem(raw []byte) Item {
 	return it
 }
 
-func (l *Log) idKey(id crdt.OpID) ds.Key {
-	return ds.RawKey(l.idsPref + "/" + id.String())
-}
-
 func (l *Log) parseOpKey(k []byte) (Item, error) {
 	var it Item
 	p := len(l.opsPref) + 1
@@ -349,18 +303,4 @@ func (l *Log) parseOpKey(k []byte) (Item, error) {
 		return it, fmt.Errorf("store: malformed key %q", k)
 	}
 	return unpackItem(raw[:]), nil
-}
-
-func encodeClock(c crdt.Clock) []byte {
-	b := make([]byte, 12)
-	binary.BigEndian.PutUint64(b[0:8], uint64(c.Wall))
-	binary.BigEndian.PutUint32(b[8:12], c.Logical)
-	return b
-}
-
-func decodeClock(b []byte) (crdt.Clock, error) {
-	if len(b) != 12 {
-		return crdt.Clock{}, errors.New("malformed clock")
-	}
-	return crdt.Clock{Wall: int64(binary.BigEndian.Uint64(b[0:8])), Logical: binary.BigEndian.Uint32(b[8:12])}, nil
 }

@@ -5,12 +5,17 @@
 // their own key prefix:
 //
 //	/g/<gathering hex>/o/<hex of wall(8 BE)|logical(4 BE)|id(32)>  envelope bytes
-//	/g/<gathering hex>/i/<id hex>                                  wall|logical (12 bytes)
 //
 // so that the datastore's key order is the (clock, id) order that set
-// reconciliation ranges over. /x/recon/<gathering hex> marks the log's
-// index file saved at Close as current (index.go). Writes are synced before Put returns: an
-// operation a node acknowledged survives a crash or power loss.
+// reconciliation ranges over; an operation is read by its clock and id
+// (the node's state knows the clock of each). /x/recon/<gathering hex>
+// marks the log's index file saved at Close as current (index.go). Writes
+// are synced before Put returns: an operation a node acknowledged survives
+// a crash or power loss.
+//
+// Stores written before 2026-12 also hold /g/<gathering hex>/i/<id hex> →
+// wall|logical, an index by id that nothing reads any more; they are left
+// in place (docs/DECISIONS.md), and the prefix is not to be reused.
 package store
 
 import (

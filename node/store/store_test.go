@@ -3,6 +3,7 @@ package store
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	ds "github.com/ipfs/go-datastore"
 
 	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/internal/testkit"
@@ -81,20 +83,24 @@ func TestLogPutGetIterate(t *testing.T) {
 					t.Fatalf("Get[%d]: %v, id %v, want %s", i, err, e, it.ID)
 				}
 			}
-			if ok, err := l.Has(ctx, want[7].ID); !ok || err != nil {
-				t.Fatalf("Has(stored) = %v, %v", ok, err)
+			if raws, err := l.Get(ctx, []Item{want[9]}); err != nil || len(raws) != 1 || !slices.Equal(raws[0], envByID(envs, want[9].ID).Bytes()) {
+				t.Fatalf("Get(one item): %d encodings, %v", len(raws), err)
 			}
-			if ok, err := l.Has(ctx, missing.ID()); ok || err != nil {
-				t.Fatalf("Has(missing) = %v, %v", ok, err)
+			// An item is its clock and id: the id at another clock is not
+			// stored.
+			if raws, err := l.Get(ctx, []Item{{Clock: missing.Clock, ID: want[9].ID}}); err != nil || len(raws) != 0 {
+				t.Fatalf("Get(id at another clock): %d encodings, %v", len(raws), err)
 			}
 			if !l.Contains(want[7]) || l.Contains(Item{Clock: missing.Clock, ID: missing.ID()}) {
 				t.Fatal("Contains is wrong")
 			}
-			if raw, ok, err := l.GetByID(ctx, want[9].ID); !ok || err != nil || !slices.Equal(raw, envByID(envs, want[9].ID).Bytes()) {
-				t.Fatalf("GetByID: %v, %v", ok, err)
+			// One key an operation, nothing beside the log's own.
+			keys := 0
+			if err := s.scan(ctx, "/g", nil, true, func(k, _ []byte) error { keys++; return nil }); err != nil {
+				t.Fatal(err)
 			}
-			if _, ok, err := l.GetByID(ctx, missing.ID()); ok || err != nil {
-				t.Fatalf("GetByID(missing) = %v, %v", ok, err)
+			if keys != len(envs) {
+				t.Fatalf("%d keys under /g for %d operations", keys, len(envs))
 			}
 		})
 	}
@@ -238,6 +244,48 @@ func TestReopen(t *testing.T) {
 	}
 }
 
+// TestLeftoverIDKeys: stores written before the log dropped its index by
+// id hold a /g/<gathering>/i/<id> key beside each operation. They are left
+// in place (docs/DECISIONS.md) and change nothing that reads the log.
+func TestLeftoverIDKeys(t *testing.T) {
+	ctx := context.Background()
+	g := newTestGathering(t, "leftover")
+	envs := g.ops(t, 20)
+	for name, s := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			l := openLogT(t, s, g.keys.Gathering)
+			if _, err := l.Put(ctx, envs[:10]); err != nil {
+				t.Fatal(err)
+			}
+			// What the former Put wrote beside each operation.
+			for _, e := range envs[:10] {
+				v := binary.BigEndian.AppendUint64(nil, uint64(e.Clock.Wall))
+				v = binary.BigEndian.AppendUint32(v, e.Clock.Logical)
+				if err := s.ds.Put(ctx, ds.RawKey("/g/"+g.keys.Gathering.String()+"/i/"+e.ID().String()), v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n, err := l.Put(ctx, envs[10:]); n != 10 || err != nil {
+				t.Fatalf("Put beside the leftovers: %d, %v", n, err)
+			}
+			ix, err := l.scanIndex(ctx)
+			if err != nil || ix.Len() != len(envs) || ix.Digest() != l.Digest() {
+				t.Fatalf("a scan of the log beside the leftovers: %v", err)
+			}
+			var items []Item
+			if err := l.Items(ctx, func(it Item) error { items = append(items, it); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(items, sortedItems(envs)) || len(iterateIDs(t, l)) != len(envs) {
+				t.Fatal("Items or Iterate read the leftovers")
+			}
+			if gs, err := s.Gatherings(ctx); err != nil || !slices.Equal(gs, []crdt.GatheringID{g.keys.Gathering}) {
+				t.Fatalf("Gatherings = %v, %v", gs, err)
+			}
+		})
+	}
+}
+
 // TestPutIsSynced simulates a power loss: the file system keeps only what
 // was fsynced. Everything Put acknowledged survives; a write made without
 // sync (the pebbleds default) does not, which shows the test can tell.
@@ -354,7 +402,7 @@ func TestDiskFull(t *testing.T) {
 const crashEnv = "CONVENE_STORE_CRASH_DIR"
 
 // TestCrashChild is the child of TestKillDuringPuts: it Puts operations
-// one by one, printing each id once Put returned.
+// one by one, printing each item (wall clock and id) once Put returned.
 func TestCrashChild(t *testing.T) {
 	dir := os.Getenv(crashEnv)
 	if dir == "" {
@@ -372,7 +420,7 @@ func TestCrashChild(t *testing.T) {
 		if _, err := l.Put(context.Background(), []*crdt.Envelope{e}); err != nil {
 			t.Fatal(err)
 		}
-		w.WriteString("ack " + e.ID().String() + "\n")
+		fmt.Fprintf(w, "ack %d %s\n", e.Clock.Wall, e.ID())
 		w.Flush()
 	}
 }
@@ -403,18 +451,22 @@ func TestKillDuringPuts(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var acked []crdt.OpID
+	var acked []Item
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
 		line, ok := strings.CutPrefix(sc.Text(), "ack ")
 		if !ok {
 			continue
 		}
-		id, err := crdt.ParseOpID(line)
-		if err != nil {
+		var it Item
+		var id string
+		if _, err := fmt.Sscanf(line, "%d %s", &it.Clock.Wall, &id); err != nil {
 			t.Fatal(err)
 		}
-		acked = append(acked, id)
+		if it.ID, err = crdt.ParseOpID(id); err != nil {
+			t.Fatal(err)
+		}
+		acked = append(acked, it)
 		if len(acked) == 40 {
 			cmd.Process.Signal(syscall.SIGKILL)
 		}
@@ -433,20 +485,16 @@ func TestKillDuringPuts(t *testing.T) {
 	if l.saved {
 		t.Fatal("trusted the index saved before the killed run")
 	}
-	for _, id := range acked {
-		if ok, err := l.Has(context.Background(), id); !ok || err != nil {
-			t.Fatalf("acknowledged op %s missing after SIGKILL (%v)", id, err)
+	for _, it := range acked {
+		raws, err := l.Get(context.Background(), []Item{it})
+		if len(raws) != 1 || err != nil {
+			t.Fatalf("acknowledged op %s missing after SIGKILL (%v)", it.ID, err)
 		}
-		b, ok, err := l.GetByID(context.Background(), id)
-		if !ok || err != nil {
-			t.Fatalf("acknowledged op %s missing after SIGKILL (%v)", id, err)
+		if e, err := crdt.DecodeEnvelope(raws[0]); err != nil || e.ID() != it.ID {
+			t.Fatalf("acknowledged op %s reads back as %v (%v)", it.ID, e, err)
 		}
-		e, err := crdt.DecodeEnvelope(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !l.Contains(Item{Clock: e.Clock, ID: id}) {
-			t.Fatalf("acknowledged op %s is stored but not in the index", id)
+		if !l.Contains(it) {
+			t.Fatalf("acknowledged op %s is stored but not in the index", it.ID)
 		}
 	}
 	if l.Len() < 10+len(acked) {
@@ -477,8 +525,6 @@ func TestClosed(t *testing.T) {
 			}{
 				{"Put", func() error { _, err := l.Put(ctx, envs[1:]); return err }},
 				{"Get", func() error { _, err := l.Get(ctx, []Item{it}); return err }},
-				{"GetByID", func() error { _, _, err := l.GetByID(ctx, it.ID); return err }},
-				{"Has", func() error { _, err := l.Has(ctx, it.ID); return err }},
 				{"Iterate", func() error { return l.Iterate(ctx, func(*crdt.Envelope) error { return nil }) }},
 				{"Items", func() error { return l.Items(ctx, func(Item) error { return nil }) }},
 				{"DiskUsage", func() error { _, err := l.DiskUsage(ctx); return err }},
