@@ -78,3 +78,39 @@ func (s *State) kindOf(id OpID) Kind {
 	}
 	return 0
 }
+
+// MayDisplace says whether op, not yet applied, could take a place the
+// state shows now from what holds it: a proposal, the place in its
+// session's cap of a proposal shown in place; a registration as going,
+// the seat of an identity seated at its event. It reads only the index, so
+// that a node can tell which documents and events are worth assembling
+// before and after a batch to flag what took a place (node/flags.go).
+//
+// Places go in order: a document shows in place the first Cap proposals
+// that count, by (clock, id), and an event seats the first Capacity
+// identities going, by the clock of each one's last registration. So an
+// operation that sorts after every one of its kind that its session or
+// event holds comes after everything shown now: whatever arrives with it
+// (a lower cap, a proposal or a registration that starts to count), what
+// then loses its place sorts after it, or moved there itself (an identity
+// that registers again goes to the back). A hidden proposal takes no place.
+// Other operations report false.
+func (s *State) MayDisplace(op Op) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch b := op.Body.(type) {
+	case *ProposalBody:
+		ss := s.sessions[b.Session]
+		if ss == nil || len(ss.props) == 0 {
+			return false // nothing held, nothing shown
+		}
+		return opCompare(&op, ss.props[len(ss.props)-1].op) < 0
+	case *ParticipationBody:
+		e := s.events[b.Event]
+		if b.Status != Going || e == nil || len(e.parts) == 0 {
+			return false
+		}
+		return !e.lastPart.Less(op.Clock)
+	}
+	return false
+}

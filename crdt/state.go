@@ -162,11 +162,13 @@ type event struct {
 	op      *Op
 	updates []*Op // by (clock, id)
 	parts   []*Op // participations, as they arrived
-	dirty   bool
-	epoch   uint64
-	valid   bool
-	start   int64 // Unix ms of the shown start, for ordering
-	view    Event
+	// lastPart is the latest clock among parts (MayDisplace).
+	lastPart Clock
+	dirty    bool
+	epoch    uint64
+	valid    bool
+	start    int64 // Unix ms of the shown start, for ordering
+	view     Event
 }
 
 // NewState returns the empty state of the gathering founded by founder.
@@ -362,6 +364,9 @@ func (s *State) index(o *Op) {
 	case *ParticipationBody:
 		e := s.event(b.Event)
 		e.parts = append(e.parts, o)
+		if e.lastPart.Less(o.Clock) {
+			e.lastPart = o.Clock
+		}
 		s.dirtyEvent(e)
 	}
 }
