@@ -199,7 +199,11 @@ type places struct {
 
 // watch notes, before ops from elsewhere are applied, the places they
 // could take: the proposals shown in their sessions and the seats taken
-// at their events.
+// at their events. Only for an operation that sorts before one of its kind
+// that its session or event holds (crdt.State.MayDisplace): one that sorts
+// after them all, as an operation made and sent at once does, takes no
+// place, and watching costs assembling the document or the event before
+// and after the batch.
 func (f *flagger) watch(st *crdt.State, ops []crdt.Op, local bool) *places {
 	if local {
 		return nil
@@ -208,7 +212,7 @@ func (f *flagger) watch(st *crdt.State, ops []crdt.Op, local bool) *places {
 	for _, op := range ops {
 		switch b := op.Body.(type) {
 		case *crdt.ProposalBody:
-			if _, done := p.sessions[b.Session]; !done && !st.Has(op.ID) {
+			if _, done := p.sessions[b.Session]; !done && !st.Has(op.ID) && st.MayDisplace(op) {
 				shown := map[crdt.OpID]bool{}
 				if doc, ok := st.Document(b.Session); ok {
 					for _, pr := range doc.Proposals {
@@ -218,7 +222,7 @@ func (f *flagger) watch(st *crdt.State, ops []crdt.Op, local bool) *places {
 				p.sessions[b.Session] = shown
 			}
 		case *crdt.ParticipationBody:
-			if _, done := p.events[b.Event]; !done && b.Status == crdt.Going && !st.Has(op.ID) {
+			if _, done := p.events[b.Event]; !done && b.Status == crdt.Going && !st.Has(op.ID) && st.MayDisplace(op) {
 				seated := map[crdt.IdentityID]bool{}
 				if ev, ok := st.Event(b.Event); ok {
 					for _, pt := range ev.Participants {
@@ -272,7 +276,7 @@ func (f *flagger) judge(st *crdt.State, before *places, ops []crdt.Op, fresh []b
 			}
 			for i, op := range ops {
 				b, ok := op.Body.(*crdt.ProposalBody)
-				if !ok || !fresh[i] || b.Session != sid || !inDocument(doc, op.ID) {
+				if !ok || !fresh[i] || b.Session != sid || !inPlace(doc, op.ID) {
 					continue
 				}
 				fl := base(op, FlagDisplaced)
@@ -285,12 +289,20 @@ func (f *flagger) judge(st *crdt.State, before *places, ops []crdt.Op, fresh []b
 			if !ok || len(seated) == 0 {
 				continue
 			}
+			// An identity that registered again in the batch may have
+			// moved itself back: its seat was not taken from it.
+			again := map[crdt.IdentityID]bool{}
+			for i, op := range ops {
+				if b, ok := op.Body.(*crdt.ParticipationBody); ok && fresh[i] && b.Event == eid {
+					again[op.Author] = true
+				}
+			}
 			var out []crdt.IdentityID
 			now := map[crdt.IdentityID]bool{}
 			for _, pt := range ev.Participants {
 				if pt.Status == crdt.Going && !pt.Waitlisted {
 					now[pt.Identity] = true
-				} else if pt.Waitlisted && seated[pt.Identity] {
+				} else if pt.Waitlisted && seated[pt.Identity] && !again[pt.Identity] {
 					out = append(out, pt.Identity)
 				}
 			}
@@ -342,10 +354,12 @@ func (f *flagger) judge(st *crdt.State, before *places, ops []crdt.Op, fresh []b
 	}
 }
 
-func inDocument(doc crdt.Document, id crdt.OpID) bool {
+// inPlace reports whether the document shows proposal id in place: ranked,
+// not hidden (a hidden proposal takes no place).
+func inPlace(doc crdt.Document, id crdt.OpID) bool {
 	for _, p := range doc.Proposals {
 		if p.ID == id {
-			return true
+			return p.Rank > 0
 		}
 	}
 	return false

@@ -276,6 +276,49 @@ func TestFlagsDisplacedSeat(t *testing.T) {
 	}
 }
 
+// TestFlagsSeatGivenUp: an identity that registers again goes to the back
+// of its event's queue; whoever then gets its seat took it from no one,
+// and a batch in clock order flags nothing.
+func TestFlagsSeatGivenUp(t *testing.T) {
+	a, _ := initNode(t, true)
+	b := joinNode(t, a.Credentials(), true)
+	c := joinNode(t, a.Credentials(), true)
+	ev := act(t, a, &crdt.EventBody{EventFields: crdt.EventFields{Title: "Lunch", Start: "2026-06-02T12:00:00Z", End: "2026-06-02T13:00:00Z", Timezone: "UTC", Status: crdt.Confirmed, Capacity: 1}})
+	ingest(t, c, raws(t, a))
+	first := act(t, c, &crdt.ParticipationBody{Event: ev.ID, Status: crdt.Going})
+	ingest(t, a, raws(t, b))
+	ingest(t, a, raws(t, c))
+	seatedOf := func() []crdt.IdentityID {
+		var out []crdt.IdentityID
+		a.View(func(st *crdt.State) {
+			e, _ := st.Event(ev.ID)
+			for _, pt := range e.Participants {
+				if pt.Status == crdt.Going && !pt.Waitlisted {
+					out = append(out, pt.Identity)
+				}
+			}
+		})
+		return out
+	}
+	if got := seatedOf(); len(got) != 1 || got[0] != c.DefaultIdentity().ID {
+		t.Fatalf("seated before: %v", got)
+	}
+	// b registers after c did, then c again: c goes behind b, and b has
+	// the seat.
+	now := crdt.Clock{Wall: first.Clock.Wall + 1}
+	later := crdt.Clock{Wall: now.Wall, Logical: 1}
+	ingest(t, a, [][]byte{
+		handSeal(t, b, now, &crdt.ParticipationBody{Event: ev.ID, Status: crdt.Going}),
+		handSeal(t, c, later, &crdt.ParticipationBody{Event: ev.ID, Status: crdt.Going}),
+	})
+	if got := seatedOf(); len(got) != 1 || got[0] != b.DefaultIdentity().ID {
+		t.Fatalf("seated after: %v", got)
+	}
+	if flags := a.Flags(); len(flags) != 0 {
+		t.Fatalf("flags: %+v", flags)
+	}
+}
+
 // BenchmarkFlagsJudge measures what noting arrivals and judging lateness
 // adds to applying a batch of 256 operations from elsewhere (per batch).
 func BenchmarkFlagsJudge(b *testing.B) {
