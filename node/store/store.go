@@ -9,7 +9,9 @@
 // so that the datastore's key order is the (clock, id) order that set
 // reconciliation ranges over; an operation is read by its clock and id
 // (the node's state knows the clock of each). /x/recon/<gathering hex>
-// marks the log's index file saved at Close as current (index.go). Writes
+// marks the log's index file saved at Close as current; /x/recon-base/…
+// and /x/recon-journal/…/<seq> let a start after kill -9 read that file
+// plus what was written since (index.go). Writes
 // are synced before Put returns: an operation a node acknowledged survives
 // a crash or power loss.
 //
