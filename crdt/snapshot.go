@@ -101,41 +101,76 @@ func LoadSnapshot(founder IdentityID, b []byte) (*State, error) {
 // time, so that a large snapshot is never held whole next to the state it
 // rebuilds (see window).
 func ReadSnapshot(founder IdentityID, src io.Reader, size int64) (*State, error) {
-	w := newWindow(src, size)
-	r := reader{}
-	w.fill(&r)
+	l, err := NewSnapshotLoader(founder, src, size)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.Decode(l.Len()); err != nil {
+		return nil, err
+	}
+	l.File(l.Len())
+	return l.Finish()
+}
+
+// SnapshotLoader reads a snapshot in two halves that may run at the same
+// time on two goroutines, the caller's: Decode reads operations from the
+// file, File files those decoded into the state. ReadSnapshot runs them
+// one after the other.
+type SnapshotLoader struct {
+	s       *State
+	w       *window
+	r       reader
+	coldOK  bool // only version 4 holds texts cold (readStoredBody)
+	authors []IdentityID
+	// The epochs of each author, by index into authors: seen, filled at
+	// the end without hashing an id per operation.
+	epochs []authorEpochs
+	bodies bodySlab
+	wall   int64
+	// Every operation in one allocation: the operation index takes them
+	// as one table (opindex.go).
+	all            []Op
+	decoded, filed int
+}
+
+// NewSnapshotLoader reads the snapshot's header.
+func NewSnapshotLoader(founder IdentityID, src io.Reader, size int64) (*SnapshotLoader, error) {
+	l := &SnapshotLoader{w: newWindow(src, size)}
+	w, r := l.w, &l.r
+	w.fill(r)
 	if !bytes.HasPrefix(r.b, snapshotMagic[:]) && !bytes.HasPrefix(r.b, snapshotMagicV3[:]) {
 		return nil, errors.Join(fmt.Errorf("%w: not a state snapshot", ErrMalformed), w.err)
 	}
-	// Only version 4 holds texts cold (readStoredBody).
-	coldOK := bytes.HasPrefix(r.b, snapshotMagic[:])
+	l.coldOK = bytes.HasPrefix(r.b, snapshotMagic[:])
 	r.off = len(snapshotMagic)
-	authors := make([]IdentityID, w.count(&r, math.MaxInt32, 32))
-	for i := range authors {
-		w.fill(&r)
-		authors[i] = r.id()
-		if i > 0 && bytes.Compare(authors[i-1][:], authors[i][:]) >= 0 {
+	l.authors = make([]IdentityID, w.count(r, math.MaxInt32, 32))
+	for i := range l.authors {
+		w.fill(r)
+		l.authors[i] = r.id()
+		if i > 0 && bytes.Compare(l.authors[i-1][:], l.authors[i][:]) >= 0 {
 			r.fail(ErrMalformed, "snapshot authors out of order")
 		}
 	}
-	n := w.count(&r, math.MaxInt32, minSnapshotOp)
+	n := w.count(r, math.MaxInt32, minSnapshotOp)
 	if r.err != nil || w.err != nil {
 		return nil, fmt.Errorf("snapshot header: %w", errors.Join(r.err, w.err))
 	}
-	s := NewState(founder)
-	// Every operation in one allocation, read first and filed after: the
-	// operation index takes them as one table (opindex.go), built before
-	// anything is filed under what it refers to.
-	all := make([]Op, n)
-	// The epochs of each author, by index into authors: seen, filled at
-	// the end without hashing an id per operation.
-	epochs := make([]authorEpochs, len(authors))
-	bodies := bodySlab{}
-	r.slab = &bodies
-	var wall int64
-	var kinds [256]int
-	for i := range all {
-		w.fill(&r)
+	l.s = NewState(founder)
+	l.all = make([]Op, n)
+	l.epochs = make([]authorEpochs, len(l.authors))
+	r.slab = &l.bodies
+	return l, nil
+}
+
+// Len is the number of operations the snapshot holds.
+func (l *SnapshotLoader) Len() int { return len(l.all) }
+
+// Decode reads the operations up to the upTo-th. It must not run at the
+// same time as another Decode, nor as Finish.
+func (l *SnapshotLoader) Decode(upTo int) error {
+	w, r, all := l.w, &l.r, l.all
+	for i := l.decoded; i < min(upTo, len(all)); i++ {
+		w.fill(r)
 		o := &all[i]
 		o.ID = r.id()
 		a := r.uvarint()
@@ -144,47 +179,62 @@ func ReadSnapshot(founder IdentityID, src io.Reader, size int64) (*State, error)
 		o.Epoch = r.uvarint()
 		kind := r.take(1)
 		if r.err != nil || w.err != nil {
-			return nil, fmt.Errorf("snapshot operation %d: %w", i, errors.Join(r.err, w.err))
+			return fmt.Errorf("snapshot operation %d: %w", i, errors.Join(r.err, w.err))
 		}
-		if a >= uint64(len(authors)) || d > uint64(math.MaxInt64-wall) || logical > math.MaxUint32 {
-			return nil, fmt.Errorf("%w: snapshot operation %d: bad author or clock", ErrMalformed, i)
+		if a >= uint64(len(l.authors)) || d > uint64(math.MaxInt64-l.wall) || logical > math.MaxUint32 {
+			return fmt.Errorf("%w: snapshot operation %d: bad author or clock", ErrMalformed, i)
 		}
-		wall += int64(d)
-		o.Author = authors[a]
-		epochs[a] = epochs[a].add(o.Epoch)
-		o.Clock = Clock{Wall: wall, Logical: uint32(logical)}
+		l.wall += int64(d)
+		o.Author = l.authors[a]
+		l.epochs[a] = l.epochs[a].add(o.Epoch)
+		o.Clock = Clock{Wall: l.wall, Logical: uint32(logical)}
 		if i > 0 && opCompare(&all[i-1], o) >= 0 {
-			return nil, fmt.Errorf("%w: snapshot operation %d is out of order", ErrMalformed, i)
+			return fmt.Errorf("%w: snapshot operation %d is out of order", ErrMalformed, i)
 		}
-		body, err := readStoredBody(&r, Kind(kind[0]), coldOK)
+		body, err := readStoredBody(r, Kind(kind[0]), l.coldOK)
 		if err != nil {
-			return nil, fmt.Errorf("snapshot operation %d: %w", i, err)
+			return fmt.Errorf("snapshot operation %d: %w", i, err)
 		}
 		o.Body = body
-		kinds[kind[0]]++
+		l.decoded = i + 1
 	}
-	w.fill(&r)
-	if err := errors.Join(r.end(), w.err); err != nil {
-		return nil, fmt.Errorf("after the snapshot: %w", err)
-	}
-	if !s.ops.setTable(all) {
-		return nil, fmt.Errorf("%w: snapshot repeats an operation", ErrMalformed)
-	}
-	// Sized up front, the maps by id skip growing table by table.
-	s.proposals = make(map[OpID]*proposal, kinds[KindProposal])
-	s.sessions = make(map[OpID]*session, kinds[KindSession])
-	s.groups = make(map[OpID]*group, kinds[KindGroup])
-	s.events = make(map[OpID]*event, kinds[KindEvent])
-	// Operations come in increasing (clock, id) order, checked above, so
-	// the index appends to its sorted lists without comparing (inOrder).
+	return nil
+}
+
+// File files the operations up to the upTo-th, which must have been
+// decoded (by a Decode that returned before this call). It must not run
+// at the same time as another File, nor as Finish. Operations come in
+// increasing (clock, id) order, as Decode checks, so the index appends to
+// its sorted lists without comparing (inOrder); the operation index is
+// built only at Finish, and filing asks nothing of it (State.index looks
+// an operation up only to mark views stale, and in a state being loaded
+// none is computed yet).
+func (l *SnapshotLoader) File(upTo int) {
+	s := l.s
 	s.inOrder = true
-	for i := range all {
-		s.index(&all[i])
+	for ; l.filed < min(upTo, len(l.all)); l.filed++ {
+		s.index(&l.all[l.filed])
 	}
 	s.inOrder = false
-	for i, e := range epochs {
+}
+
+// Finish checks the end of the snapshot, once every operation is decoded
+// and filed, and returns the state.
+func (l *SnapshotLoader) Finish() (*State, error) {
+	if l.decoded < len(l.all) || l.filed < len(l.all) {
+		return nil, fmt.Errorf("%w: snapshot finished after %d of %d operations", ErrMalformed, min(l.decoded, l.filed), len(l.all))
+	}
+	l.w.fill(&l.r)
+	if err := errors.Join(l.r.end(), l.w.err); err != nil {
+		return nil, fmt.Errorf("after the snapshot: %w", err)
+	}
+	s := l.s
+	if !s.ops.setTable(l.all) {
+		return nil, fmt.Errorf("%w: snapshot repeats an operation", ErrMalformed)
+	}
+	for i, e := range l.epochs {
 		if e != nil {
-			s.seen[authors[i]] = e
+			s.seen[l.authors[i]] = e
 		}
 	}
 	return s, nil

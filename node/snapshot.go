@@ -145,7 +145,7 @@ func loadSnapshot(dir string, founder crdt.IdentityID) (snapshotKey, *crdt.State
 	crc := crc32.New(castagnoli)
 	crc.Write(first[:head-4])
 	body := io.TeeReader(io.MultiReader(bytes.NewReader(first[head:]), bufio.NewReaderSize(f, 1<<16)), crc)
-	st, err := crdt.ReadSnapshot(founder, body, fi.Size()-int64(head))
+	st, err := decodeAndFile(founder, body, fi.Size()-int64(head))
 	if err != nil {
 		return snapshotKey{}, nil, fmt.Errorf("%s: %w", snapshotFile, err)
 	}
@@ -153,4 +153,41 @@ func loadSnapshot(dir string, founder crdt.IdentityID) (snapshotKey, *crdt.State
 		return snapshotKey{}, nil, fmt.Errorf("%s: checksum mismatch", snapshotFile)
 	}
 	return key, st, nil
+}
+
+// snapshotChunk is how many operations decodeAndFile decodes before handing
+// them on to be filed.
+const snapshotChunk = 1 << 14
+
+// decodeAndFile is crdt.ReadSnapshot with its two halves on two cores: this
+// goroutine decodes the file a chunk at a time while another files what
+// is decoded into the state (each is about half of a large snapshot's
+// load, and they share nothing but the chunks handed on).
+func decodeAndFile(founder crdt.IdentityID, src io.Reader, size int64) (*crdt.State, error) {
+	l, err := crdt.NewSnapshotLoader(founder, src, size)
+	if err != nil {
+		return nil, err
+	}
+	decoded := make(chan int, 4)
+	filed := make(chan struct{})
+	go func() {
+		defer close(filed)
+		for upTo := range decoded {
+			l.File(upTo)
+		}
+	}()
+	for upTo := min(snapshotChunk, l.Len()); err == nil; upTo = min(upTo+snapshotChunk, l.Len()) {
+		if err = l.Decode(upTo); err == nil {
+			decoded <- upTo
+		}
+		if upTo == l.Len() {
+			break
+		}
+	}
+	close(decoded)
+	<-filed
+	if err != nil {
+		return nil, err
+	}
+	return l.Finish()
 }
