@@ -145,7 +145,7 @@ func loadSnapshot(dir string, founder crdt.IdentityID) (snapshotKey, *crdt.State
 	crc := crc32.New(castagnoli)
 	crc.Write(first[:head-4])
 	body := io.TeeReader(io.MultiReader(bytes.NewReader(first[head:]), bufio.NewReaderSize(f, 1<<16)), crc)
-	st, err := decodeAndFile(founder, body, fi.Size()-int64(head))
+	st, err := decodeAndFile(founder, body, fi.Size()-int64(head), snapshotChunk)
 	if err != nil {
 		return snapshotKey{}, nil, fmt.Errorf("%s: %w", snapshotFile, err)
 	}
@@ -163,7 +163,7 @@ const snapshotChunk = 1 << 14
 // goroutine decodes the file a chunk at a time while another files what
 // is decoded into the state (each is about half of a large snapshot's
 // load, and they share nothing but the chunks handed on).
-func decodeAndFile(founder crdt.IdentityID, src io.Reader, size int64) (*crdt.State, error) {
+func decodeAndFile(founder crdt.IdentityID, src io.Reader, size int64, chunk int) (*crdt.State, error) {
 	l, err := crdt.NewSnapshotLoader(founder, src, size)
 	if err != nil {
 		return nil, err
@@ -176,7 +176,7 @@ func decodeAndFile(founder crdt.IdentityID, src io.Reader, size int64) (*crdt.St
 			l.File(upTo)
 		}
 	}()
-	for upTo := min(snapshotChunk, l.Len()); err == nil; upTo = min(upTo+snapshotChunk, l.Len()) {
+	for upTo := min(chunk, l.Len()); err == nil; upTo = min(upTo+chunk, l.Len()) {
 		if err = l.Decode(upTo); err == nil {
 			decoded <- upTo
 		}
