@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"time"
 
 	"github.com/convene/convene/crdt"
@@ -28,18 +26,17 @@ func startLoadSnapshot(dir string, founder crdt.IdentityID) <-chan loadedSnapsho
 	go func() {
 		// Loading a snapshot allocates the whole state and frees almost
 		// nothing, so any collection during it would only mark the same
-		// heap again: collection is off, unless the heap passes a few
-		// times what such a file loads into (a state takes about 2.5
-		// times its snapshot). Rebuilding from the log makes garbage of
+		// heap again: collection is off, unless the heap grows by more
+		// than a few times what such a file loads into (a state takes
+		// about 2.5 times its snapshot). Rebuilding from the log makes garbage of
 		// every envelope, so it keeps the usual pace.
-		limit := int64(math.MaxInt64)
+		bound := int64(64 << 20)
 		if fi, err := os.Stat(filepath.Join(dir, snapshotFile)); err == nil {
-			limit = 4*fi.Size() + 64<<20
+			bound += 4 * fi.Size()
 		}
-		gc, mem := debug.SetGCPercent(-1), debug.SetMemoryLimit(limit)
+		resume := pauseGC(bound)
 		key, st, err := loadSnapshot(dir, founder)
-		debug.SetGCPercent(gc)
-		debug.SetMemoryLimit(mem)
+		resume()
 		c <- loadedSnapshot{key, st, err}
 	}()
 	return c
