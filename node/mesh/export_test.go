@@ -38,8 +38,11 @@ func EncodeBatch(raws [][]byte) []byte {
 	return c.encode(raws)
 }
 
-// EncodeRequest encodes a request frame's payload.
+// EncodeRequest encodes a request frame's payload: the refs of items.
 func EncodeRequest(items []recon.Item) []byte { return encodeRequest(items) }
+
+// EncodeOffer encodes an offer frame's payload.
+func EncodeOffer(items []recon.Item) []byte { return encodeOffer(items) }
 
 // MedianOffset is the offset a clock takes from its peers' offsets.
 func MedianOffset(peers []time.Duration) time.Duration {

@@ -17,8 +17,8 @@ import (
 // a handful of items for a range this side holds hundreds of), this side
 // offers it, before its reply, the items of its replica's priority set
 // (the active sessions and the authority they are read against, see
-// crdt.State.Priority) that fall in those gaps: 'H' frames, encoded as
-// requests. The peer asks for offered items before anything else. The rest
+// crdt.State.Priority) that fall in those gaps: 'H' frames, lists of whole
+// items (pull.go). The peer asks for offered items before anything else. The rest
 // of the difference follows in the same session, so convergence is
 // unchanged; an offer only reorders what the peer asks for, and the peer
 // asks only for what it lacks.
@@ -95,7 +95,7 @@ func (m *Mesh) offer(g *gathering, w *frameWriter, rc *recon.Reconciler, o *offe
 	rc.Tell(send)
 	for len(send) > 0 {
 		n := min(len(send), maxRequestItems)
-		if err := w.send(frameOffer, encodeRequest(send[:n])); err != nil {
+		if err := w.send(frameOffer, encodeOffer(send[:n])); err != nil {
 			return err
 		}
 		send = send[n:]
@@ -105,7 +105,7 @@ func (m *Mesh) offer(g *gathering, w *frameWriter, rc *recon.Reconciler, o *offe
 
 // takeOffer queues the offered items this side lacks ahead of the rest.
 func (m *Mesh) takeOffer(g *gathering, pl *puller, payload []byte) error {
-	items, err := decodeRequest(payload)
+	items, err := decodeOffer(payload)
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ import (
 )
 
 const (
-	reconProto = "/convene/recon/3"
+	reconProto = "/convene/recon/4"
 	pexProto   = "/convene/pex/1"
 )
 

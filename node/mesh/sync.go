@@ -38,7 +38,7 @@ import (
 // sends 'E', and closes the stream once it has the peer's 'E' too. Two
 // peers in sync exchange one 'R' each way: one round trip.
 const (
-	reconProto = protocol.ID("/convene/recon/3")
+	reconProto = protocol.ID("/convene/recon/4")
 
 	frameRecon    = 'R'
 	frameRequest  = 'Q'
@@ -525,16 +525,20 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 			if peerDone {
 				return violation(fmt.Errorf("%w: request after the end", errFrame))
 			}
-			items, err := decodeRequest(f.payload)
+			refs, err := decodeRequest(f.payload)
 			if err != nil {
 				return violation(fmt.Errorf("%w: %w", errFrame, err))
 			}
-			owed, outside := rc.Take(items)
+			var owed []recon.Item
+			var outside int
+			g.r.ReadIndex(func(*recon.Index) {
+				owed, outside = rc.Take(refs)
+			})
 			if outside > 0 {
 				// Only a peer fishing for the log asks for what the
 				// session did not tell it of: it gets nothing more.
 				m.stats.outside.Add(int64(outside))
-				err := fmt.Errorf("%w: %d of %d requested items are outside the difference", errFrame, outside, len(items))
+				err := fmt.Errorf("%w: %d of %d requested items are outside the difference", errFrame, outside, len(refs))
 				m.penalize(p, maxBad, err)
 				return fmt.Errorf("%w: %w", errSession, err)
 			}
