@@ -85,7 +85,9 @@ func (m *Mesh) disconnected(p peer.ID) {
 		// connection: the catch-up no longer waits for it.
 		g.arrivals.gone(p)
 	}
+	ps := m.live.forget(p)
 	m.mu.Unlock()
+	resetPings(ps)
 	m.heard.forget(p)
 }
 
