@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -174,9 +175,17 @@ func (m *Mesh) syncPeer(ctx context.Context, p peer.ID, skip func(g *gathering) 
 	}
 }
 
+// pexPerRound is how many peers, picked at random, a sync round asks for
+// peers. Asking every peer every round cost every node a request and an
+// answer per peer per round (a room's square), for what the first answer
+// of a round mostly told already; a peer is also asked after the first
+// session with it (recordSync), which is what a newcomer learns the room
+// from.
+const pexPerRound = 4
+
 // syncLoop reconciles every gathering with every peer each SyncInterval
 // (jittered), leaving out pairs that reconciled recently in either
-// direction, and exchanges peers.
+// direction, and exchanges peers with pexPerRound of them.
 func (m *Mesh) syncLoop() {
 	for {
 		select {
@@ -185,12 +194,16 @@ func (m *Mesh) syncLoop() {
 		case <-time.After(jitter(m.cfg.SyncInterval)):
 		}
 		recent := m.now().Add(-m.cfg.SyncInterval / 2)
-		for _, p := range m.h.Network().Peers() {
+		peers := m.h.Network().Peers()
+		rand.Shuffle(len(peers), func(i, j int) { peers[i], peers[j] = peers[j], peers[i] })
+		for i, p := range peers {
 			m.wg.Go(func() {
 				m.syncPeer(m.ctx, p, func(g *gathering) bool {
 					return g.synced[p].After(recent)
 				})
-				m.exchangePeers(m.ctx, p)
+				if i < pexPerRound {
+					m.exchangePeers(m.ctx, p)
+				}
 			})
 		}
 	}
