@@ -3,6 +3,7 @@ package mesh
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -164,17 +165,30 @@ type arrivals struct {
 	// over: more than maxWanted items were offered during this catch-up;
 	// the rest were not remembered, so the priority set is not known held.
 	over bool
+	// since is when this catch-up began (the mesh's clock).
+	since time.Time
 }
 
 func newArrivals() *arrivals {
 	return &arrivals{lacking: make(map[*puller]struct{}), more: make(map[peer.ID]bool), want: make(map[crdt.OpID]recon.Item)}
 }
 
-// lack notes that pl's session learned of items this side lacks.
-func (a *arrivals) lack(pl *puller) {
+// lack notes that pl's session learned, at now, of items this side lacks.
+func (a *arrivals) lack(pl *puller, now time.Time) {
 	a.mu.Lock()
+	if len(a.lacking) == 0 && len(a.more) == 0 {
+		a.since = now
+	}
 	a.lacking[pl] = struct{}{}
 	a.mu.Unlock()
+}
+
+// catchingUp reports whether a catch-up that began less than d before now
+// is going on.
+func (a *arrivals) catchingUp(now time.Time, d time.Duration) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return (len(a.lacking) > 0 || len(a.more) > 0) && now.Sub(a.since) < d
 }
 
 // offered notes offered items this side lacks. An offer of nothing this
