@@ -50,6 +50,10 @@ type HealResult struct {
 	ReconMsgBytes, RequestBytes, PushBytes int64
 	Sessions                               int64
 	OpsPushed                              int64 // operations pushed by reconciliation
+	// Protocols is what the hosts wrote on their streams during the
+	// heal, by protocol, most bytes first: of WireBytes, all but the
+	// transport's handshakes and framing.
+	Protocols []ProtocolTraffic
 	// Floor is the CPU floor of the heal: for every node, the time a
 	// fresh node holding what all held before the partition takes to
 	// ingest (verify, store, apply) what that node lacked at the heal, in
@@ -182,7 +186,7 @@ func HealPartition(ctx context.Context, opts HealOptions) (HealResult, error) {
 		return HealResult{}, err
 	}
 
-	s0, w0 := n.ReconStats(), n.WireBytes()
+	s0, w0, p0 := n.ReconStats(), n.WireBytes(), n.protocolTraffic()
 	start := time.Now()
 	if err := n.Heal(ctx); err != nil {
 		return HealResult{}, err
@@ -193,6 +197,7 @@ func HealPartition(ctx context.Context, opts HealOptions) (HealResult, error) {
 	res.Converge = time.Since(start)
 	s1 := n.ReconStats()
 	res.WireBytes = n.WireBytes() - w0
+	res.Protocols = since(p0, n.protocolTraffic())
 	res.ReconBytes = s1.BytesSent - s0.BytesSent
 	res.ReconMsgBytes = s1.ReconMsgBytes - s0.ReconMsgBytes
 	res.RequestBytes = s1.RequestBytes - s0.RequestBytes

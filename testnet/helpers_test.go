@@ -220,7 +220,7 @@ func (a *attacker) push(t testing.TB, n *Net, i int, raws ...[]byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := a.h.NewStream(ctx, id.ID, protocol.ID("/convene/recon/3"))
+	s, err := a.h.NewStream(ctx, id.ID, protocol.ID("/convene/recon/4"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 
@@ -86,6 +87,7 @@ type Net struct {
 
 	proxies map[int]*proxy // by index like ids; empty without Links
 	wire    link.Counter
+	protos  protocols // stream bytes sent, by protocol
 
 	mu      sync.Mutex
 	index   map[peer.ID]int
@@ -273,6 +275,7 @@ func (n *Net) meshConfig(i int) mesh.Config {
 		SyncInterval: n.opts.SyncInterval,
 		Gater:        n.gater(i),
 		Logger:       n.log.With("node", i),
+		Bandwidth:    &n.protos,
 	}
 }
 
@@ -611,6 +614,10 @@ func (n *Net) ReconStats() mesh.Stats {
 
 // WireBytes counts every byte the proxies carried (zero without Links).
 func (n *Net) WireBytes() int64 { return n.wire.Total() }
+
+// protocolTraffic is what every host has written on its streams so far,
+// by protocol.
+func (n *Net) protocolTraffic() map[protocol.ID]Traffic { return n.protos.snapshot() }
 
 // Close stops every mesh, node, hub and proxy, and removes a temporary
 // directory.

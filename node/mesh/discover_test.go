@@ -1,9 +1,11 @@
 package mesh
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -69,6 +71,97 @@ func FuzzDecodePEX(f *testing.F) {
 		again, err := decodePEX(encodePEX(infos))
 		if err != nil || len(again) != len(infos) {
 			t.Fatalf("re-encoding changed the answer: %v", err)
+		}
+	})
+}
+
+func TestPEXRequestRoundTrip(t *testing.T) {
+	var ids []peer.ID
+	for range 50 {
+		ids = append(ids, newPeerID(t))
+	}
+	b := encodePEXRequest(append(ids, ids[3])) // a peer listed twice is named once
+	if len(b) > 2+50*pexTagLen {
+		t.Errorf("50 peers in %d bytes", len(b))
+	}
+	known, err := decodePEXRequest(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(known) != 50 {
+		t.Errorf("%d tags, want 50", len(known))
+	}
+	for _, id := range ids {
+		if !known[pexTag(id)] {
+			t.Fatalf("%s is not named", id)
+		}
+	}
+	if known[pexTag(newPeerID(t))] {
+		t.Error("a peer never connected is named") // 50 in 2^32 by chance
+	}
+	if k, err := decodePEXRequest(encodePEXRequest(nil)); err != nil || len(k) != 0 {
+		t.Errorf("the empty request: %v, %v", k, err)
+	}
+}
+
+func TestPEXRequestRejects(t *testing.T) {
+	uv := func(v uint64) []byte { return binary.AppendUvarint(nil, v) }
+	tag := func(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
+	cat := func(parts ...[]byte) []byte {
+		var b []byte
+		for _, p := range parts {
+			b = append(b, p...)
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		name string
+		b    []byte
+	}{
+		{"empty", nil},
+		{"too many", cat(uv(pexMaxKnown+1), make([]byte, (pexMaxKnown+1)*pexTagLen))},
+		{"non-minimal count", cat([]byte{0x81, 0x00}, tag(1))},
+		{"truncated", cat(uv(2), tag(1), tag(2)[:3])},
+		{"trailing", cat(uv(1), tag(1), []byte{0})},
+		{"duplicate", cat(uv(2), tag(1), tag(1))},
+		{"descending", cat(uv(2), tag(2), tag(1))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := decodePEXRequest(tc.b); !errors.Is(err, errPEX) {
+				t.Errorf("decode: %v, want a peer exchange error", err)
+			}
+		})
+	}
+}
+
+// FuzzDecodePEXRequest: a peer-exchange request from any peer never
+// panics the decoder, stays within its bounds, and has one encoding.
+func FuzzDecodePEXRequest(f *testing.F) {
+	f.Add(encodePEXRequest([]peer.ID{newPeerID(f), newPeerID(f)}))
+	f.Add(encodePEXRequest(nil))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		known, err := decodePEXRequest(b)
+		if err != nil {
+			if !errors.Is(err, errPEX) {
+				t.Fatalf("error %v is not a peer exchange error", err)
+			}
+			return
+		}
+		if len(known) > pexMaxKnown || len(b) > pexMaxRequest {
+			t.Fatalf("%d tags in %d bytes", len(known), len(b))
+		}
+		tags := make([]uint32, 0, len(known))
+		for t := range known {
+			tags = append(tags, t)
+		}
+		slices.Sort(tags)
+		again := binary.AppendUvarint(nil, uint64(len(tags)))
+		for _, t := range tags {
+			again = binary.BigEndian.AppendUint32(again, t)
+		}
+		if !bytes.Equal(again, b) {
+			t.Fatal("the request has another encoding")
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/node/recon"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // Hooks for the external tests (package mesh_test).
@@ -38,8 +39,14 @@ func EncodeBatch(raws [][]byte) []byte {
 	return c.encode(raws)
 }
 
-// EncodeRequest encodes a request frame's payload.
+// EncodeRequest encodes a request frame's payload: the refs of items.
 func EncodeRequest(items []recon.Item) []byte { return encodeRequest(items) }
+
+// EncodeOffer encodes an offer frame's payload.
+func EncodeOffer(items []recon.Item) []byte { return encodeOffer(items) }
+
+// EncodePEXRequest encodes a peer exchange request naming connected.
+func EncodePEXRequest(connected []peer.ID) []byte { return encodePEXRequest(connected) }
 
 // MedianOffset is the offset a clock takes from its peers' offsets.
 func MedianOffset(peers []time.Duration) time.Duration {

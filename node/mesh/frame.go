@@ -71,8 +71,10 @@ func readFrame(r *bufio.Reader) (byte, []byte, error) {
 	switch typ {
 	case frameRecon:
 		limit = recon.MaxMessageSize
-	case frameRequest, frameOffer:
+	case frameRequest:
 		limit = uint64(maxRequestBytes)
+	case frameOffer:
+		limit = uint64(maxOfferBytes)
 	case framePush:
 		limit = maxBatchBytes
 	}

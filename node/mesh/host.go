@@ -22,6 +22,7 @@ import (
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	cmgr "github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	relayv2 "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	libp2pquic "github.com/libp2p/go-libp2p/p2p/transport/quic"
@@ -405,6 +406,13 @@ func venueLimits(hub bool) limits {
 		l.relay.MaxReservationsPerIP = 1024
 		l.relay.MaxReservationsPerASN = 1024
 	}
+	// Every peer keeps a ping stream open to this node, and this node one
+	// to every peer (liveness.go): libp2p's default limits for ping (64 to
+	// 320 streams each way, by memory) would refuse the streams of a room
+	// past them, and those peers' pings would fail.
+	pings := rcmgr.BaseLimit{StreamsInbound: 2 * l.connHigh, StreamsOutbound: 2 * l.connHigh, Streams: 4 * l.connHigh, Memory: 4 << 20}
+	scaling.AddServiceLimit(ping.ServiceName, pings, rcmgr.BaseLimitIncrease{})
+	scaling.AddProtocolLimit(ping.ID, pings, rcmgr.BaseLimitIncrease{})
 	// Connections count against "transient" until their handshake ends;
 	// a venue arriving at once (or a hub restarting) opens many together.
 	conns, transient := 1024, 256

@@ -9,6 +9,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 	"github.com/multiformats/go-multiaddr"
 )
 
@@ -90,6 +91,14 @@ func TestVenueLimitValues(t *testing.T) {
 		}
 		if l.connHigh <= l.connLow || l.connLow < 64 {
 			t.Errorf("hub=%v: connection manager watermarks %d/%d", hub, l.connLow, l.connHigh)
+		}
+		// Every connected peer keeps a ping stream open each way.
+		pings := l.scaled.ToPartialLimitConfig().Protocol[ping.ID]
+		svc := l.scaled.ToPartialLimitConfig().Service[ping.ServiceName]
+		for _, v := range []rcmgr.LimitVal{pings.StreamsInbound, pings.StreamsOutbound, svc.StreamsInbound, svc.StreamsOutbound} {
+			if n := v.Build(0); n < l.connHigh {
+				t.Errorf("hub=%v: %d ping streams for up to %d connections", hub, n, l.connHigh)
+			}
 		}
 	}
 	if l := venueLimits(true); l.relay.Limit != nil || l.relay.MaxReservationsPerIP < 256 {

@@ -2,10 +2,13 @@ package mesh
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 )
@@ -19,6 +22,14 @@ import (
 // liveMisses pings in a row is shown as unreachable and its connection
 // closed, so that the redial (keepConnected, keepFound, or the peer's own)
 // makes a fresh one, and the fresh one reconciles on connect.
+//
+// A peer's pings share one stream, kept between probes (pingStream): a
+// stream per ping cost its opening, the protocol's negotiation and its
+// reset, about three times the ping itself, and every peer is pinged each
+// second (at the benchmark's heal, 50 laptops each pinging 49, that was
+// most of what the wire carried besides reconciliation). And a peer that
+// delivered anything else since the last round is not pinged in this one:
+// the bytes are the proof of life a ping would give (see heard).
 //
 // A slow link is not a dead one. On a 64 kbit/s, 300 ms, 30 %-loss line a
 // ping waits behind queued data and retransmissions for seconds; closing
@@ -40,6 +51,13 @@ const (
 	liveUnmeasured = 4
 	// liveMaxTimeout bounds a ping's wait however slow the link looked.
 	liveMaxTimeout = 30 * time.Second
+	// pingStreamLife and pingStreamIdle say how long a ping stream is
+	// kept: libp2p's ping handler gives a stream up 30 s after it opened
+	// and 10 s after its last ping, and a ping on a stream the peer gave
+	// up fails (it is then sent again on a new one, at the cost of the
+	// failed write).
+	pingStreamLife = 20 * time.Second
+	pingStreamIdle = 5 * time.Second
 	// lostFor is how long a peer that stopped answering is still listed as
 	// unreachable.
 	lostFor = forgetAfter
@@ -69,6 +87,11 @@ type liveness struct {
 	probing        map[peer.ID]bool
 	misses         map[peer.ID]int
 	lost           map[peer.ID]lostPeer
+	// streams are the kept ping streams, by peer; a probe takes its
+	// peer's out while it pings.
+	streams map[peer.ID]*pingStream
+	// heardAt is heard.count of each peer at the last round.
+	heardAt map[peer.ID]int64
 }
 
 func newLiveness() liveness {
@@ -77,6 +100,50 @@ func newLiveness() liveness {
 		probing: make(map[peer.ID]bool),
 		misses:  make(map[peer.ID]int),
 		lost:    make(map[peer.ID]lostPeer),
+		streams: make(map[peer.ID]*pingStream),
+		heardAt: make(map[peer.ID]int64),
+	}
+}
+
+// prune forgets the peers not in connected (a disconnection and a round
+// may cross) and returns their kept ping streams, for the caller to reset
+// once it has let go of m.mu. Callers hold m.mu.
+func (l *liveness) prune(connected []peer.ID) []*pingStream {
+	keep := make(map[peer.ID]bool, len(connected))
+	for _, p := range connected {
+		keep[p] = true
+	}
+	var drop []*pingStream
+	for p := range l.heardAt {
+		if !keep[p] {
+			drop = append(drop, l.forget(p))
+		}
+	}
+	for p := range l.streams {
+		if !keep[p] {
+			drop = append(drop, l.forget(p))
+		}
+	}
+	return drop
+}
+
+// forget drops what liveness keeps of p, which disconnected, and returns
+// its kept ping stream (or nil), for the caller to reset once it has let
+// go of m.mu: a reset waits for the connection's writer. Callers hold
+// m.mu.
+func (l *liveness) forget(p peer.ID) *pingStream {
+	ps := l.streams[p]
+	delete(l.streams, p)
+	delete(l.heardAt, p)
+	return ps
+}
+
+// resetPings resets kept ping streams (nil ones are skipped).
+func resetPings(streams ...*pingStream) {
+	for _, ps := range streams {
+		if ps != nil {
+			ps.s.Reset()
+		}
 	}
 }
 
@@ -91,10 +158,24 @@ func (m *Mesh) livenessLoop() {
 			return
 		case <-t.C:
 		}
-		for _, p := range m.h.Network().Peers() {
+		peers := m.h.Network().Peers()
+		m.mu.Lock()
+		gone := m.live.prune(peers)
+		m.mu.Unlock()
+		resetPings(gone...)
+		for _, p := range peers {
+			heard := m.heard.count(p)
 			m.mu.Lock()
 			busy := m.live.probing[p] || m.closed
-			if !busy {
+			delivered := heard != m.live.heardAt[p]
+			m.live.heardAt[p] = heard
+			// A peer that delivered other bytes since the last round is
+			// alive: no ping this round, unless its round trip, which
+			// the pings' wait follows, was never measured.
+			if delivered && !busy && m.h.Peerstore().LatencyEWMA(p) > 0 {
+				delete(m.live.misses, p)
+				busy = true
+			} else if !busy {
 				m.live.probing[p] = true
 			}
 			m.mu.Unlock()
@@ -128,15 +209,7 @@ func (m *Mesh) probe(p peer.ID) {
 	timeout := m.probeTimeout(p, m.live.misses[p])
 	m.mu.Unlock()
 	before := m.heard.count(p)
-	ctx, cancel := context.WithTimeout(m.ctx, timeout)
-	var err error
-	select {
-	case r := <-ping.Ping(ctx, m.h, p):
-		err = r.Error
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
-	cancel()
+	err := m.ping(p, timeout)
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("no answer to a ping within %s", timeout)
 		if m.heard.count(p) > before {
@@ -197,4 +270,95 @@ func (m *Mesh) unreachable(now time.Time, connected map[peer.ID]bool) []Peer {
 		})
 	}
 	return out
+}
+
+// pingStream is a ping stream kept between probes.
+type pingStream struct {
+	s            network.Stream
+	opened, used time.Time
+}
+
+// ping pings p once, on its kept stream or a new one, and records the
+// round trip. A ping not answered within timeout returns
+// context.DeadlineExceeded.
+func (m *Mesh) ping(p peer.ID, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(m.ctx, timeout)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	now := time.Now()
+	m.mu.Lock()
+	ps := m.live.streams[p]
+	delete(m.live.streams, p)
+	m.mu.Unlock()
+	if ps != nil && (now.Sub(ps.opened) > pingStreamLife || now.Sub(ps.used) > pingStreamIdle) {
+		ps.s.Reset()
+		ps = nil
+	}
+	for {
+		fresh := ps == nil
+		if fresh {
+			s, err := m.h.NewStream(network.WithAllowLimitedConn(ctx, "ping"), p, ping.ID)
+			if err != nil {
+				return deadlineOr(ctx, err)
+			}
+			if err := s.Scope().SetService(ping.ServiceName); err != nil {
+				s.Reset()
+				return err
+			}
+			ps = &pingStream{s: s, opened: time.Now()}
+		}
+		rtt, err := ps.ping(ctx, deadline)
+		if err == nil {
+			m.h.Peerstore().RecordLatency(p, rtt)
+			ps.used = time.Now()
+			m.mu.Lock()
+			keep := !m.closed && m.h.Network().Connectedness(p) == network.Connected
+			if keep {
+				m.live.streams[p] = ps
+			}
+			m.mu.Unlock()
+			if !keep {
+				ps.s.Reset()
+			}
+			return nil
+		}
+		ps.s.Reset()
+		err = deadlineOr(ctx, err)
+		if fresh || errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+			return err
+		}
+		// The kept stream had ended (the peer gave it up, or restarted
+		// its handler): once more on a new one.
+		ps = nil
+	}
+}
+
+// ping writes one ping on ps and reads its echo, by deadline.
+func (ps *pingStream) ping(ctx context.Context, deadline time.Time) (time.Duration, error) {
+	var out, in [ping.PingSize]byte
+	rand.Read(out[:])
+	_ = ps.s.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { ps.s.Reset() })
+	defer stop()
+	start := time.Now()
+	if _, err := ps.s.Write(out[:]); err != nil {
+		return 0, err
+	}
+	if _, err := io.ReadFull(ps.s, in[:]); err != nil {
+		return 0, err
+	}
+	if in != out {
+		return 0, errors.New("ping: the echo differs")
+	}
+	return time.Since(start), nil
+}
+
+// deadlineOr is context.DeadlineExceeded if ctx's deadline passed (the
+// stream's deadline is the same), else err.
+func deadlineOr(ctx context.Context, err error) error {
+	var ne interface{ Timeout() bool }
+	if ctx.Err() == context.DeadlineExceeded || (errors.As(err, &ne) && ne.Timeout()) {
+		return context.DeadlineExceeded
+	}
+	return err
 }

@@ -11,12 +11,20 @@ import (
 )
 
 // stallPings makes m's host take ping streams and never answer, as a
-// connection across a cut link does.
+// connection across a cut link does; the ping streams open already (peers
+// keep theirs between pings) are reset.
 func stallPings(m *mesh.Mesh) {
 	m.Host().SetStreamHandler(ping.ID, func(s network.Stream) {
 		io.Copy(io.Discard, s) // returns when the pinger gives up
 		s.Reset()
 	})
+	for _, c := range m.Host().Network().Conns() {
+		for _, s := range c.GetStreams() {
+			if s.Protocol() == ping.ID {
+				s.Reset()
+			}
+		}
+	}
 }
 
 func peerState(m *mesh.Mesh, id string) string {

@@ -33,7 +33,7 @@ func TestOffersBounded(t *testing.T) {
 				binary.BigEndian.PutUint64(items[i].ID[:], uint64(next))
 				next++
 			}
-			w.send('H', mesh.EncodeRequest(items))
+			w.send('H', mesh.EncodeOffer(items))
 		}
 		msg, err := recon.NewReconciler(recon.NewIndex(), recon.Options{}).Initiate()
 		if err != nil {

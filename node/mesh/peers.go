@@ -87,7 +87,9 @@ func (m *Mesh) disconnected(p peer.ID) {
 		// A new connection's first graft is reconciled (converge.go).
 		delete(g.grafted, p)
 	}
+	ps := m.live.forget(p)
 	m.mu.Unlock()
+	resetPings(ps)
 	m.heard.forget(p)
 }
 

@@ -3,6 +3,7 @@ package mesh
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -17,8 +18,8 @@ import (
 // a handful of items for a range this side holds hundreds of), this side
 // offers it, before its reply, the items of its replica's priority set
 // (the active sessions and the authority they are read against, see
-// crdt.State.Priority) that fall in those gaps: 'H' frames, encoded as
-// requests. The peer asks for offered items before anything else. The rest
+// crdt.State.Priority) that fall in those gaps: 'H' frames, lists of whole
+// items (pull.go). The peer asks for offered items before anything else. The rest
 // of the difference follows in the same session, so convergence is
 // unchanged; an offer only reorders what the peer asks for, and the peer
 // asks only for what it lacks.
@@ -95,7 +96,7 @@ func (m *Mesh) offer(g *gathering, w *frameWriter, rc *recon.Reconciler, o *offe
 	rc.Tell(send)
 	for len(send) > 0 {
 		n := min(len(send), maxRequestItems)
-		if err := w.send(frameOffer, encodeRequest(send[:n])); err != nil {
+		if err := w.send(frameOffer, encodeOffer(send[:n])); err != nil {
 			return err
 		}
 		send = send[n:]
@@ -105,7 +106,7 @@ func (m *Mesh) offer(g *gathering, w *frameWriter, rc *recon.Reconciler, o *offe
 
 // takeOffer queues the offered items this side lacks ahead of the rest.
 func (m *Mesh) takeOffer(g *gathering, pl *puller, payload []byte) error {
-	items, err := decodeRequest(payload)
+	items, err := decodeOffer(payload)
 	if err != nil {
 		return err
 	}
@@ -164,17 +165,30 @@ type arrivals struct {
 	// over: more than maxWanted items were offered during this catch-up;
 	// the rest were not remembered, so the priority set is not known held.
 	over bool
+	// since is when this catch-up began (the mesh's clock).
+	since time.Time
 }
 
 func newArrivals() *arrivals {
 	return &arrivals{lacking: make(map[*puller]struct{}), more: make(map[peer.ID]bool), want: make(map[crdt.OpID]recon.Item)}
 }
 
-// lack notes that pl's session learned of items this side lacks.
-func (a *arrivals) lack(pl *puller) {
+// lack notes that pl's session learned, at now, of items this side lacks.
+func (a *arrivals) lack(pl *puller, now time.Time) {
 	a.mu.Lock()
+	if len(a.lacking) == 0 && len(a.more) == 0 {
+		a.since = now
+	}
 	a.lacking[pl] = struct{}{}
 	a.mu.Unlock()
+}
+
+// catchingUp reports whether a catch-up that began less than d before now
+// is going on.
+func (a *arrivals) catchingUp(now time.Time, d time.Duration) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return (len(a.lacking) > 0 || len(a.more) > 0) && now.Sub(a.since) < d
 }
 
 // offered notes offered items this side lacks. An offer of nothing this

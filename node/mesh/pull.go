@@ -22,20 +22,36 @@ import (
 // missing operation is asked for by one session, from one peer, and the
 // other sessions ask only for what that one did not bring.
 //
-// A request ('Q' frame) lists items in ascending order:
+// A request ('Q' frame) names items by their recon.Ref (clock and the
+// first 8 bytes of the id), in ascending order:
+//
+//	count  uvarint, minimal, 1..maxRequestItems
+//	count × (uvarint wall − previous wall (the first: wall), minimal;
+//	         uvarint logical, minimal; 8 bytes id prefix)
+//
+// Refs ascend strictly, so a request has one encoding. A ref costs about
+// 10 bytes where the whole id cost 34: after a heal, requests were 7 % of
+// the reconciliation bytes. The peer answers a ref with every item it
+// holds that has it (recon.Reconciler.Take): an author can make two
+// operations share a ref, and the peer must not pick one. So a session
+// names each ref once (puller.requested): the answer to it carries every
+// item that has it.
+//
+// An offer ('H' frame, priority.go) lists whole items, as requests did
+// before (the receiver must know which operations it is offered):
 //
 //	count  uvarint, minimal, 1..maxRequestItems
 //	count × (uvarint wall − previous wall (the first: wall), minimal;
 //	         uvarint logical, minimal; 32 bytes id)
-//
-// Items ascend strictly, so a request has one encoding.
 const (
-	// maxRequestItems bounds one request: small enough that the index is
-	// looked at again soon (other sessions store meanwhile), large enough
-	// that the answer compresses well.
+	// maxRequestItems bounds one request (and one offer): small enough
+	// that the index is looked at again soon (other sessions store
+	// meanwhile), large enough that the answer compresses well.
 	maxRequestItems = 512
 	// maxRequestBytes bounds an encoded request.
-	maxRequestBytes = binary.MaxVarintLen16 + maxRequestItems*(2*binary.MaxVarintLen64+len(crdt.OpID{}))
+	maxRequestBytes = binary.MaxVarintLen16 + maxRequestItems*(2*binary.MaxVarintLen64+recon.RefLen)
+	// maxOfferBytes bounds an encoded offer.
+	maxOfferBytes = binary.MaxVarintLen16 + maxRequestItems*(2*binary.MaxVarintLen64+len(crdt.OpID{}))
 	// openRequests is how many requests a session has unanswered at once,
 	// so that the peer packs the next answer while this side verifies.
 	openRequests = 2
@@ -48,11 +64,59 @@ const (
 	claimPoll = time.Second
 )
 
-var errRequest = errors.New("malformed request")
+var (
+	errRequest = errors.New("malformed request")
+	errOffered = errors.New("malformed offer")
+)
 
-// encodeRequest encodes items, which must be 1..maxRequestItems, strictly
-// ascending.
+// encodeRequest encodes the refs of items, which must be
+// 1..maxRequestItems, strictly ascending; items that share a ref are
+// named once.
 func encodeRequest(items []recon.Item) []byte {
+	refs := make([]recon.Ref, 0, len(items))
+	for _, it := range items {
+		if r := it.Ref(); len(refs) == 0 || refs[len(refs)-1] != r {
+			refs = append(refs, r)
+		}
+	}
+	return encodeRefs(refs)
+}
+
+// encodeRefs encodes refs, which must be 1..maxRequestItems, strictly
+// ascending, as a request.
+func encodeRefs(refs []recon.Ref) []byte {
+	b := make([]byte, 0, binary.MaxVarintLen16+len(refs)*(8+2+recon.RefLen))
+	b = binary.AppendUvarint(b, uint64(len(refs)))
+	var prev int64
+	for _, r := range refs {
+		b = binary.AppendUvarint(b, uint64(r.Clock.Wall-prev))
+		b = binary.AppendUvarint(b, uint64(r.Clock.Logical))
+		b = append(b, r.Prefix[:]...)
+		prev = r.Clock.Wall
+	}
+	return b
+}
+
+// decodeRequest parses a request strictly: anything out of bounds,
+// trailing, non-minimal or out of order is refused.
+func decodeRequest(b []byte) ([]recon.Ref, error) {
+	refs, err := decodeList(b, recon.RefLen, errRequest, func(c crdt.Clock, id []byte) recon.Ref {
+		return recon.Ref{Clock: c, Prefix: [recon.RefLen]byte(id)}
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := 1; i < len(refs); i++ {
+		if refs[i-1].Compare(refs[i]) >= 0 {
+			return nil, fmt.Errorf("%w: items out of order", errRequest)
+		}
+	}
+	return refs, nil
+}
+
+// encodeOffer encodes items, which must be 1..maxRequestItems, strictly
+// ascending, as an offer.
+func encodeOffer(items []recon.Item) []byte {
 	b := make([]byte, 0, binary.MaxVarintLen16+len(items)*(8+2+len(crdt.OpID{})))
 	b = binary.AppendUvarint(b, uint64(len(items)))
 	var prev int64
@@ -65,52 +129,65 @@ func encodeRequest(items []recon.Item) []byte {
 	return b
 }
 
-// decodeRequest parses a request strictly: anything out of bounds,
-// trailing, non-minimal or out of order is refused.
-func decodeRequest(b []byte) ([]recon.Item, error) {
-	n, b, err := cutUvarint(b, math.MaxUint64, errRequest)
+// decodeOffer parses an offer as strictly as a request.
+func decodeOffer(b []byte) ([]recon.Item, error) {
+	items, err := decodeList(b, len(crdt.OpID{}), errOffered, func(c crdt.Clock, id []byte) recon.Item {
+		return recon.Item{Clock: c, ID: crdt.OpID(id)}
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := 1; i < len(items); i++ {
+		if items[i-1].Compare(items[i]) >= 0 {
+			return nil, fmt.Errorf("%w: items out of order", errOffered)
+		}
+	}
+	return items, nil
+}
+
+// decodeList parses the count and the (clock, idLen id bytes) entries
+// common to requests and offers; kind is the error they wrap. The caller
+// checks the order.
+func decodeList[T any](b []byte, idLen int, kind error, make1 func(crdt.Clock, []byte) T) ([]T, error) {
+	n, b, err := cutUvarint(b, math.MaxUint64, kind)
 	if err != nil {
 		return nil, err
 	}
 	if n == 0 || n > maxRequestItems {
-		return nil, fmt.Errorf("%w: %d items, limit 1..%d", errRequest, n, maxRequestItems)
+		return nil, fmt.Errorf("%w: %d items, limit 1..%d", kind, n, maxRequestItems)
 	}
-	// Each item takes at least 34 bytes, so n cannot outrun the body.
-	if n > uint64(len(b))/34 {
-		return nil, fmt.Errorf("%w: %d items in %d bytes", errRequest, n, len(b))
+	// Each entry takes at least 2+idLen bytes, so n cannot outrun the
+	// body.
+	if n > uint64(len(b))/uint64(2+idLen) {
+		return nil, fmt.Errorf("%w: %d items in %d bytes", kind, n, len(b))
 	}
-	items := make([]recon.Item, 0, n)
+	out := make([]T, 0, n)
 	var wall uint64
-	for i := range n {
+	for range n {
 		var d, logical uint64
-		if d, b, err = cutUvarint(b, math.MaxUint64, errRequest); err != nil {
+		if d, b, err = cutUvarint(b, math.MaxUint64, kind); err != nil {
 			return nil, err
 		}
-		if logical, b, err = cutUvarint(b, math.MaxUint64, errRequest); err != nil {
+		if logical, b, err = cutUvarint(b, math.MaxUint64, kind); err != nil {
 			return nil, err
 		}
 		if d > math.MaxInt64-wall {
-			return nil, fmt.Errorf("%w: clock out of range", errRequest)
+			return nil, fmt.Errorf("%w: clock out of range", kind)
 		}
 		wall += d
 		if logical > math.MaxUint32 {
-			return nil, fmt.Errorf("%w: logical clock %d out of range", errRequest, logical)
+			return nil, fmt.Errorf("%w: logical clock %d out of range", kind, logical)
 		}
-		if len(b) < len(crdt.OpID{}) {
-			return nil, fmt.Errorf("%w: truncated item", errRequest)
+		if len(b) < idLen {
+			return nil, fmt.Errorf("%w: truncated item", kind)
 		}
-		it := recon.Item{Clock: crdt.Clock{Wall: int64(wall), Logical: uint32(logical)}}
-		copy(it.ID[:], b)
-		b = b[len(it.ID):]
-		if i > 0 && items[i-1].Compare(it) >= 0 {
-			return nil, fmt.Errorf("%w: items out of order", errRequest)
-		}
-		items = append(items, it)
+		out = append(out, make1(crdt.Clock{Wall: int64(wall), Logical: uint32(logical)}, b[:idLen]))
+		b = b[idLen:]
 	}
 	if len(b) != 0 {
-		return nil, fmt.Errorf("%w: %d trailing bytes", errRequest, len(b))
+		return nil, fmt.Errorf("%w: %d trailing bytes", kind, len(b))
 	}
-	return items, nil
+	return out, nil
 }
 
 // claims is a gathering's set of operations some session has asked a peer
@@ -163,23 +240,25 @@ type puller struct {
 	pending []recon.Item   // needed; not yet asked for
 	open    [][]recon.Item // asked for, oldest first
 	offered int            // items the peer offered this session
-	// asked holds the offered items asked for this session: one is
-	// reported needed again later, and the peer answers each item once.
-	// (The reconciler reports every other item once.)
-	asked map[crdt.OpID]struct{}
+	// requested holds the refs asked for this session. The peer answers
+	// each ref once, with every item that has it: an item whose ref was
+	// asked for came with that answer, or comes in a later session (an
+	// offered item reported needed again later, or one that shares its ref
+	// with another, which only their author can make happen).
+	requested map[recon.Ref]struct{}
 }
 
 // next takes from prio, then pending, in order, up to maxRequestItems
-// items that the index lacks, this session has not asked for and no other
-// session has claimed, claims them and returns them sorted (nil: nothing
-// to ask for now). Items the index holds are dropped; those claimed
-// elsewhere stay, for later. Call it with the index's read lock held
+// items that the index lacks, whose ref this session has not asked for and
+// that no other session has claimed, claims them and returns them sorted
+// (nil: nothing to ask for now). Items the index holds, or whose ref was
+// asked for, are dropped; those claimed elsewhere stay, for later. Call it with the index's read lock held
 // (Replica.ReadIndex).
 func (p *puller) next(ix *recon.Index, now time.Time) []recon.Item {
 	var req []recon.Item
 	p.c.mu.Lock()
-	req = p.take(&p.prio, req, ix, now, true)
-	req = p.take(&p.pending, req, ix, now, false)
+	req = p.take(&p.prio, req, ix, now)
+	req = p.take(&p.pending, req, ix, now)
 	p.c.mu.Unlock()
 	if len(req) == 0 {
 		return nil
@@ -191,9 +270,9 @@ func (p *puller) next(ix *recon.Index, now time.Time) []recon.Item {
 	return req
 }
 
-// take moves items from *queue to req, as next says, remembering them if
-// offered. Callers hold p.c.mu.
-func (p *puller) take(queue *[]recon.Item, req []recon.Item, ix *recon.Index, now time.Time, offered bool) []recon.Item {
+// take moves items from *queue to req, as next says, remembering their
+// refs. Callers hold p.c.mu.
+func (p *puller) take(queue *[]recon.Item, req []recon.Item, ix *recon.Index, now time.Time) []recon.Item {
 	q := *queue
 	keep := q[:0]
 	for i, it := range q {
@@ -201,7 +280,8 @@ func (p *puller) take(queue *[]recon.Item, req []recon.Item, ix *recon.Index, no
 			keep = append(keep, q[i:]...)
 			break
 		}
-		if _, ok := p.asked[it.ID]; ok || ix.Has(it) {
+		ref := it.Ref()
+		if _, ok := p.requested[ref]; ok || ix.Has(it) {
 			continue
 		}
 		if cl, ok := p.c.by[it.ID]; ok && cl.owner != p && now.Before(cl.until) {
@@ -209,12 +289,10 @@ func (p *puller) take(queue *[]recon.Item, req []recon.Item, ix *recon.Index, no
 			continue
 		}
 		p.c.by[it.ID] = claim{owner: p, until: now.Add(claimTTL)}
-		if offered {
-			if p.asked == nil {
-				p.asked = make(map[crdt.OpID]struct{})
-			}
-			p.asked[it.ID] = struct{}{}
+		if p.requested == nil {
+			p.requested = make(map[recon.Ref]struct{})
 		}
+		p.requested[ref] = struct{}{}
 		req = append(req, it)
 	}
 	clear(q[len(keep):])

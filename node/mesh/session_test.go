@@ -23,8 +23,8 @@ import (
 )
 
 const (
-	reconProto = "/convene/recon/3"
-	pexProto   = "/convene/pex/1"
+	reconProto = "/convene/recon/4"
+	pexProto   = "/convene/pex/2"
 )
 
 // bareHost is a libp2p host that runs none of the mesh's protocols: it
@@ -123,15 +123,18 @@ func TestSessionDeadline(t *testing.T) {
 	waitFor(t, "the session to end", func() bool { return mesh.InboundSessions(mb, g) == 0 })
 }
 
-// askPeers runs a peer exchange from h with m and returns the answer, or
-// an error if m refused.
-func askPeers(t *testing.T, h host.Host, m *mesh.Mesh) ([]byte, error) {
+// askPeers runs a peer exchange from h with m, saying h is connected to
+// connected, and returns the answer, or an error if m refused.
+func askPeers(t *testing.T, h host.Host, m *mesh.Mesh, connected ...peer.ID) ([]byte, error) {
 	t.Helper()
 	s, err := h.NewStream(testContext(t), m.Host().ID(), pexProto)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	if _, err := s.Write(mesh.EncodePEXRequest(connected)); err != nil {
+		return nil, err
+	}
 	_ = s.CloseWrite()
 	_ = s.SetReadDeadline(time.Now().Add(testTimeout))
 	return io.ReadAll(s)
@@ -179,6 +182,10 @@ func TestPEXOnlyWithinGatherings(t *testing.T) {
 		ans, err = askPeers(t, mb.Host(), mh)
 		return err == nil && containsID(ans, ma)
 	})
+	// ... unless b says it is connected to a already.
+	if ans, err := askPeers(t, mb.Host(), mh, ma.Host().ID()); err != nil || containsID(ans, ma) {
+		t.Errorf("b, connected to a, was told of a (or refused: %v)", err)
+	}
 	ans, err = askPeers(t, mc.Host(), mh)
 	if err != nil {
 		t.Fatalf("c, which reconciled with the hub, was refused: %v", err)

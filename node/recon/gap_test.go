@@ -50,10 +50,10 @@ func TestGaps(t *testing.T) {
 				}
 			}
 			ra.Tell(only[:10])
-			if ok, outside := ra.Take(only[:10]); len(ok) != 10 || outside != 0 {
+			if ok, outside := ra.Take(refsOf(only[:10])); len(ok) != 10 || outside != 0 {
 				t.Errorf("Take of told items: %d ok, %d outside", len(ok), outside)
 			}
-			if ok, outside := ra.Take(only[:10]); len(ok) != 0 || outside != 10 {
+			if ok, outside := ra.Take(refsOf(only[:10])); len(ok) != 0 || outside != 10 {
 				t.Errorf("Take of items asked before: %d ok, %d outside", len(ok), outside)
 			}
 		})

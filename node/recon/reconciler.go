@@ -117,25 +117,6 @@ func NewReconciler(ix *Index, opt Options) *Reconciler {
 // because it reached Options.MaxItems.
 func (r *Reconciler) Capped() bool { return r.capped }
 
-// Take checks a peer's request for items against what this session told
-// the peer: an item the session listed and the peer has not asked for
-// before is returned in ok (and marked asked for); any other is counted in
-// outside. An honest peer asks only for items it learned it lacks from this
-// session's messages, once each. That is more than have: the peer may learn
-// it lacks an item (from an id list of ours it answers by splitting its
-// range) before this side learns the peer lacks it.
-func (r *Reconciler) Take(items []Item) (ok []Item, outside int) {
-	for _, it := range items {
-		if asked, told := r.told[it.ID]; !told || asked {
-			outside++
-			continue
-		}
-		r.told[it.ID] = true
-		ok = append(ok, it)
-	}
-	return ok, outside
-}
-
 // tell records the items of one of our messages. Their number is bounded
 // by this side's own index: a peer cannot make it grow with ids of its own.
 func (r *Reconciler) tell(keys []key) {

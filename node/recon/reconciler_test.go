@@ -225,7 +225,16 @@ func TestMaxItems(t *testing.T) {
 // outside the session.
 func TestTakeOutside(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(6, 6))
-	a, _ := pair(rnd, 0, 5, 0)
+	// Five items no two of which share a ref (randItems makes some that
+	// do: TestTakeSharedRef is about those).
+	var a []Item
+	seen := make(map[Ref]bool)
+	for _, it := range randItems(rnd, 50) {
+		if len(a) < 5 && !seen[it.Ref()] {
+			seen[it.Ref()] = true
+			a = append(a, it)
+		}
+	}
 	ra := NewReconciler(indexOf(t, a), Options{})
 	if _, err := ra.Initiate(); err != nil { // five items: sent as an id list
 		t.Fatal(err)
@@ -242,9 +251,51 @@ func TestTakeOutside(t *testing.T) {
 		{"mixed", append(append([]Item{}, a[2:]...), stranger[0]), 3, 1},
 	}
 	for _, tt := range tests {
-		ok, outside := ra.Take(tt.items)
+		ok, outside := ra.Take(refsOf(tt.items))
 		if len(ok) != tt.ok || outside != tt.outside {
 			t.Fatalf("%s: %d ok, %d outside; want %d, %d", tt.name, len(ok), outside, tt.ok, tt.outside)
 		}
+	}
+}
+
+// TestTakeSharedRef: two items an author made to share a ref (clock and
+// id prefix) are both answered when the peer names that ref, whichever
+// one it learned of; the ref is then spent, and a ref that names only
+// items the session never told is outside even though the index holds
+// them.
+func TestTakeSharedRef(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(8, 8))
+	a, _ := pair(rnd, 0, 3, 0)
+	twin := a[1]
+	twin.ID[31] ^= 0xff // same clock, same first RefLen bytes
+	if twin.Ref() != a[1].Ref() {
+		t.Fatal("the twin does not share the ref")
+	}
+	lone := a[2]
+	lone.Clock.Wall += 1_000_000 // far from the rest: told by no message below
+	ix := indexOf(t, append(append([]Item{}, a...), twin, lone))
+	ra := NewReconciler(ix, Options{})
+	// Tell only a[1], not its twin or lone.
+	ra.Tell(a[1:2])
+	ok, outside := ra.Take([]Ref{a[1].Ref()})
+	if outside != 0 || len(ok) != 2 {
+		t.Fatalf("the shared ref: %d items, %d outside; want both twins", len(ok), outside)
+	}
+	for _, it := range ok {
+		if it != a[1] && it != twin {
+			t.Fatalf("answered %s, which does not have the ref", it)
+		}
+	}
+	if ok, outside := ra.Take([]Ref{twin.Ref()}); len(ok) != 0 || outside != 1 {
+		t.Errorf("the ref again: %d items, %d outside; want outside", len(ok), outside)
+	}
+	if ok, outside := ra.Take([]Ref{lone.Ref()}); len(ok) != 0 || outside != 1 {
+		t.Errorf("a held item never told: %d items, %d outside; want outside", len(ok), outside)
+	}
+	// A ref whose id bytes fall between two held items names neither.
+	near := a[0].Ref()
+	near.Prefix[RefLen-1] ^= 1
+	if ok, outside := ra.Take([]Ref{near}); len(ok) != 0 || outside != 1 {
+		t.Errorf("a ref no item has: %d items, %d outside", len(ok), outside)
 	}
 }

@@ -56,6 +56,7 @@ func benchHeal(ctx context.Context, l *lab, cfg config) section {
 		fmt.Sprintf("On the wire (every protocol and its framing): %s; of it reconciliation frames %s (%.2f of the budget); %d reconciliation sessions, %d operations pushed (%.2f × the differences).",
 			mb(res.WireBytes), mb(res.ReconBytes), float64(res.ReconBytes)/float64(res.Budget), res.Sessions, res.OpsPushed, float64(res.OpsPushed)/float64(max(res.Differences, 1))),
 		reconSplit(res),
+		protocolSplit(res),
 	)
 	healGrowth(ctx, l, &sec)
 	return sec
@@ -138,4 +139,21 @@ var healChildFlag = flag.String("heal-child", "", "internal: run the heal benchm
 func reconSplit(res testnet.HealResult) string {
 	return fmt.Sprintf("Reconciliation frames by kind: messages naming the difference %s (%.0f B per difference), requests %s, operation batches %s (%.2f × the compressed missing operations).",
 		mb(res.ReconMsgBytes), float64(res.ReconMsgBytes)/float64(max(res.Differences, 1)), mb(res.RequestBytes), mb(res.PushBytes), float64(res.PushBytes)/float64(max(res.Compressed, 1)))
+}
+
+// protocolSplit says what each protocol wrote on its streams during a
+// heal, and what the transport added.
+func protocolSplit(res testnet.HealResult) string {
+	var parts []string
+	var payload int64
+	for _, p := range res.Protocols {
+		name := "`" + p.Protocol + "`"
+		if p.Protocol == "" {
+			name = "protocol negotiation"
+		}
+		parts = append(parts, fmt.Sprintf("%s %s in %d writes", name, mb(p.Bytes), p.Writes))
+		payload += p.Bytes
+	}
+	return fmt.Sprintf("On the wire by protocol (stream payload as written): %s; the transport's handshakes and framing (TCP payload less all of that: Noise, yamux, window updates) %s.",
+		strings.Join(parts, ", "), mb(res.WireBytes-payload))
 }
