@@ -136,14 +136,7 @@ func (r *simRoom) linkAll(ctx context.Context, pairs [][2]int) error {
 // stats sums the meshes' reconciliation counters.
 func (r *simRoom) stats() (s mesh.Stats) {
 	for _, m := range r.meshes {
-		t := m.Stats()
-		s.Sessions += t.Sessions
-		s.BytesSent += t.BytesSent
-		s.ReconMsgBytes += t.ReconMsgBytes
-		s.RequestBytes += t.RequestBytes
-		s.PushBytes += t.PushBytes
-		s.OpsSent += t.OpsSent
-		s.OpsReceived += t.OpsReceived
+		s = s.Plus(m.Stats())
 	}
 	return s
 }

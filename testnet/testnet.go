@@ -596,18 +596,7 @@ func (n *Net) GossipLost(i int) int64 { return n.pubs[i].lost.Load() }
 func (n *Net) ReconStats() mesh.Stats {
 	var s mesh.Stats
 	for _, m := range n.allMeshes() {
-		t := m.Stats()
-		s.Sessions += t.Sessions
-		s.ReconSent += t.ReconSent
-		s.ReconReceived += t.ReconReceived
-		s.BytesSent += t.BytesSent
-		s.BytesReceived += t.BytesReceived
-		s.ReconMsgBytes += t.ReconMsgBytes
-		s.RequestBytes += t.RequestBytes
-		s.PushBytes += t.PushBytes
-		s.OpsSent += t.OpsSent
-		s.OpsReceived += t.OpsReceived
-		s.Rejected += t.Rejected
+		s = s.Plus(m.Stats())
 	}
 	return s
 }

@@ -85,14 +85,21 @@ func encodeRequest(items []recon.Item) []byte {
 // encodeRefs encodes refs, which must be 1..maxRequestItems, strictly
 // ascending, as a request.
 func encodeRefs(refs []recon.Ref) []byte {
-	b := make([]byte, 0, binary.MaxVarintLen16+len(refs)*(8+2+recon.RefLen))
-	b = binary.AppendUvarint(b, uint64(len(refs)))
+	return encodeList(refs, recon.RefLen, func(r *recon.Ref) (crdt.Clock, []byte) { return r.Clock, r.Prefix[:] })
+}
+
+// encodeList encodes the count and the (clock, id bytes) entries common to
+// requests and offers (decodeList reads them).
+func encodeList[T any](list []T, idLen int, entry func(*T) (crdt.Clock, []byte)) []byte {
+	b := make([]byte, 0, binary.MaxVarintLen16+len(list)*(8+2+idLen))
+	b = binary.AppendUvarint(b, uint64(len(list)))
 	var prev int64
-	for _, r := range refs {
-		b = binary.AppendUvarint(b, uint64(r.Clock.Wall-prev))
-		b = binary.AppendUvarint(b, uint64(r.Clock.Logical))
-		b = append(b, r.Prefix[:]...)
-		prev = r.Clock.Wall
+	for i := range list {
+		c, id := entry(&list[i])
+		b = binary.AppendUvarint(b, uint64(c.Wall-prev))
+		b = binary.AppendUvarint(b, uint64(c.Logical))
+		b = append(b, id...)
+		prev = c.Wall
 	}
 	return b
 }
@@ -117,16 +124,7 @@ func decodeRequest(b []byte) ([]recon.Ref, error) {
 // encodeOffer encodes items, which must be 1..maxRequestItems, strictly
 // ascending, as an offer.
 func encodeOffer(items []recon.Item) []byte {
-	b := make([]byte, 0, binary.MaxVarintLen16+len(items)*(8+2+len(crdt.OpID{})))
-	b = binary.AppendUvarint(b, uint64(len(items)))
-	var prev int64
-	for _, it := range items {
-		b = binary.AppendUvarint(b, uint64(it.Clock.Wall-prev))
-		b = binary.AppendUvarint(b, uint64(it.Clock.Logical))
-		b = append(b, it.ID[:]...)
-		prev = it.Clock.Wall
-	}
-	return b
+	return encodeList(items, len(crdt.OpID{}), func(it *recon.Item) (crdt.Clock, []byte) { return it.Clock, it.ID[:] })
 }
 
 // decodeOffer parses an offer as strictly as a request.

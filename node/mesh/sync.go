@@ -118,6 +118,18 @@ type stats struct {
 	opsRequested, opsSent, opsReceived, rejected, outside, stalled, capped, graftSyncs, graftsQuiet, gateTimeouts atomic.Int64
 }
 
+// Plus is the sum of two sets of counters (a network's, from its meshes').
+func (s Stats) Plus(t Stats) Stats {
+	return Stats{
+		Sessions: s.Sessions + t.Sessions, ReconSent: s.ReconSent + t.ReconSent, ReconReceived: s.ReconReceived + t.ReconReceived,
+		BytesSent: s.BytesSent + t.BytesSent, BytesReceived: s.BytesReceived + t.BytesReceived,
+		ReconMsgBytes: s.ReconMsgBytes + t.ReconMsgBytes, RequestBytes: s.RequestBytes + t.RequestBytes, PushBytes: s.PushBytes + t.PushBytes,
+		OpsRequested: s.OpsRequested + t.OpsRequested, OpsSent: s.OpsSent + t.OpsSent, OpsReceived: s.OpsReceived + t.OpsReceived,
+		Rejected: s.Rejected + t.Rejected, Outside: s.Outside + t.Outside, Stalled: s.Stalled + t.Stalled, Capped: s.Capped + t.Capped,
+		GraftSyncs: s.GraftSyncs + t.GraftSyncs, GraftsQuiet: s.GraftsQuiet + t.GraftsQuiet, GateTimeouts: s.GateTimeouts + t.GateTimeouts,
+	}
+}
+
 // Stats reports reconciliation counters.
 func (m *Mesh) Stats() Stats {
 	s := &m.stats
