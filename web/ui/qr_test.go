@@ -32,15 +32,6 @@ func readQR(data []byte) (string, error) {
 	return readQRImage(img)
 }
 
-func decodeQRImage(t *testing.T, img image.Image) string {
-	t.Helper()
-	text, err := readQRImage(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return text
-}
-
 func readQRImage(img image.Image) (string, error) {
 	// A quiet zone around the code, as the page's white margin gives a
 	// camera: a capture cropped to the image may have too little.
