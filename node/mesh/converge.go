@@ -86,6 +86,11 @@ const firstWriteSync = 500 * time.Millisecond
 
 // followTopic reconciles g with each peer that joins its topic, until the
 // mesh closes. As on connect, the side with the smaller id initiates.
+// A peer can leave the topic and join it again at will, for a few bytes
+// each time; so, as for grafts, a join is not reconciled while the
+// reconciliation of the peer's last join runs or within graftQuiet after
+// it ended (the graft that follows a join, and the periodic round, still
+// are).
 func (m *Mesh) followTopic(g *gathering, events *pubsub.TopicEventHandler) {
 	defer events.Cancel()
 	for {
@@ -97,8 +102,19 @@ func (m *Mesh) followTopic(g *gathering, events *pubsub.TopicEventHandler) {
 			continue
 		}
 		p := ev.Peer
+		m.mu.Lock()
+		quiet := m.closed || !g.joined.begin(p, m.now())
+		m.mu.Unlock()
+		if quiet {
+			m.stats.joinsQuiet.Add(1)
+			continue
+		}
 		m.wg.Go(func() {
-			if err := m.initiate(m.ctx, g, p); err != nil {
+			err := m.initiate(m.ctx, g, p)
+			m.mu.Lock()
+			g.joined.end(p, m.now())
+			m.mu.Unlock()
+			if err != nil {
 				m.log.Debug("reconciliation on topic join failed", "gathering", g.id, "remote", p.ShortString(), "err", err)
 			}
 		})
@@ -214,7 +230,7 @@ func (m *Mesh) followGrafts(q grafts) {
 			}
 		}
 		closed := m.closed
-		quiet := g != nil && !closed && m.regraft(g, gr.p)
+		quiet := g != nil && !closed && !g.grafted.begin(gr.p, m.now())
 		m.mu.Unlock()
 		if quiet {
 			m.stats.graftsQuiet.Add(1)
@@ -227,9 +243,7 @@ func (m *Mesh) followGrafts(q grafts) {
 			defer m.stats.graftSyncs.Add(1)
 			err := m.initiate(m.ctx, g, p)
 			m.mu.Lock()
-			if _, ok := g.grafted[p]; ok { // not gone meanwhile
-				g.grafted[p] = m.now()
-			}
+			g.grafted.end(p, m.now())
 			m.mu.Unlock()
 			if err != nil {
 				m.log.Debug("reconciliation on graft failed", "gathering", g.id, "remote", p.ShortString(), "err", err)
@@ -238,20 +252,31 @@ func (m *Mesh) followGrafts(q grafts) {
 	}
 }
 
-// regraft reports whether a graft of p into g's mesh comes while the
-// reconciliation an earlier graft of p started runs, or less than
-// graftQuiet after it ended; if not, it marks p's as running. Callers
-// hold m.mu.
-func (m *Mesh) regraft(g *gathering, p peer.ID) bool {
-	now := m.now()
-	for q, t := range g.grafted {
+// quiet is, per peer, when the reconciliation an event of the peer (its
+// graft, or its topic join) started ended: zero while it runs, kept for
+// graftQuiet. Callers hold m.mu.
+type quiet map[peer.ID]time.Time
+
+// begin reports whether an event of p may start a reconciliation now: not
+// while the one p's last event started runs, nor within graftQuiet after
+// it ended. If it may, p's is marked running.
+func (q quiet) begin(p peer.ID, now time.Time) bool {
+	for r, t := range q {
 		if !t.IsZero() && now.Sub(t) >= graftQuiet {
-			delete(g.grafted, q)
+			delete(q, r)
 		}
 	}
-	if _, ok := g.grafted[p]; ok {
-		return true
+	if _, ok := q[p]; ok {
+		return false
 	}
-	g.grafted[p] = time.Time{}
-	return false
+	q[p] = time.Time{}
+	return true
+}
+
+// end records that p's reconciliation ended, unless p was forgotten
+// meanwhile (it disconnected).
+func (q quiet) end(p peer.ID, now time.Time) {
+	if _, ok := q[p]; ok {
+		q[p] = now
+	}
 }

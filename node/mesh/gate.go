@@ -2,11 +2,14 @@ package mesh
 
 import (
 	"context"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multiaddr"
 )
 
 // The learning gate. After a partition heals, a laptop meets a couple of
@@ -33,10 +36,10 @@ const gateWait = 3 * time.Second
 // A peer's hold on the gate is bounded too. Without that, a peer that
 // keeps its sessions learning (it opens one and stalls, or answers
 // nothing as the initiator's peer) makes every other session of the
-// gathering wait its whole bound, session after session. So each peer's
-// seats count what they held the gate for (in active or opening), and
-// that debt leaks holdBudget each holdWindow: a peer over holdBudget no
-// longer blocks anyone. Its sessions still take their turn behind the
+// gathering wait its whole bound, session after session. So the seats of
+// each holder (a peer's address, see holder) count what they held the
+// gate for (in active or opening), and that debt leaks holdBudget each
+// holdWindow: a holder over holdBudget no longer blocks anyone. Its sessions still take their turn behind the
 // others; the others no longer wait for them. An honest peer's sessions
 // hold the gate for a round trip, or for a catch-up's pulls, which the
 // bound on each wait already let others pass after gateWait; a peer can
@@ -50,13 +53,54 @@ const (
 	holdCap    = 2 * holdBudget
 )
 
+// A hold is charged to the peer's address, not to its id: ids are free,
+// and a member with a hundred of them would have a hundred budgets. An
+// IPv4 address is one holder, an IPv6 one is its /64 (what one machine
+// can take addresses from). A peer on loopback (tests, and nodes sharing
+// one machine) or reached through a relay (whose address is the relay's)
+// is charged by its id. Honest laptops behind one NAT share a budget: past
+// it their sessions only stop holding others back, which costs bytes
+// named twice, not operations.
+type holder struct {
+	net netip.Prefix // the peer's address, when it has one of its own
+	p   peer.ID      // otherwise the peer
+}
+
+// holderOf is the holder of a session with p reached at a (nil if not
+// known).
+func holderOf(p peer.ID, a multiaddr.Multiaddr) holder {
+	if a == nil {
+		return holder{p: p}
+	}
+	if _, err := a.ValueForProtocol(multiaddr.P_CIRCUIT); err == nil {
+		return holder{p: p}
+	}
+	ip := addrIP(a)
+	switch {
+	case !ip.IsValid() || ip.IsLoopback():
+		return holder{p: p}
+	case ip.Is4():
+		return holder{net: netip.PrefixFrom(ip, 32)}
+	default:
+		n, _ := ip.Prefix(64)
+		return holder{net: n}
+	}
+}
+
 // seat is one session's place in the gate.
 type seat struct {
-	p     peer.ID
+	h     holder
 	since time.Time // when it took its place in active or opening
 }
 
-func newSeat(p peer.ID) *seat { return &seat{p: p} }
+// newSeat makes a seat for a session with p over c (nil if not known).
+func newSeat(p peer.ID, c network.Conn) *seat {
+	var a multiaddr.Multiaddr
+	if c != nil {
+		a = c.RemoteMultiaddr()
+	}
+	return &seat{h: holderOf(p, a)}
+}
 
 // gate is a gathering's sessions that are learning or pulling a
 // difference (active), and those this side initiated whose peer has not
@@ -65,13 +109,13 @@ type gate struct {
 	mu      sync.Mutex
 	active  map[*seat]struct{}
 	opening map[*seat]struct{}
-	held    map[peer.ID]debt // what peers' ended holds still count for
-	changed chan struct{}    // closed, and replaced, when a session leaves
+	held    map[holder]debt // what ended holds still count for
+	changed chan struct{}   // closed, and replaced, when a session leaves
 	// timeouts counts the waits that ran out their bound (Stats).
 	timeouts *atomic.Int64
 }
 
-// debt is a peer's hold of the gate, as of at; it leaks at holdBudget a
+// debt is a holder's hold of the gate, as of at; it leaks at holdBudget a
 // holdWindow.
 type debt struct {
 	d  time.Duration
@@ -85,7 +129,7 @@ func (d debt) left(now time.Time) time.Duration {
 func newGate(timeouts *atomic.Int64) *gate {
 	return &gate{
 		active: make(map[*seat]struct{}), opening: make(map[*seat]struct{}),
-		held: make(map[peer.ID]debt), changed: make(chan struct{}), timeouts: timeouts,
+		held: make(map[holder]debt), changed: make(chan struct{}), timeouts: timeouts,
 	}
 }
 
@@ -105,23 +149,23 @@ func (g *gate) admit(ctx context.Context, st *seat, wait time.Duration) error {
 // if opening is set), and if so how long until the first of their peers
 // runs out of its hold budget. Callers hold g.mu.
 func (g *gate) blocked(now time.Time, opening bool) (bool, time.Duration) {
-	loads := make(map[peer.ID]time.Duration)
+	loads := make(map[holder]time.Duration)
 	var seats []*seat
 	for _, m := range []map[*seat]struct{}{g.active, g.opening} {
 		for st := range m {
-			loads[st.p] += now.Sub(st.since)
+			loads[st.h] += now.Sub(st.since)
 			seats = append(seats, st)
 		}
 	}
 	block, soonest := false, time.Duration(0)
-	for p := range loads {
-		loads[p] += g.held[p].left(now)
+	for h := range loads {
+		loads[h] += g.held[h].left(now)
 	}
 	for _, st := range seats {
 		if _, active := g.active[st]; !active && !opening {
 			continue
 		}
-		if rest := holdBudget - loads[st.p]; rest > 0 {
+		if rest := holdBudget - loads[st.h]; rest > 0 {
 			if !block || rest < soonest {
 				soonest = rest
 			}
@@ -207,14 +251,14 @@ func (g *gate) set(st *seat, busy bool) {
 	}
 }
 
-// charge adds what st held the gate for to its peer's debt, and forgets
+// charge adds what st held the gate for to its holder's debt, and forgets
 // debts that leaked away. Callers hold g.mu.
 func (g *gate) charge(st *seat, now time.Time) {
-	for p, d := range g.held {
+	for h, d := range g.held {
 		if d.left(now) == 0 {
-			delete(g.held, p)
+			delete(g.held, h)
 		}
 	}
-	d := g.held[st.p]
-	g.held[st.p] = debt{d: min(d.left(now)+now.Sub(st.since), holdCap), at: now}
+	d := g.held[st.h]
+	g.held[st.h] = debt{d: min(d.left(now)+now.Sub(st.since), holdCap), at: now}
 }

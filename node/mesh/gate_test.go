@@ -2,11 +2,13 @@ package mesh
 
 import (
 	"context"
+	"net/netip"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multiaddr"
 )
 
 // TestGateHoldBudget: the gate's accounting, on seats set by hand (the
@@ -22,12 +24,12 @@ func TestGateHoldBudget(t *testing.T) {
 	const wait = 50 * time.Millisecond
 
 	// x's seat, opening, over its budget: it blocks no one.
-	sx := newSeat(x)
+	sx := newSeat(x, nil)
 	if err := g.open(ctx, sx, wait); err != nil {
 		t.Fatal(err)
 	}
-	g.held[x] = debt{d: holdBudget, at: time.Now()}
-	if err := g.open(ctx, newSeat(y), wait); err != nil {
+	g.held[holder{p: x}] = debt{d: holdBudget, at: time.Now()}
+	if err := g.open(ctx, newSeat(y, nil), wait); err != nil {
 		t.Fatal(err)
 	}
 	if n := timeouts.Load(); n != 0 {
@@ -36,13 +38,13 @@ func TestGateHoldBudget(t *testing.T) {
 
 	// y's opening seat is within its budget: another opening waits it
 	// out, a responder does not wait for an opening seat.
-	if err := g.open(ctx, newSeat(x), wait); err != nil {
+	if err := g.open(ctx, newSeat(x, nil), wait); err != nil {
 		t.Fatal(err)
 	}
 	if n := timeouts.Load(); n != 1 {
 		t.Fatalf("%d waits ran out, want 1 (for y's opening seat)", n)
 	}
-	if err := g.admit(ctx, newSeat(x), wait); err != nil {
+	if err := g.admit(ctx, newSeat(x, nil), wait); err != nil {
 		t.Fatal(err)
 	}
 	if n := timeouts.Load(); n != 1 {
@@ -50,11 +52,11 @@ func TestGateHoldBudget(t *testing.T) {
 	}
 
 	// A seat that ends charges its peer, capped; the debt leaks.
-	sy := newSeat(y)
+	sy := newSeat(y, nil)
 	sy.since = time.Now().Add(-time.Hour)
 	g.opening[sy] = struct{}{}
 	g.set(sy, false)
-	if d := g.held[y].d; d != holdCap {
+	if d := g.held[holder{p: y}].d; d != holdCap {
 		t.Errorf("an hour's hold left a debt of %v, want the cap %v", d, holdCap)
 	}
 	now := time.Now()
@@ -63,5 +65,63 @@ func TestGateHoldBudget(t *testing.T) {
 	}
 	if left := (debt{d: holdCap, at: now.Add(-2 * holdWindow)}).left(now); left != 0 {
 		t.Errorf("after two windows, %v of a %v debt left, want none", left, holdCap)
+	}
+}
+
+func TestHolderOf(t *testing.T) {
+	x := peer.ID("x")
+	relay := "/ip4/192.0.2.7/tcp/4001/p2p/12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf/p2p-circuit"
+	for _, tc := range []struct {
+		addr string
+		want holder
+	}{
+		{"/ip4/192.168.1.5/tcp/4001", holder{net: netip.MustParsePrefix("192.168.1.5/32")}},
+		{"/ip4/192.168.1.5/udp/4001/quic-v1", holder{net: netip.MustParsePrefix("192.168.1.5/32")}},
+		{"/ip6/2001:db8:1:2::1/tcp/4001", holder{net: netip.MustParsePrefix("2001:db8:1:2::/64")}},
+		{"/ip6/2001:db8:1:2:ffff::9/udp/1/quic-v1", holder{net: netip.MustParsePrefix("2001:db8:1:2::/64")}},
+		{"/ip4/127.0.0.1/tcp/4001", holder{p: x}},
+		{"/ip6/::1/tcp/4001", holder{p: x}},
+		{relay, holder{p: x}},
+		{"", holder{p: x}},
+	} {
+		var a multiaddr.Multiaddr
+		if tc.addr != "" {
+			a = multiaddr.StringCast(tc.addr)
+		}
+		if got := holderOf(x, a); got != tc.want {
+			t.Errorf("holderOf(%q) = %+v, want %+v", tc.addr, got, tc.want)
+		}
+	}
+}
+
+// TestGateHolderByAddress: ids are free, so a member that stalls sessions
+// under many ids from one address has one hold budget, not one per id.
+func TestGateHolderByAddress(t *testing.T) {
+	ctx := context.Background()
+	var timeouts atomic.Int64
+	g := newGate(&timeouts)
+	const wait = 50 * time.Millisecond
+	at := func(p peer.ID, addr string) *seat {
+		return &seat{h: holderOf(p, multiaddr.StringCast(addr))}
+	}
+	// x, at 192.168.1.5, has spent the address's budget; y, a new id at
+	// the same address, opens a session and stalls it.
+	g.held[at("x", "/ip4/192.168.1.5/tcp/1").h] = debt{d: holdBudget, at: time.Now()}
+	if err := g.open(ctx, at("y", "/ip4/192.168.1.5/tcp/2"), wait); err != nil {
+		t.Fatal(err)
+	}
+	// An honest peer elsewhere does not wait for y.
+	if err := g.open(ctx, at("z", "/ip4/192.168.1.9/tcp/1"), wait); err != nil {
+		t.Fatal(err)
+	}
+	if n := timeouts.Load(); n != 0 {
+		t.Fatalf("a fresh id at an address over its budget made %d waits run out", n)
+	}
+	// z's seat, within its address's budget, still blocks the next.
+	if err := g.open(ctx, at("w", "/ip4/192.168.1.10/tcp/1"), wait); err != nil {
+		t.Fatal(err)
+	}
+	if n := timeouts.Load(); n != 1 {
+		t.Fatalf("%d waits ran out, want 1 (for z's opening seat)", n)
 	}
 }

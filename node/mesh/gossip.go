@@ -49,9 +49,9 @@ type gathering struct {
 	failed   map[peer.ID]int  // initiated sessions that failed in a row (converge.go)
 	syncSoon bool             // a reconciliation after a lone write is scheduled
 	inbound  map[peer.ID]bool // reconciliations the peer initiated
-	// grafted: when the reconciliation a graft of the peer started ended,
-	// zero while it runs; kept for graftQuiet (converge.go).
-	grafted map[peer.ID]time.Time
+	// grafted and joined: when the reconciliation a graft of the peer, or
+	// its topic join, started ended (converge.go).
+	grafted, joined quiet
 }
 
 // Join subscribes to r's gathering, validates its gossip with r, and
@@ -81,7 +81,8 @@ func (m *Mesh) Join(ctx context.Context, r Replica) error {
 		again:      make(map[peer.ID]bool),
 		failed:     make(map[peer.ID]int),
 		inbound:    make(map[peer.ID]bool),
-		grafted:    make(map[peer.ID]time.Time),
+		grafted:    make(quiet),
+		joined:     make(quiet),
 	}
 	name := id.Topic()
 	if err := m.ps.RegisterTopicValidator(name, m.validator(g),

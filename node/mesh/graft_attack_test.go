@@ -3,6 +3,7 @@ package mesh_test
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"sync/atomic"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/internal/testkit"
 	"github.com/convene/convene/node/mesh"
 	"github.com/convene/convene/node/recon"
 )
@@ -92,6 +94,44 @@ func (c *churner) rpc(r *pb.RPC) {
 	}
 }
 
+// newChurner connects a churner to ma: a real host with an id larger than
+// ma's (the side with the smaller id reconciles on a graft or a join),
+// which answers ma's reconciliations as a peer holding nothing and counts
+// them.
+func newChurner(t *testing.T, ma *mesh.Mesh, topic string) (*churner, *atomic.Int64) {
+	t.Helper()
+	key := newKey(t)
+	for {
+		id, err := peer.IDFromPrivateKey(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Compare([]byte(ma.Host().ID()), []byte(id)) < 0 {
+			break
+		}
+		key = newKey(t)
+	}
+	h := bareHost(t, libp2p.Identity(key))
+	served := new(atomic.Int64)
+	h.SetStreamHandler(reconProto, func(s network.Stream) {
+		served.Add(1)
+		serveEmpty(t, s)
+	})
+	// What the member's GossipSub sends the churner is read and dropped.
+	h.SetStreamHandler(gossipsubProto, func(s network.Stream) { _, _ = io.Copy(io.Discard, s) })
+	dialMesh(t, h, ma)
+	s, err := h.NewStream(testContext(t), ma.Host().ID(), gossipsubProto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Reset() })
+	return &churner{t: t, h: h, s: s, topic: topic}, served
+}
+
+func (c *churner) subscribe(yes bool) {
+	c.rpc(&pb.RPC{Subscriptions: []*pb.RPC_SubOpts{{Subscribe: &yes, Topicid: &c.topic}}})
+}
+
 func (c *churner) graft() {
 	c.rpc(&pb.RPC{Control: &pb.ControlMessage{Graft: []*pb.ControlGraft{{TopicID: &c.topic}}}})
 }
@@ -117,36 +157,8 @@ func TestGraftChurnQuiet(t *testing.T) {
 	clock := newFakeClock()
 	ma := member(t, a, mesh.Config{Now: clock.Now})
 
-	// The side with the smaller id reconciles on a graft: the churner
-	// takes a larger one than the member's.
-	key := newKey(t)
-	for {
-		id, err := peer.IDFromPrivateKey(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if bytes.Compare([]byte(ma.Host().ID()), []byte(id)) < 0 {
-			break
-		}
-		key = newKey(t)
-	}
-	h := bareHost(t, libp2p.Identity(key))
-	var served atomic.Int64
-	h.SetStreamHandler(reconProto, func(s network.Stream) {
-		served.Add(1)
-		serveEmpty(t, s)
-	})
-	// What the member's GossipSub sends the churner is read and dropped.
-	h.SetStreamHandler(gossipsubProto, func(s network.Stream) { _, _ = io.Copy(io.Discard, s) })
-	dialMesh(t, h, ma)
-	s, err := h.NewStream(testContext(t), ma.Host().ID(), gossipsubProto)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Reset() })
-	c := &churner{t: t, h: h, s: s, topic: g.Topic()}
-	yes := true
-	c.rpc(&pb.RPC{Subscriptions: []*pb.RPC_SubOpts{{Subscribe: &yes, Topicid: &c.topic}}})
+	c, served := newChurner(t, ma, g.Topic())
+	c.subscribe(true)
 	c.graft()
 	waitFor(t, "the first graft's reconciliation", func() bool { return ma.Stats().GraftSyncs == 1 })
 
@@ -177,5 +189,53 @@ func TestGraftChurnQuiet(t *testing.T) {
 	}
 	if served.Load() == before {
 		t.Error("the reconciliation after the quiet time did not reach the churner")
+	}
+}
+
+// TestJoinChurnQuiet: a peer that leaves a gathering's topic and joins it
+// again, over and over, does not start a reconciliation at each join:
+// within graftQuiet of its last join's reconciliation (on the mesh's
+// clock, held still here), a join is counted and ignored; past it, a join
+// is reconciled again.
+func TestJoinChurnQuiet(t *testing.T) {
+	a, creds := newGathering(t)
+	clock := newFakeClock()
+	ma := member(t, a, mesh.Config{Now: clock.Now})
+	c, served := newChurner(t, ma, creds.Derive().Gathering.Topic())
+	c.subscribe(true)
+	waitFor(t, "the first join's reconciliation", func() bool { return served.Load() >= 1 })
+
+	// GossipSub folds a leave and a join it has not reported yet into
+	// nothing, so each leave is given time to be seen, and the pair is
+	// sent again if the join went unseen.
+	const churns = 4
+	for i := range churns {
+		testkit.Eventually(t, testTimeout, "a join to be seen", func() (bool, string) {
+			c.subscribe(false)
+			time.Sleep(50 * time.Millisecond)
+			c.subscribe(true)
+			deadline := time.Now().Add(2 * time.Second)
+			for time.Now().Before(deadline) {
+				if ma.Stats().JoinsQuiet > int64(i) {
+					return true, ""
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			return false, fmt.Sprintf("%d joins ignored", ma.Stats().JoinsQuiet)
+		})
+	}
+	if n := ma.Stats().JoinsQuiet; n != churns {
+		t.Errorf("%d joins within the quiet time ignored, want %d", n, churns)
+	}
+
+	// Past the quiet time, a join is reconciled again.
+	clock.advance(mesh.GraftQuiet + time.Second)
+	before := served.Load()
+	c.subscribe(false)
+	time.Sleep(50 * time.Millisecond)
+	c.subscribe(true)
+	waitFor(t, "a join's reconciliation after the quiet time", func() bool { return served.Load() > before })
+	if n := ma.Stats().JoinsQuiet; n != churns {
+		t.Errorf("a join after the quiet time was ignored (%d ignored in all)", n)
 	}
 }

@@ -109,13 +109,14 @@ type Stats struct {
 	Capped                                 int64 // sessions whose difference passed the items a session holds (recon.DefaultMaxItems)
 	GraftSyncs                             int64 // reconciliations this side started because a peer was grafted into a gathering's mesh, counted when each ended
 	GraftsQuiet                            int64 // grafts not reconciled: the peer's last graft reconciliation was running or had ended less than graftQuiet before
+	JoinsQuiet                             int64 // topic joins not reconciled: the reconciliation of the peer's last join was running or had ended less than graftQuiet before
 	GateTimeouts                           int64 // sessions that waited out the learning gate's whole bound (gateWait) while a session that blocks held it
 }
 
 type stats struct {
 	sessions, reconSent, reconReceived, bytesSent, bytesReceived,
 	reconMsgBytes, requestBytes, pushBytes,
-	opsRequested, opsSent, opsReceived, rejected, outside, stalled, capped, graftSyncs, graftsQuiet, gateTimeouts atomic.Int64
+	opsRequested, opsSent, opsReceived, rejected, outside, stalled, capped, graftSyncs, graftsQuiet, joinsQuiet, gateTimeouts atomic.Int64
 }
 
 // Plus is the sum of two sets of counters (a network's, from its meshes').
@@ -126,7 +127,7 @@ func (s Stats) Plus(t Stats) Stats {
 		ReconMsgBytes: s.ReconMsgBytes + t.ReconMsgBytes, RequestBytes: s.RequestBytes + t.RequestBytes, PushBytes: s.PushBytes + t.PushBytes,
 		OpsRequested: s.OpsRequested + t.OpsRequested, OpsSent: s.OpsSent + t.OpsSent, OpsReceived: s.OpsReceived + t.OpsReceived,
 		Rejected: s.Rejected + t.Rejected, Outside: s.Outside + t.Outside, Stalled: s.Stalled + t.Stalled, Capped: s.Capped + t.Capped,
-		GraftSyncs: s.GraftSyncs + t.GraftSyncs, GraftsQuiet: s.GraftsQuiet + t.GraftsQuiet, GateTimeouts: s.GateTimeouts + t.GateTimeouts,
+		GraftSyncs: s.GraftSyncs + t.GraftSyncs, GraftsQuiet: s.GraftsQuiet + t.GraftsQuiet, JoinsQuiet: s.JoinsQuiet + t.JoinsQuiet, GateTimeouts: s.GateTimeouts + t.GateTimeouts,
 	}
 }
 
@@ -139,7 +140,7 @@ func (m *Mesh) Stats() Stats {
 		ReconMsgBytes: s.reconMsgBytes.Load(), RequestBytes: s.requestBytes.Load(), PushBytes: s.pushBytes.Load(),
 		OpsRequested: s.opsRequested.Load(), OpsSent: s.opsSent.Load(), OpsReceived: s.opsReceived.Load(), Rejected: s.rejected.Load(),
 		Outside: s.outside.Load(), Stalled: s.stalled.Load(), Capped: s.capped.Load(), GraftSyncs: s.graftSyncs.Load(),
-		GraftsQuiet: s.graftsQuiet.Load(), GateTimeouts: s.gateTimeouts.Load(),
+		GraftsQuiet: s.graftsQuiet.Load(), JoinsQuiet: s.joinsQuiet.Load(), GateTimeouts: s.gateTimeouts.Load(),
 	}
 }
 
@@ -281,7 +282,7 @@ func (m *Mesh) initiate(ctx context.Context, g *gathering, p peer.ID) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for range maxSessionsInARow {
-		st := newSeat(p)
+		st := newSeat(p, m.connTo(p))
 		if err := g.gate.open(ctx, st, gateWait); err != nil {
 			return fmt.Errorf("%w: %v", errSession, err)
 		}
@@ -344,7 +345,7 @@ func (m *Mesh) handleRecon(s network.Stream) {
 		m.sessionEnded()
 		m.mu.Unlock()
 	}()
-	st := newSeat(p)
+	st := newSeat(p, s.Conn())
 	if err := g.gate.admit(m.ctx, st, gateWait); err != nil {
 		s.Reset()
 		return
