@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"slices"
+
+	"github.com/convene/convene/internal/hugepage"
 )
 
 // opIndex maps operation ids to operations.
@@ -102,8 +104,8 @@ func (x *opIndex) setTable(all []Op) bool {
 	for b := 1; b < len(count); b++ {
 		count[b] += count[b-1]
 	}
-	keys := make([]uint64, len(all))
-	at := make([]uint32, len(all))
+	keys := hugepage.Make[uint64](len(all))
+	at := hugepage.Make[uint32](len(all))
 	next := slices.Clone(count)
 	for i := range all {
 		k := idPrefix(all[i].ID)

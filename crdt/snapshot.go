@@ -8,6 +8,8 @@ import (
 	"maps"
 	"math"
 	"slices"
+
+	"github.com/convene/convene/internal/hugepage"
 )
 
 // Snapshot encoding, version 3, in the terms of wire.go:
@@ -156,7 +158,7 @@ func NewSnapshotLoader(founder IdentityID, src io.Reader, size int64) (*Snapshot
 		return nil, fmt.Errorf("snapshot header: %w", errors.Join(r.err, w.err))
 	}
 	l.s = NewState(founder)
-	l.all = make([]Op, n)
+	l.all = hugepage.Make[Op](n)
 	l.epochs = make([]authorEpochs, len(l.authors))
 	r.slab = &l.bodies
 	return l, nil
@@ -241,61 +243,37 @@ func (l *SnapshotLoader) Finish() (*State, error) {
 }
 
 // bodySlab hands out the bodies of the commonest kinds, and revisions'
-// parents, from arrays allocated a chunk at a time: a snapshot's million
-// bodies are otherwise a million allocations, each rounded up to its size
-// class, for the collector to track one by one. Nothing a state holds is
-// ever freed, so a chunk lives as long as the state anyway.
+// parents, from slabs: a snapshot's million bodies are otherwise a million
+// allocations. Nothing a state holds is ever freed, so a chunk lives as
+// long as the state anyway.
 type bodySlab struct {
-	endorse []EndorseBody
-	rev     []RevisionBody
-	prop    []ProposalBody
-	comment []CommentBody
-	part    []ParticipationBody
-	ids     []OpID
-}
-
-// slabChunk is how many bodies of a kind bodySlab allocates at once.
-const slabChunk = 256
-
-func take[T any](free *[]T) *T {
-	if len(*free) == 0 {
-		*free = make([]T, slabChunk)
-	}
-	x := &(*free)[0]
-	*free = (*free)[1:]
-	return x
+	endorse slab[EndorseBody]
+	rev     slab[RevisionBody]
+	prop    slab[ProposalBody]
+	comment slab[CommentBody]
+	part    slab[ParticipationBody]
+	ids     slab[OpID]
 }
 
 // newBody is newBody, from the slab for the commonest kinds.
 func (sl *bodySlab) newBody(k Kind) Body {
 	switch k {
 	case KindEndorse:
-		return take(&sl.endorse)
+		return sl.endorse.take()
 	case KindRevision:
-		return take(&sl.rev)
+		return sl.rev.take()
 	case KindProposal:
-		return take(&sl.prop)
+		return sl.prop.take()
 	case KindComment:
-		return take(&sl.comment)
+		return sl.comment.take()
 	case KindParticipation:
-		return take(&sl.part)
+		return sl.part.take()
 	}
 	return newBody(k)
 }
 
-// idList is a list of n ids from the slab, its capacity n, so that an
-// append to it copies rather than writes over the next list.
-func (sl *bodySlab) idList(n int) []OpID {
-	if n > len(sl.ids) {
-		if n > slabChunk/4 {
-			return make([]OpID, n)
-		}
-		sl.ids = make([]OpID, slabChunk)
-	}
-	list := sl.ids[:n:n]
-	sl.ids = sl.ids[n:]
-	return list
-}
+// idList is a list of n ids from the slab.
+func (sl *bodySlab) idList(n int) []OpID { return sl.ids.list(n) }
 
 // encodeStored encodes o's body for a snapshot: without its text if the
 // state reads cold text back (hot is non-nil) and o's text is not one a

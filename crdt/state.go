@@ -22,12 +22,12 @@ type State struct {
 	mu      sync.Mutex
 	founder IdentityID
 	ops     opIndex
-	free    []Op // room for the next operations, see newOp
+	free    slab[Op] // room for the next operations, see newOp
 	// inOrder: operations are being indexed in increasing (clock, id)
 	// order, as ReadSnapshot checks they come, so each is the greatest
 	// held and every sorted list takes it by appending (State.insertOp).
 	inOrder   bool
-	freeProps []proposal // room for the next proposals, see proposal
+	freeProps slab[proposal] // room for the next proposals, see proposal
 
 	// Texts held cold are read back through cold; warm keeps those of
 	// heads read back (cold.go).
@@ -220,19 +220,9 @@ func (s *State) Apply(op Op) bool {
 	return true
 }
 
-// opChunk is how many operations newOp allocates at once.
-const opChunk = 256
-
-// newOp returns room for one more operation. Operations are never removed,
-// so they are allocated in chunks, one allocation per opChunk of them.
-func (s *State) newOp() *Op {
-	if len(s.free) == 0 {
-		s.free = make([]Op, opChunk)
-	}
-	o := &s.free[0]
-	s.free = s.free[1:]
-	return o
-}
+// newOp returns room for one more operation, from a slab: operations are
+// never removed.
+func (s *State) newOp() *Op { return s.free.take() }
 
 // Has reports whether an operation was applied.
 func (s *State) Has(id OpID) bool {
@@ -424,13 +414,9 @@ func (s *State) group(id OpID) *group {
 func (s *State) proposal(id OpID) *proposal {
 	p := s.proposals[id]
 	if p == nil {
-		// In chunks, as operations are (newOp): proposals are never
+		// From a slab, as operations are (newOp): proposals are never
 		// removed, and a large state holds a hundred thousand.
-		if len(s.freeProps) == 0 {
-			s.freeProps = make([]proposal, propChunk)
-		}
-		p = &s.freeProps[0]
-		s.freeProps = s.freeProps[1:]
+		p = s.freeProps.take()
 		p.id, p.dirty = id, true
 		s.proposals[id] = p
 	}
@@ -448,9 +434,6 @@ func (s *State) groupHolds(id OpID, p *proposal) {
 	g.props[p] = struct{}{}
 	p.inGroup = g
 }
-
-// propChunk is how many proposals proposal allocates at once.
-const propChunk = 64
 
 func (s *State) event(id OpID) *event {
 	e := s.events[id]

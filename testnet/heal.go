@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"time"
@@ -25,6 +26,9 @@ type HealOptions struct {
 	// Disk uses the real pebble store instead of memory.
 	Disk bool
 	Dir  string // see Options.Dir
+	// Profile, if set, is a file for a CPU profile of the heal alone: from
+	// lifting the partition to convergence.
+	Profile string `json:",omitempty"`
 }
 
 // HealResult is what a partition-healing run measured.
@@ -187,15 +191,22 @@ func HealPartition(ctx context.Context, opts HealOptions) (HealResult, error) {
 		return HealResult{}, err
 	}
 
+	stopProfile, err := startProfile(opts.Profile)
+	if err != nil {
+		return HealResult{}, err
+	}
 	s0, w0, p0 := n.ReconStats(), n.WireBytes(), n.protocolTraffic()
 	start := time.Now()
 	if err := n.Heal(ctx); err != nil {
+		stopProfile()
 		return HealResult{}, err
 	}
-	if err := n.WaitConverged(ctx); err != nil {
-		return HealResult{}, err
-	}
+	err = n.WaitConverged(ctx)
 	res.Converge = time.Since(start)
+	stopProfile()
+	if err != nil {
+		return HealResult{}, err
+	}
 	s1 := n.ReconStats()
 	res.WireBytes = n.WireBytes() - w0
 	res.Protocols = since(p0, n.protocolTraffic())
@@ -222,6 +233,26 @@ func HealPartition(ctx context.Context, opts HealOptions) (HealResult, error) {
 		res.Floor += took * time.Duration(size)
 	}
 	return res, nil
+}
+
+// startProfile starts a CPU profile into file, if one is named, and
+// returns what stops it.
+func startProfile(file string) (func(), error) {
+	if file == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // floorBatch is about what one reconciliation answer carries.

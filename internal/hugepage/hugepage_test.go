@@ -1,0 +1,90 @@
+package hugepage
+
+import (
+	"bufio"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"unsafe"
+)
+
+func TestMakeIsMake(t *testing.T) {
+	for _, n := range []int{0, 1, 1000, minBytes/8 + 1, 3 * pageSize / 8} {
+		s := Make[uint64](n)
+		if len(s) != n || cap(s) != n {
+			t.Fatalf("Make(%d): len %d cap %d", n, len(s), cap(s))
+		}
+		for i, v := range s {
+			if v != 0 {
+				t.Fatalf("Make(%d)[%d] = %d, want zero", n, i, v)
+			}
+		}
+	}
+}
+
+// TestMakeAdvises: on Linux with transparent huge pages, the whole huge
+// pages inside a large slice are in a mapping the kernel marks for them
+// ("hg" among the mapping's flags in /proc/self/smaps).
+func TestMakeAdvises(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("huge pages are advised on Linux only")
+	}
+	if _, err := os.Stat("/sys/kernel/mm/transparent_hugepage/enabled"); err != nil {
+		t.Skip("this kernel has no transparent huge pages")
+	}
+	s := Make[byte](3 * minBytes)
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(s)))
+	at := (start + pageSize - 1) &^ (pageSize - 1)
+	flags, err := mappingFlags(at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(" "+flags+" ", " hg ") {
+		t.Errorf("the mapping at %#x has flags %q, want hg", at, flags)
+	}
+	runtime.KeepAlive(s)
+}
+
+// mappingFlags is the VmFlags line of the mapping of this process that
+// holds address a.
+func mappingFlags(a uintptr) (string, error) {
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	in := false
+	for sc.Scan() {
+		line := sc.Text()
+		if lo, hi, ok := rangeOf(line); ok {
+			in = lo <= a && a < hi
+			continue
+		}
+		if in && strings.HasPrefix(line, "VmFlags:") {
+			return strings.TrimSpace(strings.TrimPrefix(line, "VmFlags:")), nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return "", err
+	}
+	return "", os.ErrNotExist
+}
+
+// rangeOf parses the address range at the start of a mapping's first
+// line ("7f00-7f80 rw-p ...").
+func rangeOf(line string) (uintptr, uintptr, bool) {
+	field, _, _ := strings.Cut(line, " ")
+	l, h, ok := strings.Cut(field, "-")
+	if !ok {
+		return 0, 0, false
+	}
+	lo, err1 := strconv.ParseUint(l, 16, 64)
+	hi, err2 := strconv.ParseUint(h, 16, 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0, false
+	}
+	return uintptr(lo), uintptr(hi), true
+}
