@@ -125,8 +125,10 @@ func (n *Node) load(ctx context.Context, snap <-chan loadedSnapshot) error {
 	if from == "log" {
 		err = n.replay(ctx, n.oplog.Iterate, apply)
 		n.unsaved = n.state.Len()
+		n.rebuilt = n.unsaved > 0
 	} else if len(missing) > 0 {
 		n.unsaved = len(missing)
+		n.rebuilt = len(missing) >= rebuiltReplay
 		var raws [][]byte
 		if raws, err = n.oplog.Get(ctx, missing); err == nil {
 			err = n.replay(ctx, func(ctx context.Context, emit func(*crdt.Envelope) error) error {

@@ -2,12 +2,15 @@ package node
 
 import (
 	"bytes"
-	"github.com/convene/convene/internal/testkit"
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/convene/convene/crdt"
+	"github.com/convene/convene/internal/testkit"
 )
 
 // TestStartPaths: the three ways a node starts give the same state and the
@@ -72,5 +75,52 @@ func TestStartPaths(t *testing.T) {
 		if got.replayed != tc.replayed {
 			t.Errorf("%s: %d operations replayed, want %d", tc.name, got.replayed, tc.replayed)
 		}
+	}
+}
+
+// TestRebuiltSavedSoon: a start that rebuilt the state from the log saves
+// the snapshot soon after, keyed to the log, so that a crash then (kill
+// -9: the data directory copied while the node runs) starts from the
+// snapshot with nothing to replay; a start from a snapshot does not save.
+func TestRebuiltSavedSoon(t *testing.T) {
+	n, dir := initNode(t, false)
+	workshop(t, n)
+	n.Close()
+	if err := os.Remove(filepath.Join(dir, snapshotFile)); err != nil {
+		t.Fatal(err)
+	}
+
+	open := func(dir string) *Node {
+		t.Helper()
+		n, err := Open(context.Background(), Config{Dir: dir, SaveRebuilt: time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Close() })
+		return n
+	}
+	n = open(dir)
+	if !n.rebuilt {
+		t.Fatal("a start with no snapshot did not count as a rebuild")
+	}
+	testkit.Eventually(t, time.Minute, "the rebuilt state's snapshot", func() (bool, string) {
+		key, _, err := readSnapshot(dir)
+		if err != nil {
+			return false, err.Error()
+		}
+		want := snapshotKey{ops: n.oplog.Len(), digest: n.oplog.Digest()}
+		return key == want, fmt.Sprintf("snapshot of %d ops, log of %d", key.ops, want.ops)
+	})
+	n.saveMu.Lock() // the save is done, not only its file
+	n.saveMu.Unlock()
+	crashed := testkit.CopyDir(t, dir)
+	n.Close()
+
+	c := open(crashed)
+	if c.rebuilt || c.unsaved != 0 {
+		t.Errorf("after a crash past the save: rebuilt %v, %d replayed; want a start from the snapshot", c.rebuilt, c.unsaved)
+	}
+	if c.saveTimer != nil {
+		t.Error("a start from the snapshot scheduled a save")
 	}
 }

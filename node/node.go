@@ -51,6 +51,10 @@ type Config struct {
 	// (mesh.Clock.Measured): until then, for at most FirstClockWait after
 	// Open, a local write waits for it (see awaitClock).
 	ClockReady <-chan struct{}
+	// SaveRebuilt is how long after a start that rebuilt the state from
+	// the log the state snapshot is saved (see saveRebuiltSoon); zero:
+	// rebuiltSaveAfter.
+	SaveRebuilt time.Duration
 }
 
 // Change tells subscribers that an operation was applied.
@@ -93,6 +97,12 @@ type Node struct {
 	// snapshot lacks, so that Close writes a snapshot only when there is
 	// something new to save (read-only commands open and close a node).
 	unsaved int
+	// rebuilt: load replayed much of the log (see saveRebuiltSoon).
+	rebuilt bool
+	// saveMu serialises writing the snapshot file; saveTimer is the
+	// pending save after a rebuild, if any.
+	saveMu    sync.Mutex
+	saveTimer *time.Timer
 
 	// mu guards state. Writers hold it only to apply, never across disk
 	// writes, so readers wait for no fsync.
@@ -191,11 +201,18 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.ClockReady != nil {
 		n.clockReady, n.clockWaitOver, n.clockOpened = cfg.ClockReady, make(chan struct{}), time.Now()
 	}
+	n.saveRebuiltSoon(cfg.SaveRebuilt)
 	return n, nil
 }
 
 // Close flushes and closes the store.
 func (n *Node) Close() error {
+	if n.saveTimer != nil {
+		n.saveTimer.Stop()
+	}
+	// A save after a rebuild that has started finishes first.
+	n.saveMu.Lock()
+	defer n.saveMu.Unlock()
 	n.writeMu.Lock()
 	defer n.writeMu.Unlock()
 	if n.closed {
@@ -210,19 +227,10 @@ func (n *Node) Close() error {
 	n.subMu.Unlock()
 	n.mu.RLock()
 	name := n.state.Name()
-	var snap []byte
-	if n.unsaved > 0 && !n.memory {
-		snap = n.state.Snapshot()
-	}
 	n.mu.RUnlock()
-	// The next start loads this instead of replaying the log. Under
-	// writeMu, the log holds what the state holds (and any operations
-	// that do not open), so the log's count and digest key it.
-	if snap != nil {
-		key := snapshotKey{ops: n.oplog.Len(), digest: n.oplog.Digest()}
-		if err := writeSnapshot(n.dir, key, snap); err != nil {
-			n.log.Warn("could not save a state snapshot", "err", err)
-		}
+	// The next start loads this instead of replaying the log.
+	if err := n.saveSnapshot(); err != nil {
+		n.log.Warn("could not save a state snapshot", "err", err)
 	}
 	if name != "" && name != n.name {
 		// Commands that read the directory without opening the store
