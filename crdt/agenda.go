@@ -109,7 +109,7 @@ func (s *State) agenda(ss *session, v *Session) {
 	v.Agenda = noSteps
 	var phase *Op
 	for _, o := range ss.agenda {
-		if !ss.op.Clock.Less(o.Clock) || !s.isFacil(o.Author) || !s.counts(o) {
+		if !ss.op.Clock.Less(o.Clock) || !s.isFacil(o.Author()) || !s.counts(o) {
 			continue
 		}
 		switch b := o.Body.(type) {

@@ -68,7 +68,7 @@ func (s *State) authority() (map[IdentityID]struct{}, map[IdentityID]keepSet) {
 }
 
 func countsIn(removed map[IdentityID]keepSet, o *Op) bool {
-	k, ok := removed[o.Author]
+	k, ok := removed[o.Author()]
 	if !ok {
 		return true
 	}
@@ -81,11 +81,11 @@ func countsIn(removed map[IdentityID]keepSet, o *Op) bool {
 // epoch is open to its author (epochs.go).
 func (s *State) counts(o *Op) bool {
 	if len(s.removed) != 0 {
-		if _, ok := s.removed[o.Author]; ok {
+		if _, ok := s.removed[o.Author()]; ok {
 			return countsIn(s.removed, o)
 		}
 	}
-	return len(s.closed) == 0 || s.openTo(o.Author, o.Epoch)
+	return len(s.closed) == 0 || s.openTo(o.Author(), o.Epoch)
 }
 
 func (s *State) isRemoved(id IdentityID) bool {
@@ -99,7 +99,7 @@ func (s *State) facilClosure(removed map[IdentityID]keepSet) map[IdentityID]stru
 	grants := make(map[IdentityID][]IdentityID)
 	for _, o := range s.facilOps {
 		if countsIn(removed, o) {
-			grants[o.Author] = append(grants[o.Author], o.Body.(*FacilitatorBody).Identity)
+			grants[o.Author()] = append(grants[o.Author()], o.Body.(*FacilitatorBody).Identity)
 		}
 	}
 	facil := map[IdentityID]struct{}{s.founder: {}}
@@ -132,7 +132,7 @@ func (s *State) removals(facil map[IdentityID]struct{}) map[IdentityID]keepSet {
 	byTarget := make(map[IdentityID][]int)
 	for _, o := range s.removalOps {
 		b := o.Body.(*RemovalBody)
-		if _, ok := facil[o.Author]; !ok || b.Identity == s.founder {
+		if _, ok := facil[o.Author()]; !ok || b.Identity == s.founder {
 			continue
 		}
 		byTarget[b.Identity] = append(byTarget[b.Identity], len(cs))
@@ -142,7 +142,7 @@ func (s *State) removals(facil map[IdentityID]struct{}) map[IdentityID]keepSet {
 		return nil
 	}
 	for i := range cs {
-		cs[i].deps = byTarget[cs[i].op.Author]
+		cs[i].deps = byTarget[cs[i].op.Author()]
 	}
 	for {
 		progress := false
@@ -303,7 +303,7 @@ func sinkCycles(cs []candidate) [][]int {
 func (s *State) seatingIn(facil map[IdentityID]struct{}, removed map[IdentityID]keepSet) bool {
 	var best *Op
 	for _, o := range s.seatingOps {
-		if _, ok := facil[o.Author]; ok && countsIn(removed, o) && (best == nil || opLess(best, o)) {
+		if _, ok := facil[o.Author()]; ok && countsIn(removed, o) && (best == nil || opLess(best, o)) {
 			best = o
 		}
 	}

@@ -129,7 +129,7 @@ func TestMayDisplace(t *testing.T) {
 						if again[b.Event] == nil {
 							again[b.Event] = map[IdentityID]bool{}
 						}
-						again[b.Event][op.Author] = true
+						again[b.Event][op.Author()] = true
 					}
 				}
 				for _, op := range batch {
@@ -148,7 +148,7 @@ func TestMayDisplace(t *testing.T) {
 						d, _ := st.Document(b.Session)
 						tookPlace = after.inPlace[op.ID] && slices.ContainsFunc(d.Waiting, func(w Waiting) bool { return before.shown[w.ID] })
 					case *ParticipationBody:
-						if !before.seated[b.Event][op.Author] && after.seated[b.Event][op.Author] {
+						if !before.seated[b.Event][op.Author()] && after.seated[b.Event][op.Author()] {
 							ev, _ := st.Event(b.Event)
 							tookPlace = slices.ContainsFunc(ev.Participants, func(pt Participant) bool {
 								return pt.Waitlisted && before.seated[b.Event][pt.Identity] && !again[b.Event][pt.Identity]

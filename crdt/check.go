@@ -147,7 +147,7 @@ func (s *State) Check(author IdentityID, body Body) error {
 		}
 		n := 0
 		for _, c := range p.comments {
-			if c.Author == author && s.counts(c) {
+			if c.Author() == author && s.counts(c) {
 				n++
 			}
 		}

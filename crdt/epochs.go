@@ -34,7 +34,7 @@ func (s *State) closedEpochs(facil map[IdentityID]struct{}, removed map[Identity
 	var closed map[uint64]map[IdentityID]struct{}
 	for _, o := range s.rotationOps {
 		b := o.Body.(*RotationBody)
-		if _, ok := facil[o.Author]; !ok || !countsIn(removed, o) || o.Epoch+1 != b.Epoch {
+		if _, ok := facil[o.Author()]; !ok || !countsIn(removed, o) || o.Epoch+1 != b.Epoch {
 			continue
 		}
 		if closed == nil {

@@ -1,7 +1,7 @@
 package crdt
 
 import (
-	"cmp"
+	"bytes"
 	"slices"
 	"time"
 )
@@ -12,7 +12,7 @@ import (
 // canEditEvent: the creator, a scribe of the organizing group, or a
 // facilitator.
 func (s *State) canEditEvent(e *event, id IdentityID) bool {
-	if id == e.op.Author || s.isFacil(id) {
+	if id == e.op.Author() || s.isFacil(id) {
 		return true
 	}
 	g := e.op.Body.(*EventBody).Group
@@ -29,15 +29,15 @@ func (s *State) refreshEvent(e *event) {
 		return
 	}
 	b := e.op.Body.(*EventBody)
-	if b.Group != nil && !s.isScribe(*b.Group, e.op.Author) {
+	if b.Group != nil && !s.isScribe(*b.Group, e.op.Author()) {
 		return
 	}
 	e.valid = true
-	v := Event{ID: e.id, EventFields: b.EventFields, Creator: e.op.Author}
+	v := Event{ID: e.id, EventFields: b.EventFields, Creator: e.op.Author()}
 	v.Created = e.op.Clock.Time()
 	v.Modified = v.Created
 	for _, u := range e.updates {
-		if !e.op.Clock.Less(u.Clock) || !s.counts(u) || !s.canEditEvent(e, u.Author) {
+		if !e.op.Clock.Less(u.Clock) || !s.counts(u) || !s.canEditEvent(e, u.Author()) {
 			continue
 		}
 		u.Body.(*EventUpdateBody).Set.apply(&v.EventFields)
@@ -59,8 +59,8 @@ func (s *State) refreshEvent(e *event) {
 	// Each identity's last counting registration.
 	last := make(map[IdentityID]*Op, len(e.parts))
 	for _, o := range e.parts {
-		if cur := last[o.Author]; s.counts(o) && (cur == nil || opLess(cur, o)) {
-			last[o.Author] = o
+		if cur := last[o.Author()]; s.counts(o) && (cur == nil || opLess(cur, o)) {
+			last[o.Author()] = o
 		}
 	}
 	going := make([]*Op, 0, len(last))
@@ -76,13 +76,13 @@ func (s *State) refreshEvent(e *event) {
 		if c := a.Clock.Compare(b.Clock); c != 0 {
 			return c
 		}
-		return cmp.Compare(string(a.Author[:]), string(b.Author[:]))
+		return cmpAuthors(a, b)
 	})
-	slices.SortFunc(others, func(a, b *Op) int { return cmp.Compare(string(a.Author[:]), string(b.Author[:])) })
+	slices.SortFunc(others, cmpAuthors)
 	v.Participants = make([]Participant, 0, len(last))
 	for i, o := range going {
 		w := v.Capacity > 0 && i >= v.Capacity
-		v.Participants = append(v.Participants, Participant{Identity: o.Author, Status: Going, Waitlisted: w})
+		v.Participants = append(v.Participants, Participant{Identity: o.Author(), Status: Going, Waitlisted: w})
 		if w {
 			v.Waitlist++
 		} else {
@@ -94,7 +94,7 @@ func (s *State) refreshEvent(e *event) {
 		if st == Maybe {
 			v.Maybe++
 		}
-		v.Participants = append(v.Participants, Participant{Identity: o.Author, Status: st})
+		v.Participants = append(v.Participants, Participant{Identity: o.Author(), Status: st})
 	}
 	e.view = v
 }
@@ -135,4 +135,10 @@ func (p *EventPatch) apply(f *EventFields) {
 	if p.Status != nil {
 		f.Status = *p.Status
 	}
+}
+
+// cmpAuthors orders operations by their authors' keys.
+func cmpAuthors(a, b *Op) int {
+	x, y := a.Author(), b.Author()
+	return bytes.Compare(x[:], y[:])
 }

@@ -69,14 +69,14 @@ func acceptAndCheck(t *testing.T, keys Keys, b []byte) {
 	if err != nil {
 		return
 	}
-	if !bytes.Equal(e.Bytes(), b) || op.ID != e.ID() || op.Author != e.Author || op.Clock != e.Clock {
+	if !bytes.Equal(e.Bytes(), b) || op.ID != e.ID() || op.Author() != e.Author || op.Clock != e.Clock {
 		t.Fatal("accepted operation does not match its envelope")
 	}
 	// Operations by the test signers are sealed again: anything accepted
 	// has exactly one encoding.
 	for _, name := range []string{"founder", "alice", "bob"} {
 		sg := testSigner(name)
-		if sg.ID != op.Author {
+		if sg.ID != op.Author() {
 			continue
 		}
 		again, _, err := keys.Seal(sg, op.Clock, op.Body)
@@ -90,7 +90,7 @@ func acceptAndCheck(t *testing.T, keys Keys, b []byte) {
 	// Whatever is accepted must fold into a state without harm.
 	s := NewState(testSigner("founder").ID)
 	s.Apply(op)
-	_ = s.Check(op.Author, op.Body)
+	_ = s.Check(op.Author(), op.Body)
 	dump(t, s)
 }
 

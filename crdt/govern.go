@@ -131,7 +131,7 @@ func (s *State) RemovalBodies(id IdentityID, reason string) []*RemovalBody {
 	s.mu.Lock()
 	var keep []uint64
 	s.ops.each(func(o *Op) {
-		if o.Author == id {
+		if o.Author() == id {
 			keep = append(keep, KeepPrefix(o.ID))
 		}
 	})

@@ -29,11 +29,11 @@ func (s *State) refreshGroup(g *group) {
 			if grants == nil {
 				grants = make(map[IdentityID][]IdentityID)
 			}
-			grants[o.Author] = append(grants[o.Author], o.Body.(*ScribeBody).Identity)
+			grants[o.Author()] = append(grants[o.Author()], o.Body.(*ScribeBody).Identity)
 		}
 	}
-	g.scribes[g.op.Author] = struct{}{}
-	work := []IdentityID{g.op.Author}
+	g.scribes[g.op.Author()] = struct{}{}
+	work := []IdentityID{g.op.Author()}
 	for len(work) > 0 {
 		x := work[len(work)-1]
 		work = work[:len(work)-1]
@@ -46,7 +46,7 @@ func (s *State) refreshGroup(g *group) {
 	}
 	var best *Op
 	for _, o := range g.seats {
-		if s.isFacil(o.Author) && s.counts(o) && (best == nil || opLess(best, o)) {
+		if s.isFacil(o.Author()) && s.counts(o) && (best == nil || opLess(best, o)) {
 			best = o
 		}
 	}
@@ -57,7 +57,7 @@ func (s *State) refreshGroup(g *group) {
 // same creator come before g.
 func (s *State) withinGroupLimit(g *group) bool {
 	n := 0
-	for _, x := range s.authorGroups[g.op.Author] {
+	for _, x := range s.authorGroups[g.op.Author()] {
 		if x == g {
 			return true
 		}
@@ -103,7 +103,7 @@ func (s *State) canAct(gid OpID) bool {
 // (MaxGroupsPerIdentity), so the groups after it, up to the first that
 // was already over the limit, are marked stale.
 func (s *State) addAuthorGroup(g *group) {
-	a := g.op.Author
+	a := g.op.Author()
 	list := insertByOp(s.authorGroups[a], g, func(x *group) *Op { return x.op })
 	s.authorGroups[a] = list
 	n := 0

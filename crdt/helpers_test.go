@@ -185,3 +185,6 @@ func requireSameDump(tb testing.TB, what string, want, got []byte) {
 	}
 	tb.Fatalf("%s: states differ in length (%d vs %d lines)", what, len(wl), len(gl))
 }
+
+// authored is the author key an operation made by hand holds.
+func authored(id IdentityID) *IdentityID { return &id }

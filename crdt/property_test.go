@@ -415,7 +415,7 @@ func TestConvergence(t *testing.T) {
 			}
 			shut := 0
 			for _, o := range union {
-				if !fresh.counts(fresh.ops.get(o.ID)) && !fresh.isRemoved(o.Author) {
+				if !fresh.counts(fresh.ops.get(o.ID)) && !fresh.isRemoved(o.Author()) {
 					shut++
 				}
 			}

@@ -49,7 +49,7 @@ func (s *State) Ratified(session OpID) (RatifiedDocument, bool) {
 		if !s.ratificationCounts(ss, o) {
 			continue
 		}
-		out.History = append(out.History, Ratification{ID: o.ID, At: o.Clock.Time(), By: o.Author, Digest: o.Body.(*RatificationBody).Digest})
+		out.History = append(out.History, Ratification{ID: o.ID, At: o.Clock.Time(), By: o.Author(), Digest: o.Body.(*RatificationBody).Digest})
 		last = o // ratifs is sorted: the last wins
 	}
 	if last == nil {
@@ -69,7 +69,7 @@ func (s *State) Ratified(session OpID) (RatifiedDocument, bool) {
 // this file). Whether its digest matches the document it names is
 // remembered once every operation it names is held.
 func (s *State) ratificationCounts(ss *session, o *Op) bool {
-	if ss.op == nil || !s.counts(ss.op) || !ss.op.Clock.Less(o.Clock) || !s.isFacil(o.Author) || !s.counts(o) {
+	if ss.op == nil || !s.counts(ss.op) || !ss.op.Clock.Less(o.Clock) || !s.isFacil(o.Author()) || !s.counts(o) {
 		return false
 	}
 	if ok, known := ss.ratOK[o.ID]; known {

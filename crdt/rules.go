@@ -19,7 +19,7 @@ func (s *State) hidden(target OpID) bool {
 func (s *State) hiddenBy(target OpID) (OpID, bool) {
 	var best *Op
 	for _, o := range s.hides[target] {
-		if s.isFacil(o.Author) && s.counts(o) && (best == nil || opLess(best, o)) {
+		if s.isFacil(o.Author()) && s.counts(o) && (best == nil || opLess(best, o)) {
 			best = o
 		}
 	}
@@ -35,7 +35,7 @@ func (s *State) gatheringName() string {
 	}
 	var best *Op
 	for _, o := range s.gatheringOps {
-		if s.isFacil(o.Author) && s.counts(o) && (best == nil || opLess(best, o)) {
+		if s.isFacil(o.Author()) && s.counts(o) && (best == nil || opLess(best, o)) {
 			best = o
 		}
 	}
@@ -64,7 +64,7 @@ func (s *State) sessionView(ss *session) (Session, bool) {
 	// updates are sorted, so applying the valid ones in order leaves each
 	// field at its last writer.
 	for _, u := range ss.updates {
-		if !ss.op.Clock.Less(u.Clock) || !s.isFacil(u.Author) || !s.counts(u) {
+		if !ss.op.Clock.Less(u.Clock) || !s.isFacil(u.Author()) || !s.counts(u) {
 			continue
 		}
 		ub := u.Body.(*SessionUpdateBody)
@@ -124,8 +124,8 @@ func (s *State) refreshProposal(p *proposal) {
 	b := p.op.Body.(*ProposalBody)
 	ss := s.sessions[b.Session]
 	if ss == nil || ss.op == nil || !s.counts(ss.op) || !ss.op.Clock.Less(p.op.Clock) ||
-		!s.counts(p.op) || !s.isScribe(b.Group, p.op.Author) || !s.canAct(b.Group) ||
-		b.From != nil && !s.isFacil(p.op.Author) {
+		!s.counts(p.op) || !s.isScribe(b.Group, p.op.Author()) || !s.canAct(b.Group) ||
+		b.From != nil && !s.isFacil(p.op.Author()) {
 		p.d = nil
 		return
 	}
@@ -141,7 +141,7 @@ func (s *State) refreshProposal(p *proposal) {
 	valid[0] = p.op
 	for _, r := range p.revs {
 		rb := r.Body.(*RevisionBody)
-		if !s.counts(r) || !s.isScribe(rb.Group, r.Author) || !s.canAct(rb.Group) {
+		if !s.counts(r) || !s.isScribe(rb.Group, r.Author()) || !s.canAct(rb.Group) {
 			continue
 		}
 		ok := true
@@ -183,7 +183,7 @@ func (s *State) refreshProposal(p *proposal) {
 	for _, e := range p.endorse {
 		eb := e.Body.(*EndorseBody)
 		if eb.Revision != head.ID || !head.Clock.Less(e.Clock) || !s.counts(e) ||
-			!s.isScribe(eb.Group, e.Author) || !s.canAct(eb.Group) {
+			!s.isScribe(eb.Group, e.Author()) || !s.canAct(eb.Group) {
 			continue
 		}
 		if cur := state[eb.Group]; cur == nil || opLess(cur, e) {
@@ -347,7 +347,7 @@ func (s *State) revisions(p *proposal) []Revision {
 		v := Revision{
 			ID:      r.ID,
 			Group:   revGroup(r),
-			Author:  r.Author,
+			Author:  r.Author(),
 			At:      r.Clock.Time(),
 			Parents: []OpID{},
 			Hidden:  p.d.base.Hidden || s.hidden(r.ID),
@@ -376,10 +376,10 @@ func (s *State) comments(p *proposal) []Comment {
 		if per == nil {
 			per = make(map[IdentityID]int)
 		}
-		if per[c.Author]++; per[c.Author] > MaxCommentsPerIdentity {
+		if per[c.Author()]++; per[c.Author()] > MaxCommentsPerIdentity {
 			continue
 		}
-		v := Comment{ID: c.ID, Author: c.Author, At: c.Clock.Time(), Hidden: s.hidden(c.ID)}
+		v := Comment{ID: c.ID, Author: c.Author(), At: c.Clock.Time(), Hidden: s.hidden(c.ID)}
 		if !v.Hidden {
 			v.Text, _ = s.opText(c)
 		}

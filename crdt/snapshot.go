@@ -64,7 +64,7 @@ func (s *State) Snapshot() []byte {
 
 	authors := make(map[IdentityID]int)
 	for _, o := range ops {
-		authors[o.Author] = 0
+		authors[o.Author()] = 0
 	}
 	list := make([]IdentityID, 0, len(authors))
 	for a := range authors {
@@ -82,7 +82,7 @@ func (s *State) Snapshot() []byte {
 	var wall int64
 	for _, o := range ops {
 		w.id(o.ID)
-		w.uvarint(uint64(authors[o.Author]))
+		w.uvarint(uint64(authors[o.Author()]))
 		w.uvarint(uint64(o.Clock.Wall - wall))
 		w.uvarint(uint64(o.Clock.Logical))
 		w.uvarint(o.Epoch)
@@ -187,7 +187,7 @@ func (l *SnapshotLoader) Decode(upTo int) error {
 			return fmt.Errorf("%w: snapshot operation %d: bad author or clock", ErrMalformed, i)
 		}
 		l.wall += int64(d)
-		o.Author = l.authors[a]
+		o.author = &l.authors[a]
 		l.epochs[a] = l.epochs[a].add(o.Epoch)
 		o.Clock = Clock{Wall: l.wall, Logical: uint32(logical)}
 		if i > 0 && opCompare(&all[i-1], o) >= 0 {
@@ -238,6 +238,9 @@ func (l *SnapshotLoader) Finish() (*State, error) {
 		if e != nil {
 			s.seen[l.authors[i]] = e
 		}
+		// The snapshot's operations point into l.authors: the
+		// operations applied after it share the same keys.
+		s.authors[l.authors[i]] = &l.authors[i]
 	}
 	return s, nil
 }

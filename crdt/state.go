@@ -60,6 +60,7 @@ type State struct {
 	idents     map[IdentityID][]*Op // name operations per identity
 	identsList cached[[]Identity]
 	seen       map[IdentityID]authorEpochs // every author of an operation held, with its epochs
+	authors    map[IdentityID]*IdentityID  // the key every operation of an author shares (Op.author)
 
 	sessions  map[OpID]*session
 	sessOrder []*session // sessions whose operation arrived, by (clock, id)
@@ -180,6 +181,7 @@ func NewState(founder IdentityID) *State {
 		epoch:        1,
 		idents:       make(map[IdentityID][]*Op),
 		seen:         make(map[IdentityID]authorEpochs),
+		authors:      make(map[IdentityID]*IdentityID),
 		authorGroups: make(map[IdentityID][]*group),
 		sessions:     make(map[OpID]*session),
 		groups:       make(map[OpID]*group),
@@ -209,8 +211,9 @@ func (s *State) Apply(op Op) bool {
 	}
 	o := s.newOp()
 	*o = op
+	o.author = s.internAuthor(op.Author())
 	s.ops.add(o)
-	s.seen[o.Author] = s.seen[o.Author].add(o.Epoch)
+	s.seen[*o.author] = s.seen[*o.author].add(o.Epoch)
 	s.index(o)
 	if s.cold != nil && !isCold(o) && textField(o.Body) != nil {
 		if s.texty = append(s.texty, o); len(s.texty) >= max(s.chillAt, s.chillFloor()) {
@@ -218,6 +221,16 @@ func (s *State) Apply(op Op) bool {
 		}
 	}
 	return true
+}
+
+// internAuthor is the key the operations of author share.
+func (s *State) internAuthor(author IdentityID) *IdentityID {
+	if p := s.authors[author]; p != nil {
+		return p
+	}
+	p := &author
+	s.authors[author] = p
+	return p
 }
 
 // newOp returns room for one more operation, from a slab: operations are
@@ -257,7 +270,7 @@ func (s *State) index(o *Op) {
 		s.gatheringOps = append(s.gatheringOps, o)
 		s.name.dirty = true
 	case *IdentityBody:
-		s.idents[o.Author] = s.insertOp(s.idents[o.Author], o)
+		s.idents[o.Author()] = s.insertOp(s.idents[o.Author()], o)
 		s.identsList.dirty = true
 	case *FacilitatorBody:
 		s.facilOps = s.insertOp(s.facilOps, o)

@@ -13,7 +13,7 @@ func TestOpIndexPrefix(t *testing.T) {
 	}
 	s := NewState(founder)
 	for i, id := range ids[:2] {
-		op := Op{ID: id, Author: who("alice"), Clock: Clock{Wall: int64(10 + i)}, Body: &IdentityBody{Name: "A"}}
+		op := Op{ID: id, author: authored(who("alice")), Clock: Clock{Wall: int64(10 + i)}, Body: &IdentityBody{Name: "A"}}
 		if !s.Apply(op) {
 			t.Fatalf("op %d not new", i)
 		}
@@ -73,5 +73,54 @@ func TestSessionOf(t *testing.T) {
 	}
 	if ss := s.sessions[w.ref("s")]; !ss.doc.dirty {
 		t.Error("SessionOf assembled the session's document")
+	}
+}
+
+// TestAuthorShared: the operations of one author a state holds share one
+// key (Op.author), whether applied, loaded from a snapshot or applied
+// after one; Author reads it back.
+func TestAuthorShared(t *testing.T) {
+	founder := testSigner("founder").ID
+	authors := []IdentityID{who("alice"), who("bob")}
+	op := func(i int) Op {
+		var id OpID
+		id[0], id[1] = byte(i), 0xAA
+		return Op{ID: id, author: authored(authors[i%2]), Clock: Clock{Wall: int64(10 + i)}, Body: &IdentityBody{Name: "A"}}
+	}
+	shared := func(s *State, what string) {
+		t.Helper()
+		keys := make(map[IdentityID]*IdentityID)
+		n := 0
+		s.ops.each(func(o *Op) {
+			n++
+			a := o.Author()
+			if a != authors[0] && a != authors[1] {
+				t.Fatalf("%s: an operation's author reads %s", what, a)
+			}
+			if k, ok := keys[a]; ok && k != o.author {
+				t.Fatalf("%s: two keys for one author", what)
+			}
+			keys[a] = o.author
+		})
+		if len(keys) != 2 || n != s.Len() {
+			t.Fatalf("%s: %d authors over %d operations", what, len(keys), n)
+		}
+	}
+	s := NewState(founder)
+	for i := range 6 {
+		s.Apply(op(i))
+	}
+	shared(s, "applied")
+	got, err := LoadSnapshot(founder, s.Snapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared(got, "loaded")
+	for i := 6; i < 9; i++ {
+		got.Apply(op(i))
+	}
+	shared(got, "applied after a snapshot")
+	if (&Op{}).Author() != (IdentityID{}) {
+		t.Error("an operation with no author reads a key")
 	}
 }

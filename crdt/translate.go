@@ -116,7 +116,7 @@ func (s *State) translations(p *proposal, head *Op) Translations {
 	var per map[IdentityID]int
 	for _, o := range p.trans {
 		b := o.Body.(*TranslationBody)
-		if !s.counts(o) || !IsLanguage(b.Lang) || !s.isScribe(b.Group, o.Author) || !s.canAct(b.Group) {
+		if !s.counts(o) || !IsLanguage(b.Lang) || !s.isScribe(b.Group, o.Author()) || !s.canAct(b.Group) {
 			continue
 		}
 		// The limit counts every translation that otherwise counts,
@@ -124,7 +124,7 @@ func (s *State) translations(p *proposal, head *Op) Translations {
 		if per == nil {
 			per = make(map[IdentityID]int)
 		}
-		if per[o.Author]++; per[o.Author] > MaxTranslationsPerIdentity {
+		if per[o.Author()]++; per[o.Author()] > MaxTranslationsPerIdentity {
 			continue
 		}
 		i := findRev(p.d.validRevs, s.ops.get(b.Revision))
@@ -186,7 +186,7 @@ func (s *State) checkTranslation(author IdentityID, b *TranslationBody) error {
 	}
 	n := 0
 	for _, o := range p.trans {
-		if o.Author == author && s.counts(o) {
+		if o.Author() == author && s.counts(o) {
 			n++
 		}
 	}

@@ -257,7 +257,7 @@ func (f *flagger) judge(st *crdt.State, before *places, ops []crdt.Op, fresh []b
 		}
 	}
 	base := func(op crdt.Op, reason string) Flag {
-		return Flag{Op: op.ID, Kind: op.Body.Kind(), Author: op.Author, Reason: reason, Clock: op.Clock.Time(), Arrived: now.UTC()}
+		return Flag{Op: op.ID, Kind: op.Body.Kind(), Author: op.Author(), Reason: reason, Clock: op.Clock.Time(), Arrived: now.UTC()}
 	}
 	if before != nil {
 		for sid, shown := range before.sessions {
@@ -294,7 +294,7 @@ func (f *flagger) judge(st *crdt.State, before *places, ops []crdt.Op, fresh []b
 			again := map[crdt.IdentityID]bool{}
 			for i, op := range ops {
 				if b, ok := op.Body.(*crdt.ParticipationBody); ok && fresh[i] && b.Event == eid {
-					again[op.Author] = true
+					again[op.Author()] = true
 				}
 			}
 			var out []crdt.IdentityID
@@ -311,7 +311,7 @@ func (f *flagger) judge(st *crdt.State, before *places, ops []crdt.Op, fresh []b
 			}
 			for i, op := range ops {
 				b, ok := op.Body.(*crdt.ParticipationBody)
-				if !ok || !fresh[i] || b.Event != eid || seated[op.Author] || !now[op.Author] {
+				if !ok || !fresh[i] || b.Event != eid || seated[op.Author()] || !now[op.Author()] {
 					continue
 				}
 				fl := base(op, FlagDisplaced)
@@ -324,7 +324,7 @@ func (f *flagger) judge(st *crdt.State, before *places, ops []crdt.Op, fresh []b
 		if !fresh[i] || nowMS-op.Clock.Wall <= LateAfter.Milliseconds() {
 			continue
 		}
-		if c, ok := f.contactBetween(op.Author, op.Clock.Wall, nowMS-LateAfter.Milliseconds()); ok {
+		if c, ok := f.contactBetween(op.Author(), op.Clock.Wall, nowMS-LateAfter.Milliseconds()); ok {
 			fl := base(op, FlagLate)
 			t := time.UnixMilli(c).UTC()
 			fl.Contact = &t
@@ -335,7 +335,7 @@ func (f *flagger) judge(st *crdt.State, before *places, ops []crdt.Op, fresh []b
 	// Contact is noted after judging, so that a batch is not its own alibi.
 	for i, op := range ops {
 		if fresh[i] {
-			f.contact(op.Author, nowMS)
+			f.contact(op.Author(), nowMS)
 		}
 	}
 	if len(flags) > 0 {

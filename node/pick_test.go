@@ -54,8 +54,8 @@ func TestActAsPicks(t *testing.T) {
 				}
 				return
 			}
-			if op.Author != tc.author {
-				t.Fatalf("made by %s, want %s", op.Author, tc.author)
+			if op.Author() != tc.author {
+				t.Fatalf("made by %s, want %s", op.Author(), tc.author)
 			}
 		})
 	}

@@ -101,7 +101,7 @@ func (n *Node) takeRotations(ops []crdt.Op) {
 	left := n.pendingRot[:0]
 	for _, p := range n.pendingRot {
 		n.mu.RLock()
-		facil := n.state.IsFacilitator(p.op.Author)
+		facil := n.state.IsFacilitator(p.op.Author())
 		n.mu.RUnlock()
 		if !facil {
 			left = append(left, p)
@@ -125,7 +125,7 @@ func (n *Node) takeShare(ids []localKey, p pendingRotation) {
 	for _, id := range ids {
 		// Only the gathering and founder of the keys passed are read,
 		// which every epoch shares.
-		secret, next, mine, err := p.b.OpenShare(id.signer, p.op.Author, n.keys)
+		secret, next, mine, err := p.b.OpenShare(id.signer, p.op.Author(), n.keys)
 		if !mine {
 			continue
 		}
@@ -155,7 +155,7 @@ func (n *Node) Handovers(after uint64) []crdt.Handover {
 	defer n.mu.RUnlock()
 	for _, op := range n.state.Rotations() {
 		b := op.Body.(*crdt.RotationBody)
-		if b.Epoch <= after || op.Epoch+1 != b.Epoch || seen[b.Commit] || !n.state.IsFacilitator(op.Author) {
+		if b.Epoch <= after || op.Epoch+1 != b.Epoch || seen[b.Commit] || !n.state.IsFacilitator(op.Author()) {
 			continue
 		}
 		seen[b.Commit] = true

@@ -377,7 +377,7 @@ func (s *Server) postGroup(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
-	g := crdt.Group{ID: op.ID, Name: req.Name, Scribes: []crdt.IdentityID{op.Author}}
+	g := crdt.Group{ID: op.ID, Name: req.Name, Scribes: []crdt.IdentityID{op.Author()}}
 	s.view(func(st *crdt.State) {
 		if got, ok := st.Group(op.ID); ok {
 			g = got
