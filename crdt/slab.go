@@ -25,7 +25,7 @@ const (
 
 // grow allocates the next chunk.
 func (sl *slab[T]) grow() {
-	limit := max(slabMin, slabBytes/int(unsafe.Sizeof(*new(T))))
+	limit := max(slabMin, slabBytes/max(1, int(unsafe.Sizeof(*new(T)))))
 	sl.next = min(max(2*sl.next, slabMin), limit)
 	sl.free = hugepage.Make[T](sl.next)
 }

@@ -229,8 +229,10 @@ func (n *Node) Close() error {
 	name := n.state.Name()
 	n.mu.RUnlock()
 	// The next start loads this instead of replaying the log.
-	if err := n.saveSnapshot(); err != nil {
-		n.log.Warn("could not save a state snapshot", "err", err)
+	if ts, ok := n.takeSnapshot(); ok {
+		if err := n.putSnapshot(ts); err != nil {
+			n.log.Warn("could not save a state snapshot", "err", err)
+		}
 	}
 	if name != "" && name != n.name {
 		// Commands that read the directory without opening the store

@@ -63,27 +63,42 @@ func writeSnapshot(dir string, key snapshotKey, body []byte) error {
 	return nil
 }
 
-// saveSnapshot writes the state snapshot, if the state holds operations
-// the stored one lacks. Callers hold saveMu and writeMu: under writeMu the
-// log holds what the state holds (and any operations that do not open),
-// so the log's count and digest key the snapshot.
-func (n *Node) saveSnapshot() error {
+// takenSnapshot is the state's snapshot, the log it was taken of and how
+// many unsaved operations it saves.
+type takenSnapshot struct {
+	key   snapshotKey
+	body  []byte
+	saves int
+}
+
+// takeSnapshot encodes the state's snapshot, if it holds operations the
+// stored one lacks. Callers hold writeMu: under it the log holds what the
+// state holds (and any operations that do not open), so the log's count
+// and digest key the snapshot.
+func (n *Node) takeSnapshot() (takenSnapshot, bool) {
 	if n.memory {
-		return nil
+		return takenSnapshot{}, false
 	}
 	n.mu.RLock()
+	defer n.mu.RUnlock()
 	if n.unsaved == 0 {
-		n.mu.RUnlock()
-		return nil
+		return takenSnapshot{}, false
 	}
-	snap := n.state.Snapshot()
-	n.mu.RUnlock()
-	key := snapshotKey{ops: n.oplog.Len(), digest: n.oplog.Digest()}
-	if err := writeSnapshot(n.dir, key, snap); err != nil {
+	return takenSnapshot{
+		key:  snapshotKey{ops: n.oplog.Len(), digest: n.oplog.Digest()},
+		body: n.state.Snapshot(), saves: n.unsaved,
+	}, true
+}
+
+// putSnapshot writes a taken snapshot; the operations it saves no longer
+// count as unsaved. Callers hold saveMu (not necessarily writeMu: writes
+// may go on meanwhile, and count as unsaved).
+func (n *Node) putSnapshot(ts takenSnapshot) error {
+	if err := writeSnapshot(n.dir, ts.key, ts.body); err != nil {
 		return err
 	}
 	n.mu.Lock()
-	n.unsaved = 0
+	n.unsaved -= ts.saves
 	n.mu.Unlock()
 	return nil
 }
@@ -95,7 +110,7 @@ func (n *Node) saveSnapshot() error {
 // again (its battery, a crash) would rebuild again. Not at once, so that
 // the start and its first requests do not share the cores with it; the
 // save holds writes back while it encodes (well under a second at a
-// million operations), once.
+// million operations), not while it writes the file, once.
 const rebuiltSaveAfter = 10 * time.Second
 
 // rebuiltReplay is the replay, after a snapshot, from which a start counts
@@ -113,11 +128,16 @@ func (n *Node) saveRebuiltSoon(after time.Duration) {
 		n.saveMu.Lock()
 		defer n.saveMu.Unlock()
 		n.writeMu.Lock()
-		defer n.writeMu.Unlock()
 		if n.closed {
+			n.writeMu.Unlock()
 			return
 		}
-		if err := n.saveSnapshot(); err != nil {
+		ts, ok := n.takeSnapshot()
+		n.writeMu.Unlock()
+		if !ok {
+			return
+		}
+		if err := n.putSnapshot(ts); err != nil {
 			n.log.Warn("could not save the rebuilt state's snapshot", "err", err)
 			return
 		}

@@ -10,9 +10,20 @@
 // "always"; Go's heap does not ask for it. The advice changes where the
 // memory lies, never what it holds; elsewhere, and for small slices, Make
 // is make.
+//
+// The environment variable CONVENE_HUGEPAGES=off turns the advice off: on
+// a machine whose memory is fragmented, with the kernel's default defrag
+// setting ("madvise"), a fault in an advised region may wait for the
+// kernel to compact memory (the reason Go's runtime stopped advising its
+// heap, golang/go#61718). The huge page is taken as 2 MB, its size on
+// amd64 and on arm64 with 4-KB pages; where it is larger the advice covers
+// no whole page and does nothing.
 package hugepage
 
-import "unsafe"
+import (
+	"os"
+	"unsafe"
+)
 
 // minBytes is the size from which Make advises: a slice smaller than a
 // few huge pages would commit more than it uses, for few faults saved.
@@ -27,7 +38,7 @@ func Make[T any](n int) []T {
 	s := make([]T, n)
 	var zero T
 	size := uintptr(n) * unsafe.Sizeof(zero)
-	if size < minBytes {
+	if size < minBytes || os.Getenv("CONVENE_HUGEPAGES") == "off" {
 		return s
 	}
 	// Only the whole huge pages inside the slice are advised: the rest

@@ -3,6 +3,7 @@ package hugepage
 import (
 	"bufio"
 	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -87,4 +88,32 @@ func rangeOf(line string) (uintptr, uintptr, bool) {
 		return 0, 0, false
 	}
 	return uintptr(lo), uintptr(hi), true
+}
+
+// TestMakeOff: CONVENE_HUGEPAGES=off leaves the memory as make gives it.
+// Checked in a new process of this test binary: in this one, memory the
+// other tests advised may be reused, and keeps its advice.
+func TestMakeOff(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("huge pages are advised on Linux only")
+	}
+	if os.Getenv("CONVENE_HUGEPAGES") != "off" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestMakeOff$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "CONVENE_HUGEPAGES=off")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return
+	}
+	s := Make[byte](3 * minBytes)
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(s)))
+	at := (start + pageSize - 1) &^ (pageSize - 1)
+	flags, err := mappingFlags(at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(" "+flags+" ", " hg ") {
+		t.Errorf("with CONVENE_HUGEPAGES=off the mapping at %#x has flags %q", at, flags)
+	}
+	runtime.KeepAlive(s)
 }

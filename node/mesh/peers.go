@@ -105,8 +105,8 @@ func (m *Mesh) penalize(p peer.ID, n int, err error) {
 		return
 	}
 	var ip netip.Addr
-	if c := m.connTo(p); c != nil {
-		ip = addrIP(c.RemoteMultiaddr())
+	if conns := m.h.Network().ConnsToPeer(p); len(conns) > 0 {
+		ip = addrIP(conns[0].RemoteMultiaddr())
 	}
 	until, banned := m.bans.strike(p, n, ip)
 	m.cm.UpsertTag(p, "convene-bad", func(v int) int { return v - 10*n })
@@ -115,14 +115,6 @@ func (m *Mesh) penalize(p peer.ID, n int, err error) {
 		m.log.Warn("disconnecting and banning a peer that sends junk", "remote", p.ShortString(), "ip", ip, "until", until)
 		m.h.Network().ClosePeer(p)
 	}
-}
-
-// connTo is a connection to p, or nil.
-func (m *Mesh) connTo(p peer.ID) network.Conn {
-	if conns := m.h.Network().ConnsToPeer(p); len(conns) > 0 {
-		return conns[0]
-	}
-	return nil
 }
 
 // Peers lists the connected peers, then those that stopped answering

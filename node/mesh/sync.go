@@ -282,7 +282,7 @@ func (m *Mesh) initiate(ctx context.Context, g *gathering, p peer.ID) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for range maxSessionsInARow {
-		st := newSeat(p, m.connTo(p))
+		st := m.seatFor(p)
 		if err := g.gate.open(ctx, st, gateWait); err != nil {
 			return fmt.Errorf("%w: %v", errSession, err)
 		}
@@ -291,6 +291,7 @@ func (m *Mesh) initiate(ctx context.Context, g *gathering, p peer.ID) error {
 			g.gate.set(st, false)
 			return fmt.Errorf("%w: open stream: %v", errSession, err)
 		}
+		g.gate.rekey(st, connHolder(p, s.Conn()))
 		_ = s.SetWriteDeadline(time.Now().Add(idleTimeout))
 		if _, err := s.Write(g.id[:]); err != nil {
 			g.gate.set(st, false)
