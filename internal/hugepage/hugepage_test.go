@@ -35,17 +35,23 @@ func TestMakeAdvises(t *testing.T) {
 	if _, err := os.Stat("/sys/kernel/mm/transparent_hugepage/enabled"); err != nil {
 		t.Skip("this kernel has no transparent huge pages")
 	}
+	if advised, flags := madeAdvised(t); !advised {
+		t.Errorf("a large slice's mapping has flags %q, want hg", flags)
+	}
+}
+
+// madeAdvised makes a large slice and reports whether the mapping of its
+// first whole huge page is advised for huge pages, and its flags.
+func madeAdvised(t *testing.T) (bool, string) {
+	t.Helper()
 	s := Make[byte](3 * minBytes)
 	start := uintptr(unsafe.Pointer(unsafe.SliceData(s)))
-	at := (start + pageSize - 1) &^ (pageSize - 1)
-	flags, err := mappingFlags(at)
+	flags, err := mappingFlags((start + pageSize - 1) &^ (pageSize - 1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(" "+flags+" ", " hg ") {
-		t.Errorf("the mapping at %#x has flags %q, want hg", at, flags)
-	}
 	runtime.KeepAlive(s)
+	return strings.Contains(" "+flags+" ", " hg "), flags
 }
 
 // mappingFlags is the VmFlags line of the mapping of this process that
@@ -105,15 +111,7 @@ func TestMakeOff(t *testing.T) {
 		}
 		return
 	}
-	s := Make[byte](3 * minBytes)
-	start := uintptr(unsafe.Pointer(unsafe.SliceData(s)))
-	at := (start + pageSize - 1) &^ (pageSize - 1)
-	flags, err := mappingFlags(at)
-	if err != nil {
-		t.Fatal(err)
+	if advised, flags := madeAdvised(t); advised {
+		t.Errorf("with CONVENE_HUGEPAGES=off a large slice's mapping has flags %q", flags)
 	}
-	if strings.Contains(" "+flags+" ", " hg ") {
-		t.Errorf("with CONVENE_HUGEPAGES=off the mapping at %#x has flags %q", at, flags)
-	}
-	runtime.KeepAlive(s)
 }
