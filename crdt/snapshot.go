@@ -133,6 +133,10 @@ type SnapshotLoader struct {
 	// as one table (opindex.go).
 	all            []Op
 	decoded, filed int
+	// tabled: the operation index's table is built (by the Decode that
+	// decoded the last operation, while File may still be filing);
+	// repeated: an id came twice.
+	tabled, repeated bool
 }
 
 // NewSnapshotLoader reads the snapshot's header.
@@ -168,8 +172,22 @@ func NewSnapshotLoader(founder IdentityID, src io.Reader, size int64) (*Snapshot
 func (l *SnapshotLoader) Len() int { return len(l.all) }
 
 // Decode reads the operations up to the upTo-th. It must not run at the
-// same time as another Decode, nor as Finish.
+// same time as another Decode, nor as Finish. The Decode that reads the
+// last operation also builds the operation index's table, which filing
+// does not read: on a loader's two goroutines that sort overlaps the
+// filing that is left.
 func (l *SnapshotLoader) Decode(upTo int) error {
+	if err := l.decode(upTo); err != nil {
+		return err
+	}
+	if l.decoded == len(l.all) && !l.tabled {
+		l.tabled = true
+		l.repeated = !l.s.ops.setTable(l.all)
+	}
+	return nil
+}
+
+func (l *SnapshotLoader) decode(upTo int) error {
 	w, r, all := l.w, &l.r, l.all
 	for i := l.decoded; i < min(upTo, len(all)); i++ {
 		w.fill(r)
@@ -210,7 +228,8 @@ func (l *SnapshotLoader) Decode(upTo int) error {
 // its sorted lists without comparing (inOrder); the operation index is
 // built only at Finish, and filing asks nothing of it (State.index looks
 // an operation up only to mark views stale, and in a state being loaded
-// none is computed yet).
+// none is computed yet: dirtyHidden). The index's table may be built
+// meanwhile (Decode).
 func (l *SnapshotLoader) File(upTo int) {
 	s := l.s
 	s.inOrder = true
@@ -231,7 +250,7 @@ func (l *SnapshotLoader) Finish() (*State, error) {
 		return nil, fmt.Errorf("after the snapshot: %w", err)
 	}
 	s := l.s
-	if !s.ops.setTable(l.all) {
+	if l.repeated {
 		return nil, fmt.Errorf("%w: snapshot repeats an operation", ErrMalformed)
 	}
 	for i, e := range l.epochs {

@@ -375,8 +375,14 @@ func (s *State) index(o *Op) {
 }
 
 // dirtyHidden marks stale what shows a hidden target, whichever kind of
-// content it is (an identity's key is never an operation id).
+// content it is (an identity's key is never an operation id). A state
+// being loaded (inOrder) has computed nothing yet, so nothing is marked;
+// nor is its operation index read, which the loader may be building
+// (SnapshotLoader.Decode).
 func (s *State) dirtyHidden(target OpID) {
+	if s.inOrder {
+		return
+	}
 	t := s.ops.get(target)
 	if t == nil {
 		s.identsList.dirty = true
