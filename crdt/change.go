@@ -100,13 +100,13 @@ func (s *State) MayDisplace(op Op) bool {
 	defer s.mu.Unlock()
 	switch b := op.Body.(type) {
 	case *ProposalBody:
-		ss := s.sessions[b.Session]
+		ss := s.sessions.get(b.Session)
 		if ss == nil || len(ss.props) == 0 {
 			return false // nothing held, nothing shown
 		}
 		return opCompare(&op, ss.props[len(ss.props)-1].op) < 0
 	case *ParticipationBody:
-		e := s.events[b.Event]
+		e := s.events.get(b.Event)
 		if b.Status != Going || e == nil || len(e.parts) == 0 {
 			return false
 		}

@@ -103,7 +103,7 @@ func (s *State) Check(author IdentityID, body Body) error {
 		if err != nil {
 			return err
 		}
-		doc, _ := s.document(s.sessions[b.Session])
+		doc, _ := s.document(s.sessions.get(b.Session))
 		n := len(doc.Waiting)
 		for _, p := range doc.Proposals {
 			if !p.Hidden {
@@ -217,7 +217,7 @@ func (s *State) checkProposalPlace(author IdentityID, b *ProposalBody) (Session,
 }
 
 func (s *State) checkSession(id OpID) (Session, error) {
-	if ss := s.sessions[id]; ss != nil {
+	if ss := s.sessions.get(id); ss != nil {
 		if v, ok := s.sessionView(ss); ok {
 			return v, nil
 		}
@@ -263,7 +263,7 @@ func (s *State) checkGroupAct(pid, gid OpID, author IdentityID) (*proposal, erro
 }
 
 func (s *State) checkEvent(id OpID) (*event, error) {
-	e := s.events[id]
+	e := s.events.get(id)
 	if e != nil {
 		s.refreshEvent(e)
 	}

@@ -113,7 +113,7 @@ func (s *State) headText(prev, head *Op) (string, error) {
 // last computed, else its latest revision), if the text is in memory.
 // Everything else a snapshot holds cold.
 func (s *State) hotOps() map[*Op]bool {
-	hot := make(map[*Op]bool, 2*len(s.proposals))
+	hot := make(map[*Op]bool, 2*s.proposals.len())
 	keep := func(o *Op) {
 		if o == nil {
 			return
@@ -122,7 +122,7 @@ func (s *State) hotOps() map[*Op]bool {
 			hot[o] = true
 		}
 	}
-	for _, p := range s.proposals {
+	s.proposals.each(func(p *proposal) {
 		if n := len(p.revs); n > 0 {
 			keep(p.revs[n-1])
 		} else {
@@ -131,7 +131,7 @@ func (s *State) hotOps() map[*Op]bool {
 		if p.d != nil && len(p.d.heads) > 0 {
 			keep(p.d.heads[0])
 		}
-	}
+	})
 	return hot
 }
 
@@ -206,9 +206,9 @@ func (s *State) showsText(o *Op) bool {
 	var p *proposal
 	switch b := o.Body.(type) {
 	case *ProposalBody:
-		p = s.proposals[o.ID]
+		p = s.proposals.get(o.ID)
 	case *RevisionBody:
-		p = s.proposals[b.Proposal]
+		p = s.proposals.get(b.Proposal)
 	default:
 		return false
 	}

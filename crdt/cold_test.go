@@ -133,8 +133,8 @@ func TestColdText(t *testing.T) {
 					}
 				}
 			})
-			if chilledCold == 0 || held > len(chilled.proposals)+chilled.chillAt {
-				t.Fatalf("after chilling: %d texts held, %d cold, for %d proposals", held, chilledCold, len(chilled.proposals))
+			if chilledCold == 0 || held > chilled.proposals.len()+chilled.chillAt {
+				t.Fatalf("after chilling: %d texts held, %d cold, for %d proposals", held, chilledCold, chilled.proposals.len())
 			}
 			reloaded, err := LoadSnapshot(founder, chilled.Snapshot())
 			if err != nil {

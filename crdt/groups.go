@@ -72,7 +72,7 @@ func (s *State) withinGroupLimit(g *group) bool {
 
 // validGroup returns the group if it counts.
 func (s *State) validGroup(gid OpID) (*group, bool) {
-	g := s.groups[gid]
+	g := s.groups.get(gid)
 	if g == nil {
 		return nil, false
 	}

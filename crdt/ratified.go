@@ -39,7 +39,7 @@ func (s *State) Ratified(session OpID) (RatifiedDocument, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.settle()
-	ss := s.sessions[session]
+	ss := s.sessions.get(session)
 	if ss == nil {
 		return RatifiedDocument{}, false
 	}
@@ -213,7 +213,7 @@ func (s *State) RatificationOf(session OpID) (*RatificationBody, error) {
 	if err != nil {
 		return nil, err
 	}
-	doc, _ := s.document(s.sessions[session])
+	doc, _ := s.document(s.sessions.get(session))
 	b := &RatificationBody{Session: session, Title: sv.Title}
 	for _, p := range doc.Proposals {
 		if p.Rank == 0 {
@@ -283,7 +283,7 @@ func (s *State) checkImport(author IdentityID, b *ProposalBody) error {
 	if err != nil {
 		return err
 	}
-	ss := s.sessions[b.Session]
+	ss := s.sessions.get(b.Session)
 	for _, p := range ss.props {
 		if s.refreshProposal(p); p.valid {
 			if f := p.op.Body.(*ProposalBody).From; f != nil && f.key() == b.From.key() {

@@ -122,7 +122,7 @@ func (s *State) refreshProposal(p *proposal) {
 		return
 	}
 	b := p.op.Body.(*ProposalBody)
-	ss := s.sessions[b.Session]
+	ss := s.sessions.get(b.Session)
 	if ss == nil || ss.op == nil || !s.counts(ss.op) || !ss.op.Clock.Less(p.op.Clock) ||
 		!s.counts(p.op) || !s.isScribe(b.Group, p.op.Author()) || !s.canAct(b.Group) ||
 		b.From != nil && !s.isFacil(p.op.Author()) {
@@ -326,7 +326,7 @@ func waitingWithin(over []*proposal) []*proposal {
 // validProposal returns the proposal with its document placement settled,
 // if the document shows it (in place, hidden or waiting).
 func (s *State) validProposal(id OpID) (*proposal, bool) {
-	p := s.proposals[id]
+	p := s.proposals.get(id)
 	if p == nil {
 		return nil, false
 	}

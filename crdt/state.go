@@ -62,19 +62,19 @@ type State struct {
 	seen       map[IdentityID]authorEpochs // every author of an operation held, with its epochs
 	authors    map[IdentityID]*IdentityID  // the key every operation of an author shares (Op.author)
 
-	sessions  map[OpID]*session
+	sessions  idMap[session, *session]
 	sessOrder []*session // sessions whose operation arrived, by (clock, id)
 	sessList  cached[[]Session]
 
-	groups       map[OpID]*group
+	groups       idMap[group, *group]
 	groupOrder   []*group
 	groupList    cached[[]Group]
 	authorGroups map[IdentityID][]*group // groups by their creator, by (clock, id)
 
-	proposals map[OpID]*proposal
+	proposals idMap[proposal, *proposal]
 	hides     map[OpID][]*Op // hide operations by target
 
-	events    map[OpID]*event
+	events    idMap[event, *event]
 	eventList cached[[]Event]
 }
 
@@ -133,7 +133,7 @@ type group struct {
 // in d, allocated when the proposal is first found valid, so that a state
 // just loaded holds little besides the index.
 type proposal struct {
-	id       OpID
+	id       OpID // (idMap's key)
 	op       *Op
 	sess     *session
 	revs     []*Op // revision operations naming it, by (clock, id)
@@ -183,11 +183,11 @@ func NewState(founder IdentityID) *State {
 		seen:         make(map[IdentityID]authorEpochs),
 		authors:      make(map[IdentityID]*IdentityID),
 		authorGroups: make(map[IdentityID][]*group),
-		sessions:     make(map[OpID]*session),
-		groups:       make(map[OpID]*group),
-		proposals:    make(map[OpID]*proposal),
+		sessions:     newIDMap[session](),
+		groups:       newIDMap[group](),
+		proposals:    newIDMap[proposal](),
 		hides:        make(map[OpID][]*Op),
-		events:       make(map[OpID]*event),
+		events:       newIDMap[event](),
 		name:         cached[string]{dirty: true},
 		identsList:   cached[[]Identity]{dirty: true},
 		sessList:     cached[[]Session]{dirty: true},
@@ -405,17 +405,17 @@ func (s *State) dirtyHidden(target OpID) {
 }
 
 func (s *State) session(id OpID) *session {
-	ss := s.sessions[id]
+	ss := s.sessions.get(id)
 	if ss == nil {
 		ss = &session{id: id}
 		ss.view.dirty, ss.doc.dirty = true, true
-		s.sessions[id] = ss
+		s.sessions.put(ss)
 	}
 	return ss
 }
 
 func (s *State) group(id OpID) *group {
-	g := s.groups[id]
+	g := s.groups.get(id)
 	if g == nil {
 		g = &group{
 			id:      id,
@@ -425,19 +425,19 @@ func (s *State) group(id OpID) *group {
 			dirty:   true,
 		}
 		g.view.dirty = true
-		s.groups[id] = g
+		s.groups.put(g)
 	}
 	return g
 }
 
 func (s *State) proposal(id OpID) *proposal {
-	p := s.proposals[id]
+	p := s.proposals.get(id)
 	if p == nil {
 		// From a slab, as operations are (newOp): proposals are never
 		// removed, and a large state holds a hundred thousand.
 		p = s.freeProps.take()
 		p.id, p.dirty = id, true
-		s.proposals[id] = p
+		s.proposals.put(p)
 	}
 	return p
 }
@@ -455,10 +455,10 @@ func (s *State) groupHolds(id OpID, p *proposal) {
 }
 
 func (s *State) event(id OpID) *event {
-	e := s.events[id]
+	e := s.events.get(id)
 	if e == nil {
 		e = &event{id: id, dirty: true}
-		s.events[id] = e
+		s.events.put(e)
 	}
 	return e
 }

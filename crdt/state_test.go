@@ -71,7 +71,7 @@ func TestSessionOf(t *testing.T) {
 			t.Errorf("%s: SessionOf = %v, %v; want session s, %v", tc.name, got, ok, tc.ok)
 		}
 	}
-	if ss := s.sessions[w.ref("s")]; !ss.doc.dirty {
+	if ss := s.sessions.get(w.ref("s")); !ss.doc.dirty {
 		t.Error("SessionOf assembled the session's document")
 	}
 }

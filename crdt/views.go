@@ -173,7 +173,7 @@ func (s *State) Session(id OpID) (Session, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.settle()
-	ss := s.sessions[id]
+	ss := s.sessions.get(id)
 	if ss == nil {
 		return Session{}, false
 	}
@@ -186,7 +186,7 @@ func (s *State) Document(session OpID) (Document, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.settle()
-	ss := s.sessions[session]
+	ss := s.sessions.get(session)
 	if ss == nil {
 		return Document{}, false
 	}
@@ -215,7 +215,7 @@ func (s *State) Group(id OpID) (Group, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.settle()
-	g := s.groups[id]
+	g := s.groups.get(id)
 	if g == nil {
 		return Group{}, false
 	}
@@ -308,12 +308,12 @@ func (s *State) Events() []Event {
 	s.settle()
 	if !s.eventList.fresh(s.epoch) {
 		var evs []*event
-		for _, e := range s.events {
+		s.events.each(func(e *event) {
 			s.refreshEvent(e)
 			if e.valid {
 				evs = append(evs, e)
 			}
-		}
+		})
 		slices.SortFunc(evs, func(a, b *event) int {
 			if c := cmp.Compare(a.start, b.start); c != 0 {
 				return c
@@ -334,7 +334,7 @@ func (s *State) Event(id OpID) (Event, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.settle()
-	e := s.events[id]
+	e := s.events.get(id)
 	if e == nil {
 		return Event{}, false
 	}
