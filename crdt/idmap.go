@@ -1,9 +1,7 @@
 package crdt
 
-import "encoding/binary"
-
-// idMap maps operation ids to what the state keeps per id (a proposal, a
-// group). It is keyed, as the operation index is (opindex.go), by the
+// idMap maps operation ids to what the state keeps per id (an operation
+// applied after the snapshot, a proposal, a group, a session, an event). It is keyed, as the operation index is (opindex.go), by the
 // id's first 8 bytes, a SHA-256's: a map of uint64 keys probes and
 // compares far faster than one of 32-byte keys, and filing a million
 // operations looks their proposal and group up a million times. An id
@@ -25,7 +23,7 @@ func newIDMap[T any, P interface {
 }
 
 func (m *idMap[T, P]) get(id OpID) P {
-	v := m.short[binary.LittleEndian.Uint64(id[:8])]
+	v := m.short[idPrefix(id)]
 	if v == nil || v.opID() == id {
 		return v
 	}
@@ -35,7 +33,7 @@ func (m *idMap[T, P]) get(id OpID) P {
 // put adds v, whose id get does not find.
 func (m *idMap[T, P]) put(v P) {
 	id := v.opID()
-	k := binary.LittleEndian.Uint64(id[:8])
+	k := idPrefix(id)
 	if _, taken := m.short[k]; !taken {
 		m.short[k] = v
 		return

@@ -14,33 +14,25 @@ import (
 // table sorted by id prefix, built once when the snapshot is read: a
 // million of them take 12 bytes each there, against about 35 in a map, and
 // sorting them costs a fraction of inserting them into a map one by one.
-// Operations applied since go to maps: the main one keyed by the first 8
-// bytes of the id (a SHA-256), which takes less than half the memory of
-// keying by the whole id; an id whose prefix another mapped id already has
-// goes to the second map, so ids made to collide only cost a second lookup.
-// The table and the maps never hold the same id.
+// Operations applied since go to an idMap (idmap.go), keyed by the first
+// 8 bytes of the id. The table and the map never hold the same id.
 type opIndex struct {
 	keys []uint64 // the table's id prefixes, ascending
 	at   []uint32 // at[i]: the index in all of the operation whose prefix is keys[i]
 	all  []Op     // the table's operations, as the snapshot listed them
 
-	short map[uint64]*Op
-	long  map[OpID]*Op
+	m idMap[Op, *Op]
 }
 
 func idPrefix(id OpID) uint64 { return binary.LittleEndian.Uint64(id[:8]) }
 
+func (o *Op) opID() OpID { return o.ID }
+
 func (x *opIndex) get(id OpID) *Op {
-	k := idPrefix(id)
-	if o := x.short[k]; o != nil {
-		if o.ID == id {
-			return o
-		}
-		if o := x.long[id]; o != nil {
-			return o
-		}
+	if o := x.m.get(id); o != nil {
+		return o
 	}
-	return x.tableGet(k, id)
+	return x.tableGet(idPrefix(id), id)
 }
 
 // tableGet finds id, whose prefix is k, in the table.
@@ -57,38 +49,21 @@ func (x *opIndex) tableGet(k uint64, id OpID) *Op {
 // add adds an operation unless one with its id is held, and reports
 // whether it did.
 func (x *opIndex) add(o *Op) bool {
-	k := idPrefix(o.ID)
-	prev, taken := x.short[k]
-	if !taken {
-		if x.tableGet(k, o.ID) != nil {
-			return false
-		}
-		x.short[k] = o
-		return true
-	}
-	if prev.ID == o.ID || x.long[o.ID] != nil || x.tableGet(k, o.ID) != nil {
+	if x.get(o.ID) != nil {
 		return false
 	}
-	if x.long == nil {
-		x.long = make(map[OpID]*Op)
-	}
-	x.long[o.ID] = o
+	x.m.put(o)
 	return true
 }
 
-func (x *opIndex) len() int { return len(x.keys) + len(x.short) + len(x.long) }
+func (x *opIndex) len() int { return len(x.keys) + x.m.len() }
 
 // each calls fn with every operation, in no particular order.
 func (x *opIndex) each(fn func(*Op)) {
 	for i := range x.all {
 		fn(&x.all[i])
 	}
-	for _, o := range x.short {
-		fn(o)
-	}
-	for _, o := range x.long {
-		fn(o)
-	}
+	x.m.each(fn)
 }
 
 // setTable makes all the table of an index that holds nothing else yet.

@@ -18,7 +18,7 @@ func TestOpIndex(t *testing.T) {
 		{ID: id(5, 2)}, {ID: id(1<<63, 1)}, {ID: id(5, 1)}, {ID: id(7, 0)}, {ID: id(5, 3)}, {ID: id(1<<63|1<<48, 0)},
 	}
 	var x opIndex
-	x.short = make(map[uint64]*Op)
+	x.m = newIDMap[Op]()
 	if !x.setTable(table) {
 		t.Fatal("setTable refused distinct ids")
 	}

@@ -9,10 +9,10 @@ import (
 // slab hands out values of T from chunks: a state's operations, proposals
 // and commonest bodies are never freed one by one, and a million of them
 // allocated singly are a million objects for the collector, each rounded
-// up to its size class. Chunks double from slabMin to slabMax values, so a
-// small state takes little and a large one takes chunks of up to
-// slabBytes, big enough to be backed by huge pages (internal/hugepage),
-// which a new process faults in 512 times fewer pages than ordinary ones.
+// up to its size class. Chunks double from slabMin values up to slabBytes,
+// so a small state takes little and a large one takes chunks big enough
+// to be backed by huge pages (internal/hugepage), which a new process
+// faults in 512 times fewer pages than ordinary ones.
 type slab[T any] struct {
 	free []T
 	next int // the size of the next chunk

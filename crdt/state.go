@@ -176,7 +176,7 @@ type event struct {
 func NewState(founder IdentityID) *State {
 	return &State{
 		founder:      founder,
-		ops:          opIndex{short: make(map[uint64]*Op)},
+		ops:          opIndex{m: newIDMap[Op]()},
 		facil:        map[IdentityID]struct{}{founder: {}},
 		epoch:        1,
 		idents:       make(map[IdentityID][]*Op),
