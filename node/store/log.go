@@ -232,18 +232,39 @@ func (l *Log) Get(ctx context.Context, items []Item) ([][]byte, error) {
 // error from fn ends the iteration and is returned. A stored value that
 // does not decode is reported as an error: it means the store is corrupt.
 func (l *Log) Iterate(ctx context.Context, fn func(e *crdt.Envelope) error) error {
-	if err := l.s.enter(); err != nil {
-		return err
-	}
-	defer l.s.inflight.Done()
-	return l.s.scan(ctx, l.opsPref, nil, false, func(k, v []byte) error {
-		e, err := crdt.DecodeEnvelope(append([]byte(nil), v...))
+	return l.IterateRaw(ctx, func(raw []byte) error {
+		e, err := crdt.DecodeEnvelope(raw)
 		if err != nil {
-			return fmt.Errorf("store: corrupt entry %q: %w", k, err)
+			return fmt.Errorf("store: corrupt entry: %w", err)
 		}
 		return fn(e)
 	})
 }
+
+// IterateRaw calls fn with the encoding of every stored operation, in
+// clock order, undecoded: for a reader that decodes on other cores. Each
+// slice is fn's to keep.
+//
+// The copies are cut from shared arenas of about a megabyte: one
+// allocation per value was a third of reading a million of them.
+func (l *Log) IterateRaw(ctx context.Context, fn func(raw []byte) error) error {
+	if err := l.s.enter(); err != nil {
+		return err
+	}
+	defer l.s.inflight.Done()
+	var arena []byte
+	return l.s.scan(ctx, l.opsPref, nil, false, func(_, v []byte) error {
+		if len(v) > cap(arena)-len(arena) {
+			arena = make([]byte, 0, max(iterArena, len(v)))
+		}
+		at := len(arena)
+		arena = append(arena, v...)
+		return fn(arena[at:len(arena):len(arena)])
+	})
+}
+
+// iterArena is the size of IterateRaw's arenas.
+const iterArena = 1 << 20
 
 // Items calls fn with every stored item in order, reading keys only.
 func (l *Log) Items(ctx context.Context, fn func(Item) error) error {
