@@ -92,6 +92,7 @@ var ErrClosed = errors.New("mesh closed")
 
 // Mesh is a running libp2p host replicating the gatherings joined to it.
 type Mesh struct {
+	prefixes prefixCache // this host's subnets, for peer exchange
 	log   *slog.Logger
 	cfg   Config
 	h     host.Host

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -85,7 +86,7 @@ func (m *Mesh) handlePEX(s network.Stream) {
 	}
 	_ = s.SetWriteDeadline(time.Now().Add(pexTimeout))
 	defer s.Close()
-	remote, local := s.Conn().RemoteMultiaddr(), localPrefixes()
+	remote, local := s.Conn().RemoteMultiaddr(), m.prefixes.get(m.now())
 	var infos []peer.AddrInfo
 	for _, p := range peers {
 		if len(infos) == pexMaxPeers {
@@ -186,7 +187,7 @@ func (m *Mesh) exchangePeers(ctx context.Context, p peer.ID) {
 		m.penalize(p, 1, err)
 		return
 	}
-	remote, local := s.Conn().RemoteMultiaddr(), localPrefixes()
+	remote, local := s.Conn().RemoteMultiaddr(), m.prefixes.get(m.now())
 	dials := 0
 	for _, ai := range infos {
 		if ai.ID == m.h.ID() || m.h.Network().Connectedness(ai.ID) == network.Connected {
@@ -252,6 +253,29 @@ func usableFrom(a, remote multiaddr.Multiaddr, local []netip.Prefix) bool {
 
 // sharedSpace is carrier-grade NAT space (RFC 6598): private in practice.
 var sharedSpace = netip.MustParsePrefix("100.64.0.0/10")
+
+// prefixCache holds localPrefixes for prefixTTL: peer exchange asks for
+// them in every exchange, every peer every round, and each read is a
+// netlink dump of the host's addresses (a tenth of a second of the 50-node
+// heal's CPU).
+type prefixCache struct {
+	mu   sync.Mutex
+	at   time.Time
+	list []netip.Prefix
+}
+
+const prefixTTL = 10 * time.Second
+
+// get returns the host's subnets as read at most prefixTTL before now.
+// The list is shared: callers must not modify it.
+func (c *prefixCache) get(now time.Time) []netip.Prefix {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.at.IsZero() || now.Sub(c.at) >= prefixTTL || now.Before(c.at) {
+		c.list, c.at = localPrefixes(), now
+	}
+	return c.list
+}
 
 // localPrefixes lists the subnets of this host's interfaces.
 func localPrefixes() []netip.Prefix {

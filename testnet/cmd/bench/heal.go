@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"time"
 
@@ -39,16 +40,18 @@ func benchHeal(ctx context.Context, l *lab, cfg config) section {
 		return sec
 	}
 	sec.rows = append(sec.rows,
-		row{budget: "heal CPU", what: fmt.Sprintf("convergence in real time (%d nodes, %d ops per island, on loopback) ÷ its CPU floor (a fresh node ingesting what each node lacked, in batches of 512, timed in the same process after the run with its nodes closed, summed over the nodes)", res.Nodes, res.OpsPerIsland),
-			value: fmt.Sprintf("%.2f (%s ÷ %s)", res.FloorRatio(), ms(res.Converge), ms(res.Floor)), limit: "≤ 1.50", ratio: res.FloorRatio() / 1.5},
+		row{budget: "heal CPU", what: fmt.Sprintf("convergence in real time (%d nodes, %d ops per island, on loopback) ÷ the CPU work of verifying and applying what each node lacked (CPU time of a fresh node ingesting it, in batches of 512, timed in the same process after the run with its nodes closed, summed over the nodes)", res.Nodes, res.OpsPerIsland),
+			value: fmt.Sprintf("%.2f (%s ÷ %s of CPU; the same ingests took %s on the wall with all %d cores, %.2f×; the heal itself used %s of CPU)",
+				res.FloorRatio(), ms(res.Converge), ms(res.FloorCPU), ms(res.Floor), runtime.NumCPU(), res.WallRatio(), ms(res.ConvergeCPU)),
+			limit: "≤ 1.50", ratio: res.FloorRatio() / 1.5},
 		row{budget: "heal bytes", what: "bytes exchanged to converge",
 			value: fmt.Sprintf("%s on the wire", mb(res.WireBytes)),
 			limit: fmt.Sprintf("≤ %s", mb(res.Budget)), ratio: res.BudgetRatio()},
 	)
-	if sec.missed() {
-		top, err := pprofTop(opts.Dir + ".cpu.pprof")
-		sec.addProfile("CPU profile of the heal (from lifting the partition to convergence; all the nodes and proxies in one process)", top, err)
-	}
+	// Always: the heal's CPU beyond its floor is the senders', the
+	// transport's and the links', which only the profile shows.
+	top, err := pprofTop(opts.Dir + ".cpu.pprof")
+	sec.addProfile("CPU profile of the heal (from lifting the partition to convergence; all the nodes and proxies in one process)", top, err)
 	sec.details = append(sec.details,
 		fmt.Sprintf("`testnet.HealPartition`: 2 islands of %d nodes (node.Node with an in-memory store, a real libp2p mesh on loopback), every link through a proxy that delays each direction by %s and counts the bytes; each island writes %d operations (comments and edits) while cut off, then every link is restored at once.", opts.Island, lanLatency, res.OpsPerIsland),
 		fmt.Sprintf("Missing at the heal: %d (node, operation) differences, %s zstd-compressed; the byte budget is 1.25 × that + 64 B × differences = %s.", res.Differences, mb(res.Compressed), mb(res.Budget)),
