@@ -190,7 +190,11 @@ func (s *State) chill() int {
 			keep = append(keep, o)
 			continue
 		}
-		o.Body = withText(o.Body, "")
+		if b, ok := o.Body.(*CommentBody); ok {
+			o.Body = s.coldComment(b)
+		} else {
+			o.Body = withText(o.Body, "")
+		}
 		dropped++
 	}
 	clear(s.texty[len(keep):])

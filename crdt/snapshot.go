@@ -215,7 +215,7 @@ func (l *SnapshotLoader) decode(upTo int) error {
 		if err != nil {
 			return fmt.Errorf("snapshot operation %d: %w", i, err)
 		}
-		o.Body = body
+		o.Body = l.bodies.share(body)
 		l.decoded = i + 1
 	}
 	return nil
@@ -275,10 +275,19 @@ type bodySlab struct {
 	comment slab[CommentBody]
 	part    slab[ParticipationBody]
 	ids     slab[OpID]
+	// shared: the kinds many operations repeat are decoded into a scratch
+	// value and shared (share.go).
+	shared *bodyShare
 }
 
 // newBody is newBody, from the slab for the commonest kinds.
 func (sl *bodySlab) newBody(k Kind) Body {
+	if sl.shared == nil {
+		sl.shared = new(bodyShare)
+	}
+	if b := sl.shared.scratch(k); b != nil {
+		return b
+	}
 	switch k {
 	case KindEndorse:
 		return sl.endorse.take()
@@ -286,10 +295,6 @@ func (sl *bodySlab) newBody(k Kind) Body {
 		return sl.rev.take()
 	case KindProposal:
 		return sl.prop.take()
-	case KindComment:
-		return sl.comment.take()
-	case KindParticipation:
-		return sl.part.take()
 	}
 	return newBody(k)
 }

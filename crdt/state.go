@@ -140,10 +140,12 @@ type proposal struct {
 	endorse  []*Op // endorse operations of any revision, as they arrived
 	comments []*Op // by (clock, id)
 	trans    []*Op // translations, by (clock, id)
-	dirty    bool
-	valid    bool // derived, like d
-	epoch    uint64
-	d        *proposalDerived // valid when !dirty && epoch == State.epoch
+	// coldComment is the body its comments held cold share (share.go).
+	coldComment *CommentBody
+	dirty       bool
+	valid       bool // derived, like d
+	epoch       uint64
+	d           *proposalDerived // valid when !dirty && epoch == State.epoch
 	// inGroup is the group its latest operation named: its props hold
 	// the proposal already (see groupHolds).
 	inGroup *group
@@ -165,11 +167,13 @@ type event struct {
 	parts   []*Op // participations, as they arrived
 	// lastPart is the latest clock among parts (MayDisplace).
 	lastPart Clock
-	dirty    bool
-	epoch    uint64
-	valid    bool
-	start    int64 // Unix ms of the shown start, for ordering
-	view     Event
+	// lastPartBody is the latest participation's body (share.go).
+	lastPartBody *ParticipationBody
+	dirty        bool
+	epoch        uint64
+	valid        bool
+	start        int64 // Unix ms of the shown start, for ordering
+	view         Event
 }
 
 // NewState returns the empty state of the gathering founded by founder.
@@ -350,6 +354,9 @@ func (s *State) index(o *Op) {
 		// Comments are read straight from the index; nothing is cached.
 		p := s.proposal(b.Proposal)
 		p.comments = s.insertOp(p.comments, o)
+		if b.Text == "" && p.coldComment == nil {
+			p.coldComment = b
+		}
 	case *HideBody:
 		s.hides[b.Target] = append(s.hides[b.Target], o)
 		s.dirtyHidden(b.Target)
@@ -366,6 +373,9 @@ func (s *State) index(o *Op) {
 		s.dirtyEvent(e)
 	case *ParticipationBody:
 		e := s.event(b.Event)
+		if !s.inOrder { // a snapshot's loader shared them (share.go)
+			shareParticipation(e, o)
+		}
 		e.parts = append(e.parts, o)
 		if e.lastPart.Less(o.Clock) {
 			e.lastPart = o.Clock

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -194,9 +195,12 @@ func (n *Node) announce(ctx context.Context) error {
 const replayChunk = 2048
 
 // opened is a chunk of stored operations on its way through replay: the
-// source fills raws, an opener the rest, then closes done.
+// source copies their encodings into buf, an opener fills the rest, then
+// closes done. Once applied, a chunk is used again (reset): its encodings
+// are garbage once opened, and a rebuild reads a gigabyte of them.
 type opened struct {
-	raws [][]byte
+	buf  []byte // the encodings, one after the other
+	ends []int  // where each ends in buf
 	envs []*crdt.Envelope
 	ops  []crdt.Op
 	errs []error
@@ -204,26 +208,52 @@ type opened struct {
 	done chan struct{}
 }
 
+func newOpened() *opened {
+	return &opened{ends: make([]int, 0, replayChunk), done: make(chan struct{})}
+}
+
+// add copies an encoding the source lends into the chunk.
+func (o *opened) add(raw []byte) {
+	o.buf = append(o.buf, raw...)
+	o.ends = append(o.ends, len(o.buf))
+}
+
 // open decodes and opens the chunk's operations.
 func (o *opened) open(openOp func(*crdt.Envelope) (crdt.Op, error)) {
 	defer close(o.done)
-	o.envs = make([]*crdt.Envelope, len(o.raws))
-	o.ops = make([]crdt.Op, len(o.raws))
-	o.errs = make([]error, len(o.raws))
-	for i, raw := range o.raws {
-		e, err := crdt.DecodeEnvelope(raw)
+	n := len(o.ends)
+	o.envs = slices.Grow(o.envs[:0], n)[:n]
+	o.ops = slices.Grow(o.ops[:0], n)[:n]
+	o.errs = slices.Grow(o.errs[:0], n)[:n]
+	start := 0
+	for i, end := range o.ends {
+		// The envelope holds its encoding (the chunk's), which lives
+		// until the chunk is applied; the opened operation holds none
+		// of it.
+		e, err := crdt.DecodeEnvelope(o.buf[start:end:end])
 		if err != nil {
 			o.bad = fmt.Errorf("corrupt stored operation: %w", err)
 			return
 		}
+		start = end
 		o.envs[i] = e
 		o.ops[i], o.errs[i] = openOp(e)
 	}
-	o.raws = nil
 }
 
-// replay applies the stored operations source emits (their encodings), in
-// its order. Three stages overlap: the source reads the store, openers on
+// reset readies an applied chunk to be filled again.
+func (o *opened) reset() {
+	clear(o.envs)
+	clear(o.ops)
+	clear(o.errs)
+	o.buf, o.ends = o.buf[:0], o.ends[:0]
+	o.envs, o.ops, o.errs = o.envs[:0], o.ops[:0], o.errs[:0]
+	o.bad = nil
+	o.done = make(chan struct{})
+}
+
+// replay applies the stored operations source emits (their encodings, lent
+// for the call only), in its order. Three stages overlap: the source reads the store, openers on
 // every core decode and open whole chunks (a decryption each, half of
 // rebuilding a state from the log, needing nothing from the state), and
 // this goroutine applies the chunks in order. Reading the store and
@@ -244,13 +274,16 @@ func (n *Node) replay(ctx context.Context, source func(context.Context, func(raw
 			}
 		})
 	}
+	// Applied chunks come back to the source: every chunk in flight
+	// (inOrder's, the openers', the one filling, the one applying).
+	free := make(chan *opened, 3*workers+2)
 	var srcErr error
 	go func() {
 		defer func() {
 			close(toOpen)
 			close(inOrder)
 		}()
-		chunk := &opened{done: make(chan struct{})}
+		chunk := newOpened()
 		send := func() error {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -263,16 +296,20 @@ func (n *Node) replay(ctx context.Context, source func(context.Context, func(raw
 				return ctx.Err()
 			}
 			toOpen <- chunk
-			chunk = &opened{raws: make([][]byte, 0, replayChunk), done: make(chan struct{})}
+			select {
+			case chunk = <-free:
+			default:
+				chunk = newOpened()
+			}
 			return nil
 		}
 		srcErr = source(ctx, func(raw []byte) error {
-			if chunk.raws = append(chunk.raws, raw); len(chunk.raws) == replayChunk {
+			if chunk.add(raw); len(chunk.ends) == replayChunk {
 				return send()
 			}
 			return nil
 		})
-		if srcErr == nil && len(chunk.raws) > 0 {
+		if srcErr == nil && len(chunk.ends) > 0 {
 			srcErr = send()
 		}
 	}()
@@ -289,6 +326,11 @@ func (n *Node) replay(ctx context.Context, source func(context.Context, func(raw
 		}
 		for i, e := range o.envs {
 			apply(e, o.ops[i], o.errs[i])
+		}
+		o.reset()
+		select {
+		case free <- o:
+		default:
 		}
 	}
 	openers.Wait()

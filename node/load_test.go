@@ -139,16 +139,23 @@ func TestReplay(t *testing.T) {
 		act(t, n, &crdt.EndorseBody{Proposal: proposal, Group: group, Revision: proposal, Endorse: i%2 == 0})
 	}
 	var raws [][]byte
-	if err := n.oplog.IterateRaw(t.Context(), func(raw []byte) error { raws = append(raws, raw); return nil }); err != nil {
+	if err := n.oplog.IterateRaw(t.Context(), func(raw []byte) error { raws = append(raws, bytes.Clone(raw)); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	var want []byte
 	n.View(func(s *crdt.State) { want = s.Snapshot() })
 	from := func(raws [][]byte) func(context.Context, func([]byte) error) error {
+		// As the store does, each encoding is lent for the call only:
+		// the buffer is written over after it.
 		return func(ctx context.Context, emit func([]byte) error) error {
+			var lent []byte
 			for _, r := range raws {
-				if err := emit(r); err != nil {
+				lent = append(lent[:0], r...)
+				if err := emit(lent); err != nil {
 					return err
+				}
+				for i := range lent {
+					lent[i] = 0xaa
 				}
 			}
 			return nil

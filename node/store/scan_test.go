@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"testing"
 
@@ -58,26 +59,40 @@ func TestIterateRaw(t *testing.T) {
 	for name, s := range stores(t) {
 		t.Run(name, func(t *testing.T) {
 			l := openLogT(t, s, g.keys.Gathering)
-			envs := g.ops(t, 5000) // several arenas
+			envs := g.ops(t, 5000) // several of Iterate's arenas
 			if _, err := l.Put(context.Background(), envs); err != nil {
 				t.Fatal(err)
 			}
+			// IterateRaw lends the store's buffer: a caller that keeps
+			// an encoding copies it.
 			var raws [][]byte
 			if err := l.IterateRaw(context.Background(), func(raw []byte) error {
-				raws = append(raws, raw)
-				_ = append(raw, 0xff, 0xff, 0xff) // must not reach the next one
+				raws = append(raws, bytes.Clone(raw))
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			// Iterate's envelopes are the caller's to keep, each its own
+			// encoding even where it is appended to.
+			var kept []*crdt.Envelope
+			if err := l.Iterate(context.Background(), func(e *crdt.Envelope) error {
+				kept = append(kept, e)
+				_ = append(e.Bytes(), 0xff, 0xff, 0xff) // must not reach the next one
 				return nil
 			}); err != nil {
 				t.Fatal(err)
 			}
 			ids := iterateIDs(t, l)
-			if len(raws) != len(envs) || len(ids) != len(envs) {
-				t.Fatalf("%d encodings, %d ids, %d stored", len(raws), len(ids), len(envs))
+			if len(raws) != len(envs) || len(ids) != len(envs) || len(kept) != len(envs) {
+				t.Fatalf("%d encodings, %d envelopes, %d ids, %d stored", len(raws), len(kept), len(ids), len(envs))
 			}
 			for i, raw := range raws {
 				e, err := crdt.DecodeEnvelope(raw)
 				if err != nil || e.ID() != ids[i] {
 					t.Fatalf("encoding %d: %v", i, err)
+				}
+				if !bytes.Equal(kept[i].Bytes(), raw) {
+					t.Fatalf("envelope %d kept from Iterate changed after it", i)
 				}
 			}
 		})
