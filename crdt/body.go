@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"net/url"
@@ -522,4 +523,4 @@ func checkZone(z string) error {
 	return nil
 }
 
-func (id OpID) compare(o OpID) int { return strings.Compare(string(id[:]), string(o[:])) }
+func (id OpID) compare(o OpID) int { return bytes.Compare(id[:], o[:]) }

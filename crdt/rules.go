@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"bytes"
 	"cmp"
 	"slices"
 )
@@ -403,7 +404,7 @@ func (s *State) groupView(g *group) (Group, bool) {
 	for id := range g.scribes {
 		v.Scribes = append(v.Scribes, id)
 	}
-	slices.SortFunc(v.Scribes, func(a, b IdentityID) int { return cmp.Compare(string(a[:]), string(b[:])) })
+	slices.SortFunc(v.Scribes, func(a, b IdentityID) int { return bytes.Compare(a[:], b[:]) })
 	g.view.set(v, s.epoch)
 	return v, true
 }

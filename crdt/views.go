@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"bytes"
 	"cmp"
 	"slices"
 )
@@ -37,7 +38,7 @@ func (s *State) Identities() []Identity {
 			if c := cmp.Compare(a.Name, b.Name); c != 0 {
 				return c
 			}
-			return cmp.Compare(string(a.ID[:]), string(b.ID[:]))
+			return bytes.Compare(a.ID[:], b.ID[:])
 		})
 		s.identsList.set(list, s.epoch)
 	}
@@ -146,7 +147,7 @@ func (s *State) Members() []Member {
 		if c := cmp.Compare(a.Name, b.Name); c != 0 {
 			return c
 		}
-		return cmp.Compare(string(a.ID[:]), string(b.ID[:]))
+		return bytes.Compare(a.ID[:], b.ID[:])
 	})
 	return list
 }
