@@ -9,8 +9,8 @@ import (
 // TestSharedBodies: people going to one event and the comments of one
 // proposal held cold take one body each,
 // whether applied in any order with duplicates, chilled as applied or
-// loaded from a snapshot; and every state shows what the state that holds
-// each body alone does.
+// loaded from a snapshot; and every state shows what the state fed them
+// in order with every text does.
 func TestSharedBodies(t *testing.T) {
 	w := newWorld(t)
 	setup(w)
@@ -25,7 +25,7 @@ func TestSharedBodies(t *testing.T) {
 		w.op("", who, int64(300+i), &CommentBody{Proposal: w.ref("p"), Text: fmt.Sprint("comment ", i)})
 	}
 	founder := w.founder.ID
-	want := dump(t, w.state()) // each body held alone: sealed one by one
+	want := dump(t, w.state())
 	st := newStoreTexts(w.ops)
 
 	// bodies counts the distinct bodies the state holds per kind.

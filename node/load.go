@@ -191,31 +191,48 @@ func (n *Node) announce(ctx context.Context) error {
 	return nil
 }
 
-// replayChunk is how many stored operations replay opens at once.
-const replayChunk = 2048
+// A chunk of replay holds replayChunk stored operations, or fewer once
+// their encodings reach replayBytes: the chunks in flight then take a few
+// megabytes whatever the operations' sizes. At most replayInFlight chunks
+// wait to be applied, whatever the cores.
+const (
+	replayChunk    = 2048
+	replayBytes    = 1 << 20
+	replayInFlight = 8
+)
+
+// replayLimits are replay's chunk sizes (the constants above; tests use
+// small ones to cycle through many chunks).
+type replayLimits struct{ ops, bytes int }
 
 // opened is a chunk of stored operations on its way through replay: the
 // source copies their encodings into buf, an opener fills the rest, then
 // closes done. Once applied, a chunk is used again (reset): its encodings
 // are garbage once opened, and a rebuild reads a gigabyte of them.
 type opened struct {
-	buf  []byte // the encodings, one after the other
-	ends []int  // where each ends in buf
-	envs []*crdt.Envelope
-	ops  []crdt.Op
-	errs []error
-	bad  error // a stored entry that does not decode: the log is corrupt
-	done chan struct{}
+	first int    // the index of its first operation in the replay
+	buf   []byte // the encodings, one after the other
+	ends  []int  // where each ends in buf
+	envs  []*crdt.Envelope
+	ops   []crdt.Op
+	errs  []error
+	bad   error // a stored entry that does not decode: the log is corrupt
+	done  chan struct{}
 }
 
-func newOpened() *opened {
-	return &opened{ends: make([]int, 0, replayChunk), done: make(chan struct{})}
+func newOpened(lim replayLimits) *opened {
+	return &opened{ends: make([]int, 0, lim.ops), done: make(chan struct{})}
 }
 
 // add copies an encoding the source lends into the chunk.
 func (o *opened) add(raw []byte) {
 	o.buf = append(o.buf, raw...)
 	o.ends = append(o.ends, len(o.buf))
+}
+
+// full reports whether the chunk is to be sent.
+func (o *opened) full(lim replayLimits) bool {
+	return len(o.ends) >= lim.ops || len(o.buf) >= lim.bytes
 }
 
 // open decodes and opens the chunk's operations.
@@ -232,7 +249,7 @@ func (o *opened) open(openOp func(*crdt.Envelope) (crdt.Op, error)) {
 		// of it.
 		e, err := crdt.DecodeEnvelope(o.buf[start:end:end])
 		if err != nil {
-			o.bad = fmt.Errorf("corrupt stored operation: %w", err)
+			o.bad = fmt.Errorf("corrupt stored operation (the %d-th in the log's order): %w", o.first+i+1, err)
 			return
 		}
 		start = end
@@ -241,12 +258,17 @@ func (o *opened) open(openOp func(*crdt.Envelope) (crdt.Op, error)) {
 	}
 }
 
-// reset readies an applied chunk to be filled again.
-func (o *opened) reset() {
+// reset readies an applied chunk to be filled again. A buffer that one
+// large operation grew far past the chunk's size is let go, not kept for
+// the rest of the replay.
+func (o *opened) reset(lim replayLimits) {
 	clear(o.envs)
 	clear(o.ops)
 	clear(o.errs)
 	o.buf, o.ends = o.buf[:0], o.ends[:0]
+	if cap(o.buf) > 2*lim.bytes {
+		o.buf = nil
+	}
 	o.envs, o.ops, o.errs = o.envs[:0], o.ops[:0], o.errs[:0]
 	o.bad = nil
 	o.done = make(chan struct{})
@@ -261,29 +283,38 @@ func (o *opened) reset() {
 // before it to be opened, or an opener that waited for the read, left
 // cores idle (5.8 s for a million operations on two cores).
 func (n *Node) replay(ctx context.Context, source func(context.Context, func(raw []byte) error) error, apply func(*crdt.Envelope, crdt.Op, error)) error {
+	return n.replayWith(ctx, replayLimits{replayChunk, replayBytes}, source, apply)
+}
+
+func (n *Node) replayWith(ctx context.Context, lim replayLimits, source func(context.Context, func(raw []byte) error) error, apply func(*crdt.Envelope, crdt.Op, error)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workers := runtime.GOMAXPROCS(0)
 	toOpen := make(chan *opened, workers)
-	inOrder := make(chan *opened, 2*workers) // bounds the chunks in flight
+	inOrder := make(chan *opened, min(2*workers, replayInFlight)) // bounds the chunks in flight
 	var openers sync.WaitGroup
 	for range workers {
 		openers.Go(func() {
 			for o := range toOpen {
+				if ctx.Err() != nil {
+					close(o.done) // being drained: not worth opening
+					continue
+				}
 				o.open(n.ring.Open)
 			}
 		})
 	}
 	// Applied chunks come back to the source: every chunk in flight
 	// (inOrder's, the openers', the one filling, the one applying).
-	free := make(chan *opened, 3*workers+2)
+	free := make(chan *opened, cap(inOrder)+workers+2)
 	var srcErr error
 	go func() {
 		defer func() {
 			close(toOpen)
 			close(inOrder)
 		}()
-		chunk := newOpened()
+		read := 0
+		chunk := newOpened(lim)
 		send := func() error {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -299,12 +330,14 @@ func (n *Node) replay(ctx context.Context, source func(context.Context, func(raw
 			select {
 			case chunk = <-free:
 			default:
-				chunk = newOpened()
+				chunk = newOpened(lim)
 			}
+			chunk.first = read
 			return nil
 		}
 		srcErr = source(ctx, func(raw []byte) error {
-			if chunk.add(raw); len(chunk.ends) == replayChunk {
+			chunk.add(raw)
+			if read++; chunk.full(lim) {
 				return send()
 			}
 			return nil
@@ -319,6 +352,9 @@ func (n *Node) replay(ctx context.Context, source func(context.Context, func(raw
 		if err != nil {
 			continue // drain, so that the source and the openers end
 		}
+		if err = ctx.Err(); err != nil {
+			continue
+		}
 		if o.bad != nil {
 			err = o.bad
 			cancel()
@@ -327,7 +363,7 @@ func (n *Node) replay(ctx context.Context, source func(context.Context, func(raw
 		for i, e := range o.envs {
 			apply(e, o.ops[i], o.errs[i])
 		}
-		o.reset()
+		o.reset(lim)
 		select {
 		case free <- o:
 		default:

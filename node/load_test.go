@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,12 +162,23 @@ func TestReplay(t *testing.T) {
 			return nil
 		}
 	}
-	for _, procs := range []int{1, 2, 7} {
-		t.Run(fmt.Sprint(procs, " cores"), func(t *testing.T) {
-			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+	for _, tc := range []struct {
+		procs int
+		lim   replayLimits
+	}{
+		{1, replayLimits{replayChunk, replayBytes}},
+		{2, replayLimits{replayChunk, replayBytes}},
+		{7, replayLimits{replayChunk, replayBytes}},
+		// Many more chunks than are ever in flight, so that chunks are
+		// used again many times, cut by count and by size.
+		{1, replayLimits{7, replayBytes}},
+		{2, replayLimits{replayChunk, 4000}},
+	} {
+		t.Run(fmt.Sprint(tc.procs, " cores, chunks of ", tc.lim.ops, " or ", tc.lim.bytes, " bytes"), func(t *testing.T) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(tc.procs))
 			st := crdt.NewState(n.creds.Founder)
 			applied := 0
-			err := n.replay(t.Context(), from(raws), func(e *crdt.Envelope, op crdt.Op, err error) {
+			err := n.replayWith(t.Context(), tc.lim, from(raws), func(e *crdt.Envelope, op crdt.Op, err error) {
 				if err != nil {
 					t.Fatalf("op %d: %v", applied, err)
 				}
@@ -186,14 +198,14 @@ func TestReplay(t *testing.T) {
 			bad := slices.Clone(raws)
 			bad[len(bad)/2] = []byte("not an envelope")
 			applied = 0
-			err = n.replay(t.Context(), from(bad), func(*crdt.Envelope, crdt.Op, error) { applied++ })
-			if err == nil || applied >= len(bad)/2 {
+			err = n.replayWith(t.Context(), tc.lim, from(bad), func(*crdt.Envelope, crdt.Op, error) { applied++ })
+			if err == nil || applied > len(bad)/2 || !strings.Contains(err.Error(), fmt.Sprintf("the %d-th", len(bad)/2+1)) {
 				t.Fatalf("a corrupt entry: %v after %d applied", err, applied)
 			}
 
 			ctx, cancel := context.WithCancel(t.Context())
 			cancel()
-			if err := n.replay(ctx, from(raws), func(*crdt.Envelope, crdt.Op, error) {}); !errors.Is(err, context.Canceled) {
+			if err := n.replayWith(ctx, tc.lim, from(raws), func(*crdt.Envelope, crdt.Op, error) {}); !errors.Is(err, context.Canceled) {
 				t.Fatalf("cancelled: %v", err)
 			}
 		})

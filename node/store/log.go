@@ -236,7 +236,9 @@ func (l *Log) Iterate(ctx context.Context, fn func(e *crdt.Envelope) error) erro
 	// encoding is copied, cut from shared arenas of about a megabyte (one
 	// allocation per value was a third of reading a million of them).
 	var arena []byte
+	read := 0
 	return l.IterateRaw(ctx, func(v []byte) error {
+		read++
 		if len(v) > cap(arena)-len(arena) {
 			arena = make([]byte, 0, max(iterArena, len(v)))
 		}
@@ -244,7 +246,7 @@ func (l *Log) Iterate(ctx context.Context, fn func(e *crdt.Envelope) error) erro
 		arena = append(arena, v...)
 		e, err := crdt.DecodeEnvelope(arena[at:len(arena):len(arena)])
 		if err != nil {
-			return fmt.Errorf("store: corrupt entry: %w", err)
+			return fmt.Errorf("store: corrupt entry (the %d-th in the log's order): %w", read, err)
 		}
 		return fn(e)
 	})
