@@ -45,24 +45,39 @@ func (s *State) coldComment(b *CommentBody) Body {
 	return c
 }
 
-// shareSlots is the size of a snapshot loader's tables of recent bodies,
-// per kind: a power of two.
-const shareSlots = 1 << 12
+// A snapshot loader's tables of recent bodies, direct-mapped by their
+// key: a participation's by its event and status, a cold comment's by its
+// proposal. A table's slot holds the key beside the body, so that a body
+// that cannot be equal is told without reading the other, which lies
+// anywhere in the slabs (looking at the body every time was a tenth of a
+// load). The tables are large beside what they hold (a million
+// operations' comments name some 50,000 proposals, their participations
+// a few hundred events with three statuses each), so that few alike
+// bodies evict each other; they live as long as the load.
+const (
+	partSlots    = 1 << 14
+	commentSlots = 1 << 16
+)
 
-// bodyShare is a snapshot loader's tables of recent bodies, direct-mapped
-// by a hash of their content; a body decoded into its scratch value takes
-// the equal one in its slot or a new one from the slab (bodySlab.share).
+type sharedBody[T any] struct {
+	key  uint64
+	body *T
+}
+
+// bodyShare is the tables and the scratch values bodies are decoded into
+// before they are shared (bodySlab.share).
 type bodyShare struct {
-	part    [shareSlots]*ParticipationBody
-	comment [shareSlots]*CommentBody
+	part    [partSlots]sharedBody[ParticipationBody]
+	comment [commentSlots]sharedBody[CommentBody]
 
 	scratchPart    ParticipationBody
 	scratchComment CommentBody
 }
 
-// slot is a slot for a body keyed by id and a few more bits.
-func slot(id OpID, more uint64) int {
-	return int((binary.LittleEndian.Uint64(id[:8]) ^ more*0x9e3779b97f4a7c15) & (shareSlots - 1))
+// shareKey is a body's key: some bytes of the id it names, mixed with a
+// few more bits of what else it says.
+func shareKey(id OpID, more uint64) uint64 {
+	return binary.LittleEndian.Uint64(id[:8]) ^ more*0x9e3779b97f4a7c15
 }
 
 // scratch is the value a body of kind k is decoded into before share, or
@@ -92,25 +107,34 @@ func (sl *bodySlab) share(b Body) Body {
 		if b != &sh.scratchPart {
 			return b
 		}
-		i := slot(b.Event, uint64(len(b.Status)))
-		if c := sh.part[i]; c != nil && *c == *b {
-			return c
+		k := shareKey(b.Event, uint64(len(b.Status)))
+		e := &sh.part[k&(partSlots-1)]
+		if e.body != nil && e.key == k && *e.body == *b {
+			return e.body
 		}
 		c := sl.part.take()
 		*c = *b
-		sh.part[i] = c
+		e.key, e.body = k, c
 		return c
 	case *CommentBody:
 		if b != &sh.scratchComment {
 			return b
 		}
-		i := slot(b.Proposal, uint64(len(b.Text)))
-		if c := sh.comment[i]; c != nil && *c == *b {
-			return c
+		// Only comments held cold are alike: a text makes each its own.
+		var e *sharedBody[CommentBody]
+		if b.Text == "" {
+			k := shareKey(b.Proposal, 0)
+			e = &sh.comment[k&(commentSlots-1)]
+			if e.body != nil && e.key == k && *e.body == *b {
+				return e.body
+			}
+			e.key = k
 		}
 		c := sl.comment.take()
 		*c = *b
-		sh.comment[i] = c
+		if e != nil {
+			e.body = c
+		}
 		return c
 	}
 	return b
