@@ -3,6 +3,8 @@ package recon
 import (
 	"fmt"
 	"sort"
+
+	"github.com/convene/convene/internal/hugepage"
 )
 
 // blockCap is the number of items in a full block: a block is then 12,272
@@ -42,6 +44,27 @@ type Index struct {
 	n       int
 	total   sum
 	scratch []key // for splits; only touched under the write lock
+	// spare: blocks reserved in one allocation (Reserve), taken before
+	// any is allocated alone.
+	spare []block
+}
+
+// Reserve makes room for n more items in blocks allocated at once, with
+// their memory advised for huge pages: a saved index of a million items
+// read into blocks allocated one by one faulted in 44 MB a 4-KB page at a
+// time, a fifth of a start's CPU.
+func (ix *Index) Reserve(n int) {
+	ix.spare = hugepage.Make[block](n/blockCap + 1)
+}
+
+// newBlock is an empty block, a reserved one if any is left.
+func (ix *Index) newBlock() *block {
+	if len(ix.spare) > 0 {
+		b := &ix.spare[0]
+		ix.spare = ix.spare[1:]
+		return b
+	}
+	return &block{}
 }
 
 // NewIndex returns an empty index.
@@ -85,7 +108,7 @@ func (ix *Index) Has(it Item) bool {
 func (ix *Index) Insert(it Item) bool {
 	k := keyOf(it)
 	if len(ix.blocks) == 0 {
-		ix.blocks = append(ix.blocks, &block{})
+		ix.blocks = append(ix.blocks, ix.newBlock())
 	}
 	bi := ix.findBlock(&k)
 	b := ix.blocks[bi]
@@ -115,7 +138,7 @@ func (ix *Index) makeRoom(bi, pos int, k *key) (int, int) {
 	// Appending past the end (new operations have recent clocks): start a
 	// new block and leave this one full.
 	if last && pos == b.n {
-		ix.blocks = append(ix.blocks, &block{})
+		ix.blocks = append(ix.blocks, ix.newBlock())
 		return bi + 1, 0
 	}
 	if bi > 0 {
@@ -139,7 +162,7 @@ func (ix *Index) makeRoom(bi, pos int, k *key) (int, int) {
 		}
 	}
 	if len(ix.blocks) == 1 {
-		nb := &block{}
+		nb := ix.newBlock()
 		half := b.n / 2
 		nb.n = copy(nb.keys[:], b.keys[half:b.n])
 		b.n = half
@@ -161,7 +184,7 @@ func (ix *Index) makeRoom(bi, pos int, k *key) (int, int) {
 	ix.scratch = append(ix.scratch[:0], x.keys[:x.n]...)
 	ix.scratch = append(ix.scratch, y.keys[:y.n]...)
 	all := ix.scratch
-	nb := &block{}
+	nb := ix.newBlock()
 	third := len(all) / 3
 	x.n = copy(x.keys[:], all[:third])
 	y.n = copy(y.keys[:], all[third:2*third])
@@ -212,6 +235,7 @@ func (ix *Index) shiftRight(b, r *block, k int) {
 // unchanged.
 func (ix *Index) Load(items []Item) error {
 	fresh := NewIndex()
+	fresh.Reserve(len(items))
 	buf := make([]byte, 0, min(len(items), blockCap)*keyLen)
 	for i, it := range items {
 		if it.Clock.Wall < 0 {
@@ -225,7 +249,7 @@ func (ix *Index) Load(items []Item) error {
 			buf = buf[:0]
 		}
 	}
-	ix.blocks, ix.n, ix.total = fresh.blocks, fresh.n, fresh.total
+	ix.blocks, ix.n, ix.total, ix.spare = fresh.blocks, fresh.n, fresh.total, fresh.spare
 	return nil
 }
 
@@ -444,7 +468,7 @@ func (ix *Index) AppendPacked(packed []byte) error {
 	for off := 0; off < len(packed); off += keyLen {
 		k := key(packed[off : off+keyLen])
 		if len(ix.blocks) == 0 || ix.blocks[len(ix.blocks)-1].n == blockCap {
-			ix.blocks = append(ix.blocks, &block{})
+			ix.blocks = append(ix.blocks, ix.newBlock())
 		}
 		b := ix.blocks[len(ix.blocks)-1]
 		b.keys[b.n] = k

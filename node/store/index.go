@@ -284,6 +284,7 @@ func (s *Store) readIndex(g crdt.GatheringID, marker []byte) (*recon.Index, erro
 	}
 	sum := crc32.Checksum(head, castagnoli)
 	ix := recon.NewIndex()
+	ix.Reserve(int(count))
 	chunk := make([]byte, 1024*recon.KeySize)
 	for left := int64(count) * recon.KeySize; left > 0; {
 		c := chunk[:min(int64(len(chunk)), left)]
