@@ -244,11 +244,8 @@ func TestLANShortSplit(t *testing.T) {
 	for _, n := range east {
 		eastIDs[n.status().PeerID] = true
 	}
-
-	l.linkDown(trunk)
-	split := time.Now()
-	sessions = append(sessions, write(nodes[0], "west"), write(nodes[2], "east"))
-	eventually(t, "the west lists the east as unreachable", func() (bool, string) {
+	// westSees counts the east laptops the west lists in state.
+	westSees := func(state string) (int, string) {
 		var raw struct {
 			Peers []struct {
 				PeerID string `json:"peer_id"`
@@ -258,11 +255,26 @@ func TestLANShortSplit(t *testing.T) {
 		nodes[0].call("GET", "/status", nil, 200, &raw)
 		n := 0
 		for _, p := range raw.Peers {
-			if eastIDs[p.PeerID] && p.State == "unreachable" {
+			if eastIDs[p.PeerID] && p.State == state {
 				n++
 			}
 		}
-		return n == len(east), fmt.Sprintf("%+v", raw.Peers)
+		return n, fmt.Sprintf("%+v", raw.Peers)
+	}
+	// Converged is not met: a laptop can have had everything through
+	// another before it connected to each. Only a peer once connected can
+	// be shown unreachable.
+	eventually(t, "the west is connected to every east laptop", func() (bool, string) {
+		n, peers := westSees("connected")
+		return n == len(east), peers
+	})
+
+	l.linkDown(trunk)
+	split := time.Now()
+	sessions = append(sessions, write(nodes[0], "west"), write(nodes[2], "east"))
+	eventually(t, "the west lists the east as unreachable", func() (bool, string) {
+		n, peers := westSees("unreachable")
+		return n == len(east), peers
 	})
 	t.Logf("field: the other side shown unreachable %v after the split", time.Since(split).Round(100*time.Millisecond))
 	time.Sleep(time.Until(split.Add(20 * time.Second)))
