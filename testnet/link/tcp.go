@@ -153,13 +153,29 @@ func pipe(dst, src net.Conn, sh *shaper, count *Counter, up bool) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		var bufs net.Buffers
+		var batch [][]byte
+		// flush writes the batch in one writev; on an error the link is
+		// done, and what is still queued is dropped.
+		flush := func() bool {
+			bufs := net.Buffers(batch) // WriteTo consumes bufs, not batch
+			n, err := bufs.WriteTo(dst)
+			count.add(up, int(n))
+			clear(batch)
+			batch = batch[:0]
+			if err != nil {
+				src.Close()
+				for range ch {
+				}
+				return false
+			}
+			return true
+		}
 		for seg := range ch {
 			if d := time.Until(seg.due); d > 0 {
 				time.Sleep(d)
 			}
-			bufs = append(bufs[:0], seg.b)
-			for more := true; more && len(bufs) < 64; {
+			batch = append(batch, seg.b)
+			for more := true; more && len(batch) < 64; {
 				select {
 				case next, ok := <-ch:
 					if !ok {
@@ -168,28 +184,17 @@ func pipe(dst, src net.Conn, sh *shaper, count *Counter, up bool) {
 					}
 					if time.Until(next.due) > 0 {
 						// Not due yet: deliver what is, then wait for it.
-						n, err := bufs.WriteTo(dst)
-						count.add(up, int(n))
-						if err != nil {
-							src.Close()
-							for range ch {
-							}
+						if !flush() {
 							return
 						}
 						time.Sleep(time.Until(next.due))
-						bufs = bufs[:0]
 					}
-					bufs = append(bufs, next.b)
+					batch = append(batch, next.b)
 				default:
 					more = false
 				}
 			}
-			n, err := bufs.WriteTo(dst)
-			count.add(up, int(n))
-			if err != nil {
-				src.Close()
-				for range ch {
-				}
+			if !flush() {
 				return
 			}
 		}
