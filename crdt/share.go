@@ -95,8 +95,8 @@ func (sh *bodyShare) scratch(k Kind) Body {
 }
 
 // share is the body a snapshot's operation holds for b, which newBody
-// handed out: for the shared kinds b is the scratch value, and the body is
-// an equal one decoded lately or a copy of b from the slab.
+// handed out (for the shared kinds, the scratch value): an equal one
+// decoded lately, or a copy of b from the slab.
 func (sl *bodySlab) share(b Body) Body {
 	sh := sl.shared
 	if sh == nil {
@@ -104,9 +104,6 @@ func (sl *bodySlab) share(b Body) Body {
 	}
 	switch b := b.(type) {
 	case *ParticipationBody:
-		if b != &sh.scratchPart {
-			return b
-		}
 		k := shareKey(b.Event, uint64(len(b.Status)))
 		e := &sh.part[k&(partSlots-1)]
 		if e.body != nil && e.key == k && *e.body == *b {
@@ -117,9 +114,6 @@ func (sl *bodySlab) share(b Body) Body {
 		e.key, e.body = k, c
 		return c
 	case *CommentBody:
-		if b != &sh.scratchComment {
-			return b
-		}
 		// Only comments held cold are alike: a text makes each its own.
 		var e *sharedBody[CommentBody]
 		if b.Text == "" {

@@ -275,10 +275,11 @@ func (o *opened) reset(lim replayLimits) {
 }
 
 // replay applies the stored operations source emits (their encodings, lent
-// for the call only), in its order. Three stages overlap: the source reads the store, openers on
-// every core decode and open whole chunks (a decryption each, half of
-// rebuilding a state from the log, needing nothing from the state), and
-// this goroutine applies the chunks in order. Reading the store and
+// for the call only), in its order. Three stages overlap: the source reads
+// the store, openers on every core decode and open whole chunks (a
+// decryption each, half of rebuilding a state from the log, needing
+// nothing from the state), and this goroutine applies the chunks in
+// order. Reading the store and
 // applying are each about a quarter, so a chunk that waited for the one
 // before it to be opened, or an opener that waited for the read, left
 // cores idle (5.8 s for a million operations on two cores).

@@ -93,12 +93,12 @@ var ErrClosed = errors.New("mesh closed")
 // Mesh is a running libp2p host replicating the gatherings joined to it.
 type Mesh struct {
 	prefixes prefixCache // this host's subnets, for peer exchange
-	log   *slog.Logger
-	cfg   Config
-	h     host.Host
-	cm    *cmgr.BasicConnMgr
-	ps    *pubsub.PubSub
-	codec *codec
+	log      *slog.Logger
+	cfg      Config
+	h        host.Host
+	cm       *cmgr.BasicConnMgr
+	ps       *pubsub.PubSub
+	codec    *codec
 
 	ctx    context.Context
 	cancel context.CancelFunc
