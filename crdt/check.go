@@ -161,7 +161,7 @@ func (s *State) Check(author IdentityID, body Body) error {
 		}
 		if t := s.ops.get(b.Target); t != nil {
 			switch t.Body.(type) {
-			case *ProposalBody, *RevisionBody, *CommentBody, *GroupBody, *EventBody, *TranslationBody:
+			case *ProposalBody, *revisionRec, *CommentBody, *GroupBody, *EventBody, *TranslationBody:
 				return nil
 			}
 		} else if _, ok := s.seen[IdentityID(b.Target)]; ok {

@@ -44,6 +44,8 @@ func textField(b Body) *string {
 		return &b.Text
 	case *RevisionBody:
 		return &b.Text
+	case *revisionRec:
+		return &b.text
 	case *CommentBody:
 		return &b.Text
 	}
@@ -190,9 +192,12 @@ func (s *State) chill() int {
 			keep = append(keep, o)
 			continue
 		}
-		if b, ok := o.Body.(*CommentBody); ok {
+		switch b := o.Body.(type) {
+		case *CommentBody:
 			o.Body = s.coldComment(b)
-		} else {
+		case *revisionRec:
+			b.text = "" // a record is the state's own, shared with no one
+		default:
 			o.Body = withText(o.Body, "")
 		}
 		dropped++
@@ -211,8 +216,8 @@ func (s *State) showsText(o *Op) bool {
 	switch b := o.Body.(type) {
 	case *ProposalBody:
 		p = s.proposals.get(o.ID)
-	case *RevisionBody:
-		p = s.proposals.get(b.Proposal)
+	case *revisionRec:
+		p = s.proposals.get(*b.proposal)
 	default:
 		return false
 	}
@@ -236,6 +241,10 @@ func withText(b Body, text string) Body {
 	case *RevisionBody:
 		c := *b
 		c.Text = text
+		return &c
+	case *revisionRec:
+		c := *b
+		c.text = text
 		return &c
 	case *CommentBody:
 		c := *b

@@ -100,11 +100,11 @@ func (s *State) holdsNamed(b *RatificationBody) bool {
 		if rev == nil {
 			return false
 		}
-		if rb, ok := rev.Body.(*RevisionBody); ok && s.ops.get(rb.Proposal) == nil {
+		if rb, ok := rev.Body.(*revisionRec); ok && s.ops.get(*rb.proposal) == nil {
 			return false
 		}
 		switch rev.Body.(type) {
-		case *RevisionBody, *ProposalBody:
+		case *revisionRec, *ProposalBody:
 			if s.ops.get(revGroup(rev)) == nil {
 				return false
 			}
@@ -166,9 +166,9 @@ func (s *State) textOf(b *RatificationBody) (RatifiedText, error) {
 			return t, fmt.Errorf("%w: revision %s", ErrNotFound, e.Revision)
 		}
 		pop := rev
-		if rb, ok := rev.Body.(*RevisionBody); ok {
-			if pop = s.ops.get(rb.Proposal); pop == nil {
-				return t, fmt.Errorf("%w: proposal %s", ErrNotFound, rb.Proposal)
+		if rb, ok := rev.Body.(*revisionRec); ok {
+			if pop = s.ops.get(*rb.proposal); pop == nil {
+				return t, fmt.Errorf("%w: proposal %s", ErrNotFound, *rb.proposal)
 			}
 		}
 		pb, ok := pop.Body.(*ProposalBody)

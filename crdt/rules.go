@@ -92,8 +92,8 @@ func revGroup(o *Op) OpID {
 	switch b := o.Body.(type) {
 	case *ProposalBody:
 		return b.Group
-	case *RevisionBody:
-		return b.Group
+	case *revisionRec:
+		return *b.group
 	}
 	return OpID{}
 }
@@ -141,13 +141,13 @@ func (s *State) refreshProposal(p *proposal) {
 	valid := make([]*Op, 1, 1+len(p.revs))
 	valid[0] = p.op
 	for _, r := range p.revs {
-		rb := r.Body.(*RevisionBody)
-		if !s.counts(r) || !s.isScribe(rb.Group, r.Author()) || !s.canAct(rb.Group) {
+		rb := r.Body.(*revisionRec)
+		if !s.counts(r) || !s.isScribe(*rb.group, r.Author()) || !s.canAct(*rb.group) {
 			continue
 		}
 		ok := true
-		for _, par := range rb.Parents {
-			if i := findRev(valid, s.ops.get(par)); i < 0 || !valid[i].Clock.Less(r.Clock) {
+		for _, par := range rb.parents {
+			if i := findRev(valid, s.ops.get(*par)); i < 0 || !valid[i].Clock.Less(r.Clock) {
 				ok = false
 				break
 			}
@@ -158,8 +158,8 @@ func (s *State) refreshProposal(p *proposal) {
 	}
 	named := make([]bool, len(valid))
 	for _, r := range valid[1:] {
-		for _, par := range r.Body.(*RevisionBody).Parents {
-			named[findRev(valid, s.ops.get(par))] = true
+		for _, par := range r.Body.(*revisionRec).parents {
+			named[findRev(valid, s.ops.get(*par))] = true
 		}
 	}
 	heads := make([]*Op, 0, 1)
@@ -182,13 +182,13 @@ func (s *State) refreshProposal(p *proposal) {
 	hg := revGroup(head)
 	state := map[OpID]*Op{}
 	for _, e := range p.endorse {
-		eb := e.Body.(*EndorseBody)
-		if eb.Revision != head.ID || !head.Clock.Less(e.Clock) || !s.counts(e) ||
-			!s.isScribe(eb.Group, e.Author()) || !s.canAct(eb.Group) {
+		eb := e.Body.(*endorseRec)
+		if *eb.revision != head.ID || !head.Clock.Less(e.Clock) || !s.counts(e) ||
+			!s.isScribe(*eb.group, e.Author()) || !s.canAct(*eb.group) {
 			continue
 		}
-		if cur := state[eb.Group]; cur == nil || opLess(cur, e) {
-			state[eb.Group] = e
+		if cur := state[*eb.group]; cur == nil || opLess(cur, e) {
+			state[*eb.group] = e
 		}
 	}
 	by := make([]OpID, 0, len(state)+1)
@@ -196,7 +196,7 @@ func (s *State) refreshProposal(p *proposal) {
 		by = append(by, hg)
 	}
 	for g, e := range state {
-		if e.Body.(*EndorseBody).Endorse {
+		if e.Body.(*endorseRec).endorse {
 			by = append(by, g)
 		}
 	}
@@ -353,8 +353,8 @@ func (s *State) revisions(p *proposal) []Revision {
 			Parents: []OpID{},
 			Hidden:  p.d.base.Hidden || s.hidden(r.ID),
 		}
-		if rb, ok := r.Body.(*RevisionBody); ok {
-			v.Parents = slices.Clone(rb.Parents)
+		if rb, ok := r.Body.(*revisionRec); ok {
+			v.Parents = rb.parentIDs()
 		}
 		if !v.Hidden {
 			// An unreadable cold text shows as none; nothing caches it.

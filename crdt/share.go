@@ -72,6 +72,13 @@ type bodyShare struct {
 
 	scratchPart    ParticipationBody
 	scratchComment CommentBody
+	// Endorsements and revisions are decoded into scratch values and
+	// held as records (record.go); a revision's parents too, while
+	// inRevision.
+	scratchEndorse EndorseBody
+	scratchRev     RevisionBody
+	scratchIDs     []OpID
+	inRevision     bool
 }
 
 // shareKey is a body's key: some bytes of the id it names, mixed with a
@@ -90,6 +97,13 @@ func (sh *bodyShare) scratch(k Kind) Body {
 	case KindComment:
 		sh.scratchComment = CommentBody{}
 		return &sh.scratchComment
+	case KindEndorse:
+		sh.scratchEndorse = EndorseBody{}
+		return &sh.scratchEndorse
+	case KindRevision:
+		sh.scratchRev = RevisionBody{}
+		sh.inRevision = true
+		return &sh.scratchRev
 	}
 	return nil
 }
@@ -103,6 +117,11 @@ func (sl *bodySlab) share(b Body) Body {
 		return b
 	}
 	switch b := b.(type) {
+	case *EndorseBody:
+		return sl.recs.endorseRec(b, sl.refs())
+	case *RevisionBody:
+		sh.inRevision = false
+		return sl.recs.revisionRec(b, sl.refs())
 	case *ParticipationBody:
 		k := shareKey(b.Event, uint64(len(b.Status)))
 		e := &sh.part[k&(partSlots-1)]

@@ -216,6 +216,10 @@ func (l *SnapshotLoader) decode(upTo int) error {
 			return fmt.Errorf("snapshot operation %d: %w", i, err)
 		}
 		o.Body = l.bodies.share(body)
+		switch o.Body.Kind() {
+		case KindProposal, KindImport, KindRevision, KindGroup:
+			l.bodies.refs().put(&o.ID) // what later records point at
+		}
 		l.decoded = i + 1
 	}
 	return nil
@@ -264,13 +268,14 @@ func (l *SnapshotLoader) Finish() (*State, error) {
 	return s, nil
 }
 
-// bodySlab hands out the bodies of the commonest kinds, and revisions'
-// parents, from slabs: a snapshot's million bodies are otherwise a million
-// allocations. Nothing a state holds is ever freed, so a chunk lives as
-// long as the state anyway.
+// bodySlab hands out the bodies of the commonest kinds, and the records
+// endorsements and revisions are held as (record.go), from slabs: a
+// snapshot's million bodies are otherwise a million allocations. Nothing
+// a state holds is ever freed, so a chunk lives as long as the state
+// anyway.
 type bodySlab struct {
-	endorse slab[EndorseBody]
-	rev     slab[RevisionBody]
+	recs    recSlab
+	slots   *[refSlots]refSlot // see loadRefs
 	prop    slab[ProposalBody]
 	comment slab[CommentBody]
 	part    slab[ParticipationBody]
@@ -289,18 +294,29 @@ func (sl *bodySlab) newBody(k Kind) Body {
 		return b
 	}
 	switch k {
-	case KindEndorse:
-		return sl.endorse.take()
-	case KindRevision:
-		return sl.rev.take()
 	case KindProposal:
 		return sl.prop.take()
 	}
 	return newBody(k)
 }
 
-// idList is a list of n ids from the slab.
-func (sl *bodySlab) idList(n int) []OpID { return sl.ids.list(n) }
+// idList is a list of n ids from the slab, or, for the revision being
+// decoded, the scratch list its record is made of.
+func (sl *bodySlab) idList(n int) []OpID {
+	if sh := sl.shared; sh != nil && sh.inRevision {
+		sh.scratchIDs = append(sh.scratchIDs[:0], make([]OpID, n)...)
+		return sh.scratchIDs
+	}
+	return sl.ids.list(n)
+}
+
+// refs finds the ids the loader's records point at.
+func (sl *bodySlab) refs() loadRefs {
+	if sl.slots == nil {
+		sl.slots = new([refSlots]refSlot)
+	}
+	return loadRefs{sl.slots, &sl.recs}
+}
 
 // encodeStored encodes o's body for a snapshot: without its text if the
 // state reads cold text back (hot is non-nil) and o's text is not one a

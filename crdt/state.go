@@ -28,6 +28,7 @@ type State struct {
 	// held and every sorted list takes it by appending (State.insertOp).
 	inOrder   bool
 	freeProps slab[proposal] // room for the next proposals, see proposal
+	recs      recSlab        // held endorsements and revisions (record.go)
 
 	// Texts held cold are read back through cold; warm keeps those of
 	// heads read back (cold.go).
@@ -269,6 +270,7 @@ func (s *State) Len() int {
 // index files an operation under what it refers to and marks stale the
 // views it can change. The caller records its author and epoch in seen.
 func (s *State) index(o *Op) {
+	o.Body = s.record(o.Body)
 	switch b := o.Body.(type) {
 	case *GatheringBody:
 		s.gatheringOps = append(s.gatheringOps, o)
@@ -338,17 +340,17 @@ func (s *State) index(o *Op) {
 		p.sess.props = insertIn(s, p.sess.props, p, func(x *proposal) *Op { return x.op })
 		s.groupHolds(b.Group, p)
 		s.dirtyProposal(p)
-	case *RevisionBody:
-		p := s.proposal(b.Proposal)
+	case *revisionRec:
+		p := s.proposal(*b.proposal)
 		p.revs = s.insertOp(p.revs, o)
-		s.groupHolds(b.Group, p)
+		s.groupHolds(*b.group, p)
 		s.dirtyProposal(p)
-	case *EndorseBody:
-		p := s.proposal(b.Proposal)
+	case *endorseRec:
+		p := s.proposal(*b.proposal)
 		// A list, not a map by revision: most proposals get a few
 		// endorsements, and a small map costs hundreds of bytes.
 		p.endorse = append(p.endorse, o)
-		s.groupHolds(b.Group, p)
+		s.groupHolds(*b.group, p)
 		s.dirtyProposal(p)
 	case *CommentBody:
 		// Comments are read straight from the index; nothing is cached.
@@ -401,8 +403,8 @@ func (s *State) dirtyHidden(target OpID) {
 	switch tb := t.Body.(type) {
 	case *ProposalBody:
 		s.dirtyProposal(s.proposal(t.ID))
-	case *RevisionBody:
-		s.dirtyProposal(s.proposal(tb.Proposal))
+	case *revisionRec:
+		s.dirtyProposal(s.proposal(*tb.proposal))
 	case *TranslationBody:
 		s.dirtyProposal(s.proposal(tb.Proposal))
 	case *GroupBody:

@@ -260,8 +260,8 @@ func (s *State) SessionOf(id OpID) (OpID, bool) {
 		return OpID{}, false
 	}
 	switch b := o.Body.(type) {
-	case *RevisionBody:
-		o = s.ops.get(b.Proposal)
+	case *revisionRec:
+		o = s.ops.get(*b.proposal)
 	case *CommentBody:
 		o = s.ops.get(b.Proposal)
 	case *TranslationBody:
@@ -373,8 +373,9 @@ func (s *State) Hidden() []HiddenItem {
 			it.Kind = "event"
 		case *ProposalBody:
 			it.Kind = "proposal"
-		case *RevisionBody:
-			it.Kind, it.Proposal = "revision", &b.Proposal
+		case *revisionRec:
+			pid := *b.proposal // a copy: the state's own is not handed out
+			it.Kind, it.Proposal = "revision", &pid
 		case *CommentBody:
 			it.Kind, it.Proposal = "comment", &b.Proposal
 		case nil:
