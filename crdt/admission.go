@@ -168,20 +168,28 @@ func (r *Keyring) newestEpoch() uint64 {
 
 // Open opens e with a key of its epoch; ErrEpoch if none is held.
 func (r *Keyring) Open(e *Envelope) (Op, error) {
+	op, _, err := r.OpenInto(e, nil)
+	return op, err
+}
+
+// OpenInto is Open decrypting into buf's storage, for a caller that opens
+// many in turn (a replay): it returns the storage to pass next. Nothing
+// the operation holds points into it.
+func (r *Keyring) OpenInto(e *Envelope, buf []byte) (Op, []byte, error) {
 	r.mu.RLock()
 	list := r.epochs[e.Epoch]
 	r.mu.RUnlock()
 	if len(list) == 0 {
-		return Op{}, fmt.Errorf("%w: epoch %d of operation %s", ErrEpoch, e.Epoch, e.ID())
+		return Op{}, buf, fmt.Errorf("%w: epoch %d of operation %s", ErrEpoch, e.Epoch, e.ID())
 	}
 	var err error
 	for _, k := range list {
 		var op Op
-		if op, err = k.Open(e); err == nil {
-			return op, nil
+		if op, buf, err = k.openInto(e, buf); err == nil {
+			return op, buf, nil
 		}
 	}
-	return Op{}, err
+	return Op{}, buf, err
 }
 
 func (r *Keyring) gathering() GatheringID { return r.Newest().Gathering }

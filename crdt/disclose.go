@@ -65,8 +65,7 @@ func OpenDisclosed(e *Envelope, d Disclosure) (Op, error) {
 	}
 	var nonce [chacha20poly1305.NonceSize]byte
 	copy(nonce[4:], e.Sealed[16:chacha20poly1305.NonceSizeX])
-	hdr := header(e.Gathering, e.Author, e.Clock, e.Epoch)
-	padded, err := aead.Open(nil, nonce[:], e.Sealed[chacha20poly1305.NonceSizeX:], hdr)
+	padded, err := aead.Open(nil, nonce[:], e.Sealed[chacha20poly1305.NonceSizeX:], e.aad())
 	if err != nil {
 		return Op{}, fmt.Errorf("%w: operation %s: the disclosure does not open it", ErrSealed, e.ID())
 	}

@@ -153,23 +153,31 @@ func (k Keys) Accept(b []byte) (*Envelope, Op, error) {
 // Open reads the payload of an envelope already verified (or stored after
 // verification).
 func (k Keys) Open(e *Envelope) (Op, error) {
+	op, _, err := k.openInto(e, nil)
+	return op, err
+}
+
+// openInto is Open decrypting into buf's storage, and returns the
+// storage used (buf's, or larger) for the caller's next: an opened
+// operation copies all it holds out of the plaintext.
+func (k Keys) openInto(e *Envelope, buf []byte) (Op, []byte, error) {
 	if e.Gathering != k.Gathering {
-		return Op{}, fmt.Errorf("%w: %s", ErrForeign, e.Gathering)
+		return Op{}, buf, fmt.Errorf("%w: %s", ErrForeign, e.Gathering)
 	}
 	if e.Epoch != k.Epoch {
-		return Op{}, fmt.Errorf("%w: epoch %d of operation %s", ErrEpoch, e.Epoch, e.ID())
+		return Op{}, buf, fmt.Errorf("%w: epoch %d of operation %s", ErrEpoch, e.Epoch, e.ID())
 	}
 	aead, err := chacha20poly1305.NewX(k.seal[:])
 	if err != nil {
-		return Op{}, err
+		return Op{}, buf, err
 	}
 	nonce := e.Sealed[:chacha20poly1305.NonceSizeX]
-	hdr := header(e.Gathering, e.Author, e.Clock, e.Epoch)
-	padded, err := aead.Open(nil, nonce, e.Sealed[chacha20poly1305.NonceSizeX:], hdr)
+	padded, err := aead.Open(buf[:0], nonce, e.Sealed[chacha20poly1305.NonceSizeX:], e.aad())
 	if err != nil {
-		return Op{}, fmt.Errorf("%w: operation %s", ErrSealed, e.ID())
+		return Op{}, buf, fmt.Errorf("%w: operation %s", ErrSealed, e.ID())
 	}
-	return openedOp(e, padded)
+	op, err := openedOp(e, padded)
+	return op, padded[:0], err
 }
 
 // appendPayload appends the payload encoding of body to b.

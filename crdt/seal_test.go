@@ -191,3 +191,78 @@ func TestDecodeEnvelopeStrict(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenReadsTheHeaderItBinds: the seal binds the envelope's fields,
+// read from its own encoding; an envelope whose fields were changed after
+// it was decoded does not open under the encoding it came with.
+func TestOpenReadsTheHeaderItBinds(t *testing.T) {
+	s := testSigner("alice")
+	k := testKeys(s.ID)
+	env, _, err := k.Seal(s, Clock{Wall: 100, Logical: 2}, &CommentBody{Proposal: OpID{1}, Text: "hello"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		change func(e *Envelope)
+	}{
+		{"wall", func(e *Envelope) { e.Clock.Wall++ }},
+		{"logical", func(e *Envelope) { e.Clock.Logical++ }},
+		{"author", func(e *Envelope) { e.Author[0] ^= 1 }},
+	} {
+		e, err := DecodeEnvelope(env.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := k.Open(e); err != nil {
+			t.Fatalf("%s: unchanged: %v", c.name, err)
+		}
+		c.change(e)
+		if _, err := k.Open(e); !errors.Is(err, ErrSealed) {
+			t.Errorf("%s changed: err = %v, want sealed", c.name, err)
+		}
+	}
+}
+
+// TestOpenIntoReusesItsBuffer: operations opened one after another into
+// one buffer hold nothing of it, and a failed open leaves the buffer to
+// the next.
+func TestOpenIntoReusesItsBuffer(t *testing.T) {
+	s := testSigner("alice")
+	k := testKeys(s.ID)
+	ring := NewKeyring(k)
+	var envs []*Envelope
+	for i, text := range []string{"first text", "second, longer text", "third"} {
+		env, _, err := k.Seal(s, Clock{Wall: int64(10 + i)}, &CommentBody{Proposal: OpID{1}, Text: text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		envs = append(envs, env)
+	}
+	var buf []byte
+	var ops []Op
+	for _, env := range envs {
+		var e Envelope
+		if err := DecodeEnvelopeInto(&e, env.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+		op, next, err := ring.OpenInto(&e, buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf = next
+		ops = append(ops, op)
+	}
+	if cap(buf) == 0 {
+		t.Error("no buffer handed back to reuse")
+	}
+	for i, want := range []string{"first text", "second, longer text", "third"} {
+		if got := ops[i].Body.(*CommentBody).Text; got != want {
+			t.Errorf("operation %d reads %q after the later opens, want %q", i, got, want)
+		}
+	}
+	var e Envelope
+	if err := DecodeEnvelopeInto(&e, envs[0].Bytes()[:40]); err == nil || e.ID() != (OpID{}) {
+		t.Errorf("a short envelope: err %v, id %s; want an error and nothing decoded", err, e.ID())
+	}
+}

@@ -213,7 +213,7 @@ type opened struct {
 	first int    // the index of its first operation in the replay
 	buf   []byte // the encodings, one after the other
 	ends  []int  // where each ends in buf
-	envs  []*crdt.Envelope
+	envs  []crdt.Envelope // decoded in place, chunk after chunk
 	ops   []crdt.Op
 	errs  []error
 	bad   error // a stored entry that does not decode: the log is corrupt
@@ -247,13 +247,12 @@ func (o *opened) open(openOp func(*crdt.Envelope) (crdt.Op, error)) {
 		// The envelope holds its encoding (the chunk's), which lives
 		// until the chunk is applied; the opened operation holds none
 		// of it.
-		e, err := crdt.DecodeEnvelope(o.buf[start:end:end])
-		if err != nil {
+		e := &o.envs[i]
+		if err := crdt.DecodeEnvelopeInto(e, o.buf[start:end:end]); err != nil {
 			o.bad = fmt.Errorf("corrupt stored operation (the %d-th in the log's order): %w", o.first+i+1, err)
 			return
 		}
 		start = end
-		o.envs[i] = e
 		o.ops[i], o.errs[i] = openOp(e)
 	}
 }
@@ -296,12 +295,16 @@ func (n *Node) replayWith(ctx context.Context, lim replayLimits, source func(con
 	var openers sync.WaitGroup
 	for range workers {
 		openers.Go(func() {
+			var plain []byte // each opener decrypts into its own, again and again
 			for o := range toOpen {
 				if ctx.Err() != nil {
 					close(o.done) // being drained: not worth opening
 					continue
 				}
-				o.open(n.ring.Open)
+				o.open(func(e *crdt.Envelope) (op crdt.Op, err error) {
+					op, plain, err = n.ring.OpenInto(e, plain)
+					return op, err
+				})
 			}
 		})
 	}
@@ -361,8 +364,8 @@ func (n *Node) replayWith(ctx context.Context, lim replayLimits, source func(con
 			cancel()
 			continue
 		}
-		for i, e := range o.envs {
-			apply(e, o.ops[i], o.errs[i])
+		for i := range o.envs {
+			apply(&o.envs[i], o.ops[i], o.errs[i])
 		}
 		o.reset(lim)
 		select {
