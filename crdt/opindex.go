@@ -46,15 +46,8 @@ func (x *opIndex) tableGet(k uint64, id OpID) *Op {
 	return nil
 }
 
-// add adds an operation unless one with its id is held, and reports
-// whether it did.
-func (x *opIndex) add(o *Op) bool {
-	if x.get(o.ID) != nil {
-		return false
-	}
-	x.m.put(o)
-	return true
-}
+// put adds an operation whose id get does not find.
+func (x *opIndex) put(o *Op) { x.m.put(o) }
 
 func (x *opIndex) len() int { return len(x.keys) + x.m.len() }
 

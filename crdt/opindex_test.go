@@ -29,9 +29,10 @@ func TestOpIndex(t *testing.T) {
 	}
 	applied := []*Op{{ID: id(5, 9)}, {ID: id(9, 0)}, {ID: id(9, 1)}}
 	for _, o := range applied {
-		if !x.add(o) {
-			t.Fatalf("add(%x) of a new id refused", o.ID[:8])
+		if x.get(o.ID) != nil {
+			t.Fatalf("get(%x) of a new id found one", o.ID[:8])
 		}
+		x.put(o)
 	}
 	for _, tc := range []struct {
 		name string
@@ -42,8 +43,8 @@ func TestOpIndex(t *testing.T) {
 		{"held in the main map", &Op{ID: id(9, 0)}},
 		{"held in the second map", &Op{ID: id(9, 1)}},
 	} {
-		if x.add(tc.o) {
-			t.Errorf("%s: add took a repeated id", tc.name)
+		if x.get(tc.o.ID) == nil { // State.Apply would put it again
+			t.Errorf("%s: get misses a held id", tc.name)
 		}
 	}
 	for _, o := range applied {

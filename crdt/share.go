@@ -118,10 +118,12 @@ func (sl *bodySlab) share(b Body) Body {
 	}
 	switch b := b.(type) {
 	case *EndorseBody:
-		return sl.recs.endorseRec(b, sl.refs())
+		refs := sl.refs()
+		return sl.recs.endorseRec(b, refs.ref(b.Proposal), refs.ref(b.Group), refs)
 	case *RevisionBody:
 		sh.inRevision = false
-		return sl.recs.revisionRec(b, sl.refs())
+		refs := sl.refs()
+		return sl.recs.revisionRec(b, refs.ref(b.Proposal), refs.ref(b.Group), refs)
 	case *ParticipationBody:
 		k := shareKey(b.Event, uint64(len(b.Status)))
 		e := &sh.part[k&(partSlots-1)]

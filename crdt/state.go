@@ -217,7 +217,7 @@ func (s *State) Apply(op Op) bool {
 	o := s.newOp()
 	*o = op
 	o.author = s.internAuthor(op.Author())
-	s.ops.add(o)
+	s.ops.put(o) // get found none above
 	s.seen[*o.author] = s.seen[*o.author].add(o.Epoch)
 	s.index(o)
 	if s.cold != nil && !isCold(o) && textField(o.Body) != nil {
@@ -270,7 +270,6 @@ func (s *State) Len() int {
 // index files an operation under what it refers to and marks stale the
 // views it can change. The caller records its author and epoch in seen.
 func (s *State) index(o *Op) {
-	o.Body = s.record(o.Body)
 	switch b := o.Body.(type) {
 	case *GatheringBody:
 		s.gatheringOps = append(s.gatheringOps, o)
@@ -340,18 +339,24 @@ func (s *State) index(o *Op) {
 		p.sess.props = insertIn(s, p.sess.props, p, func(x *proposal) *Op { return x.op })
 		s.groupHolds(b.Group, p)
 		s.dirtyProposal(p)
-	case *revisionRec:
+	case *RevisionBody: // applied: held as a record (record.go)
+		p := s.proposal(b.Proposal)
+		g := s.groupHolds(b.Group, p)
+		o.Body = s.recs.revisionRec(b, &p.id, &g.id, propRefs{s, p})
+		s.fileRevision(p, o)
+	case *revisionRec: // a snapshot's loader made it
 		p := s.proposal(*b.proposal)
-		p.revs = s.insertOp(p.revs, o)
 		s.groupHolds(*b.group, p)
-		s.dirtyProposal(p)
+		s.fileRevision(p, o)
+	case *EndorseBody:
+		p := s.proposal(b.Proposal)
+		g := s.groupHolds(b.Group, p)
+		o.Body = s.recs.endorseRec(b, &p.id, &g.id, propRefs{s, p})
+		s.fileEndorsement(p, o)
 	case *endorseRec:
 		p := s.proposal(*b.proposal)
-		// A list, not a map by revision: most proposals get a few
-		// endorsements, and a small map costs hundreds of bytes.
-		p.endorse = append(p.endorse, o)
 		s.groupHolds(*b.group, p)
-		s.dirtyProposal(p)
+		s.fileEndorsement(p, o)
 	case *CommentBody:
 		// Comments are read straight from the index; nothing is cached.
 		p := s.proposal(b.Proposal)
@@ -457,13 +462,26 @@ func (s *State) proposal(id OpID) *proposal {
 // groupHolds files p under the group id names. A proposal's revisions
 // mostly name the group its last operation did, whose set then holds it:
 // no need to hash it in again.
-func (s *State) groupHolds(id OpID, p *proposal) {
+func (s *State) groupHolds(id OpID, p *proposal) *group {
 	if g := p.inGroup; g != nil && g.id == id {
-		return
+		return g
 	}
 	g := s.group(id)
 	g.props[p] = struct{}{}
 	p.inGroup = g
+	return g
+}
+
+func (s *State) fileRevision(p *proposal, o *Op) {
+	p.revs = s.insertOp(p.revs, o)
+	s.dirtyProposal(p)
+}
+
+func (s *State) fileEndorsement(p *proposal, o *Op) {
+	// A list, not a map by revision: most proposals get a few
+	// endorsements, and a small map costs hundreds of bytes.
+	p.endorse = append(p.endorse, o)
+	s.dirtyProposal(p)
 }
 
 func (s *State) event(id OpID) *event {
