@@ -210,9 +210,9 @@ type replayLimits struct{ ops, bytes int }
 // closes done. Once applied, a chunk is used again (reset): its encodings
 // are garbage once opened, and a rebuild reads a gigabyte of them.
 type opened struct {
-	first int    // the index of its first operation in the replay
-	buf   []byte // the encodings, one after the other
-	ends  []int  // where each ends in buf
+	first int             // the index of its first operation in the replay
+	buf   []byte          // the encodings, one after the other
+	ends  []int           // where each ends in buf
 	envs  []crdt.Envelope // decoded in place, chunk after chunk
 	ops   []crdt.Op
 	errs  []error
