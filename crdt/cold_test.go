@@ -154,7 +154,7 @@ func TestSnapshotV3(t *testing.T) {
 	if !bytes.HasPrefix(snap, snapshotMagic[:]) {
 		t.Fatal("a snapshot without the current magic")
 	}
-	v3 := append(snapshotMagicV3[:len(snapshotMagicV3):len(snapshotMagicV3)], snap[len(snapshotMagic):]...)
+	v3 := withMagic(snapshotMagicV3, snap)
 	got, err := LoadSnapshot(w.founder.ID, v3)
 	if err != nil {
 		t.Fatal(err)

@@ -26,6 +26,7 @@ func FuzzLoadSnapshot(f *testing.F) {
 	f.Add(coldSnap)
 	// The same under version 3's magic: empty texts there are damage.
 	f.Add(withMagic(snapshotMagicV3, coldSnap))
+	f.Add(withMagic(snapshotMagicV4, coldSnap))
 	f.Add(NewState(w.founder.ID).Snapshot())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := LoadSnapshot(w.founder.ID, b)
@@ -56,7 +57,7 @@ func TestSnapshotRepeatedOp(t *testing.T) {
 	ops := syntheticOps(40, 2)
 	ops[30].ID = ops[20].ID
 	var w writer
-	w.b = append(w.b, snapshotMagic[:]...)
+	w.b = append(w.b, snapshotMagicV4[:]...)
 	w.uvarint(1)
 	w.id(founder.ID)
 	w.uvarint(uint64(len(ops)))
@@ -94,8 +95,25 @@ func TestSnapshotThenApply(t *testing.T) {
 }
 
 // withMagic is snapshot b under another version's magic.
+// A current snapshot's hints, which versions 3 and 4 do not have, are
+// dropped.
 func withMagic(magic [8]byte, b []byte) []byte {
-	return append(magic[:len(magic):len(magic)], b[len(magic):]...)
+	out := append(magic[:len(magic):len(magic)], b[len(magic):]...)
+	if magic == snapshotMagic || !bytes.HasPrefix(b, snapshotMagic[:]) {
+		return out
+	}
+	r := reader{b: out, off: len(magic)}
+	n := r.uvarint()
+	r.off += int(n) * 32 // the authors
+	r.uvarint()          // the count
+	hints := r.off
+	for range 4 {
+		r.uvarint()
+	}
+	if r.err != nil {
+		panic(r.err)
+	}
+	return append(out[:hints:hints], out[r.off:]...)
 }
 
 // emptyTexts counts the proposals, revisions and comments s holds without
@@ -152,5 +170,57 @@ func TestSnapshotColdOnlyV4(t *testing.T) {
 				t.Errorf("%d texts held cold, want %d", n, tc.wantCold)
 			}
 		})
+	}
+}
+
+// TestSnapshotHints: a version 5 snapshot's hints only size the loader's
+// slabs: with hints that are right, too small, too large or absent
+// (version 4), the same state loads; and a state's hints count what it
+// holds.
+func TestSnapshotHints(t *testing.T) {
+	w := sampleOps(t)
+	s := applyOps(w.founder.ID, append(slices.Clone(w.ops), syntheticOps(2000, 5)...))
+	want := dump(t, s)
+	snap := s.Snapshot()
+	var ops []*Op
+	s.ops.each(func(o *Op) { ops = append(ops, o) })
+	h := hintsOf(ops)
+	if h.endorse == 0 || h.rev == 0 || h.prop == 0 || h.parents < h.rev {
+		t.Fatalf("hints %+v of a state with endorsements, revisions and proposals", h)
+	}
+	// withHints is snap with other hints.
+	withHints := func(v [4]uint64) []byte {
+		r := reader{b: snap, off: len(snapshotMagic)}
+		r.off += int(r.uvarint()) * 32
+		r.uvarint()
+		at := r.off
+		for range 4 {
+			r.uvarint()
+		}
+		w := writer{b: slices.Clone(snap[:at])}
+		for _, x := range v {
+			w.uvarint(x)
+		}
+		return append(w.b, snap[r.off:]...)
+	}
+	huge := uint64(1) << 40
+	for _, c := range []struct {
+		name string
+		b    []byte
+	}{
+		{"right", snap},
+		{"zero", withHints([4]uint64{})},
+		{"too small", withHints([4]uint64{1, 1, 1, 1})},
+		{"too large", withHints([4]uint64{huge, huge, huge, huge})},
+		{"version 4", withMagic(snapshotMagicV4, snap)},
+	} {
+		got, err := LoadSnapshot(w.founder.ID, c.b)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		requireSameDump(t, c.name, want, dump(t, got))
+		if !bytes.Equal(got.Snapshot(), snap) {
+			t.Errorf("%s: the loaded state's snapshot differs", c.name)
+		}
 	}
 }
