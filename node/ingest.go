@@ -29,8 +29,10 @@ type keeper interface {
 	// held reports whether e is stored already; it must not wait for a
 	// synced write, which the pipeline overlaps with checking.
 	held(e *crdt.Envelope) bool
-	// open reads a verified envelope (a hub returns a zero Op).
-	open(e *crdt.Envelope) (crdt.Op, error)
+	// open reads a verified envelope (a hub returns a zero Op),
+	// decrypting into buf's storage, which it returns for the next
+	// (crdt.Keyring.OpenInto).
+	open(e *crdt.Envelope, buf []byte) (crdt.Op, []byte, error)
 	// commit stores envs (ops[i] is the opened envs[i]) as one synced
 	// write, applies them, and returns those that were new, in order.
 	commit(ctx context.Context, envs []*crdt.Envelope, ops []crdt.Op) ([]*crdt.Envelope, error)
@@ -163,9 +165,12 @@ func (p *pipeline) check(raws [][]byte, res *IngestResult, claimed *[]crdt.OpID)
 	verr := verify(&p.keys, cands)
 	ops := make([]crdt.Op, len(cands))
 	oerr := make([]error, len(cands))
-	each(len(cands), func(i int) {
-		if verr[i] == nil {
-			ops[i], oerr[i] = p.k.open(cands[i])
+	eachRun(len(cands), func(lo, hi int) {
+		var plain []byte // one a run: an opened operation holds none of it
+		for i := lo; i < hi; i++ {
+			if verr[i] == nil {
+				ops[i], plain, oerr[i] = p.k.open(cands[i], plain)
+			}
 		}
 	})
 	envs := cands[:0]
@@ -291,10 +296,18 @@ const minPerWorker = 32
 
 // each runs fn(0..n-1), spread over the cores in runs of minPerWorker.
 func each(n int, fn func(i int)) {
-	eachChunk((n+minPerWorker-1)/minPerWorker, func(c int) {
-		for i := c * minPerWorker; i < min((c+1)*minPerWorker, n); i++ {
+	eachRun(n, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
 			fn(i)
 		}
+	})
+}
+
+// eachRun runs fn over [0, n) in runs [lo, hi) of minPerWorker, spread
+// over the cores.
+func eachRun(n int, fn func(lo, hi int)) {
+	eachChunk((n+minPerWorker-1)/minPerWorker, func(c int) {
+		fn(c*minPerWorker, min((c+1)*minPerWorker, n))
 	})
 }
 

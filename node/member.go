@@ -44,7 +44,9 @@ func (m member) held(e *crdt.Envelope) bool {
 	return m.n.state.Has(e.ID())
 }
 
-func (m member) open(e *crdt.Envelope) (crdt.Op, error) { return m.n.ring.Open(e) }
+func (m member) open(e *crdt.Envelope, buf []byte) (crdt.Op, []byte, error) {
+	return m.n.ring.OpenInto(e, buf)
+}
 
 // commit stores accepted operations as one synced batch, then applies the
 // new ones.

@@ -98,7 +98,9 @@ func (k hubKeeper) held(e *crdt.Envelope) bool {
 	return k.log.Contains(recon.Item{Clock: e.Clock, ID: e.ID()})
 }
 
-func (hubKeeper) open(*crdt.Envelope) (crdt.Op, error) { return crdt.Op{}, nil }
+func (hubKeeper) open(_ *crdt.Envelope, buf []byte) (crdt.Op, []byte, error) {
+	return crdt.Op{}, buf, nil
+}
 
 func (k hubKeeper) commit(ctx context.Context, envs []*crdt.Envelope, _ []crdt.Op) ([]*crdt.Envelope, error) {
 	return k.log.PutNew(ctx, envs)
