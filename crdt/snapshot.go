@@ -210,6 +210,7 @@ func NewSnapshotLoader(founder IdentityID, src io.Reader, size int64) (*Snapshot
 		return nil, fmt.Errorf("snapshot header: %w", errors.Join(r.err, w.err))
 	}
 	l.s = NewState(founder)
+	l.bodies.nOps = n
 	l.bodies.recs.endorse.reserve(h.endorse)
 	l.bodies.recs.rev.reserve(h.rev)
 	l.bodies.recs.ptrs.reserve(h.parents)
@@ -328,7 +329,8 @@ func (l *SnapshotLoader) Finish() (*State, error) {
 // anyway.
 type bodySlab struct {
 	recs    recSlab
-	slots   *[refSlots]refSlot // see loadRefs
+	slots   []refSlot // see loadRefs
+	nOps    int       // the snapshot's, which sizes slots
 	prop    slab[ProposalBody]
 	comment slab[CommentBody]
 	part    slab[ParticipationBody]
@@ -366,7 +368,7 @@ func (sl *bodySlab) idList(n int) []OpID {
 // refs finds the ids the loader's records point at.
 func (sl *bodySlab) refs() loadRefs {
 	if sl.slots == nil {
-		sl.slots = new([refSlots]refSlot)
+		sl.slots = make([]refSlot, refSlotsFor(sl.nOps))
 	}
 	return loadRefs{sl.slots, &sl.recs}
 }
