@@ -290,11 +290,11 @@ func (l *SnapshotLoader) decode(upTo int) error {
 // meanwhile (Decode).
 func (l *SnapshotLoader) File(upTo int) {
 	s := l.s
-	s.inOrder = true
+	s.inOrder, s.loaded = true, true
 	for ; l.filed < min(upTo, len(l.all)); l.filed++ {
 		s.index(&l.all[l.filed])
 	}
-	s.inOrder = false
+	s.inOrder, s.loaded = false, false
 }
 
 // Finish checks the end of the snapshot, once every operation is decoded

@@ -26,7 +26,10 @@ type State struct {
 	// inOrder: operations are being indexed in increasing (clock, id)
 	// order, as ReadSnapshot checks they come, so each is the greatest
 	// held and every sorted list takes it by appending (State.insertOp).
-	inOrder   bool
+	inOrder bool
+	// loaded: the operations being indexed come from a snapshot's
+	// loader, which shared their bodies already (share.go).
+	loaded    bool
 	freeProps slab[proposal] // room for the next proposals, see proposal
 	recs      recSlab        // held endorsements and revisions (record.go)
 
@@ -216,8 +219,16 @@ func (s *State) Apply(op Op) bool {
 	}
 	o := s.newOp()
 	*o = op
-	o.author = s.internAuthor(op.Author())
 	s.ops.put(o) // get found none above
+	s.file(o)
+	return true
+}
+
+// file takes in a new operation the operation index holds (or, for a
+// Builder, will): it records its author and epoch, indexes it, and lets
+// the texts no document shows go cold when enough have gathered.
+func (s *State) file(o *Op) {
+	o.author = s.internAuthor(o.Author())
 	s.seen[*o.author] = s.seen[*o.author].add(o.Epoch)
 	s.index(o)
 	if s.cold != nil && !isCold(o) && textField(o.Body) != nil {
@@ -225,7 +236,6 @@ func (s *State) Apply(op Op) bool {
 			s.chill()
 		}
 	}
-	return true
 }
 
 // internAuthor is the key the operations of author share.
@@ -380,7 +390,7 @@ func (s *State) index(o *Op) {
 		s.dirtyEvent(e)
 	case *ParticipationBody:
 		e := s.event(b.Event)
-		if !s.inOrder { // a snapshot's loader shared them (share.go)
+		if !s.loaded {
 			shareParticipation(e, o)
 		}
 		e.parts = append(e.parts, o)

@@ -106,6 +106,7 @@ func (n *Node) load(ctx context.Context, snap <-chan loadedSnapshot) error {
 		}
 	}
 	bad := 0
+	add := func(op crdt.Op) { n.state.Apply(op) }
 	apply := func(e *crdt.Envelope, op crdt.Op, err error) {
 		if err != nil {
 			if bad++; bad <= 10 {
@@ -113,7 +114,7 @@ func (n *Node) load(ctx context.Context, snap <-chan loadedSnapshot) error {
 			}
 			return
 		}
-		n.state.Apply(op)
+		add(op)
 		if last.Less(e.Clock) {
 			last = e.Clock
 		}
@@ -126,7 +127,12 @@ func (n *Node) load(ctx context.Context, snap <-chan loadedSnapshot) error {
 	// from the log drops such texts as it goes (crdt/cold.go).
 	n.state.SetColdText(storedText{n})
 	if from == "log" {
+		// The log is in (clock, id) order: the state is built as a
+		// snapshot's loader builds it, in one table (crdt.Builder).
+		b := crdt.NewBuilder(n.creds.Founder, n.oplog.Len(), storedText{n})
+		add = b.Add
 		err = n.replay(ctx, n.oplog.IterateRaw, apply)
+		n.state = b.State()
 		n.unsaved = n.state.Len()
 		n.rebuilt = n.unsaved > 0
 	} else if len(missing) > 0 {
