@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	ds "github.com/ipfs/go-datastore"
@@ -296,7 +297,14 @@ func (l *Log) DiskUsage(ctx context.Context) (int64, error) { return l.s.DiskUsa
 
 func (l *Log) opKey(it Item) ds.Key {
 	var raw [itemSize]byte
-	return ds.RawKey(l.opsPref + "/" + hex.EncodeToString(packItem(raw[:0], it)))
+	var hexed [2 * itemSize]byte
+	hex.Encode(hexed[:], packItem(raw[:0], it))
+	var b strings.Builder // one allocation: the key
+	b.Grow(len(l.opsPref) + 1 + len(hexed))
+	b.WriteString(l.opsPref)
+	b.WriteByte('/')
+	b.Write(hexed[:])
+	return ds.RawKey(b.String())
 }
 
 // packItem appends it as keys and the index file hold it: wall (8 bytes,
