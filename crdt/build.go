@@ -51,8 +51,18 @@ func (b *Builder) Add(op Op) {
 // endTable builds the id index of the operations tabled so far.
 func (b *Builder) endTable() {
 	b.table = false
-	// Strictly increasing ids cannot repeat: the table takes them all.
-	b.s.ops.setTable(b.all)
+	if b.s.ops.setTable(b.all) {
+		return
+	}
+	// Cannot happen: ids in strictly increasing (clock, id) order are
+	// distinct. Were a repeat ever let through, the table is dropped and
+	// what it held applied again: slower, never a different state.
+	old := b.s
+	b.s = NewState(old.founder)
+	b.s.cold, b.s.chillMin = old.cold, old.chillMin
+	for i := range b.all {
+		b.s.Apply(b.all[i])
+	}
 }
 
 // State returns the state built. The builder is done with.

@@ -84,3 +84,28 @@ func swapAt(ops []Op, i int) []Op {
 	out[i], out[i+1] = out[i+1], out[i]
 	return out
 }
+
+// TestBuilderRepeatInTable: were a repeat ever tabled (Add refuses one),
+// the table is dropped and its operations applied again, to the state
+// applying them gives.
+func TestBuilderRepeatInTable(t *testing.T) {
+	w := sampleOps(t)
+	ops := append(slices.Clone(w.ops), syntheticOps(500, 2)...)
+	slices.SortFunc(ops, func(a, b Op) int { return opCompare(&a, &b) })
+	want := dump(t, applyOps(w.founder.ID, ops))
+	b := NewBuilder(w.founder.ID, len(ops)+1, nil)
+	for _, op := range ops[:100] {
+		b.Add(op)
+	}
+	// Behind Add's back: a repeat of the last, tabled.
+	b.all = append(b.all, ops[99])
+	b.s.file(&b.all[len(b.all)-1])
+	for _, op := range ops[100:] {
+		b.Add(op)
+	}
+	got := b.State()
+	if got.Len() != len(ops) {
+		t.Fatalf("%d operations, want %d", got.Len(), len(ops))
+	}
+	requireSameDump(t, "a repeat tabled", want, dump(t, got))
+}

@@ -44,8 +44,10 @@ import (
 // the operations are endorsements, revisions and proposals (imports
 // included), and how many parents the revisions name. A loader sizes its
 // slabs by them at once (a slab that grows by doubling leaves its last
-// chunk half unused: 12 MB of a million operations' state); they are only
-// hints, so a wrong one costs memory, never a different state.
+// chunk half unused: 12 MB of a million operations' state). Together they
+// count at most the operations; a snapshot whose hints differ from what
+// it holds is refused as damaged, so that no state keeps slabs a wrong
+// hint sized.
 var (
 	snapshotMagic   = [8]byte{'c', 'v', 'n', 's', 'n', 'a', 'p', 5}
 	snapshotMagicV4 = [8]byte{'c', 'v', 'n', 's', 'n', 'a', 'p', 4}
@@ -167,6 +169,10 @@ type SnapshotLoader struct {
 	// as one table (opindex.go).
 	all            []Op
 	decoded, filed int
+	// hints: what a version 5 snapshot's header counted, checked at
+	// Finish against counted, what was decoded.
+	hints   *snapshotHints
+	counted snapshotHints
 	// tabled: the operation index's table is built (by the Decode that
 	// decoded the last operation, while File may still be filing);
 	// repeated: an id came twice.
@@ -200,11 +206,17 @@ func NewSnapshotLoader(founder IdentityID, src io.Reader, size int64) (*Snapshot
 	n := w.count(r, math.MaxInt32, minSnapshotOp)
 	var h snapshotHints
 	if version >= 5 {
-		// At most n each: a hint sizes an allocation before the
-		// operations it counts are read.
+		// A hint sizes an allocation before the operations it counts
+		// are read: together they count at most the operations, and
+		// the parents at most what the bytes left can hold. Finish
+		// refuses a snapshot whose hints were wrong.
 		for _, v := range []*int{&h.endorse, &h.rev, &h.prop, &h.parents} {
-			*v = int(min(r.uvarint(), uint64(n)))
+			*v = int(min(r.uvarint(), math.MaxInt32))
 		}
+		if h.endorse+h.rev+h.prop > n || int64(h.parents) > (int64(r.left())+w.unread)/32 {
+			r.fail(ErrMalformed, "snapshot hints beyond its operations")
+		}
+		l.hints = &h
 	}
 	if r.err != nil || w.err != nil {
 		return nil, fmt.Errorf("snapshot header: %w", errors.Join(r.err, w.err))
@@ -270,6 +282,15 @@ func (l *SnapshotLoader) decode(upTo int) error {
 			return fmt.Errorf("snapshot operation %d: %w", i, err)
 		}
 		o.Body = l.bodies.share(body)
+		switch b := o.Body.(type) {
+		case *endorseRec:
+			l.counted.endorse++
+		case *revisionRec:
+			l.counted.rev++
+			l.counted.parents += len(b.parents)
+		case *ProposalBody:
+			l.counted.prop++
+		}
 		switch o.Body.Kind() {
 		case KindProposal, KindImport, KindRevision, KindGroup:
 			l.bodies.refs().put(&o.ID) // what later records point at
@@ -310,6 +331,9 @@ func (l *SnapshotLoader) Finish() (*State, error) {
 	s := l.s
 	if l.repeated {
 		return nil, fmt.Errorf("%w: snapshot repeats an operation", ErrMalformed)
+	}
+	if l.hints != nil && *l.hints != l.counted {
+		return nil, fmt.Errorf("%w: snapshot hints %+v, its operations %+v", ErrMalformed, *l.hints, l.counted)
 	}
 	for i, e := range l.epochs {
 		if e != nil {

@@ -173,10 +173,11 @@ func TestSnapshotColdOnlyV4(t *testing.T) {
 	}
 }
 
-// TestSnapshotHints: a version 5 snapshot's hints only size the loader's
-// slabs: with hints that are right, too small, too large or absent
-// (version 4), the same state loads; and a state's hints count what it
-// holds.
+// TestSnapshotHints: a version 5 snapshot's hints size the loader's
+// slabs; right or absent (version 4), the same state loads; wrong, the
+// snapshot is refused as damaged (the node rebuilds from its log), and
+// hints beyond the operations are refused before anything is sized by
+// them. A state's hints count what it holds.
 func TestSnapshotHints(t *testing.T) {
 	w := sampleOps(t)
 	s := applyOps(w.founder.ID, append(slices.Clone(w.ops), syntheticOps(2000, 5)...))
@@ -203,15 +204,12 @@ func TestSnapshotHints(t *testing.T) {
 		}
 		return append(w.b, snap[r.off:]...)
 	}
-	huge := uint64(1) << 40
+	right := [4]uint64{uint64(h.endorse), uint64(h.rev), uint64(h.prop), uint64(h.parents)}
 	for _, c := range []struct {
 		name string
 		b    []byte
 	}{
-		{"right", snap},
-		{"zero", withHints([4]uint64{})},
-		{"too small", withHints([4]uint64{1, 1, 1, 1})},
-		{"too large", withHints([4]uint64{huge, huge, huge, huge})},
+		{"right", withHints(right)},
 		{"version 4", withMagic(snapshotMagicV4, snap)},
 	} {
 		got, err := LoadSnapshot(w.founder.ID, c.b)
@@ -221,6 +219,22 @@ func TestSnapshotHints(t *testing.T) {
 		requireSameDump(t, c.name, want, dump(t, got))
 		if !bytes.Equal(got.Snapshot(), snap) {
 			t.Errorf("%s: the loaded state's snapshot differs", c.name)
+		}
+	}
+	huge := uint64(1) << 40
+	for _, c := range []struct {
+		name string
+		v    [4]uint64
+	}{
+		{"zero", [4]uint64{}},
+		{"one endorsement short", [4]uint64{right[0] - 1, right[1], right[2], right[3]}},
+		{"one parent over", [4]uint64{right[0], right[1], right[2], right[3] + 1}},
+		{"more than the operations together", [4]uint64{uint64(s.Len()), 1, 0, 0}},
+		{"huge", [4]uint64{huge, huge, huge, huge}},
+		{"parents beyond the bytes", [4]uint64{right[0], right[1], right[2], uint64(len(snap))}},
+	} {
+		if _, err := LoadSnapshot(w.founder.ID, withHints(c.v)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: err = %v, want malformed", c.name, err)
 		}
 	}
 }
