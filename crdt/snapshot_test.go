@@ -238,3 +238,42 @@ func TestSnapshotHints(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupChangeAfterLoad: a state loaded from a snapshot (or built from
+// a log) files its proposals under their groups only when a group first
+// changes; a change to a group then reaches every proposal it holds, as
+// in a state that applied everything.
+func TestGroupChangeAfterLoad(t *testing.T) {
+	w := newWorld(t)
+	setup(w)
+	w.op("p", "alice", 20, &ProposalBody{Session: w.ref("s"), Group: w.ref("ga"), Text: "one"})
+	w.op("q", "bob", 21, &ProposalBody{Session: w.ref("s"), Group: w.ref("gb"), Text: "two"})
+	// By dave, no scribe of A yet: it does not count until he is one.
+	w.op("r", "dave", 22, &RevisionBody{Proposal: w.ref("p"), Group: w.ref("ga"), Text: "one, by dave", Parents: []OpID{w.ref("p")}})
+	w.op("e", "carol", 23, &EndorseBody{Proposal: w.ref("q"), Group: w.ref("gc"), Revision: w.ref("q"), Endorse: true})
+	before := slices.Clone(w.ops)
+	w.op("", "alice", 30, &ScribeBody{Group: w.ref("ga"), Identity: who("dave")})
+	want := dump(t, applyOps(w.founder.ID, w.ops))
+
+	snap := applyOps(w.founder.ID, before).Snapshot()
+	loaded, err := LoadSnapshot(w.founder.ID, snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sorted := slices.Clone(before)
+	slices.SortFunc(sorted, func(a, b Op) int { return opCompare(&a, &b) })
+	b := NewBuilder(w.founder.ID, len(sorted), nil)
+	for _, op := range sorted {
+		b.Add(op)
+	}
+	for name, s := range map[string]*State{"loaded": loaded, "built": b.State()} {
+		if !s.propsStale {
+			t.Errorf("%s: groups filed one proposal at a time", name)
+		}
+		dump(t, s) // every view computed before the change
+		for _, op := range w.ops[len(before):] {
+			s.Apply(op)
+		}
+		requireSameDump(t, name+", then a scribe", want, dump(t, s))
+	}
+}

@@ -29,9 +29,12 @@ type State struct {
 	inOrder bool
 	// loaded: the operations being indexed come from a snapshot's
 	// loader, which shared their bodies already (share.go).
-	loaded    bool
-	freeProps slab[proposal] // room for the next proposals, see proposal
-	recs      recSlab        // held endorsements and revisions (record.go)
+	loaded bool
+	// propsStale: the groups' sets of proposals were not filled as a
+	// load indexed them (groupHolds).
+	propsStale bool
+	freeProps  slab[proposal] // room for the next proposals, see proposal
+	recs       recSlab        // held endorsements and revisions (record.go)
 
 	// Texts held cold are read back through cold; warm keeps those of
 	// heads read back (cold.go).
@@ -477,9 +480,44 @@ func (s *State) groupHolds(id OpID, p *proposal) *group {
 		return g
 	}
 	g := s.group(id)
-	g.props[p] = struct{}{}
+	if s.inOrder {
+		// Being loaded: the sets are filled at once when first read
+		// (fillGroupProps), not grown a proposal at a time, which was
+		// 12 MB of a million operations' start in maps outgrown.
+		s.propsStale = true
+	} else {
+		g.props[p] = struct{}{}
+	}
 	p.inGroup = g
 	return g
+}
+
+// fillGroupProps files every proposal under each group its operations
+// name, if a load left that undone (groupHolds).
+func (s *State) fillGroupProps() {
+	if !s.propsStale {
+		return
+	}
+	s.propsStale = false
+	hold := func(id OpID, p *proposal) {
+		if g := s.groups.get(id); g != nil {
+			g.props[p] = struct{}{}
+		}
+	}
+	s.proposals.each(func(p *proposal) {
+		if p.op != nil {
+			hold(p.op.Body.(*ProposalBody).Group, p)
+		}
+		for _, r := range p.revs {
+			hold(*r.Body.(*revisionRec).group, p)
+		}
+		for _, e := range p.endorse {
+			hold(*e.Body.(*endorseRec).group, p)
+		}
+		for _, t := range p.trans {
+			hold(t.Body.(*TranslationBody).Group, p)
+		}
+	})
 }
 
 func (s *State) fileRevision(p *proposal, o *Op) {
@@ -525,8 +563,11 @@ func (s *State) dirtyGroup(g *group) {
 	g.dirty = true
 	g.view.dirty = true
 	s.groupList.dirty = true
-	for p := range g.props {
-		s.dirtyProposal(p)
+	if !s.inOrder { // a state being loaded has derived nothing yet
+		s.fillGroupProps()
+		for p := range g.props {
+			s.dirtyProposal(p)
+		}
 	}
 	for e := range g.events {
 		s.dirtyEvent(e)
