@@ -122,7 +122,14 @@ type propRefs struct {
 	p *proposal
 }
 
-func (r propRefs) ref(id OpID) *OpID {
+// propRefs is p's, a field of the state: an idRefs made of a value
+// allocated once a record (a fifth of a rebuild's garbage).
+func (s *State) propRefs(p *proposal) *propRefs {
+	s.refsOf = propRefs{s, p}
+	return &s.refsOf
+}
+
+func (r *propRefs) ref(id OpID) *OpID {
 	p := r.p
 	for i, n := len(p.revs)-1, 0; i >= 0 && n < 4; i, n = i-1, n+1 {
 		if p.revs[i].ID == id {
@@ -167,12 +174,12 @@ type refSlot struct {
 }
 
 // put makes id, an operation's own, what later records naming it point at.
-func (r loadRefs) put(id *OpID) {
+func (r *loadRefs) put(id *OpID) {
 	k := idPrefix(*id)
 	r.slots[k&uint64(len(r.slots)-1)] = refSlot{k, id}
 }
 
-func (r loadRefs) ref(id OpID) *OpID {
+func (r *loadRefs) ref(id OpID) *OpID {
 	k := idPrefix(id)
 	e := &r.slots[k&uint64(len(r.slots)-1)]
 	if e.id != nil && e.key == k && *e.id == id {

@@ -132,7 +132,7 @@ func TestRecords(t *testing.T) {
 // evicted from it is copied, equal and apart.
 func TestLoadRefsEvicted(t *testing.T) {
 	var copies recSlab
-	refs := loadRefs{make([]refSlot, refSlotsFor(100)), &copies}
+	refs := &loadRefs{make([]refSlot, refSlotsFor(100)), &copies}
 	var a, b OpID
 	a[0], b[0] = 1, 1 // the same slot in any table
 	a[7], b[7] = 2, 3 // different prefixes

@@ -353,8 +353,8 @@ func (l *SnapshotLoader) Finish() (*State, error) {
 // anyway.
 type bodySlab struct {
 	recs    recSlab
-	slots   []refSlot // see loadRefs
-	nOps    int       // the snapshot's, which sizes slots
+	refsOf  loadRefs // see refs
+	nOps    int      // the snapshot's, which sizes refsOf's table
 	prop    slab[ProposalBody]
 	comment slab[CommentBody]
 	part    slab[ParticipationBody]
@@ -389,12 +389,13 @@ func (sl *bodySlab) idList(n int) []OpID {
 	return sl.ids.list(n)
 }
 
-// refs finds the ids the loader's records point at.
-func (sl *bodySlab) refs() loadRefs {
-	if sl.slots == nil {
-		sl.slots = make([]refSlot, refSlotsFor(sl.nOps))
+// refs finds the ids the loader's records point at. A pointer to a
+// field: an idRefs made of a value allocated once a record.
+func (sl *bodySlab) refs() *loadRefs {
+	if sl.refsOf.slots == nil {
+		sl.refsOf = loadRefs{make([]refSlot, refSlotsFor(sl.nOps)), &sl.recs}
 	}
-	return loadRefs{sl.slots, &sl.recs}
+	return &sl.refsOf
 }
 
 // encodeStored encodes o's body for a snapshot: without its text if the

@@ -35,6 +35,7 @@ type State struct {
 	propsStale bool
 	freeProps  slab[proposal] // room for the next proposals, see proposal
 	recs       recSlab        // held endorsements and revisions (record.go)
+	refsOf     propRefs       // see propRefs
 
 	// Texts held cold are read back through cold; warm keeps those of
 	// heads read back (cold.go).
@@ -355,7 +356,7 @@ func (s *State) index(o *Op) {
 	case *RevisionBody: // applied: held as a record (record.go)
 		p := s.proposal(b.Proposal)
 		g := s.groupHolds(b.Group, p)
-		o.Body = s.recs.revisionRec(b, &p.id, &g.id, propRefs{s, p})
+		o.Body = s.recs.revisionRec(b, &p.id, &g.id, s.propRefs(p))
 		s.fileRevision(p, o)
 	case *revisionRec: // a snapshot's loader made it
 		p := s.proposal(*b.proposal)
@@ -364,7 +365,7 @@ func (s *State) index(o *Op) {
 	case *EndorseBody:
 		p := s.proposal(b.Proposal)
 		g := s.groupHolds(b.Group, p)
-		o.Body = s.recs.endorseRec(b, &p.id, &g.id, propRefs{s, p})
+		o.Body = s.recs.endorseRec(b, &p.id, &g.id, s.propRefs(p))
 		s.fileEndorsement(p, o)
 	case *endorseRec:
 		p := s.proposal(*b.proposal)
