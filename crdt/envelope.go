@@ -70,7 +70,7 @@ func DecodeEnvelope(b []byte) (*Envelope, error) {
 // DecodeEnvelopeInto is DecodeEnvelope into e, for a caller that decodes
 // many in turn (a replay). On error e is left empty.
 func DecodeEnvelopeInto(e *Envelope, b []byte) error {
-	*e = Envelope{}
+	// decode sets every field when it succeeds.
 	if err := e.decode(b); err != nil {
 		*e = Envelope{}
 		return err
@@ -78,6 +78,7 @@ func DecodeEnvelopeInto(e *Envelope, b []byte) error {
 	return nil
 }
 
+// decode fills every field of e from b; on error, it may have filled some.
 func (e *Envelope) decode(b []byte) error {
 	if len(b) > MaxEnvelopeSize {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(b), MaxEnvelopeSize)

@@ -3,6 +3,7 @@ package crdt
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -261,8 +262,14 @@ func TestOpenIntoReusesItsBuffer(t *testing.T) {
 			t.Errorf("operation %d reads %q after the later opens, want %q", i, got, want)
 		}
 	}
+	// Into an envelope holding another, a bad encoding leaves it empty.
 	var e Envelope
-	if err := DecodeEnvelopeInto(&e, envs[0].Bytes()[:40]); err == nil || e.ID() != (OpID{}) {
-		t.Errorf("a short envelope: err %v, id %s; want an error and nothing decoded", err, e.ID())
+	if err := DecodeEnvelopeInto(&e, envs[1].Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	bad := slices.Clone(envs[0].Bytes())
+	bad = bad[:len(bad)-1] // the payload's length no longer matches
+	if err := DecodeEnvelopeInto(&e, bad); err == nil || e.ID() != (OpID{}) || e.Author != (IdentityID{}) || e.Sealed != nil {
+		t.Errorf("a bad envelope: err %v, left %+v; want an error and nothing of either", err, e)
 	}
 }

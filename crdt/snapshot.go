@@ -57,21 +57,24 @@ var (
 // snapshotHints is what version 5 counts ahead of the operations.
 type snapshotHints struct{ endorse, rev, prop, parents int }
 
+// count counts a held body: a state holds endorsements and revisions as
+// records (record.go), whether applied or loaded.
+func (h *snapshotHints) count(b Body) {
+	switch b := b.(type) {
+	case *endorseRec:
+		h.endorse++
+	case *revisionRec:
+		h.rev++
+		h.parents += len(b.parents)
+	case *ProposalBody:
+		h.prop++
+	}
+}
+
 func hintsOf(ops []*Op) snapshotHints {
 	var h snapshotHints
 	for _, o := range ops {
-		switch b := o.Body.(type) {
-		case *endorseRec, *EndorseBody:
-			h.endorse++
-		case *revisionRec:
-			h.rev++
-			h.parents += len(b.parents)
-		case *RevisionBody:
-			h.rev++
-			h.parents += len(b.Parents)
-		case *ProposalBody:
-			h.prop++
-		}
+		h.count(o.Body)
 	}
 	return h
 }
@@ -282,15 +285,7 @@ func (l *SnapshotLoader) decode(upTo int) error {
 			return fmt.Errorf("snapshot operation %d: %w", i, err)
 		}
 		o.Body = l.bodies.share(body)
-		switch b := o.Body.(type) {
-		case *endorseRec:
-			l.counted.endorse++
-		case *revisionRec:
-			l.counted.rev++
-			l.counted.parents += len(b.parents)
-		case *ProposalBody:
-			l.counted.prop++
-		}
+		l.counted.count(o.Body)
 		switch o.Body.Kind() {
 		case KindProposal, KindImport, KindRevision, KindGroup:
 			l.bodies.refs().put(&o.ID) // what later records point at

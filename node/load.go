@@ -119,13 +119,9 @@ func (n *Node) load(ctx context.Context, snap <-chan loadedSnapshot) error {
 			last = e.Clock
 		}
 	}
-	if n.state == nil {
-		n.state = crdt.NewState(n.creds.Founder)
-	}
 	// A snapshot holds old revisions and comments without their texts;
 	// the log has them. Set before replaying, so that a state rebuilt
 	// from the log drops such texts as it goes (crdt/cold.go).
-	n.state.SetColdText(storedText{n})
 	if from == "log" {
 		// The log is in (clock, id) order: the state is built as a
 		// snapshot's loader builds it, in one table (crdt.Builder).
@@ -135,19 +131,22 @@ func (n *Node) load(ctx context.Context, snap <-chan loadedSnapshot) error {
 		n.state = b.State()
 		n.unsaved = n.state.Len()
 		n.rebuilt = n.unsaved > 0
-	} else if len(missing) > 0 {
-		n.unsaved = len(missing)
-		n.rebuilt = len(missing) >= rebuiltReplay
-		var raws [][]byte
-		if raws, err = n.oplog.Get(ctx, missing); err == nil {
-			err = n.replay(ctx, func(ctx context.Context, emit func([]byte) error) error {
-				for _, raw := range raws {
-					if err := emit(raw); err != nil {
-						return err
+	} else {
+		n.state.SetColdText(storedText{n})
+		if len(missing) > 0 {
+			n.unsaved = len(missing)
+			n.rebuilt = len(missing) >= rebuiltReplay
+			var raws [][]byte
+			if raws, err = n.oplog.Get(ctx, missing); err == nil {
+				err = n.replay(ctx, func(ctx context.Context, emit func([]byte) error) error {
+					for _, raw := range raws {
+						if err := emit(raw); err != nil {
+							return err
+						}
 					}
-				}
-				return nil
-			}, apply)
+					return nil
+				}, apply)
+			}
 		}
 	}
 	if err != nil {
