@@ -7,19 +7,26 @@ import (
 	"github.com/convene/convene/internal/hugepage"
 )
 
-// blockCap is the number of items in a full block: a block is then 12,272
-// bytes, just under the allocator's 12,288-byte size class. Inserting moves
-// on average half a block (about 6 KiB); larger blocks make range queries
-// cheaper and inserts dearer.
+// blockCap is the number of items in a full block: its keys are then
+// 12,232 bytes, just under the allocator's 12,288-byte size class.
+// Inserting moves on average half a block (about 6 KiB); larger blocks make
+// range queries cheaper and inserts dearer.
 const blockCap = 278
 
 // block is a sorted run of packed items with their count and id sum cached,
 // so that a range query adds whole blocks without reading their items.
+//
+// The keys are behind a pointer so that a block can use them where they
+// already lie: in a saved index mapped from its file (AppendPackedIn),
+// whose pages are then only read in when a reconciliation reaches them.
 type block struct {
 	n    int
 	sum  sum
-	keys [blockCap]key
+	keys *[blockCap]key
 }
+
+// blockKeys is the size of a block's keys in bytes.
+const blockKeys = blockCap * keyLen
 
 func (b *block) recompute() {
 	b.sum = sum{}
@@ -40,9 +47,12 @@ func (b *block) recompute() {
 // under the read lock. A Reconciler takes the read lock itself, once per
 // message (see Options.Lock).
 type Index struct {
-	blocks  []*block
-	n       int
-	total   sum
+	blocks []*block
+	n      int
+	total  sum
+	// last is a copy of the greatest item, valid when n > 0: appending
+	// checks against it without reading a mapped block (AppendPackedIn).
+	last    key
 	scratch []key // for splits; only touched under the write lock
 	// spare: blocks reserved in one allocation (Reserve), taken before
 	// any is allocated alone.
@@ -54,7 +64,11 @@ type Index struct {
 // read into blocks allocated one by one faulted in 44 MB a 4-KB page at a
 // time, a fifth of a start's CPU.
 func (ix *Index) Reserve(n int) {
-	ix.spare = hugepage.Make[block](n/blockCap + 1)
+	keys := hugepage.Make[[blockCap]key](n/blockCap + 1)
+	ix.spare = make([]block, len(keys))
+	for i := range keys {
+		ix.spare[i].keys = &keys[i]
+	}
 }
 
 // newBlock is an empty block, a reserved one if any is left.
@@ -64,7 +78,7 @@ func (ix *Index) newBlock() *block {
 		ix.spare = ix.spare[1:]
 		return b
 	}
-	return &block{}
+	return &block{keys: new([blockCap]key)}
 }
 
 // NewIndex returns an empty index.
@@ -125,6 +139,9 @@ func (ix *Index) Insert(it Item) bool {
 	b.n++
 	b.sum.add(&k)
 	ix.total.add(&k)
+	if ix.n == 0 || cmpKey(&k, &ix.last) > 0 {
+		ix.last = k
+	}
 	ix.n++
 	return true
 }
@@ -249,7 +266,7 @@ func (ix *Index) Load(items []Item) error {
 			buf = buf[:0]
 		}
 	}
-	ix.blocks, ix.n, ix.total, ix.spare = fresh.blocks, fresh.n, fresh.total, fresh.spare
+	ix.blocks, ix.n, ix.total, ix.last, ix.spare = fresh.blocks, fresh.n, fresh.total, fresh.last, fresh.spare
 	return nil
 }
 
@@ -412,70 +429,8 @@ const KeySize = keyLen
 
 // Last returns the greatest item, if the index holds any.
 func (ix *Index) Last() (Item, bool) {
-	for b := len(ix.blocks) - 1; b >= 0; b-- {
-		if n := ix.blocks[b].n; n > 0 {
-			return ix.blocks[b].keys[n-1].item(), true
-		}
+	if ix.n == 0 {
+		return Item{}, false
 	}
-	return Item{}, false
-}
-
-// Packed calls fn with the items in order, packed KeySize bytes each, at
-// most one block's worth per call. chunk is only valid during the call.
-// node/store persists the index this way, so that a clean start reads it
-// back with AppendPacked instead of scanning and decoding every key.
-func (ix *Index) Packed(fn func(chunk []byte) error) error {
-	buf := make([]byte, 0, blockCap*keyLen)
-	for _, b := range ix.blocks {
-		buf = buf[:0]
-		for i := range b.n {
-			buf = append(buf, b.keys[i][:]...)
-		}
-		if len(buf) == 0 {
-			continue
-		}
-		if err := fn(buf); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// AppendPacked adds items packed as Packed writes them, which must all be
-// above the items already held and in strictly ascending order; blocks are
-// filled completely, as Load fills them. On error the index is unchanged.
-func (ix *Index) AppendPacked(packed []byte) error {
-	if len(packed)%keyLen != 0 {
-		return fmt.Errorf("recon: packed items: %d bytes is not a whole number of items", len(packed))
-	}
-	var prev key
-	have := false
-	if last, ok := ix.Last(); ok {
-		prev, have = keyOf(last), true
-	}
-	// Checked before anything is added, so that a damaged chunk leaves
-	// the index as it was.
-	for off, i := 0, 0; off < len(packed); off, i = off+keyLen, i+1 {
-		k := key(packed[off : off+keyLen])
-		if k[0]&0x80 != 0 {
-			return fmt.Errorf("recon: packed item %d has a negative clock", i)
-		}
-		if have && cmpKey(&prev, &k) >= 0 {
-			return fmt.Errorf("recon: packed item %d (%s) is not above the one before it", i, k.item())
-		}
-		prev, have = k, true
-	}
-	for off := 0; off < len(packed); off += keyLen {
-		k := key(packed[off : off+keyLen])
-		if len(ix.blocks) == 0 || ix.blocks[len(ix.blocks)-1].n == blockCap {
-			ix.blocks = append(ix.blocks, ix.newBlock())
-		}
-		b := ix.blocks[len(ix.blocks)-1]
-		b.keys[b.n] = k
-		b.n++
-		b.sum.add(&k)
-		ix.total.add(&k)
-		ix.n++
-	}
-	return nil
+	return ix.last.item(), true
 }

@@ -11,12 +11,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 
 	ds "github.com/ipfs/go-datastore"
 
 	"github.com/convene/convene/crdt"
 	"github.com/convene/convene/internal/atomicfile"
+	"github.com/convene/convene/internal/mapfile"
 	"github.com/convene/convene/node/recon"
 )
 
@@ -284,18 +286,35 @@ func (s *Store) readIndex(g crdt.GatheringID, marker []byte) (*recon.Index, erro
 	}
 	sum := crc32.Checksum(head, castagnoli)
 	ix := recon.NewIndex()
-	ix.Reserve(int(count))
-	chunk := make([]byte, 1024*recon.KeySize)
-	for left := int64(count) * recon.KeySize; left > 0; {
-		c := chunk[:min(int64(len(chunk)), left)]
+	// Mapped, the items are checked through the reads below and used in
+	// place, so that they are only in memory where a reconciliation
+	// reaches (mapfile). Where the file cannot be mapped they are copied.
+	size := int64(count) * recon.KeySize
+	var items []byte
+	if size > 0 {
+		if mem, err := mapfile.Map(f, int(info.Size())); err == nil {
+			items = mem[indexHead : indexHead+size]
+			runtime.AddCleanup(ix, func(mem []byte) { _ = mapfile.Unmap(mem) }, mem)
+		} else {
+			ix.Reserve(int(count))
+		}
+	}
+	chunk := make([]byte, 16*recon.PackedBlock)
+	for off := int64(0); off < size; {
+		c := chunk[:min(int64(len(chunk)), size-off)]
 		if _, err := io.ReadFull(r, c); err != nil {
 			return nil, fmt.Errorf("%s: %w", f.Name(), err)
 		}
 		sum = crc32.Update(sum, castagnoli, c)
-		if err := ix.AppendPacked(c); err != nil {
+		if items != nil {
+			err = ix.AppendPackedIn(c, items[off:off+int64(len(c))])
+		} else {
+			err = ix.AppendPacked(c)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("%s: %w", f.Name(), err)
 		}
-		left -= int64(len(c))
+		off += int64(len(c))
 	}
 	var tail [4]byte
 	if _, err := io.ReadFull(r, tail[:]); err != nil {

@@ -348,3 +348,69 @@ func TestIndexJournal(t *testing.T) {
 		})
 	}
 }
+
+// TestSavedIndexInPlace: a saved index large enough to hold whole blocks
+// is used where it lies in the file (mapped, where the platform maps
+// files). Writes after the open land inside those blocks without changing
+// the file; the next Close replaces the file while it is still mapped,
+// and the open after that reads what the log holds.
+func TestSavedIndexInPlace(t *testing.T) {
+	ctx := context.Background()
+	g := newTestGathering(t, "in place")
+	all := g.ops(t, 4*recon.PackedBlock/recon.KeySize+5)
+	var first, later []*crdt.Envelope
+	for i, e := range all {
+		if i%7 == 3 {
+			later = append(later, e) // their clocks fall inside saved blocks
+		} else {
+			first = append(first, e)
+		}
+	}
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := openLogT(t, s, g.keys.Gathering)
+	if _, err := l.Put(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := s.indexPath(g.keys.Gathering)
+	saved, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if s, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	l = openLogT(t, s, g.keys.Gathering)
+	if !l.saved || l.Len() != len(first) {
+		t.Fatalf("reopened: saved %v, %d items; want the saved index of %d", l.saved, l.Len(), len(first))
+	}
+	if _, err := l.Put(ctx, later); err != nil {
+		t.Fatal(err)
+	}
+	want, digest := indexItems(l), l.Digest()
+	if len(want) != len(all) || !slices.IsSortedFunc(want, Item.Compare) {
+		t.Fatalf("%d items after the writes, want %d in order", len(want), len(all))
+	}
+	if now, err := os.ReadFile(path); err != nil || !bytes.Equal(now, saved) {
+		t.Fatalf("writes into the index changed its saved file (err %v)", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	if s, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	l = openLogT(t, s, g.keys.Gathering)
+	if !l.saved || l.Digest() != digest || !slices.Equal(indexItems(l), want) {
+		t.Fatalf("after the second close: saved %v, %d items, digest %s; want %d, %s", l.saved, l.Len(), l.Digest(), len(want), digest)
+	}
+}
