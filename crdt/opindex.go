@@ -11,14 +11,20 @@ import (
 // opIndex maps operation ids to operations.
 //
 // The operations a snapshot brings (nearly all of a large state) sit in a
-// table sorted by id prefix, built once when the snapshot is read: a
-// million of them take 12 bytes each there, against about 35 in a map, and
-// sorting them costs a fraction of inserting them into a map one by one.
-// Operations applied since go to an idMap (idmap.go), keyed by the first
-// 8 bytes of the id. The table and the map never hold the same id.
+// table sorted by id, built once when the snapshot is read: a million of
+// them take a little over 4 bytes each there, against about 35 in a map,
+// and sorting them costs a fraction of inserting them into a map one by
+// one. The table keeps no copy of the ids: SHA-256 ids spread evenly, so a
+// directory by their top bits leaves about eight operations to search,
+// read where they lie. Operations applied since go to an idMap
+// (idmap.go), keyed by the first 8 bytes of the id. The table and the map
+// never hold the same id.
 type opIndex struct {
-	keys []uint64 // the table's id prefixes, ascending
-	at   []uint32 // at[i]: the index in all of the operation whose prefix is keys[i]
+	// dir[b] is where the operations whose id prefix has b as its top
+	// bits start in at; dir[len(dir)-1] is len(at).
+	dir  []uint32
+	bits uint
+	at   []uint32 // indexes into all, in id order (cmpTableID)
 	all  []Op     // the table's operations, as the snapshot listed them
 
 	m idMap[Op, *Op]
@@ -26,21 +32,54 @@ type opIndex struct {
 
 func idPrefix(id OpID) uint64 { return binary.LittleEndian.Uint64(id[:8]) }
 
+// cmpTableID is the table's order: by prefix, then by the whole id.
+func cmpTableID(a, b *OpID) int {
+	if pa, pb := idPrefix(*a), idPrefix(*b); pa != pb {
+		if pa < pb {
+			return -1
+		}
+		return 1
+	}
+	return bytes.Compare(a[:], b[:])
+}
+
+// dirBits is how many top bits of the prefix pick a directory entry for
+// n operations: about eight operations an entry, at least 2^8 entries.
+func dirBits(n int) uint {
+	bits := uint(8)
+	for bits < 28 && n>>bits > 8 {
+		bits++
+	}
+	return bits
+}
+
 func (o *Op) opID() OpID { return o.ID }
 
 func (x *opIndex) get(id OpID) *Op {
 	if o := x.m.get(id); o != nil {
 		return o
 	}
-	return x.tableGet(idPrefix(id), id)
+	return x.tableGet(id)
 }
 
-// tableGet finds id, whose prefix is k, in the table.
-func (x *opIndex) tableGet(k uint64, id OpID) *Op {
-	i, _ := slices.BinarySearch(x.keys, k)
-	for ; i < len(x.keys) && x.keys[i] == k; i++ {
-		if o := &x.all[x.at[i]]; o.ID == id {
+// tableGet finds id in the table.
+func (x *opIndex) tableGet(id OpID) *Op {
+	if len(x.at) == 0 {
+		return nil
+	}
+	b := idPrefix(id) >> (64 - x.bits)
+	at := x.at[x.dir[b]:x.dir[b+1]]
+	lo, hi := 0, len(at)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		o := &x.all[at[mid]]
+		switch c := cmpTableID(&o.ID, &id); {
+		case c == 0:
 			return o
+		case c < 0:
+			lo = mid + 1
+		default:
+			hi = mid
 		}
 	}
 	return nil
@@ -49,7 +88,7 @@ func (x *opIndex) tableGet(k uint64, id OpID) *Op {
 // put adds an operation whose id get does not find.
 func (x *opIndex) put(o *Op) { x.m.put(o) }
 
-func (x *opIndex) len() int { return len(x.keys) + x.m.len() }
+func (x *opIndex) len() int { return len(x.at) + x.m.len() }
 
 // each calls fn with every operation, in no particular order.
 func (x *opIndex) each(fn func(*Op)) {
@@ -60,60 +99,37 @@ func (x *opIndex) each(fn func(*Op)) {
 }
 
 // setTable makes all the table of an index that holds nothing else yet.
-// It reports false if an id repeats. The prefixes of SHA-256 ids spread
-// evenly, so a counting pass over their top 16 bits puts each operation
-// within a few places of where it belongs, and each bucket is sorted alone.
+// It reports false if an id repeats. A counting pass over the prefixes'
+// top bits puts each operation in its directory entry, and each entry's
+// few operations are sorted alone.
 func (x *opIndex) setTable(all []Op) bool {
-	const bits = 16
-	count := make([]uint32, 1<<bits+1)
+	bits := dirBits(len(all))
+	dir := make([]uint32, 1<<bits+1)
 	for i := range all {
-		count[idPrefix(all[i].ID)>>(64-bits)+1]++
+		dir[idPrefix(all[i].ID)>>(64-bits)+1]++
 	}
-	for b := 1; b < len(count); b++ {
-		count[b] += count[b-1]
+	for b := 1; b < len(dir); b++ {
+		dir[b] += dir[b-1]
 	}
-	keys := hugepage.Make[uint64](len(all))
 	at := hugepage.Make[uint32](len(all))
-	next := slices.Clone(count)
+	next := slices.Clone(dir)
 	for i := range all {
-		k := idPrefix(all[i].ID)
-		j := next[k>>(64-bits)]
-		next[k>>(64-bits)]++
-		keys[j], at[j] = k, uint32(i)
+		b := idPrefix(all[i].ID) >> (64 - bits)
+		at[next[b]] = uint32(i)
+		next[b]++
 	}
-	for b := 0; b+1 < len(count); b++ {
-		lo, hi := count[b], count[b+1]
-		if hi-lo < 2 {
+	for b := 0; b+1 < len(dir); b++ {
+		run := at[dir[b]:dir[b+1]]
+		if len(run) < 2 {
 			continue
 		}
-		// Sorted by key, then id, so that equal ids end up side by side.
-		type entry struct {
-			k uint64
-			i uint32
-		}
-		var buf [32]entry
-		es := buf[:0]
-		for j := lo; j < hi; j++ {
-			es = append(es, entry{keys[j], at[j]})
-		}
-		slices.SortFunc(es, func(a, b entry) int {
-			if a.k != b.k {
-				if a.k < b.k {
-					return -1
-				}
-				return 1
-			}
-			return bytes.Compare(all[a.i].ID[:], all[b.i].ID[:])
-		})
-		for j, e := range es {
-			keys[lo+uint32(j)], at[lo+uint32(j)] = e.k, e.i
-		}
-		for j := lo + 1; j < hi; j++ {
-			if all[at[j]].ID == all[at[j-1]].ID {
+		slices.SortFunc(run, func(i, j uint32) int { return cmpTableID(&all[i].ID, &all[j].ID) })
+		for j := 1; j < len(run); j++ {
+			if all[run[j]].ID == all[run[j-1]].ID {
 				return false
 			}
 		}
 	}
-	x.keys, x.at, x.all = keys, at, all
+	x.dir, x.bits, x.at, x.all = dir, bits, at, all
 	return true
 }

@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"encoding/binary"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -74,5 +75,38 @@ func TestOpIndex(t *testing.T) {
 	var y opIndex
 	if y.setTable([]Op{{ID: id(3, 0)}, {ID: id(4, 0)}, {ID: id(3, 0)}}) {
 		t.Error("setTable took a repeated id")
+	}
+}
+
+// TestOpIndexTableSizes fills tables across directory sizes with random
+// ids: every id is found where the table holds it, and an id next to each (the
+// same prefix, one more in the last byte) is not.
+func TestOpIndexTableSizes(t *testing.T) {
+	for _, n := range []int{1, 7, 300, 5000, 40000} {
+		rnd := rand.New(rand.NewPCG(uint64(n), 3))
+		table := make([]Op, n)
+		for i := range table {
+			for j := 0; j < 32; j += 8 {
+				binary.LittleEndian.PutUint64(table[i].ID[j:], rnd.Uint64())
+			}
+		}
+		var x opIndex
+		x.m = newIDMap[Op]()
+		if !x.setTable(table) {
+			t.Fatalf("n=%d: setTable refused distinct ids", n)
+		}
+		if x.len() != n || len(x.dir) != 1<<x.bits+1 || n>>x.bits > 8 && x.bits < 28 {
+			t.Fatalf("n=%d: len %d, %d directory entries for %d bits", n, x.len(), len(x.dir), x.bits)
+		}
+		for i := range table {
+			if got := x.get(table[i].ID); got != &table[i] {
+				t.Fatalf("n=%d: get(%x) = %p, want %p", n, table[i].ID[:8], got, &table[i])
+			}
+			near := table[i].ID
+			near[31]++
+			if x.get(near) != nil {
+				t.Fatalf("n=%d: get(%x) found another id", n, near[:8])
+			}
+		}
 	}
 }
