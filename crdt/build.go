@@ -25,6 +25,7 @@ type Builder struct {
 func NewBuilder(founder IdentityID, n int, cold ColdText) *Builder {
 	s := NewState(founder)
 	s.cold = cold
+	s.lists = new(opLists)
 	return &Builder{s: s, all: hugepage.Make[Op](n)[:0], table: true}
 }
 
@@ -70,5 +71,6 @@ func (b *Builder) State() *State {
 	if b.table {
 		b.endTable()
 	}
+	b.s.lists = nil
 	return b.s
 }

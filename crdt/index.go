@@ -124,7 +124,7 @@ func (s *State) index(o *Op) {
 		if !s.loaded {
 			shareParticipation(e, o)
 		}
-		e.parts = append(e.parts, o)
+		e.parts = s.appendOp(e.parts, o)
 		if e.lastPart.Less(o.Clock) {
 			e.lastPart = o.Clock
 		}
@@ -256,7 +256,7 @@ func (s *State) fileRevision(p *proposal, o *Op) {
 func (s *State) fileEndorsement(p *proposal, o *Op) {
 	// A list, not a map by revision: most proposals get a few
 	// endorsements, and a small map costs hundreds of bytes.
-	p.endorse = append(p.endorse, o)
+	p.endorse = s.appendOp(p.endorse, o)
 	s.dirtyProposal(p)
 }
 
@@ -306,7 +306,7 @@ func (s *State) dirtyGroup(g *group) {
 // is indexed in order (inOrder).
 func (s *State) insertOp(list []*Op, o *Op) []*Op {
 	if s.inOrder {
-		return append(list, o)
+		return s.appendOp(list, o)
 	}
 	return insertOp(list, o)
 }

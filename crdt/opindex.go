@@ -104,19 +104,20 @@ func (x *opIndex) each(fn func(*Op)) {
 // few operations are sorted alone.
 func (x *opIndex) setTable(all []Op) bool {
 	bits := dirBits(len(all))
+	// Counted into each entry's end, then filled backwards, which leaves
+	// each entry at its start.
 	dir := make([]uint32, 1<<bits+1)
 	for i := range all {
-		dir[idPrefix(all[i].ID)>>(64-bits)+1]++
+		dir[idPrefix(all[i].ID)>>(64-bits)]++
 	}
 	for b := 1; b < len(dir); b++ {
 		dir[b] += dir[b-1]
 	}
 	at := hugepage.Make[uint32](len(all))
-	next := slices.Clone(dir)
-	for i := range all {
+	for i := len(all) - 1; i >= 0; i-- {
 		b := idPrefix(all[i].ID) >> (64 - bits)
-		at[next[b]] = uint32(i)
-		next[b]++
+		dir[b]--
+		at[dir[b]] = uint32(i)
 	}
 	for b := 0; b+1 < len(dir); b++ {
 		run := at[dir[b]:dir[b+1]]

@@ -156,7 +156,7 @@ type loadRefs struct {
 }
 
 // refSlotsFor is the table's size for a snapshot of n operations: a
-// quarter of n, within bounds. On the bench's million, 2^18 slots (4 MB
+// quarter of n, within bounds. On the bench's million, 2^18 slots (2 MB
 // for the load) missed 131,000 ids, 2^17 236,000 and 2^19 70,000; every
 // slot is written at random, so a table is resident whole however few
 // operations fill it.
@@ -168,24 +168,23 @@ func refSlotsFor(n int) int {
 	return slots
 }
 
-type refSlot struct {
-	key uint64
-	id  *OpID
-}
+// refSlot holds an id where it lies, without a copy of its prefix to
+// compare first: a slot that holds another id costs reading that id,
+// which happens for about one lookup in ten, and a copy would double the
+// table (2 MB of a million operations' start).
+type refSlot struct{ id *OpID }
 
 // put makes id, an operation's own, what later records naming it point at.
 func (r *loadRefs) put(id *OpID) {
-	k := idPrefix(*id)
-	r.slots[k&uint64(len(r.slots)-1)] = refSlot{k, id}
+	r.slots[idPrefix(*id)&uint64(len(r.slots)-1)] = refSlot{id}
 }
 
 func (r *loadRefs) ref(id OpID) *OpID {
-	k := idPrefix(id)
-	e := &r.slots[k&uint64(len(r.slots)-1)]
-	if e.id != nil && e.key == k && *e.id == id {
+	e := &r.slots[idPrefix(id)&uint64(len(r.slots)-1)]
+	if e.id != nil && *e.id == id {
 		return e.id
 	}
 	c := r.copies.copyID(id)
-	*e = refSlot{k, c}
+	*e = refSlot{c}
 	return c
 }

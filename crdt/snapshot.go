@@ -225,12 +225,14 @@ func NewSnapshotLoader(founder IdentityID, src io.Reader, size int64) (*Snapshot
 		return nil, fmt.Errorf("snapshot header: %w", errors.Join(r.err, w.err))
 	}
 	l.s = NewState(founder)
+	l.s.lists = new(opLists)
 	l.bodies.nOps = n
 	l.bodies.recs.endorse.reserve(h.endorse)
 	l.bodies.recs.rev.reserve(h.rev)
 	l.bodies.recs.ptrs.reserve(h.parents)
 	l.bodies.prop.reserve(h.prop)
 	l.s.freeProps.reserve(h.prop)
+	l.s.proposals.reserve(h.prop)
 	l.all = hugepage.Make[Op](n)
 	l.epochs = make([]authorEpochs, len(l.authors))
 	r.slab = &l.bodies
@@ -324,6 +326,7 @@ func (l *SnapshotLoader) Finish() (*State, error) {
 		return nil, fmt.Errorf("after the snapshot: %w", err)
 	}
 	s := l.s
+	s.lists = nil
 	if l.repeated {
 		return nil, fmt.Errorf("%w: snapshot repeats an operation", ErrMalformed)
 	}

@@ -29,6 +29,9 @@ type State struct {
 	// loaded: the operations being indexed come from a snapshot's
 	// loader, which shared their bodies already (share.go).
 	loaded bool
+	// lists: where lists grow while a load indexes in order (oplists.go);
+	// nil otherwise.
+	lists *opLists
 	// propsStale: the groups' sets of proposals were not filled as a
 	// load indexed them (groupHolds).
 	propsStale bool
