@@ -2,7 +2,6 @@ package crdt
 
 import (
 	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -73,8 +72,15 @@ func CheckAdmission(a Admitter, e *Envelope) error {
 		return fmt.Errorf("%w: epoch %d of operation %s", ErrEpoch, e.Epoch, e.id)
 	}
 	end := len(e.raw) - sigSize
-	for _, key := range keys {
-		if hmac.Equal(appendTag(nil, e.raw[:end-tagSize], &key), e.raw[end-tagSize:end]) {
+	var t *tagger
+	if r, ok := a.(*Keyring); ok {
+		t = r.tags.get()
+		defer r.tags.put(t)
+	} else {
+		t = newTagger()
+	}
+	for i := range keys {
+		if hmac.Equal(t.mac(&keys[i], e.raw[:end-tagSize])[:tagSize], e.raw[end-tagSize:end]) {
 			return nil
 		}
 	}
@@ -103,9 +109,7 @@ func Admit(a Admitter, raw []byte, now int64) (*Envelope, error) {
 // 16 bytes: forging one is a 2^-128 guess per try, and every try costs the
 // forger a message.
 func appendTag(b, msg []byte, key *[32]byte) []byte {
-	mac := hmac.New(sha256.New, key[:])
-	mac.Write(msg)
-	return append(b, mac.Sum(nil)[:tagSize]...)
+	return append(b, newTagger().mac(key, msg)[:tagSize]...)
 }
 
 // Keyring is the keys of every epoch a member holds. It admits and opens
@@ -119,6 +123,7 @@ type Keyring struct {
 	mu     sync.RWMutex
 	epochs map[uint64][]Keys
 	newest uint64
+	tags   taggers // for CheckAdmission
 }
 
 var _ Admitter = (*Keyring)(nil)

@@ -3,9 +3,11 @@ package crdt
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -260,4 +262,26 @@ func BenchmarkAdmit(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestTaggerIsHMAC: the admission tag's HMAC is crypto/hmac's, for keys
+// and messages of every shape, with one tagger reused across them.
+func TestTaggerIsHMAC(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(7, 7))
+	tg := newTagger()
+	for _, n := range []int{0, 1, 55, 56, 63, 64, 65, 127, 128, 1000, 70000} {
+		var key [32]byte
+		for i := range key {
+			key[i] = byte(rnd.Uint32())
+		}
+		msg := make([]byte, n)
+		for i := range msg {
+			msg[i] = byte(rnd.Uint32())
+		}
+		want := hmac.New(sha256.New, key[:])
+		want.Write(msg)
+		if got := tg.mac(&key, msg); !bytes.Equal(got, want.Sum(nil)) {
+			t.Fatalf("%d bytes: tagger %x, crypto/hmac %x", n, got, want.Sum(nil))
+		}
+	}
 }

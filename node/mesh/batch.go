@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
@@ -48,6 +49,10 @@ type codec struct {
 	closed bool
 	enc    *zstd.Encoder
 	dec    *zstd.Decoder
+	// bodies holds the buffers batches are assembled in before they are
+	// compressed or copied out (*[]byte): one a batch was a tenth of
+	// the heal's allocation.
+	bodies sync.Pool
 }
 
 var errClosed = errors.New("mesh: closed")
@@ -103,7 +108,17 @@ func (c *codec) encode(raws [][]byte) []byte {
 	for _, r := range raws {
 		size += binary.MaxVarintLen64 + len(r)
 	}
-	body := make([]byte, 0, size)
+	bp, _ := c.bodies.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	body := slices.Grow((*bp)[:0], size)
+	defer func() {
+		if cap(body) <= maxBatchBytes {
+			*bp = body[:0]
+			c.bodies.Put(bp)
+		}
+	}()
 	body = binary.AppendUvarint(body, uint64(len(raws)))
 	for _, r := range raws {
 		body = binary.AppendUvarint(body, uint64(len(r)))

@@ -91,18 +91,28 @@ func readFrame(r *bufio.Reader) (byte, []byte, error) {
 // frameWriter writes frames from its own goroutine, so that a side busy
 // pushing never stops reading what the peer pushes (which would deadlock
 // two peers whose stream windows are full).
+//
+// Frames are queued back to back in one buffer, and the writer takes the
+// whole queue in one write: a frame a write was a Noise message and a
+// system call each, and a frame an allocation was the heal's largest
+// after the signature checks'. The buffer written is kept for the next
+// queue, unless a burst made it large.
 type frameWriter struct {
 	s     network.Stream
 	stats *stats
 
-	mu     sync.Mutex
-	queue  [][]byte
-	queued int
-	closed bool
-	err    error
-	wake   chan struct{}
-	done   chan struct{}
+	mu       sync.Mutex
+	pending  []byte // frames queued, not yet taken by the writer
+	spare    []byte // the buffer last written, emptied, for the next queue
+	inflight int    // bytes of the write under way
+	closed   bool
+	err      error
+	wake     chan struct{}
+	done     chan struct{}
 }
+
+// keepWriteBuffer is the largest buffer a writer keeps between writes.
+const keepWriteBuffer = 1 << 20
 
 func newFrameWriter(s network.Stream, st *stats) *frameWriter {
 	w := &frameWriter{s: s, stats: st, wake: make(chan struct{}, 1), done: make(chan struct{})}
@@ -110,24 +120,29 @@ func newFrameWriter(s network.Stream, st *stats) *frameWriter {
 	return w
 }
 
+// send queues a frame; payload is copied, so the caller may reuse it.
 func (w *frameWriter) send(typ byte, payload []byte) error {
-	f := make([]byte, 0, 1+binary.MaxVarintLen64+len(payload))
-	f = append(f, typ)
-	f = binary.AppendUvarint(f, uint64(len(payload)))
-	f = append(f, payload...)
+	n := 1 + varint.Len(uint64(len(payload))) + len(payload)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.err != nil {
 		return w.err
 	}
-	if w.queued+len(f) > maxQueued {
+	if len(w.pending)+w.inflight+n > maxQueued {
 		w.err = fmt.Errorf("%w: peer is not reading", errSession)
 		return w.err
 	}
-	w.queue = append(w.queue, f)
-	w.queued += len(f)
-	if typ == frameRecon {
+	w.pending = append(w.pending, typ)
+	w.pending = binary.AppendUvarint(w.pending, uint64(len(payload)))
+	w.pending = append(w.pending, payload...)
+	switch typ {
+	case frameRecon:
 		w.stats.reconSent.Add(1)
+		w.stats.reconMsgBytes.Add(int64(n))
+	case frameRequest:
+		w.stats.requestBytes.Add(int64(n))
+	case framePush:
+		w.stats.pushBytes.Add(int64(n))
 	}
 	w.signal()
 	return nil
@@ -161,39 +176,36 @@ func (w *frameWriter) run() {
 	defer close(w.done)
 	for {
 		w.mu.Lock()
-		q := w.queue
-		w.queue = nil
-		closed := w.closed && len(q) == 0
+		buf := w.pending
+		if len(buf) > 0 {
+			w.pending, w.spare = w.spare[:0], nil
+			w.inflight = len(buf)
+		}
+		closed := w.closed && len(buf) == 0
 		w.mu.Unlock()
 		if closed {
 			return
 		}
-		for _, f := range q {
-			_ = w.s.SetWriteDeadline(time.Now().Add(idleTimeout))
-			if _, err := w.s.Write(f); err != nil {
-				w.mu.Lock()
-				if w.err == nil {
-					w.err = fmt.Errorf("%w: write: %v", errSession, err)
-				}
-				w.queue, w.queued = nil, 0
-				w.mu.Unlock()
-				return
-			}
-			w.stats.bytesSent.Add(int64(len(f)))
-			switch f[0] {
-			case frameRecon:
-				w.stats.reconMsgBytes.Add(int64(len(f)))
-			case frameRequest:
-				w.stats.requestBytes.Add(int64(len(f)))
-			case framePush:
-				w.stats.pushBytes.Add(int64(len(f)))
-			}
-			w.mu.Lock()
-			w.queued -= len(f)
-			w.mu.Unlock()
-		}
-		if len(q) == 0 {
+		if len(buf) == 0 {
 			<-w.wake
+			continue
 		}
+		_ = w.s.SetWriteDeadline(time.Now().Add(idleTimeout))
+		if _, err := w.s.Write(buf); err != nil {
+			w.mu.Lock()
+			if w.err == nil {
+				w.err = fmt.Errorf("%w: write: %v", errSession, err)
+			}
+			w.pending, w.inflight = nil, 0
+			w.mu.Unlock()
+			return
+		}
+		w.stats.bytesSent.Add(int64(len(buf)))
+		w.mu.Lock()
+		w.inflight = 0
+		if cap(buf) <= keepWriteBuffer {
+			w.spare = buf[:0]
+		}
+		w.mu.Unlock()
 	}
 }

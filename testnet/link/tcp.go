@@ -150,6 +150,9 @@ func pipe(dst, src net.Conn, sh *shaper, count *Counter, up bool) {
 		cut, slots = readSize, sh.s.queue()/readSize+1
 	}
 	ch := make(chan segment, slots)
+	// free takes the segments written back to the reader: a copy a read
+	// was most of what the heal's proxies allocated.
+	free := make(chan []byte, slots+64)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -160,6 +163,12 @@ func pipe(dst, src net.Conn, sh *shaper, count *Counter, up bool) {
 			bufs := net.Buffers(batch) // WriteTo consumes bufs, not batch
 			n, err := bufs.WriteTo(dst)
 			count.add(up, int(n))
+			for _, b := range batch {
+				select {
+				case free <- b[:0]:
+				default:
+				}
+			}
 			clear(batch)
 			batch = batch[:0]
 			if err != nil {
@@ -204,7 +213,13 @@ func pipe(dst, src net.Conn, sh *shaper, count *Counter, up bool) {
 		n, err := src.Read(buf)
 		for b := buf[:n]; len(b) > 0; {
 			k := min(len(b), cut)
-			ch <- segment{b: append([]byte(nil), b[:k]...), due: sh.stream(time.Now(), k)}
+			var seg []byte
+			select {
+			case seg = <-free:
+			default:
+				seg = make([]byte, 0, cut)
+			}
+			ch <- segment{b: append(seg, b[:k]...), due: sh.stream(time.Now(), k)}
 			b = b[k:]
 		}
 		if err != nil {
