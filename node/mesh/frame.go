@@ -100,6 +100,7 @@ func readFrame(r *bufio.Reader) (byte, []byte, error) {
 type frameWriter struct {
 	s     network.Stream
 	stats *stats
+	bufs  *sync.Pool // of *[]byte, shared by a mesh's sessions
 
 	mu       sync.Mutex
 	pending  []byte // frames queued, not yet taken by the writer
@@ -114,10 +115,26 @@ type frameWriter struct {
 // keepWriteBuffer is the largest buffer a writer keeps between writes.
 const keepWriteBuffer = 1 << 20
 
-func newFrameWriter(s network.Stream, st *stats) *frameWriter {
-	w := &frameWriter{s: s, stats: st, wake: make(chan struct{}, 1), done: make(chan struct{})}
+func newFrameWriter(s network.Stream, st *stats, bufs *sync.Pool) *frameWriter {
+	w := &frameWriter{s: s, stats: st, bufs: bufs, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	if b, ok := bufs.Get().(*[]byte); ok {
+		w.pending = (*b)[:0]
+	}
 	go w.run()
 	return w
+}
+
+// release gives the writer's buffers back to the pool, once it is done.
+func (w *frameWriter) release() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, b := range []*[]byte{&w.pending, &w.spare} {
+		if c := cap(*b); c > 0 && c <= keepWriteBuffer {
+			buf := (*b)[:0]
+			w.bufs.Put(&buf)
+		}
+		*b = nil
+	}
 }
 
 // send queues a frame; payload is copied, so the caller may reuse it.
@@ -174,6 +191,7 @@ func (w *frameWriter) wait() error {
 
 func (w *frameWriter) run() {
 	defer close(w.done)
+	defer w.release()
 	for {
 		w.mu.Lock()
 		buf := w.pending

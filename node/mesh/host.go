@@ -93,6 +93,9 @@ var ErrClosed = errors.New("mesh closed")
 // Mesh is a running libp2p host replicating the gatherings joined to it.
 type Mesh struct {
 	prefixes prefixCache // this host's subnets, for peer exchange
+	// writeBufs: the buffers sessions queue their frames in (frameWriter),
+	// kept from one session to the next.
+	writeBufs sync.Pool
 	log      *slog.Logger
 	cfg      Config
 	h        host.Host

@@ -25,7 +25,7 @@ func (m *Mesh) session(ctx context.Context, g *gathering, s network.Stream, init
 	p := s.Conn().RemotePeer()
 	ctx, cancel := context.WithTimeout(ctx, m.sessionTimeout)
 	defer cancel()
-	w := newFrameWriter(s, &m.stats)
+	w := newFrameWriter(s, &m.stats, &m.writeBufs)
 	stop := context.AfterFunc(ctx, func() { s.Reset() })
 	defer stop()
 	// Frames are read apart from the session's loop, so that the loop can

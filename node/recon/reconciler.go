@@ -215,7 +215,7 @@ func (r *Reconciler) tellTurn(t *turn) {
 // report turns keys into items, leaving out those reported before and,
 // past MaxItems, all others.
 func (r *Reconciler) report(keys []key) []Item {
-	var out []Item
+	out := make([]Item, 0, len(keys))
 	for i := range keys {
 		it := keys[i].item()
 		if _, ok := r.reported[it.ID]; ok {

@@ -217,7 +217,9 @@ func pipe(dst, src net.Conn, sh *shaper, count *Counter, up bool) {
 			select {
 			case seg = <-free:
 			default:
-				seg = make([]byte, 0, cut)
+			}
+			if cap(seg) < k {
+				seg = make([]byte, 0, (k+4095)&^4095)
 			}
 			ch <- segment{b: append(seg, b[:k]...), due: sh.stream(time.Now(), k)}
 			b = b[k:]
