@@ -96,12 +96,12 @@ type Mesh struct {
 	// writeBufs: the buffers sessions queue their frames in (frameWriter),
 	// kept from one session to the next.
 	writeBufs sync.Pool
-	log      *slog.Logger
-	cfg      Config
-	h        host.Host
-	cm       *cmgr.BasicConnMgr
-	ps       *pubsub.PubSub
-	codec    *codec
+	log       *slog.Logger
+	cfg       Config
+	h         host.Host
+	cm        *cmgr.BasicConnMgr
+	ps        *pubsub.PubSub
+	codec     *codec
 
 	ctx    context.Context
 	cancel context.CancelFunc
