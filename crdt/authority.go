@@ -85,7 +85,7 @@ func (s *State) counts(o *Op) bool {
 			return countsIn(s.removed, o)
 		}
 	}
-	return len(s.closed) == 0 || s.openTo(o.Author(), o.Epoch)
+	return len(s.closed) == 0 || s.openTo(o.Author(), o.Epoch())
 }
 
 func (s *State) isRemoved(id IdentityID) bool {

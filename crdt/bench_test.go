@@ -90,7 +90,7 @@ func syntheticOps(n, sessions int) []Op {
 		binary.BigEndian.PutUint64(id[:], uint64(len(ops)))
 		id = sha256.Sum256(id[:])
 		wall += 3
-		ops = append(ops, Op{ID: id, author: authored(sg.ID), Clock: Clock{Wall: wall}, Body: body})
+		ops = append(ops, Op{ID: id, signer: authored(sg.ID), Clock: Clock{Wall: wall}, Body: body})
 		return id
 	})
 	for len(ops) < n {
@@ -161,7 +161,7 @@ func syntheticOpsFrom(s *State, n int) []Op {
 		var id OpID
 		binary.BigEndian.PutUint64(id[:], uint64(s.Len()+i))
 		id[31] = 0xff
-		out[i] = Op{ID: id, author: authored(testSigner("founder").ID), Clock: Clock{Wall: 1_800_000_000_000 + int64(i)},
+		out[i] = Op{ID: id, signer: authored(testSigner("founder").ID), Clock: Clock{Wall: 1_800_000_000_000 + int64(i)},
 			Body: &EndorseBody{Proposal: d.Proposals[i%len(d.Proposals)].ID, Group: d.Proposals[0].Group, Revision: d.Proposals[0].Revision, Endorse: true}}
 	}
 	return out
@@ -183,7 +183,7 @@ func BenchmarkDocument(b *testing.B) {
 		var id OpID
 		binary.BigEndian.PutUint64(id[:], uint64(i))
 		id[30] = 0xee
-		changes[i] = Op{ID: id, author: authored(founder.ID), Clock: Clock{Wall: 1_900_000_000_000 + int64(i)},
+		changes[i] = Op{ID: id, signer: authored(founder.ID), Clock: Clock{Wall: 1_900_000_000_000 + int64(i)},
 			Body: &EndorseBody{Proposal: p.ID, Group: p.Group, Revision: p.Revision}}
 	}
 	i := 0

@@ -34,16 +34,16 @@ func (s *State) closedEpochs(facil map[IdentityID]struct{}, removed map[Identity
 	var closed map[uint64]map[IdentityID]struct{}
 	for _, o := range s.rotationOps {
 		b := o.Body.(*RotationBody)
-		if _, ok := facil[o.Author()]; !ok || !countsIn(removed, o) || o.Epoch+1 != b.Epoch {
+		if _, ok := facil[o.Author()]; !ok || !countsIn(removed, o) || o.Epoch()+1 != b.Epoch {
 			continue
 		}
 		if closed == nil {
 			closed = make(map[uint64]map[IdentityID]struct{})
 		}
-		to := closed[o.Epoch]
+		to := closed[o.Epoch()]
 		if to == nil {
 			to = make(map[IdentityID]struct{}, len(b.Shares))
-			closed[o.Epoch] = to
+			closed[o.Epoch()] = to
 		}
 		for _, sh := range b.Shares {
 			to[sh.To] = struct{}{}

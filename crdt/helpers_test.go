@@ -187,4 +187,4 @@ func requireSameDump(tb testing.TB, what string, want, got []byte) {
 }
 
 // authored is the author key an operation made by hand holds.
-func authored(id IdentityID) *IdentityID { return &id }
+func authored(id IdentityID) *opSigner { return &opSigner{author: id} }

@@ -52,7 +52,7 @@ func TestRecords(t *testing.T) {
 			case *endorseRec:
 				ids = []*OpID{b.proposal, b.group, b.revision}
 			case *revisionRec:
-				ids = append([]*OpID{b.proposal, b.group}, b.parents...)
+				ids = append([]*OpID{b.proposal, b.group}, b.parentRefs()...)
 			default:
 				return
 			}

@@ -146,7 +146,7 @@ func (s *State) refreshProposal(p *proposal) {
 			continue
 		}
 		ok := true
-		for _, par := range rb.parents {
+		for _, par := range rb.parentRefs() {
 			if i := findRev(valid, s.ops.get(*par)); i < 0 || !valid[i].Clock.Less(r.Clock) {
 				ok = false
 				break
@@ -158,7 +158,7 @@ func (s *State) refreshProposal(p *proposal) {
 	}
 	named := make([]bool, len(valid))
 	for _, r := range valid[1:] {
-		for _, par := range r.Body.(*revisionRec).parents {
+		for _, par := range r.Body.(*revisionRec).parentRefs() {
 			named[findRev(valid, s.ops.get(*par))] = true
 		}
 	}

@@ -64,24 +64,37 @@ func unpad(p []byte) ([]byte, error) {
 // Op is an opened operation: who made it, when, and what it says.
 type Op struct {
 	ID OpID
-	// author is shared by the operations of one author a state holds
-	// (State.internAuthor, the snapshot's author table): a million
-	// records save 24 bytes each over holding the key.
-	author *IdentityID
+	// signer is who signed it and under which epoch, shared by the
+	// operations of one author in one epoch that a state holds
+	// (State.internSigner, the snapshot loader's signers): a million
+	// records save 32 bytes each over holding the key and the epoch.
+	signer *opSigner
 	Clock  Clock
-	// Epoch is the epoch whose keys sealed it (the envelope's). The rules
-	// read it: a rotation to epoch n closes epoch n-1 to the identities it
-	// was sealed to (epochs.go).
-	Epoch uint64
-	Body  Body
+	Body   Body
+}
+
+// opSigner is an operation's author and epoch.
+type opSigner struct {
+	author IdentityID
+	epoch  uint64
 }
 
 // Author is the identity that signed the operation.
 func (o *Op) Author() IdentityID {
-	if o.author == nil {
+	if o.signer == nil {
 		return IdentityID{}
 	}
-	return *o.author
+	return o.signer.author
+}
+
+// Epoch is the epoch whose keys sealed it (the envelope's). The rules
+// read it: a rotation to epoch n closes epoch n-1 to the identities it
+// was sealed to (epochs.go).
+func (o *Op) Epoch() uint64 {
+	if o.signer == nil {
+		return 0
+	}
+	return o.signer.epoch
 }
 
 // Seal makes a new operation: it validates the body, pads it, seals it with
@@ -99,7 +112,7 @@ func (k Keys) Seal(s Signer, c Clock, body Body) (*Envelope, Op, error) {
 		return nil, Op{}, err
 	}
 	author := s.ID // not &s.ID, which would keep the signer's copy alive
-	return env, Op{ID: env.ID(), author: &author, Clock: c, Epoch: k.Epoch, Body: body}, nil
+	return env, Op{ID: env.ID(), signer: &opSigner{author, k.Epoch}, Clock: c, Body: body}, nil
 }
 
 // sealPadded seals, tags and signs a padded payload.
@@ -244,5 +257,5 @@ func openedOp(e *Envelope, padded []byte) (Op, error) {
 		return Op{}, fmt.Errorf("operation %s: %w", e.ID(), err)
 	}
 	author := e.Author
-	return Op{ID: e.ID(), author: &author, Clock: e.Clock, Epoch: e.Epoch, Body: body}, nil
+	return Op{ID: e.ID(), signer: &opSigner{author, e.Epoch}, Clock: e.Clock, Body: body}, nil
 }

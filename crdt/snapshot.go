@@ -43,7 +43,8 @@ import (
 // Version 5 is version 4 with four uvarints after the count: how many of
 // the operations are endorsements, revisions and proposals (imports
 // included), and how many parents the revisions name. A loader sizes its
-// slabs by them at once (a slab that grows by doubling leaves its last
+// slabs by them at once (parent lists, which only revisions of several
+// parents take, grow as needed) (a slab that grows by doubling leaves its last
 // chunk half unused: 12 MB of a million operations' state). Together they
 // count at most the operations; a snapshot whose hints differ from what
 // it holds is refused as damaged, so that no state keeps slabs a wrong
@@ -65,7 +66,7 @@ func (h *snapshotHints) count(b Body) {
 		h.endorse++
 	case *revisionRec:
 		h.rev++
-		h.parents += len(b.parents)
+		h.parents += int(b.nParents)
 	case *ProposalBody:
 		h.prop++
 	}
@@ -124,7 +125,7 @@ func (s *State) Snapshot() []byte {
 		w.uvarint(uint64(authors[o.Author()]))
 		w.uvarint(uint64(o.Clock.Wall - wall))
 		w.uvarint(uint64(o.Clock.Logical))
-		w.uvarint(o.Epoch)
+		w.uvarint(o.Epoch())
 		w.b = append(w.b, byte(o.Body.Kind()))
 		encodeStored(&w, o, hot, warm)
 		wall = o.Clock.Wall
@@ -166,8 +167,13 @@ type SnapshotLoader struct {
 	// The epochs of each author, by index into authors: seen, filled at
 	// the end without hashing an id per operation.
 	epochs []authorEpochs
-	bodies bodySlab
-	wall   int64
+	// The signers the operations share (signer): the last made for each
+	// author, all of them by value, and in the order made.
+	last    []*opSigner
+	made    map[opSigner]*opSigner
+	signers []*opSigner
+	bodies  bodySlab
+	wall    int64
 	// Every operation in one allocation: the operation index takes them
 	// as one table (opindex.go).
 	all            []Op
@@ -229,12 +235,13 @@ func NewSnapshotLoader(founder IdentityID, src io.Reader, size int64) (*Snapshot
 	l.bodies.nOps = n
 	l.bodies.recs.endorse.reserve(h.endorse)
 	l.bodies.recs.rev.reserve(h.rev)
-	l.bodies.recs.ptrs.reserve(h.parents)
 	l.bodies.prop.reserve(h.prop)
 	l.s.freeProps.reserve(h.prop)
 	l.s.proposals.reserve(h.prop)
 	l.all = hugepage.Make[Op](n)
 	l.epochs = make([]authorEpochs, len(l.authors))
+	l.last = make([]*opSigner, len(l.authors))
+	l.made = make(map[opSigner]*opSigner)
 	r.slab = &l.bodies
 	return l, nil
 }
@@ -267,7 +274,7 @@ func (l *SnapshotLoader) decode(upTo int) error {
 		a := r.uvarint()
 		d := r.uvarint()
 		logical := r.uvarint()
-		o.Epoch = r.uvarint()
+		epoch := r.uvarint()
 		kind := r.take(1)
 		if r.err != nil || w.err != nil {
 			return fmt.Errorf("snapshot operation %d: %w", i, errors.Join(r.err, w.err))
@@ -276,8 +283,7 @@ func (l *SnapshotLoader) decode(upTo int) error {
 			return fmt.Errorf("%w: snapshot operation %d: bad author or clock", ErrMalformed, i)
 		}
 		l.wall += int64(d)
-		o.author = &l.authors[a]
-		l.epochs[a] = l.epochs[a].add(o.Epoch)
+		o.signer = l.signer(int(a), epoch)
 		o.Clock = Clock{Wall: l.wall, Logical: uint32(logical)}
 		if i > 0 && opCompare(&all[i-1], o) >= 0 {
 			return fmt.Errorf("%w: snapshot operation %d is out of order", ErrMalformed, i)
@@ -337,11 +343,31 @@ func (l *SnapshotLoader) Finish() (*State, error) {
 		if e != nil {
 			s.seen[l.authors[i]] = e
 		}
-		// The snapshot's operations point into l.authors: the
-		// operations applied after it share the same keys.
-		s.authors[l.authors[i]] = &l.authors[i]
+	}
+	// The operations applied after the snapshot share its signers.
+	for _, sg := range l.signers {
+		s.signers[*sg] = sg
 	}
 	return s, nil
+}
+
+// signer is what the operations of author a (an index into authors) in
+// epoch share. An author's operations are nearly all of one epoch, so the
+// last one made for each author is tried first.
+func (l *SnapshotLoader) signer(a int, epoch uint64) *opSigner {
+	if sg := l.last[a]; sg != nil && sg.epoch == epoch {
+		return sg
+	}
+	key := opSigner{l.authors[a], epoch}
+	sg := l.made[key]
+	if sg == nil {
+		sg = &key
+		l.made[key] = sg
+		l.signers = append(l.signers, sg)
+		l.epochs[a] = l.epochs[a].add(epoch)
+	}
+	l.last[a] = sg
+	return sg
 }
 
 // bodySlab hands out the bodies of the commonest kinds, and the records

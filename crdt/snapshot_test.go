@@ -67,7 +67,7 @@ func TestSnapshotRepeatedOp(t *testing.T) {
 		w.uvarint(0)
 		w.uvarint(uint64(o.Clock.Wall - wall))
 		w.uvarint(uint64(o.Clock.Logical))
-		w.uvarint(o.Epoch)
+		w.uvarint(o.Epoch())
 		w.b = append(w.b, byte(o.Body.Kind()))
 		o.Body.encode(&w)
 		wall = o.Clock.Wall

@@ -70,7 +70,7 @@ type State struct {
 	idents     map[IdentityID][]*Op // name operations per identity
 	identsList cached[[]Identity]
 	seen       map[IdentityID]authorEpochs // every author of an operation held, with its epochs
-	authors    map[IdentityID]*IdentityID  // the key every operation of an author shares (Op.author)
+	signers    map[opSigner]*opSigner      // what the operations of an author in an epoch share (Op.signer)
 
 	sessions  idMap[session, *session]
 	sessOrder []*session // sessions whose operation arrived, by (clock, id)
@@ -195,7 +195,7 @@ func NewState(founder IdentityID) *State {
 		epoch:        1,
 		idents:       make(map[IdentityID][]*Op),
 		seen:         make(map[IdentityID]authorEpochs),
-		authors:      make(map[IdentityID]*IdentityID),
+		signers:      make(map[opSigner]*opSigner),
 		authorGroups: make(map[IdentityID][]*group),
 		sessions:     newIDMap[session](),
 		groups:       newIDMap[group](),
@@ -234,8 +234,8 @@ func (s *State) Apply(op Op) bool {
 // Builder, will): it records its author and epoch, indexes it, and lets
 // the texts no document shows go cold when enough have gathered.
 func (s *State) file(o *Op) {
-	o.author = s.internAuthor(o.Author())
-	s.seen[*o.author] = s.seen[*o.author].add(o.Epoch)
+	o.signer = s.internSigner(opSigner{o.Author(), o.Epoch()})
+	s.seen[o.signer.author] = s.seen[o.signer.author].add(o.signer.epoch)
 	s.index(o)
 	if s.cold != nil && !isCold(o) && textField(o.Body) != nil {
 		if s.texty = append(s.texty, o); len(s.texty) >= max(s.chillAt, s.chillFloor()) {
@@ -244,13 +244,14 @@ func (s *State) file(o *Op) {
 	}
 }
 
-// internAuthor is the key the operations of author share.
-func (s *State) internAuthor(author IdentityID) *IdentityID {
-	if p := s.authors[author]; p != nil {
+// internSigner is the signer the operations of one author in one epoch
+// share.
+func (s *State) internSigner(sg opSigner) *opSigner {
+	if p := s.signers[sg]; p != nil {
 		return p
 	}
-	p := &author
-	s.authors[author] = p
+	p := &sg
+	s.signers[sg] = p
 	return p
 }
 

@@ -13,7 +13,7 @@ func TestOpIndexPrefix(t *testing.T) {
 	}
 	s := NewState(founder)
 	for i, id := range ids[:2] {
-		op := Op{ID: id, author: authored(who("alice")), Clock: Clock{Wall: int64(10 + i)}, Body: &IdentityBody{Name: "A"}}
+		op := Op{ID: id, signer: authored(who("alice")), Clock: Clock{Wall: int64(10 + i)}, Body: &IdentityBody{Name: "A"}}
 		if !s.Apply(op) {
 			t.Fatalf("op %d not new", i)
 		}
@@ -76,34 +76,35 @@ func TestSessionOf(t *testing.T) {
 	}
 }
 
-// TestAuthorShared: the operations of one author a state holds share one
-// key (Op.author), whether applied, loaded from a snapshot or applied
-// after one; Author reads it back.
-func TestAuthorShared(t *testing.T) {
+// TestSignerShared: the operations of one author in one epoch that a
+// state holds share one signer (Op.signer), whether applied, loaded from
+// a snapshot or applied after one; Author and Epoch read it back.
+func TestSignerShared(t *testing.T) {
 	founder := testSigner("founder").ID
 	authors := []IdentityID{who("alice"), who("bob")}
 	op := func(i int) Op {
 		var id OpID
 		id[0], id[1] = byte(i), 0xAA
-		return Op{ID: id, author: authored(authors[i%2]), Clock: Clock{Wall: int64(10 + i)}, Body: &IdentityBody{Name: "A"}}
+		return Op{ID: id, signer: &opSigner{authors[i%2], uint64(i % 3 / 2)}, Clock: Clock{Wall: int64(10 + i)}, Body: &IdentityBody{Name: "A"}}
 	}
 	shared := func(s *State, what string) {
 		t.Helper()
-		keys := make(map[IdentityID]*IdentityID)
+		signers := make(map[opSigner]*opSigner)
 		n := 0
 		s.ops.each(func(o *Op) {
 			n++
-			a := o.Author()
-			if a != authors[0] && a != authors[1] {
-				t.Fatalf("%s: an operation's author reads %s", what, a)
+			i := int(o.ID[0])
+			if o.Author() != authors[i%2] || o.Epoch() != uint64(i%3/2) {
+				t.Fatalf("%s: operation %d reads author %s, epoch %d", what, i, o.Author(), o.Epoch())
 			}
-			if k, ok := keys[a]; ok && k != o.author {
-				t.Fatalf("%s: two keys for one author", what)
+			key := opSigner{o.Author(), o.Epoch()}
+			if p, ok := signers[key]; ok && p != o.signer {
+				t.Fatalf("%s: two signers for one author and epoch", what)
 			}
-			keys[a] = o.author
+			signers[key] = o.signer
 		})
-		if len(keys) != 2 || n != s.Len() {
-			t.Fatalf("%s: %d authors over %d operations", what, len(keys), n)
+		if len(signers) != 4 || n != s.Len() {
+			t.Fatalf("%s: %d signers over %d operations", what, len(signers), n)
 		}
 	}
 	s := NewState(founder)
@@ -116,11 +117,11 @@ func TestAuthorShared(t *testing.T) {
 		t.Fatal(err)
 	}
 	shared(got, "loaded")
-	for i := 6; i < 9; i++ {
+	for i := 6; i < 12; i++ {
 		got.Apply(op(i))
 	}
 	shared(got, "applied after a snapshot")
-	if (&Op{}).Author() != (IdentityID{}) {
-		t.Error("an operation with no author reads a key")
+	if (&Op{}).Author() != (IdentityID{}) || (&Op{}).Epoch() != 0 {
+		t.Error("an operation with no signer reads an author or an epoch")
 	}
 }

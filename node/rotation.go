@@ -88,8 +88,8 @@ func (n *Node) rotate(ctx context.Context, as *crdt.IdentityID, secret [32]byte)
 // writeMu.
 func (n *Node) takeRotations(ops []crdt.Op) {
 	for _, op := range ops {
-		if b, ok := op.Body.(*crdt.RotationBody); ok && op.Epoch+1 == b.Epoch && !n.ring.holds(b.Epoch, op.ID) {
-			n.pendingRot = append(n.pendingRot, pendingRotation{epoch: op.Epoch, op: op, b: b})
+		if b, ok := op.Body.(*crdt.RotationBody); ok && op.Epoch()+1 == b.Epoch && !n.ring.holds(b.Epoch, op.ID) {
+			n.pendingRot = append(n.pendingRot, pendingRotation{epoch: op.Epoch(), op: op, b: b})
 		}
 	}
 	if len(n.pendingRot) == 0 {
@@ -155,7 +155,7 @@ func (n *Node) Handovers(after uint64) []crdt.Handover {
 	defer n.mu.RUnlock()
 	for _, op := range n.state.Rotations() {
 		b := op.Body.(*crdt.RotationBody)
-		if b.Epoch <= after || op.Epoch+1 != b.Epoch || seen[b.Commit] || !n.state.IsFacilitator(op.Author()) {
+		if b.Epoch <= after || op.Epoch()+1 != b.Epoch || seen[b.Commit] || !n.state.IsFacilitator(op.Author()) {
 			continue
 		}
 		seen[b.Commit] = true
