@@ -5,8 +5,10 @@
 // The saved reconciliation index is mapped so (node/store): a start then
 // reads its pages through the page cache to check them, but does not hold
 // them, and a node keeps in memory only the parts a reconciliation
-// touches. The file must not be truncated while mapped (touching a page
-// past its end faults); node/store only ever replaces it by rename.
+// touches. The file must not be changed in place while mapped: touching
+// a page past a truncated end faults, and a page not yet touched shows
+// whatever was written over it, unchecked. node/store only ever replaces
+// the file by rename, which leaves a mapping on the old one.
 package mapfile
 
 import (

@@ -93,10 +93,13 @@ func readFrame(r *bufio.Reader) (byte, []byte, error) {
 // two peers whose stream windows are full).
 //
 // Frames are queued back to back in one buffer, and the writer takes the
-// whole queue in one write: a frame a write was a Noise message and a
-// system call each, and a frame an allocation was the heal's largest
-// after the signature checks'. The buffer written is kept for the next
-// queue, unless a burst made it large.
+// whole queue, writing it a frame's largest size at a time (each write
+// with its own deadline, so that idleTimeout still bounds the wait for
+// about one frame): a frame a write was a Noise message and a system
+// call each, and a frame an allocation was the heal's largest after the
+// signature checks'. The buffer written is kept for the next queue,
+// unless a burst made it large. The bytes by kind are counted once
+// written, as before.
 type frameWriter struct {
 	s     network.Stream
 	stats *stats
@@ -110,6 +113,26 @@ type frameWriter struct {
 	err      error
 	wake     chan struct{}
 	done     chan struct{}
+}
+
+// countWritten adds the frames in buf, written, to the stats by kind.
+func (w *frameWriter) countWritten(buf []byte) {
+	for len(buf) > 0 {
+		n, k := binary.Uvarint(buf[1:])
+		if k <= 0 || uint64(len(buf)-1-k) < n {
+			return // cannot happen: send framed them
+		}
+		size := int64(1 + k + int(n))
+		switch buf[0] {
+		case frameRecon:
+			w.stats.reconMsgBytes.Add(size)
+		case frameRequest:
+			w.stats.requestBytes.Add(size)
+		case framePush:
+			w.stats.pushBytes.Add(size)
+		}
+		buf = buf[size:]
+	}
 }
 
 // keepWriteBuffer is the largest buffer a writer keeps between writes.
@@ -152,14 +175,8 @@ func (w *frameWriter) send(typ byte, payload []byte) error {
 	w.pending = append(w.pending, typ)
 	w.pending = binary.AppendUvarint(w.pending, uint64(len(payload)))
 	w.pending = append(w.pending, payload...)
-	switch typ {
-	case frameRecon:
+	if typ == frameRecon {
 		w.stats.reconSent.Add(1)
-		w.stats.reconMsgBytes.Add(int64(n))
-	case frameRequest:
-		w.stats.requestBytes.Add(int64(n))
-	case framePush:
-		w.stats.pushBytes.Add(int64(n))
 	}
 	w.signal()
 	return nil
@@ -208,17 +225,25 @@ func (w *frameWriter) run() {
 			<-w.wake
 			continue
 		}
-		_ = w.s.SetWriteDeadline(time.Now().Add(idleTimeout))
-		if _, err := w.s.Write(buf); err != nil {
-			w.mu.Lock()
-			if w.err == nil {
-				w.err = fmt.Errorf("%w: write: %v", errSession, err)
+		// Written a frame's worth at a time, each with its own deadline:
+		// idleTimeout bounds the wait for the peer to take about one
+		// frame, not the whole queue.
+		for rest := buf; len(rest) > 0; {
+			part := rest[:min(len(rest), maxBatchBytes)]
+			_ = w.s.SetWriteDeadline(time.Now().Add(idleTimeout))
+			if _, err := w.s.Write(part); err != nil {
+				w.mu.Lock()
+				if w.err == nil {
+					w.err = fmt.Errorf("%w: write: %v", errSession, err)
+				}
+				w.pending, w.inflight = nil, 0
+				w.mu.Unlock()
+				return
 			}
-			w.pending, w.inflight = nil, 0
-			w.mu.Unlock()
-			return
+			w.stats.bytesSent.Add(int64(len(part)))
+			rest = rest[len(part):]
 		}
-		w.stats.bytesSent.Add(int64(len(buf)))
+		w.countWritten(buf)
 		w.mu.Lock()
 		w.inflight = 0
 		if cap(buf) <= keepWriteBuffer {

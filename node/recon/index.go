@@ -23,6 +23,10 @@ type block struct {
 	n    int
 	sum  sum
 	keys *[blockCap]key
+	// keep is what the memory of keys lies in, for a block used in place
+	// (AppendPackedIn): while the block is reachable, so is that memory's
+	// owner, whose collection releases it.
+	keep any
 }
 
 // blockKeys is the size of a block's keys in bytes.

@@ -84,15 +84,17 @@ func (ix *Index) appendCopies(packed []byte) {
 const PackedBlock = blockKeys
 
 // AppendPackedIn is AppendPacked for items that also lie in mem, the same
-// bytes in memory the index may keep and write to for as long as it lives
-// (node/store passes a private, writable mapping of its saved index).
+// bytes in memory that the index may keep and write to for as long as
+// keep is reachable: the blocks that use mem hold keep (node/store passes
+// a private, writable mapping of its saved index, and unmaps it when its
+// owner, keep, is collected).
 // Whole blocks of items are used where they lie in mem instead of being
 // copied; packed, a copy read some other way, is what is checked and
 // summed, so that mem's pages are only read in when a reconciliation or
 // an insert reaches them: a million items' 42 MB are not part of a start.
 // Items that make no whole block, or that follow a block not full, are
 // copied as AppendPacked copies them. On error the index is unchanged.
-func (ix *Index) AppendPackedIn(packed, mem []byte) error {
+func (ix *Index) AppendPackedIn(packed, mem []byte, keep any) error {
 	if len(mem) != len(packed) {
 		return fmt.Errorf("recon: packed items: %d bytes checked for %d in memory", len(packed), len(mem))
 	}
@@ -104,7 +106,7 @@ func (ix *Index) AppendPackedIn(packed, mem []byte) error {
 		return nil
 	}
 	for len(packed) >= blockKeys {
-		b := &block{n: blockCap, keys: (*[blockCap]key)(unsafe.Pointer(unsafe.SliceData(mem)))}
+		b := &block{n: blockCap, keys: (*[blockCap]key)(unsafe.Pointer(unsafe.SliceData(mem))), keep: keep}
 		for i := range b.n {
 			b.sum.add((*key)(packed[i*keyLen : (i+1)*keyLen]))
 		}

@@ -40,7 +40,7 @@ func TestIndexAppendPackedIn(t *testing.T) {
 		got := NewIndex()
 		for off := 0; off < len(packed); {
 			end := min(len(packed), off+tc.chunk*KeySize)
-			if err := got.AppendPackedIn(packed[off:end], mem[off:end]); err != nil {
+			if err := got.AppendPackedIn(packed[off:end], mem[off:end], nil); err != nil {
 				t.Fatalf("n=%d: %v", tc.n, err)
 			}
 			off = end
@@ -91,7 +91,7 @@ func TestIndexAppendPackedInRejects(t *testing.T) {
 		"partial item":   {packed[:KeySize-1], packed[:KeySize-1]},
 	} {
 		ix := NewIndex()
-		if err := ix.AppendPackedIn(tc.packed, tc.mem); err == nil {
+		if err := ix.AppendPackedIn(tc.packed, tc.mem, nil); err == nil {
 			t.Errorf("%s: appended", name)
 		}
 		if ix.Len() != 0 || len(ix.blocks) != 0 {

@@ -256,6 +256,10 @@ func (s *Store) readJournal(ctx context.Context, g crdt.GatheringID, base []byte
 	return si, nil
 }
 
+// mapping owns a mapped index file: the blocks using it hold one, and its
+// collection unmaps the file.
+type mapping struct{ _ byte }
+
 // readIndex reads g's index file and checks it against the marker.
 func (s *Store) readIndex(g crdt.GatheringID, marker []byte) (*recon.Index, error) {
 	if len(marker) < 12 {
@@ -291,10 +295,14 @@ func (s *Store) readIndex(g crdt.GatheringID, marker []byte) (*recon.Index, erro
 	// reaches (mapfile). Where the file cannot be mapped they are copied.
 	size := int64(count) * recon.KeySize
 	var items []byte
+	var owner *mapping
 	if size > 0 {
 		if mem, err := mapfile.Map(f, int(info.Size())); err == nil {
 			items = mem[indexHead : indexHead+size]
-			runtime.AddCleanup(ix, func(mem []byte) { _ = mapfile.Unmap(mem) }, mem)
+			// The blocks that use the mapping hold owner: it is unmapped
+			// once none is reachable.
+			owner = new(mapping)
+			runtime.AddCleanup(owner, func(mem []byte) { _ = mapfile.Unmap(mem) }, mem)
 		} else {
 			ix.Reserve(int(count))
 		}
@@ -307,7 +315,7 @@ func (s *Store) readIndex(g crdt.GatheringID, marker []byte) (*recon.Index, erro
 		}
 		sum = crc32.Update(sum, castagnoli, c)
 		if items != nil {
-			err = ix.AppendPackedIn(c, items[off:off+int64(len(c))])
+			err = ix.AppendPackedIn(c, items[off:off+int64(len(c))], owner)
 		} else {
 			err = ix.AppendPacked(c)
 		}
