@@ -13,7 +13,7 @@ import (
 // recordingStream is the part of a stream a frameWriter uses: it records
 // each write and whether a deadline was set before it.
 type recordingStream struct {
-	network.Stream // nil: the writer calls nothing else
+	network.Stream               // nil: the writer calls nothing else
 	gate           chan struct{} // writes wait until it is closed
 
 	mu        sync.Mutex
