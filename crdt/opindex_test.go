@@ -79,15 +79,27 @@ func TestOpIndex(t *testing.T) {
 }
 
 // TestOpIndexTableSizes fills tables across directory sizes with random
-// ids: every id is found where the table holds it, and an id next to each (the
+// ids, and with ids made to share a directory entry (and, a third of
+// them, their whole prefix): every id is found where the table holds it, and an id next to each (the
 // same prefix, one more in the last byte) is not.
 func TestOpIndexTableSizes(t *testing.T) {
-	for _, n := range []int{1, 7, 300, 5000, 40000} {
+	for _, tc := range []struct {
+		n    int
+		same bool // every id made to share the directory's bits
+	}{{1, false}, {7, false}, {300, false}, {5000, false}, {40000, false}, {300, true}, {5000, true}} {
+		n := tc.n
 		rnd := rand.New(rand.NewPCG(uint64(n), 3))
 		table := make([]Op, n)
 		for i := range table {
 			for j := 0; j < 32; j += 8 {
 				binary.LittleEndian.PutUint64(table[i].ID[j:], rnd.Uint64())
+			}
+			if tc.same {
+				table[i].ID[7] = 0xAB // the prefix's top byte
+				if i%3 == 0 {
+					copy(table[i].ID[:8], "samepref") // and whole prefixes
+					table[i].ID[7] = 0xAB
+				}
 			}
 		}
 		var x opIndex
