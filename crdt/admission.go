@@ -73,9 +73,9 @@ func CheckAdmission(a Admitter, e *Envelope) error {
 	}
 	end := len(e.raw) - sigSize
 	var t *tagger
-	if r, ok := a.(*Keyring); ok {
-		t = r.tags.get()
-		defer r.tags.put(t)
+	if p, ok := a.(tagPooler); ok {
+		t = p.tagPool().get()
+		defer p.tagPool().put(t)
 	} else {
 		t = newTagger()
 	}
@@ -126,7 +126,12 @@ type Keyring struct {
 	tags   taggers // for CheckAdmission
 }
 
-var _ Admitter = (*Keyring)(nil)
+var (
+	_ Admitter  = (*Keyring)(nil)
+	_ tagPooler = (*Keyring)(nil)
+)
+
+func (r *Keyring) tagPool() *taggers { return &r.tags }
 
 // NewKeyring holds first, usually epoch 0's keys.
 func NewKeyring(first Keys) *Keyring {

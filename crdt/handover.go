@@ -83,9 +83,15 @@ type Tickets struct {
 	mu   sync.RWMutex
 	g    GatheringID
 	list []Ticket // by epoch, then as added
+	tags taggers  // for CheckAdmission
 }
 
-var _ Admitter = (*Tickets)(nil)
+var (
+	_ Admitter  = (*Tickets)(nil)
+	_ tagPooler = (*Tickets)(nil)
+)
+
+func (ts *Tickets) tagPool() *taggers { return &ts.tags }
 
 // NewTickets holds first and more, which must all be of first's gathering.
 func NewTickets(first Ticket, more ...Ticket) (*Tickets, error) {

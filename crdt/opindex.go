@@ -127,6 +127,15 @@ func (x *opIndex) setTable(all []Op) bool {
 		k uint64
 		i uint32
 	}
+	less := func(a, b entry) int {
+		if a.k != b.k {
+			if a.k < b.k {
+				return -1
+			}
+			return 1
+		}
+		return cmpTableID(&all[a.i].ID, &all[b.i].ID)
+	}
 	var buf [64]entry
 	for b := 0; b+1 < len(dir); b++ {
 		run := at[dir[b]:dir[b+1]]
@@ -137,23 +146,15 @@ func (x *opIndex) setTable(all []Op) bool {
 		for _, i := range run {
 			es = append(es, entry{idPrefix(all[i].ID), i})
 		}
-		less := func(a, b entry) int {
-			if a.k != b.k {
-				if a.k < b.k {
-					return -1
-				}
-				return 1
-			}
-			return cmpTableID(&all[a.i].ID, &all[b.i].ID)
-		}
 		if len(es) > len(buf) {
-			// More than an entry holds on average by far: ids made to
-			// share their top bits. Sorted as any slice, not by insertion.
+			// Far more than an entry holds on average: ids made to share
+			// their top bits. Sorted as any slice, not by insertion.
 			slices.SortFunc(es, less)
-		}
-		for j := 1; j < len(es); j++ {
-			for m := j; m > 0 && less(es[m], es[m-1]) < 0; m-- {
-				es[m], es[m-1] = es[m-1], es[m]
+		} else {
+			for j := 1; j < len(es); j++ {
+				for m := j; m > 0 && less(es[m], es[m-1]) < 0; m-- {
+					es[m], es[m-1] = es[m-1], es[m]
+				}
 			}
 		}
 		for j, e := range es {

@@ -37,7 +37,8 @@ func (l *opLists) grow(list []*Op, o *Op) []*Op {
 	if k := cap(list); k > 0 && k&(k-1) == 0 {
 		old := list[:k]
 		clear(old)
-		l.free[bits.Len(uint(k))-1] = append(l.free[bits.Len(uint(k))-1], old[:0])
+		kc := bits.Len(uint(k)) - 1 // k is 1<<kc, below 1<<c
+		l.free[kc] = append(l.free[kc], old[:0])
 	}
 	return next
 }

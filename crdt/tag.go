@@ -44,8 +44,14 @@ func (t *tagger) mac(key *[32]byte, msg []byte) []byte {
 }
 
 // taggers is a pool of taggers, for a receiver that admits from several
-// goroutines (Keyring).
+// goroutines: a member's Keyring, a hub's Tickets.
 type taggers struct{ p sync.Pool }
+
+// tagPooler is an Admitter that keeps taggers for CheckAdmission; the
+// others (one epoch's Keys, a Ticket) make one per check.
+type tagPooler interface {
+	tagPool() *taggers
+}
 
 func (ts *taggers) get() *tagger {
 	if t, ok := ts.p.Get().(*tagger); ok {

@@ -29,9 +29,6 @@ type block struct {
 	keep any
 }
 
-// blockKeys is the size of a block's keys in bytes.
-const blockKeys = blockCap * keyLen
-
 func (b *block) recompute() {
 	b.sum = sum{}
 	for i := range b.n {

@@ -10,7 +10,7 @@ import (
 // node/store persists the index this way, so that a clean start reads it
 // back with AppendPacked instead of scanning and decoding every key.
 func (ix *Index) Packed(fn func(chunk []byte) error) error {
-	buf := make([]byte, 0, blockCap*keyLen)
+	buf := make([]byte, 0, PackedBlock)
 	for _, b := range ix.blocks {
 		buf = buf[:0]
 		for i := range b.n {
@@ -78,10 +78,10 @@ func (ix *Index) appendCopies(packed []byte) {
 	}
 }
 
-// PackedBlock is the size of a block of packed items: AppendPackedIn uses
-// items in place a whole block at a time, so its callers pass multiples of
-// it.
-const PackedBlock = blockKeys
+// PackedBlock is the size of a block of packed items, a block's keys:
+// AppendPackedIn uses items in place a whole block at a time, so its
+// callers pass multiples of it.
+const PackedBlock = blockCap * keyLen
 
 // AppendPackedIn is AppendPacked for items that also lie in mem, the same
 // bytes in memory that the index may keep and write to for as long as
@@ -105,7 +105,7 @@ func (ix *Index) AppendPackedIn(packed, mem []byte, keep any) error {
 		ix.appendCopies(packed)
 		return nil
 	}
-	for len(packed) >= blockKeys {
+	for len(packed) >= PackedBlock {
 		b := &block{n: blockCap, keys: (*[blockCap]key)(unsafe.Pointer(unsafe.SliceData(mem))), keep: keep}
 		for i := range b.n {
 			b.sum.add((*key)(packed[i*keyLen : (i+1)*keyLen]))
@@ -113,8 +113,8 @@ func (ix *Index) AppendPackedIn(packed, mem []byte, keep any) error {
 		ix.blocks = append(ix.blocks, b)
 		ix.total.addSum(&b.sum)
 		ix.n += blockCap
-		ix.last = key(packed[blockKeys-keyLen : blockKeys])
-		packed, mem = packed[blockKeys:], mem[blockKeys:]
+		ix.last = key(packed[PackedBlock-keyLen : PackedBlock])
+		packed, mem = packed[PackedBlock:], mem[PackedBlock:]
 	}
 	ix.appendCopies(packed)
 	return nil
