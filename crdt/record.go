@@ -7,11 +7,12 @@ import "unsafe"
 // named proposal's, group's or revision's own. A million operations'
 // state holds some 300,000 of each kind; an EndorseBody is 97 bytes of
 // ids and a RevisionBody 104 plus 32 per parent, the records 32 and 48,
-// plus 8 per parent when there are several. The ids are values all the same: a record reads and encodes
-// exactly as the body it was made of, and nothing writes through its
-// pointers. The public bodies stay what the wire, the API and every
-// operation not yet applied carry; only a state's held operations take
-// records, and only code reading held operations meets them.
+// plus 8 per parent when there are several. The ids are values all the
+// same: a record reads and encodes exactly as the body it was made of,
+// and nothing writes through its pointers. The public bodies stay what
+// the wire, the API and every operation not yet applied carry; only a
+// state's held operations take records, and only code reading held
+// operations meets them.
 
 // endorseRec is a held EndorseBody.
 type endorseRec struct {

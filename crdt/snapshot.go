@@ -43,9 +43,10 @@ import (
 // Version 5 is version 4 with four uvarints after the count: how many of
 // the operations are endorsements, revisions and proposals (imports
 // included), and how many parents the revisions name. A loader sizes its
-// slabs by them at once (parent lists, which only revisions of several
-// parents take, grow as needed) (a slab that grows by doubling leaves its last
-// chunk half unused: 12 MB of a million operations' state). Together they
+// slabs by them at once (a slab that grows by doubling leaves its last
+// chunk half unused: 12 MB of a million operations' state); the parents
+// only bound what the file may claim, since a revision of one parent
+// takes no list. Together they
 // count at most the operations; a snapshot whose hints differ from what
 // it holds is refused as damaged, so that no state keeps slabs a wrong
 // hint sized.
@@ -167,13 +168,11 @@ type SnapshotLoader struct {
 	// The epochs of each author, by index into authors: seen, filled at
 	// the end without hashing an id per operation.
 	epochs []authorEpochs
-	// The signers the operations share (signer): the last made for each
-	// author, all of them by value, and in the order made.
-	last    []*opSigner
-	made    map[opSigner]*opSigner
-	signers []*opSigner
-	bodies  bodySlab
-	wall    int64
+	// last: the signer last used for each author (signer); all of them
+	// are in the state's signers.
+	last   []*opSigner
+	bodies bodySlab
+	wall   int64
 	// Every operation in one allocation: the operation index takes them
 	// as one table (opindex.go).
 	all            []Op
@@ -241,7 +240,6 @@ func NewSnapshotLoader(founder IdentityID, src io.Reader, size int64) (*Snapshot
 	l.all = hugepage.Make[Op](n)
 	l.epochs = make([]authorEpochs, len(l.authors))
 	l.last = make([]*opSigner, len(l.authors))
-	l.made = make(map[opSigner]*opSigner)
 	r.slab = &l.bodies
 	return l, nil
 }
@@ -344,10 +342,6 @@ func (l *SnapshotLoader) Finish() (*State, error) {
 			s.seen[l.authors[i]] = e
 		}
 	}
-	// The operations applied after the snapshot share its signers.
-	for _, sg := range l.signers {
-		s.signers[*sg] = sg
-	}
 	return s, nil
 }
 
@@ -359,11 +353,12 @@ func (l *SnapshotLoader) signer(a int, epoch uint64) *opSigner {
 		return sg
 	}
 	key := opSigner{l.authors[a], epoch}
-	sg := l.made[key]
+	sg := l.s.signers[key]
 	if sg == nil {
+		// Made in the state's own table, which the operations applied
+		// after the snapshot share.
 		sg = &key
-		l.made[key] = sg
-		l.signers = append(l.signers, sg)
+		l.s.signers[key] = sg
 		l.epochs[a] = l.epochs[a].add(epoch)
 	}
 	l.last[a] = sg
